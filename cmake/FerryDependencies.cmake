@@ -1,0 +1,19 @@
+# Every third-party dependency, in one place. The Debian package that provides each one, and
+# the version we build against, is listed in scripts/debian-packages.txt (scripts/setup.sh
+# installs exactly that list).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(fmt 9 REQUIRED)                   # libfmt-dev 9.1
+find_package(nlohmann_json 3.11 REQUIRED)      # nlohmann-json3-dev 3.11
+find_package(yaml-cpp 0.7 REQUIRED)            # libyaml-cpp-dev 0.7
+find_package(SQLite3 3.40 REQUIRED)            # libsqlite3-dev 3.40
+find_package(PostgreSQL 15 REQUIRED)           # libpq-dev 15
+find_package(OpenSSL 3 REQUIRED)               # libssl-dev 3.0
+find_package(CLI11 2.1 REQUIRED)               # libcli11-dev 2.1
+pkg_check_modules(MARIADB REQUIRED IMPORTED_TARGET libmariadb)  # libmariadb-dev 10.11
+if(FERRY_BUILD_TESTS OR FERRY_BUILD_BENCH)
+  find_package(GTest 1.12 REQUIRED)            # libgtest-dev, libgmock-dev 1.12
+endif()
+if(FERRY_BUILD_BENCH)
+  find_package(benchmark 1.7 REQUIRED)         # libbenchmark-dev 1.7
+endif()

@@ -1,0 +1,270 @@
+// The `ferry` command line: exit codes, help, --json output, configuration precedence and the
+// errors a user sees for bad input. Most tests run the CLI in-process; a few run the real binary.
+#include "cli/cli.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <sstream>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "harness/process.h"
+#include "store/store.h"
+
+namespace ferry {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct Outcome {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/ferry-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    store_url_ = SqliteStoreUrl(dir_ + "/ferry.db");
+    // The real environment's FERRY_* variables must not leak into the tests.
+    for (const char* name : {"FERRY_STORE", "FERRY_CONFIG", "FERRY_LOG_LEVEL", "FERRY_LOG_FORMAT"}) {
+      env_.SetEnvVar(name, std::nullopt);
+    }
+  }
+  void TearDown() override {
+    SetLogSink(nullptr);
+    ConfigureLogging({});
+    ASSERT_TRUE(Env::Default()->RemoveAll(dir_).ok());
+  }
+
+  Outcome Run(std::vector<std::string> args) {
+    std::vector<const char*> argv = {"ferry"};
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    std::ostringstream out, err;
+    int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env_);
+    return {code, out.str(), err.str()};
+  }
+
+  std::string WriteConfig(std::string_view text) {
+    std::string path = dir_ + "/ferry.yaml";
+    EXPECT_TRUE(Env::Default()->WriteFileAtomic(path, text).ok());
+    return path;
+  }
+
+  FaultInjectionEnv env_{Env::Default()};
+  std::string dir_;
+  std::string store_url_;
+};
+
+TEST_F(CliTest, VersionPrintsTheVersion) {
+  Outcome r = Run({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, std::string("ferry ") + FERRY_VERSION + "\n");
+}
+
+TEST_F(CliTest, HelpListsCommandsAndExplainsOne) {
+  Outcome top = Run({"help"});
+  EXPECT_EQ(top.code, 0);
+  EXPECT_THAT(top.out, HasSubstr("store"));
+  EXPECT_THAT(top.out, HasSubstr("demo"));
+  EXPECT_THAT(top.out, HasSubstr("--log-format"));
+  Outcome store = Run({"help", "store"});
+  EXPECT_EQ(store.code, 0);
+  EXPECT_THAT(store.out, HasSubstr("verify-log"));
+  EXPECT_THAT(store.out, HasSubstr("migrate"));
+  Outcome flag = Run({"store", "--help"});
+  EXPECT_EQ(flag.code, 0);
+  EXPECT_THAT(flag.out, HasSubstr("status"));
+}
+
+TEST_F(CliTest, UnknownCommandsAndFlagsAreUsageErrors) {
+  Outcome help = Run({"help", "teleport"});
+  EXPECT_EQ(help.code, 2);
+  EXPECT_THAT(help.err, HasSubstr("no command named `teleport`"));
+  Outcome command = Run({"teleport"});
+  EXPECT_EQ(command.code, 2);
+  EXPECT_THAT(command.err, HasSubstr("no command named `teleport`"));
+  EXPECT_THAT(command.err, HasSubstr("ferry help"));
+  Outcome flag = Run({"store", "status", "--colour"});
+  EXPECT_EQ(flag.code, 2);
+  EXPECT_THAT(flag.err, HasSubstr("--colour"));
+  Outcome none = Run({});
+  EXPECT_EQ(none.code, 2);
+}
+
+TEST_F(CliTest, MigrateThenStatusAsJson) {
+  Outcome migrate = Run({"--store", store_url_, "store", "migrate", "--json"});
+  ASSERT_EQ(migrate.code, 0) << migrate.err;
+  Json applied = Json::parse(migrate.out);
+  EXPECT_EQ(applied["applied"], 1);
+  EXPECT_EQ(applied["schema_version"], applied["latest_version"]);
+  Outcome again = Run({"--store", store_url_, "store", "migrate", "--json"});
+  EXPECT_EQ(Json::parse(again.out)["applied"], 0);
+
+  Outcome status = Run({"store", "status", "--json", "--store", store_url_});
+  ASSERT_EQ(status.code, 0) << status.err;
+  Json doc = Json::parse(status.out);
+  EXPECT_EQ(doc["backend"], "sqlite");
+  EXPECT_EQ(doc["location"], store_url_);
+  EXPECT_EQ(doc["up_to_date"], true);
+  EXPECT_TRUE(doc["pending_migrations"].empty());
+}
+
+TEST_F(CliTest, StatusOfAMissingStoreSaysHowToCreateIt) {
+  Outcome r = Run({"--store", store_url_, "store", "status"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr(store_url_));
+  EXPECT_THAT(r.err, HasSubstr("ferry store migrate"));
+  EXPECT_FALSE(Env::Default()->FileExists(dir_ + "/ferry.db"));
+  Outcome json = Run({"--store", store_url_, "--json", "store", "status"});
+  EXPECT_EQ(json.code, 2);
+  Json error = Json::parse(json.out);
+  EXPECT_EQ(error["ok"], false);
+  EXPECT_EQ(error["error"]["code"], "NOT_FOUND");
+}
+
+TEST_F(CliTest, VerifyLogExitsOneWhenTheChainIsBroken) {
+  ASSERT_EQ(Run({"--store", store_url_, "demo"}).code, 0);
+  ASSERT_EQ(Run({"--store", store_url_, "demo"}).code, 0);
+  Outcome intact = Run({"--store", store_url_, "store", "verify-log", "--json"});
+  ASSERT_EQ(intact.code, 0) << intact.out << intact.err;
+  Json report = Json::parse(intact.out);
+  EXPECT_EQ(report["events_checked"], 2);
+  const std::string head = report["head_hash"];
+  EXPECT_EQ(Run({"--store", store_url_, "store", "verify-log", "--expect-head", head}).code, 0);
+
+  // Delete the first event behind ferry's back.
+  auto store = Store::Open(store_url_);
+  ASSERT_TRUE(store.has_value());
+  store->reset();
+  std::string db = dir_ + "/ferry.db";
+  std::string sql = "DROP TRIGGER ferry_events_no_delete; DELETE FROM ferry_events WHERE seq = 1;";
+  auto sqlite = testing::RunToCompletion({.argv = {"sqlite3", db, sql}}, std::chrono::seconds(30));
+  ASSERT_TRUE(sqlite.has_value() && sqlite->success());
+
+  Outcome broken = Run({"--store", store_url_, "store", "verify-log"});
+  EXPECT_EQ(broken.code, 1);
+  EXPECT_THAT(broken.out, HasSubstr("event log BROKEN"));
+  EXPECT_THAT(broken.out, HasSubstr("events 1..1 are missing"));
+}
+
+TEST_F(CliTest, ConfigFileSetsTheStoreWithEnvironmentInterpolation) {
+  env_.SetEnvVar("FERRY_TEST_DIR", dir_);
+  std::string config = WriteConfig("store: sqlite://${FERRY_TEST_DIR}/from-config.db\n"
+                                   "log:\n  level: warn\n");
+  Outcome r = Run({"--config", config, "store", "migrate", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["location"], SqliteStoreUrl(dir_ + "/from-config.db"));
+}
+
+TEST_F(CliTest, FlagBeatsEnvironmentBeatsConfigFile) {
+  std::string config = WriteConfig(fmt::format("store: sqlite://{}/config.db\n", dir_));
+  env_.SetEnvVar("FERRY_CONFIG", config);
+  auto location = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"store", "migrate", "--json"});
+    Outcome r = Run(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return Json::parse(r.out).value("location", "");
+  };
+  EXPECT_EQ(location({}), SqliteStoreUrl(dir_ + "/config.db"));
+  env_.SetEnvVar("FERRY_STORE", SqliteStoreUrl(dir_ + "/env.db"));
+  EXPECT_EQ(location({}), SqliteStoreUrl(dir_ + "/env.db"));
+  EXPECT_EQ(location({"--store", SqliteStoreUrl(dir_ + "/flag.db")}), SqliteStoreUrl(dir_ + "/flag.db"));
+}
+
+TEST_F(CliTest, MalformedConfigNamesFileAndLine) {
+  std::string config = WriteConfig("store: sqlite:///x.db\nlog:\n  level: [unclosed\n");
+  Outcome r = Run({"--config", config, "store", "status"});
+  EXPECT_EQ(r.code, 2);
+  // yaml-cpp reports where it noticed the problem: the unclosed sequence, at the end.
+  EXPECT_THAT(r.err, ::testing::ContainsRegex(config + ":[0-9]+:[0-9]+: invalid YAML"));
+}
+
+TEST_F(CliTest, UnknownConfigKeySuggestsTheRightOne) {
+  std::string config = WriteConfig("store: sqlite:///x.db\nlog:\n  levle: debug\n");
+  Outcome r = Run({"--config", config, "store", "status"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr(config + ":3:"));
+  EXPECT_THAT(r.err, HasSubstr("levle"));
+  EXPECT_THAT(r.err, HasSubstr("did you mean `level`?"));
+}
+
+TEST_F(CliTest, UndefinedVariableInConfigIsNamed) {
+  env_.SetEnvVar("FERRY_UNSET_VARIABLE", std::nullopt);
+  std::string config = WriteConfig("store: postgresql://${FERRY_UNSET_VARIABLE}/ferry\n");
+  Outcome r = Run({"--config", config, "store", "status"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("FERRY_UNSET_VARIABLE"));
+  EXPECT_THAT(r.err, HasSubstr(config + ":1:"));
+}
+
+TEST_F(CliTest, MissingConfigFileIsAUsageError) {
+  Outcome r = Run({"--config", dir_ + "/nope.yaml", "store", "status"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr(dir_ + "/nope.yaml"));
+}
+
+TEST_F(CliTest, BadLogFormatIsAUsageError) {
+  Outcome r = Run({"--log-format", "xml", "--store", store_url_, "demo"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("xml"));
+  EXPECT_THAT(r.err, HasSubstr("json"));
+}
+
+TEST_F(CliTest, JsonLogLinesAreJson) {
+  std::vector<std::string> lines;
+  SetLogSink([&](std::string_view line) { lines.emplace_back(line); });
+  Outcome r = Run({"--log-format", "json", "--store", store_url_, "store", "migrate"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_FALSE(lines.empty());
+  for (const std::string& line : lines) {
+    Json entry = Json::parse(line);
+    EXPECT_TRUE(entry.contains("msg"));
+    EXPECT_TRUE(entry.contains("level"));
+  }
+}
+
+TEST_F(CliTest, UnreachableStoreIsARuntimeErrorWithoutThePassword) {
+  auto port = Env::Default()->FreeLoopbackPort();
+  ASSERT_TRUE(port.has_value());
+  Outcome r = Run({"--store",
+                   fmt::format("postgresql://ferry:topsecret@127.0.0.1:{}/ferry?connect_timeout=2", *port),
+                   "store", "status"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_THAT(r.err, HasSubstr(fmt::format("127.0.0.1:{}", *port)));
+  EXPECT_THAT(r.err, Not(HasSubstr("topsecret")));
+}
+
+TEST_F(CliTest, DemoRunsOnTheEmbeddedStore) {
+  Outcome r = Run({"--store", store_url_, "demo", "--rows", "1000"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("1000 rows"));
+  EXPECT_THAT(r.out, HasSubstr("verified intact"));
+  EXPECT_EQ(Run({"--store", store_url_, "demo", "--rows", "0"}).code, 2);
+}
+
+// The real binary: exit codes reach the shell.
+TEST_F(CliTest, BinaryExitCodes) {
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), FERRY_BINARY);
+    auto status = testing::RunToCompletion({.argv = args, .stdout_path = dir_ + "/out",
+                                            .stderr_path = dir_ + "/err"},
+                                           std::chrono::seconds(60));
+    EXPECT_TRUE(status.has_value());
+    return status.has_value() ? status->exit_code : -1;
+  };
+  EXPECT_EQ(run({"--version"}), 0);
+  EXPECT_EQ(run({"--store", store_url_, "store", "status"}), 2);
+  EXPECT_EQ(run({"--store", store_url_, "store", "migrate"}), 0);
+  EXPECT_EQ(run({"--store", store_url_, "store", "verify-log"}), 0);
+  EXPECT_EQ(run({"--store", "sqlite:///nonexistent-dir/x/ferry.db", "store", "migrate"}), 3);
+}
+
+}  // namespace
+}  // namespace ferry

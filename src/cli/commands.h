@@ -1,0 +1,53 @@
+// The commands of the `ferry` binary. Each command is a CommandSpec: where it sits in the
+// command tree, its flags, and a function that runs it. cli.cc parses, resolves the shared
+// settings (store, logging) and dispatches; the commands stay thin over the library.
+#ifndef FERRY_CLI_COMMANDS_H_
+#define FERRY_CLI_COMMANDS_H_
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "base/env.h"
+#include "base/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace ferry {
+
+// What every command gets once the shared flags, environment and configuration are resolved.
+struct CommandContext {
+  Env* env;
+  std::ostream& out;   // results (human text, or JSON with --json)
+  std::ostream& err;   // diagnostics
+  bool json = false;   // --json: print one JSON document on `out`
+  std::string store_url;
+};
+
+struct CommandSpec {
+  std::vector<std::string> path;  // {"store", "status"}
+  std::string group_help;         // help of the parent group ("store"), when path has two parts
+  std::string help;
+  // Declares the command's own flags; the closures keep their values alive.
+  std::function<void(CLI::App&)> add_options;
+  // Runs the command; returns the exit code, or an error that RunFerry reports and maps.
+  std::function<Result<int>(CommandContext&)> run;
+};
+
+std::vector<CommandSpec> StoreCommands();
+std::vector<CommandSpec> DemoCommands();
+
+inline std::vector<CommandSpec> AllCommands() {
+  std::vector<CommandSpec> all;
+  for (auto group : {DemoCommands(), StoreCommands()}) {
+    for (auto& spec : group) all.push_back(std::move(spec));
+  }
+  return all;
+}
+
+}  // namespace ferry
+
+#endif  // FERRY_CLI_COMMANDS_H_

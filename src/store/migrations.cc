@@ -1,0 +1,120 @@
+#include "store/migrations.h"
+
+#include <array>
+
+namespace ferry::store_internal {
+namespace {
+
+// Times are BIGINT microseconds since the Unix epoch (UTC) in both engines, so a row means the
+// same thing whichever engine holds it.
+constexpr Migration kMigrations[] = {
+    {1, "work-queue-and-event-log",
+     R"sql(
+CREATE TABLE ferry_tasks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  queue TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL DEFAULT '',
+  dedupe_key TEXT,
+  priority INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'leased', 'done', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL CHECK (max_attempts > 0),
+  lease_owner TEXT,
+  lease_token INTEGER NOT NULL DEFAULT 0,
+  lease_expires_at INTEGER,
+  not_before INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  last_error TEXT,
+  result TEXT,
+  UNIQUE (queue, dedupe_key)
+);
+CREATE INDEX ferry_tasks_claimable ON ferry_tasks (queue, priority DESC, id) WHERE state = 'pending';
+CREATE INDEX ferry_tasks_leased ON ferry_tasks (queue, lease_expires_at) WHERE state = 'leased';
+CREATE INDEX ferry_tasks_state ON ferry_tasks (queue, state);
+
+CREATE TABLE ferry_events (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX ferry_events_run ON ferry_events (run_id, seq);
+CREATE TABLE ferry_event_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+INSERT INTO ferry_event_head (id, seq, hash)
+  VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE TRIGGER ferry_events_no_update BEFORE UPDATE ON ferry_events
+  BEGIN SELECT RAISE(ABORT, 'ferry_events is append-only'); END;
+CREATE TRIGGER ferry_events_no_delete BEFORE DELETE ON ferry_events
+  BEGIN SELECT RAISE(ABORT, 'ferry_events is append-only'); END;
+)sql",
+     R"sql(
+CREATE FUNCTION ferry_now() RETURNS BIGINT LANGUAGE sql VOLATILE
+  AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT $$;
+CREATE TABLE ferry_tasks (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  queue TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL DEFAULT '',
+  dedupe_key TEXT,
+  priority INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'leased', 'done', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL CHECK (max_attempts > 0),
+  lease_owner TEXT,
+  lease_token BIGINT NOT NULL DEFAULT 0,
+  lease_expires_at BIGINT,
+  not_before BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  finished_at BIGINT,
+  last_error TEXT,
+  result TEXT,
+  UNIQUE (queue, dedupe_key)
+);
+CREATE INDEX ferry_tasks_claimable ON ferry_tasks (queue, priority DESC, id) WHERE state = 'pending';
+CREATE INDEX ferry_tasks_leased ON ferry_tasks (queue, lease_expires_at) WHERE state = 'leased';
+CREATE INDEX ferry_tasks_state ON ferry_tasks (queue, state);
+
+CREATE TABLE ferry_events (
+  seq BIGINT PRIMARY KEY,
+  at BIGINT NOT NULL,
+  run_id TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX ferry_events_run ON ferry_events (run_id, seq);
+CREATE TABLE ferry_event_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq BIGINT NOT NULL,
+  hash TEXT NOT NULL
+);
+INSERT INTO ferry_event_head (id, seq, hash)
+  VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE FUNCTION ferry_events_append_only() RETURNS trigger LANGUAGE plpgsql
+  AS $$ BEGIN RAISE EXCEPTION 'ferry_events is append-only'; END $$;
+CREATE TRIGGER ferry_events_no_change BEFORE UPDATE OR DELETE ON ferry_events
+  FOR EACH ROW EXECUTE FUNCTION ferry_events_append_only();
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> AllMigrations() { return kMigrations; }
+
+int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+}  // namespace ferry::store_internal

@@ -1,0 +1,576 @@
+#include "store/sql_store.h"
+
+#include <algorithm>
+#include <limits>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "store/event_chain.h"
+#include "store/migrations.h"
+
+namespace ferry::store_internal {
+namespace {
+
+constexpr std::string_view kTaskColumns =
+    "id, queue, kind, payload, state, attempts, max_attempts, priority, lease_owner, "
+    "lease_token, lease_expires_at, last_error, result";
+
+Result<TaskState> ParseTaskState(const SqlValue& value) {
+  std::string_view s = value.has_value() ? std::string_view(*value) : std::string_view();
+  if (s == "pending") return TaskState::kPending;
+  if (s == "leased") return TaskState::kLeased;
+  if (s == "done") return TaskState::kDone;
+  if (s == "failed") return TaskState::kFailed;
+  return Err(DataLoss("store: task state '{}' is not one ferry writes", s));
+}
+
+// Decodes a row selected with kTaskColumns.
+Result<Task> TaskFromRow(const SqlRow& row) {
+  Task task;
+  FERRY_ASSIGN_OR_RETURN(task.id, ToInt(row[0], "task id"));
+  task.queue = row[1].value_or("");
+  task.kind = row[2].value_or("");
+  task.payload = row[3].value_or("");
+  FERRY_ASSIGN_OR_RETURN(task.state, ParseTaskState(row[4]));
+  FERRY_ASSIGN_OR_RETURN(int64_t attempts, ToInt(row[5], "task attempts"));
+  FERRY_ASSIGN_OR_RETURN(int64_t max_attempts, ToInt(row[6], "task max_attempts"));
+  FERRY_ASSIGN_OR_RETURN(int64_t priority, ToInt(row[7], "task priority"));
+  task.attempts = static_cast<int>(attempts);
+  task.max_attempts = static_cast<int>(max_attempts);
+  task.priority = static_cast<int>(priority);
+  task.lease_owner = row[8].value_or("");
+  FERRY_ASSIGN_OR_RETURN(task.lease_token, ToInt(row[9], "task lease_token"));
+  if (row[10].has_value()) {
+    FERRY_ASSIGN_OR_RETURN(task.lease_expires_micros, ToInt(row[10], "task lease_expires_at"));
+  }
+  task.last_error = row[11].value_or("");
+  task.result = row[12].value_or("");
+  return task;
+}
+
+Result<Event> EventFromRow(const SqlRow& row) {
+  Event event;
+  FERRY_ASSIGN_OR_RETURN(event.seq, ToInt(row[0], "event seq"));
+  FERRY_ASSIGN_OR_RETURN(event.at_micros, ToInt(row[1], "event at"));
+  event.run_id = row[2].value_or("");
+  event.actor = row[3].value_or("");
+  event.kind = row[4].value_or("");
+  event.payload = row[5].value_or("");
+  event.prev_hash = row[6].value_or("");
+  event.hash = row[7].value_or("");
+  return event;
+}
+
+constexpr std::string_view kEventColumns = "seq, at, run_id, actor, kind, payload, prev_hash, hash";
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// ConnectionPool
+
+ConnectionPool::ConnectionPool(Factory factory, int max)
+    : factory_(std::move(factory)), max_(std::max(1, max)) {}
+
+ConnectionPool::Handle::~Handle() {
+  if (conn_ != nullptr) pool_->Release(std::move(conn_));
+}
+
+Result<ConnectionPool::Handle> ConnectionPool::Acquire() {
+  std::unique_lock lock(mu_);
+  available_.wait(lock, [this] { return !idle_.empty() || open_ < max_; });
+  if (!idle_.empty()) {
+    std::unique_ptr<SqlConnection> conn = std::move(idle_.back());
+    idle_.pop_back();
+    return Handle(this, std::move(conn));
+  }
+  ++open_;
+  lock.unlock();
+  Result<std::unique_ptr<SqlConnection>> conn = factory_();
+  if (!conn.has_value()) {
+    lock.lock();
+    --open_;
+    available_.notify_one();
+    return Err(conn.error());
+  }
+  return Handle(this, std::move(conn).value());
+}
+
+void ConnectionPool::Release(std::unique_ptr<SqlConnection> conn) {
+  const bool healthy = conn->Healthy();
+  if (!healthy) conn.reset();  // close outside the lock would be nicer; closing is quick
+  std::lock_guard lock(mu_);
+  if (healthy) {
+    idle_.push_back(std::move(conn));
+  } else {
+    --open_;
+  }
+  available_.notify_one();
+}
+
+// ---------------------------------------------------------------------------------------------
+// SqlStore: plumbing
+
+SqlStore::SqlStore(const SqlDialect& dialect, std::string location,
+                   ConnectionPool::Factory factory, int max_connections, Env* env)
+    : dialect_(dialect),
+      location_(std::move(location)),
+      env_(env),
+      pool_(std::move(factory), max_connections) {}
+
+template <typename T>
+Result<T> SqlStore::WithConnection(const std::function<Result<T>(SqlConnection&)>& body) {
+  FERRY_ASSIGN_OR_RETURN(ConnectionPool::Handle conn, pool_.Acquire());
+  return body(*conn);
+}
+
+template <typename T>
+Result<T> SqlStore::InTransaction(const std::function<Result<T>(SqlConnection&)>& body) {
+  constexpr int kMaxAttempts = 8;
+  std::minstd_rand jitter(static_cast<unsigned>(env_->MonotonicMicros()));
+  for (int attempt = 1;; ++attempt) {
+    FERRY_ASSIGN_OR_RETURN(ConnectionPool::Handle conn, pool_.Acquire());
+    Status status = conn->BeginWrite();
+    if (status.ok()) {
+      Result<T> result = body(*conn);
+      if (result.has_value()) {
+        status = conn->Commit();
+        if (status.ok()) return result;
+      } else {
+        status = result.error();
+      }
+    }
+    conn->Rollback().IgnoreError();  // the error that made us roll back is the one to report
+    if (status.code() != StatusCode::kAborted || attempt == kMaxAttempts) return Err(status);
+    // Exponential backoff with full jitter: conflicting writers spread out instead of colliding
+    // again in lockstep.
+    const int64_t cap = int64_t{1000} << attempt;
+    env_->SleepForMicros(static_cast<int64_t>(jitter() % static_cast<uint64_t>(cap)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+Result<int> SqlStore::CurrentVersion(SqlConnection& conn) {
+  FERRY_ASSIGN_OR_RETURN(auto exists, conn.Query(dialect_.migrations_table_exists));
+  FERRY_ASSIGN_OR_RETURN(int64_t has_table, ToInt(exists.at(0).at(0), "migrations table check"));
+  if (has_table == 0) return 0;
+  FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query("SELECT COALESCE(MAX(version), 0) FROM ferry_migrations"));
+  FERRY_ASSIGN_OR_RETURN(int64_t version, ToInt(rows.at(0).at(0), "schema version"));
+  return static_cast<int>(version);
+}
+
+Status SqlStore::Initialize(bool migrate) {
+  FERRY_ASSIGN_OR_RETURN(SchemaStatus schema, GetSchemaStatus());
+  if (schema.current_version > schema.latest_version) {
+    return FailedPrecondition(
+        "store {}: schema version {} was written by a newer ferry; this ferry {} understands up "
+        "to version {}; upgrade ferry, or use another --store",
+        location_, schema.current_version, FERRY_VERSION, schema.latest_version);
+  }
+  if (schema.current_version == 0 && dialect_.refuse_foreign_database) {
+    FERRY_ASSIGN_OR_RETURN(int64_t foreign, WithConnection<int64_t>([&](SqlConnection& conn) -> Result<int64_t> {
+      FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query(dialect_.other_tables_exist));
+      return ToInt(rows.at(0).at(0), "table check");
+    }));
+    if (foreign != 0) {
+      return FailedPrecondition(
+          "store {}: this database holds tables that are not ferry's; it looks like a user "
+          "database, not a ferry store; point --store at a new file (e.g. sqlite:///path/ferry.db)",
+          location_);
+    }
+  }
+  if (migrate && !schema.pending.empty()) {
+    FERRY_ASSIGN_OR_RETURN(int applied, Migrate());
+    (void)applied;
+  }
+  return OkStatus();
+}
+
+Result<SchemaStatus> SqlStore::GetSchemaStatus() {
+  SchemaStatus status;
+  status.backend = std::string(dialect_.backend);
+  status.location = location_;
+  status.latest_version = LatestSchemaVersion();
+  FERRY_ASSIGN_OR_RETURN(status.current_version,
+                         WithConnection<int>([&](SqlConnection& conn) { return CurrentVersion(conn); }));
+  for (const Migration& m : AllMigrations()) {
+    if (m.version > status.current_version) {
+      status.pending.push_back(fmt::format("{} {}", m.version, m.name));
+    }
+  }
+  return status;
+}
+
+Result<int> SqlStore::Migrate() {
+  std::vector<const Migration*> applied_now;
+  Result<int> applied = InTransaction<int>([&](SqlConnection& conn) -> Result<int> {
+    applied_now.clear();  // a retried transaction starts over
+    if (!dialect_.migration_lock.empty()) {
+      FERRY_RETURN_IF_ERROR(conn.ExecScript(dialect_.migration_lock));
+    }
+    FERRY_RETURN_IF_ERROR(conn.ExecScript(
+        "CREATE TABLE IF NOT EXISTS ferry_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+        "NULL, applied_at BIGINT NOT NULL, ferry_version TEXT NOT NULL)"));
+    // Read under the lock: a concurrent ferry may have migrated while we waited for it.
+    FERRY_ASSIGN_OR_RETURN(int current, CurrentVersion(conn));
+    if (current > LatestSchemaVersion()) {
+      return Err(FailedPrecondition(
+          "store {}: schema version {} was written by a newer ferry; this ferry {} understands "
+          "up to version {}; upgrade ferry, or use another --store",
+          location_, current, FERRY_VERSION, LatestSchemaVersion()));
+    }
+    for (const Migration& m : AllMigrations()) {
+      if (m.version <= current) continue;
+      std::string_view sql = dialect_.backend == "sqlite" ? m.sqlite_sql : m.postgres_sql;
+      Status status = conn.ExecScript(sql);
+      if (!status.ok()) {
+        return Err(status.WithContext(fmt::format("applying schema migration {} ({})", m.version, m.name)));
+      }
+      const SqlParam params[] = {int64_t{m.version}, std::string(m.name), env_->NowMicros(),
+                                 std::string(FERRY_VERSION)};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows, conn.Query("INSERT INTO ferry_migrations (version, name, applied_at, "
+                                "ferry_version) VALUES (?, ?, ?, ?)",
+                                params));
+      (void)rows;
+      applied_now.push_back(&m);
+    }
+    return static_cast<int>(applied_now.size());
+  });
+  if (applied.has_value()) {
+    for (const Migration* m : applied_now) {
+      LogInfo("applied schema migration",
+              {{"store", location_}, {"version", m->version}, {"name", m->name}});
+    }
+  }
+  return applied;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Work queue
+
+Result<int64_t> SqlStore::InsertTask(SqlConnection& conn, const TaskSpec& spec) {
+  if (spec.queue.empty() || spec.kind.empty()) {
+    return Err(InvalidArgument("store {}: a task needs a queue and a kind (got queue '{}', kind '{}')",
+                               location_, spec.queue, spec.kind));
+  }
+  if (spec.max_attempts < 1) {
+    return Err(InvalidArgument("store {}: task of kind '{}': max_attempts must be at least 1, got {}",
+                               location_, spec.kind, spec.max_attempts));
+  }
+  SqlParam dedupe = spec.dedupe_key.has_value() ? SqlParam(*spec.dedupe_key) : SqlParam(nullptr);
+  const SqlParam params[] = {spec.queue,
+                             spec.kind,
+                             spec.payload,
+                             dedupe,
+                             int64_t{spec.priority},
+                             int64_t{spec.max_attempts},
+                             spec.not_before_micros};
+  FERRY_ASSIGN_OR_RETURN(
+      auto rows,
+      conn.Query("INSERT INTO ferry_tasks (queue, kind, payload, dedupe_key, priority, state, "
+                 "max_attempts, not_before, created_at, updated_at) VALUES (?, ?, ?, ?, ?, "
+                 "'pending', ?, ?, ferry_now(), ferry_now()) ON CONFLICT (queue, dedupe_key) DO "
+                 "NOTHING RETURNING id",
+                 params));
+  if (rows.empty()) {  // a task with this dedupe key exists: return it
+    const SqlParam key[] = {spec.queue, dedupe};
+    FERRY_ASSIGN_OR_RETURN(
+        rows, conn.Query("SELECT id FROM ferry_tasks WHERE queue = ? AND dedupe_key = ?", key));
+    if (rows.empty()) return Err(Internal("store {}: dedupe conflict without a row", location_));
+  }
+  return ToInt(rows[0][0], "task id");
+}
+
+Result<int64_t> SqlStore::Enqueue(const TaskSpec& spec) {
+  return InTransaction<int64_t>([&](SqlConnection& conn) { return InsertTask(conn, spec); });
+}
+
+Result<std::vector<int64_t>> SqlStore::EnqueueBatch(const std::vector<TaskSpec>& specs) {
+  return InTransaction<std::vector<int64_t>>(
+      [&](SqlConnection& conn) -> Result<std::vector<int64_t>> {
+        std::vector<int64_t> ids;
+        ids.reserve(specs.size());
+        for (const TaskSpec& spec : specs) {
+          FERRY_ASSIGN_OR_RETURN(int64_t id, InsertTask(conn, spec));
+          ids.push_back(id);
+        }
+        return ids;
+      });
+}
+
+Result<int64_t> SqlStore::ReclaimIn(SqlConnection& conn, std::string_view queue) {
+  const SqlParam params[] = {std::string(queue)};
+  FERRY_ASSIGN_OR_RETURN(
+      auto rows,
+      conn.Query(fmt::format(
+                     "UPDATE ferry_tasks SET "
+                     "state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
+                     "last_error = 'lease of ' || COALESCE(lease_owner, '?') || ' expired', "
+                     "finished_at = CASE WHEN attempts >= max_attempts THEN ferry_now() END, "
+                     "lease_owner = NULL, lease_expires_at = NULL, updated_at = ferry_now() "
+                     "WHERE id IN (SELECT id FROM ferry_tasks WHERE queue = ? AND state = 'leased' "
+                     "AND lease_expires_at < ferry_now(){}) RETURNING id",
+                     dialect_.skip_locked),
+                 params));
+  return static_cast<int64_t>(rows.size());
+}
+
+Result<int64_t> SqlStore::ReclaimExpired(std::string_view queue) {
+  return InTransaction<int64_t>([&](SqlConnection& conn) { return ReclaimIn(conn, queue); });
+}
+
+Result<std::vector<Task>> SqlStore::Claim(std::string_view queue, const ClaimOptions& options) {
+  if (options.max_tasks < 1 || options.lease_micros < 1) {
+    return Err(InvalidArgument("store {}: claim needs max_tasks >= 1 and a positive lease, got "
+                               "max_tasks {} and lease {} us",
+                               location_, options.max_tasks, options.lease_micros));
+  }
+  return InTransaction<std::vector<Task>>([&](SqlConnection& conn) -> Result<std::vector<Task>> {
+    FERRY_ASSIGN_OR_RETURN(int64_t reclaimed, ReclaimIn(conn, queue));
+    (void)reclaimed;
+    const SqlParam params[] = {options.worker, options.lease_micros, std::string(queue),
+                               int64_t{options.max_tasks}};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows,
+        conn.Query(fmt::format(
+                       "UPDATE ferry_tasks SET state = 'leased', lease_owner = ?, "
+                       "lease_token = lease_token + 1, lease_expires_at = ferry_now() + ?, "
+                       "attempts = attempts + 1, updated_at = ferry_now() "
+                       "WHERE id IN (SELECT id FROM ferry_tasks WHERE queue = ? AND state = "
+                       "'pending' AND not_before <= ferry_now() ORDER BY priority DESC, id "
+                       "LIMIT ?{}) RETURNING {}",
+                       dialect_.skip_locked, kTaskColumns),
+                   params));
+    std::vector<Task> tasks;
+    tasks.reserve(rows.size());
+    for (const SqlRow& row : rows) {
+      FERRY_ASSIGN_OR_RETURN(Task task, TaskFromRow(row));
+      tasks.push_back(std::move(task));
+    }
+    // RETURNING order is unspecified; hand tasks out in claim order.
+    std::sort(tasks.begin(), tasks.end(), [](const Task& a, const Task& b) {
+      return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
+    });
+    return tasks;
+  });
+}
+
+Status SqlStore::LeaseLost(SqlConnection& conn, const Task& task, std::string_view action) {
+  const SqlParam params[] = {task.id};
+  FERRY_ASSIGN_OR_RETURN(
+      auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_tasks WHERE id = ?", kTaskColumns), params));
+  if (rows.empty()) {
+    return NotFound("store {}: cannot {} task {}: it does not exist", location_, action, task.id);
+  }
+  FERRY_ASSIGN_OR_RETURN(Task now, TaskFromRow(rows[0]));
+  return Aborted(
+      "store {}: cannot {} task {} ({}): its lease (token {}) was lost; the task is now {} with "
+      "lease token {}{}; drop the work done on it, another worker owns it",
+      location_, action, task.id, task.kind, task.lease_token, TaskStateName(now.state),
+      now.lease_token, now.lease_owner.empty() ? "" : fmt::format(" held by {}", now.lease_owner));
+}
+
+Status SqlStore::Heartbeat(const Task& task, int64_t extend_micros) {
+  Result<bool> result = InTransaction<bool>([&](SqlConnection& conn) -> Result<bool> {
+    const SqlParam params[] = {extend_micros, task.id, task.lease_token};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query("UPDATE ferry_tasks SET lease_expires_at = ferry_now() + ?, "
+                              "updated_at = ferry_now() WHERE id = ? AND state = 'leased' AND "
+                              "lease_token = ? RETURNING id",
+                              params));
+    if (rows.empty()) return Err(LeaseLost(conn, task, "heartbeat"));
+    return true;
+  });
+  return StatusOf(result);
+}
+
+Status SqlStore::Complete(const Task& task, std::string_view result) {
+  Result<bool> done = InTransaction<bool>([&](SqlConnection& conn) -> Result<bool> {
+    const SqlParam params[] = {std::string(result), task.id, task.lease_token};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query("UPDATE ferry_tasks SET state = 'done', result = ?, "
+                              "lease_expires_at = NULL, finished_at = ferry_now(), updated_at = "
+                              "ferry_now() WHERE id = ? AND state = 'leased' AND lease_token = ? "
+                              "RETURNING id",
+                              params));
+    if (!rows.empty()) return true;
+    // Completing twice under the same lease (a retry after a lost reply) is not an error.
+    const SqlParam check[] = {task.id, task.lease_token};
+    FERRY_ASSIGN_OR_RETURN(
+        rows, conn.Query("SELECT id FROM ferry_tasks WHERE id = ? AND state = 'done' AND "
+                         "lease_token = ?",
+                         check));
+    if (!rows.empty()) return true;
+    return Err(LeaseLost(conn, task, "complete"));
+  });
+  return StatusOf(done);
+}
+
+Status SqlStore::Fail(const Task& task, std::string_view error, int64_t retry_delay_micros) {
+  Result<bool> failed = InTransaction<bool>([&](SqlConnection& conn) -> Result<bool> {
+    const SqlParam params[] = {std::string(error), std::max<int64_t>(0, retry_delay_micros),
+                               task.id, task.lease_token};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows,
+        conn.Query("UPDATE ferry_tasks SET "
+                   "state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
+                   "finished_at = CASE WHEN attempts >= max_attempts THEN ferry_now() END, "
+                   "last_error = ?, not_before = ferry_now() + ?, lease_owner = NULL, "
+                   "lease_expires_at = NULL, updated_at = ferry_now() "
+                   "WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING id",
+                   params));
+    if (rows.empty()) return Err(LeaseLost(conn, task, "fail"));
+    return true;
+  });
+  return StatusOf(failed);
+}
+
+Result<QueueStats> SqlStore::GetQueueStats(std::string_view queue) {
+  return WithConnection<QueueStats>([&](SqlConnection& conn) -> Result<QueueStats> {
+    const SqlParam params[] = {std::string(queue)};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows,
+        conn.Query("SELECT state, COUNT(*) FROM ferry_tasks WHERE queue = ? GROUP BY state", params));
+    QueueStats stats;
+    for (const SqlRow& row : rows) {
+      FERRY_ASSIGN_OR_RETURN(TaskState state, ParseTaskState(row[0]));
+      FERRY_ASSIGN_OR_RETURN(int64_t count, ToInt(row[1], "task count"));
+      switch (state) {
+        case TaskState::kPending: stats.pending = count; break;
+        case TaskState::kLeased: stats.leased = count; break;
+        case TaskState::kDone: stats.done = count; break;
+        case TaskState::kFailed: stats.failed = count; break;
+      }
+    }
+    return stats;
+  });
+}
+
+Result<Task> SqlStore::GetTask(int64_t id) {
+  return WithConnection<Task>([&](SqlConnection& conn) -> Result<Task> {
+    const SqlParam params[] = {id};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_tasks WHERE id = ?", kTaskColumns), params));
+    if (rows.empty()) return Err(NotFound("store {}: task {} does not exist", location_, id));
+    return TaskFromRow(rows[0]);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event log
+
+Result<Event> SqlStore::AppendEvent(const EventSpec& spec) {
+  if (spec.kind.empty() || spec.actor.empty()) {
+    return Err(InvalidArgument("store {}: an event needs a kind and an actor (got kind '{}', "
+                               "actor '{}')",
+                               location_, spec.kind, spec.actor));
+  }
+  std::string payload = CanonicalJson(spec.payload);
+  return InTransaction<Event>([&](SqlConnection& conn) -> Result<Event> {
+    // Reading the head under a row lock serialises appenders across processes and machines.
+    FERRY_ASSIGN_OR_RETURN(
+        auto head, conn.Query(fmt::format("SELECT seq, hash, ferry_now() FROM ferry_event_head "
+                                          "WHERE id = 1{}",
+                                          dialect_.for_update)));
+    if (head.empty()) {
+      return Err(DataLoss("store {}: the event log head is missing; the store was tampered "
+                          "with; run `ferry store verify-log` and restore from a backup",
+                          location_));
+    }
+    Event event;
+    FERRY_ASSIGN_OR_RETURN(int64_t head_seq, ToInt(head[0][0], "event head seq"));
+    event.seq = head_seq + 1;
+    event.prev_hash = head[0][1].value_or("");
+    FERRY_ASSIGN_OR_RETURN(event.at_micros, ToInt(head[0][2], "clock"));
+    event.run_id = spec.run_id;
+    event.actor = spec.actor;
+    event.kind = spec.kind;
+    event.payload = payload;
+    event.hash = EventHash(event);
+    const SqlParam insert[] = {event.seq,  event.at_micros, event.run_id,    event.actor,
+                               event.kind, event.payload,   event.prev_hash, event.hash};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query(fmt::format("INSERT INTO ferry_events ({}) VALUES (?, ?, ?, ?, ?, "
+                                          "?, ?, ?)",
+                                          kEventColumns),
+                              insert));
+    const SqlParam update[] = {event.seq, event.hash};
+    FERRY_ASSIGN_OR_RETURN(
+        rows, conn.Query("UPDATE ferry_event_head SET seq = ?, hash = ? WHERE id = 1", update));
+    return event;
+  });
+}
+
+Result<std::vector<Event>> SqlStore::ReadEvents(int64_t after_seq, int limit,
+                                                std::string_view run_id) {
+  return WithConnection<std::vector<Event>>([&](SqlConnection& conn) -> Result<std::vector<Event>> {
+    std::vector<SqlParam> params = {after_seq};
+    std::string sql = fmt::format("SELECT {} FROM ferry_events WHERE seq > ?", kEventColumns);
+    if (!run_id.empty()) {
+      sql += " AND run_id = ?";
+      params.emplace_back(std::string(run_id));
+    }
+    sql += " ORDER BY seq LIMIT ?";
+    params.emplace_back(int64_t{std::max(0, limit)});
+    FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query(sql, params));
+    std::vector<Event> events;
+    events.reserve(rows.size());
+    for (const SqlRow& row : rows) {
+      FERRY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
+      events.push_back(std::move(event));
+    }
+    return events;
+  });
+}
+
+Result<EventLogReport> SqlStore::VerifyEventLog(std::string_view expected_head) {
+  return WithConnection<EventLogReport>([&](SqlConnection& conn) -> Result<EventLogReport> {
+    // The head is read first: events appended while we walk are beyond it and ignored, so the
+    // check sees one consistent prefix of the log.
+    FERRY_ASSIGN_OR_RETURN(auto head, conn.Query("SELECT seq, hash FROM ferry_event_head WHERE id = 1"));
+    EventChainVerifier verifier;
+    if (!expected_head.empty()) verifier.ExpectAnchor(expected_head);
+    int64_t head_seq = -1;
+    std::string head_hash;
+    if (!head.empty()) {
+      FERRY_ASSIGN_OR_RETURN(head_seq, ToInt(head[0][0], "event head seq"));
+      head_hash = head[0][1].value_or("");
+    }
+    // Page by position (OFFSET-free keyset on rowid order): a deleted or renumbered event must
+    // not hide the rows after it.
+    constexpr int kPage = 2000;
+    int64_t after = std::numeric_limits<int64_t>::min();
+    for (;;) {
+      const SqlParam params[] = {after, head_seq < 0 ? std::numeric_limits<int64_t>::max() : head_seq,
+                                 int64_t{kPage}};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_events WHERE seq > ? AND seq <= ? "
+                                            "ORDER BY seq LIMIT ?",
+                                            kEventColumns),
+                                params));
+      for (const SqlRow& row : rows) {
+        FERRY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
+        verifier.Add(event);
+        after = event.seq;
+      }
+      if (static_cast<int>(rows.size()) < kPage) break;
+    }
+    if (head.empty()) {
+      verifier.MissingHead();
+    } else {
+      verifier.CheckHead(head_seq, head_hash);
+    }
+    // Events beyond the head were written without moving it: a forged append.
+    const SqlParam beyond[] = {std::max<int64_t>(head_seq, 0)};
+    FERRY_ASSIGN_OR_RETURN(auto extra, conn.Query("SELECT COUNT(*) FROM ferry_events WHERE seq > ?", beyond));
+    FERRY_ASSIGN_OR_RETURN(int64_t extra_count, ToInt(extra.at(0).at(0), "event count"));
+    if (extra_count > 0 && !head.empty()) verifier.ExtraAfterHead(head_seq, extra_count);
+    return verifier.Finish();
+  });
+}
+
+}  // namespace ferry::store_internal

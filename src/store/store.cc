@@ -1,0 +1,113 @@
+#include "store/store.h"
+
+#include "store/postgres_connection.h"
+#include "store/sql_store.h"
+#include "store/sqlite_connection.h"
+
+namespace ferry {
+namespace {
+
+using store_internal::ConnectionPool;
+using store_internal::SqlConnection;
+using store_internal::SqlDialect;
+using store_internal::SqlStore;
+
+constexpr SqlDialect kSqliteDialect = {
+    .backend = "sqlite",
+    .skip_locked = "",  // BEGIN IMMEDIATE already gives the claimer the whole database
+    .for_update = "",
+    .migrations_table_exists =
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'ferry_migrations'",
+    .other_tables_exist =
+        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'ferry\\_%' "
+        "ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+    .migration_lock = "",
+    .refuse_foreign_database = true,
+};
+
+// A PostgreSQL database is often shared with other applications' tables: ferry keeps to its
+// ferry_-prefixed tables there instead of refusing.
+constexpr SqlDialect kPostgresDialect = {
+    .backend = "postgresql",
+    .skip_locked = " FOR UPDATE SKIP LOCKED",
+    .for_update = " FOR UPDATE",
+    .migrations_table_exists = "SELECT CASE WHEN to_regclass('ferry_migrations') IS NULL THEN 0 ELSE 1 END",
+    .other_tables_exist = "SELECT 0",
+    // Serialises concurrent migrators (the key is arbitrary but fixed: "ferry" in ASCII).
+    .migration_lock = "SELECT pg_advisory_xact_lock(435460204409)",
+    .refuse_foreign_database = false,
+};
+
+}  // namespace
+
+std::string_view TaskStateName(TaskState state) {
+  switch (state) {
+    case TaskState::kPending: return "pending";
+    case TaskState::kLeased: return "leased";
+    case TaskState::kDone: return "done";
+    case TaskState::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+std::string SqliteStoreUrl(std::string_view path) { return fmt::format("sqlite://{}", path); }
+
+std::string RedactUrl(std::string_view url) {
+  std::string out(url);
+  // scheme://user:password@host... -> scheme://user:***@host...
+  size_t scheme_end = out.find("://");
+  if (scheme_end != std::string::npos) {
+    size_t authority_start = scheme_end + 3;
+    size_t authority_end = out.find_first_of("/?#", authority_start);
+    if (authority_end == std::string::npos) authority_end = out.size();
+    size_t at = out.rfind('@', authority_end);
+    size_t colon = out.find(':', authority_start);
+    if (at != std::string::npos && at >= authority_start && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // libpq also takes password=... as a query parameter.
+  constexpr std::string_view kKey = "password=";
+  for (size_t pos = out.find(kKey); pos != std::string::npos; pos = out.find(kKey, pos + 1)) {
+    size_t value = pos + kKey.size();
+    size_t end = out.find('&', value);
+    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Store>> Store::Open(std::string_view url, const StoreOptions& options) {
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  std::string location = RedactUrl(url);
+  std::unique_ptr<SqlStore> store;
+  if (url.starts_with("sqlite://") || url.find("://") == std::string_view::npos) {
+    std::string path(url.starts_with("sqlite://") ? url.substr(9) : url);
+    if (path.empty()) {
+      return Err(InvalidArgument("--store {}: no file path; write sqlite:///abs/path/ferry.db", url));
+    }
+    const bool must_exist = !options.create_if_missing;
+    const int busy_timeout_ms = options.busy_timeout_ms;
+    // SQLite allows one writer at a time: a single connection per process, shared under the
+    // pool's lock, is as fast as several and never waits on itself.
+    store = std::make_unique<SqlStore>(
+        kSqliteDialect, location,
+        [path, location, must_exist, busy_timeout_ms, env] {
+          return store_internal::OpenSqliteConnection(path, location, must_exist, busy_timeout_ms, env);
+        },
+        1, env);
+  } else if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    std::string conninfo(url);
+    store = std::make_unique<SqlStore>(
+        kPostgresDialect, location,
+        [conninfo, location] { return store_internal::OpenPostgresConnection(conninfo, location); },
+        options.max_connections, env);
+  } else {
+    return Err(InvalidArgument("--store {}: unknown kind of store `{}`; use sqlite:///path/ferry.db "
+                               "(embedded) or postgresql://user@host:port/db (shared)",
+                               location, url.substr(0, url.find("://"))));
+  }
+  FERRY_RETURN_IF_ERROR(store->Initialize(options.migrate));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace ferry

@@ -1,0 +1,202 @@
+// The state store: where a ferry run keeps everything that must survive a crash (tasks and
+// their leases, the event log, and, as later modules land, runs, chunks and inventories).
+//
+// Two implementations behind this one interface, chosen by URL:
+//   sqlite:///abs/path/ferry.db   the embedded default: one file, WAL journal, no server;
+//   postgresql://user@host/db     several processes or machines sharing one run.
+// Schema migrations are versioned and applied on Open (unless StoreOptions::migrate is false);
+// a store written by a newer ferry is refused with kFailedPrecondition instead of being damaged.
+//
+// Thread-safety: a Store is safe to use from many threads at once. Several processes (and, for
+// PostgreSQL, several machines) may open the same store; the work queue is designed for that.
+#ifndef FERRY_STORE_STORE_H_
+#define FERRY_STORE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/env.h"
+#include "base/json.h"
+#include "base/status.h"
+
+namespace ferry {
+
+struct StoreOptions {
+  // Apply pending schema migrations on open. `ferry store status` opens with false so that
+  // looking at a store never changes it.
+  bool migrate = true;
+  // SQLite: create the file when it does not exist. Commands that only look (status,
+  // verify-log) set this to false so that a mistyped path is reported, not created.
+  bool create_if_missing = true;
+  // SQLite: how long a writer waits for another process holding the write lock before the
+  // call fails with kUnavailable. Longer waits ride out bursts; shorter ones surface contention.
+  int busy_timeout_ms = 30000;
+  // PostgreSQL: connections kept open. More lets more threads of this process talk to the
+  // server at once, at the cost of a backend process (about 10 MB) on the server each.
+  int max_connections = 8;
+  // Clock and files; tests inject a FaultInjectionEnv. Not owned; must outlive the store.
+  Env* env = nullptr;  // nullptr: Env::Default()
+};
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+struct SchemaStatus {
+  std::string backend;      // "sqlite" or "postgresql"
+  std::string location;     // the URL with any password replaced by ***
+  int current_version = 0;  // 0: an empty store, nothing applied yet
+  int latest_version = 0;   // the newest schema this ferry knows
+  std::vector<std::string> pending;  // "2 add-run-tables", in order
+};
+
+// ---------------------------------------------------------------------------------------------
+// Work queue: tasks are enqueued, claimed under a lease, heartbeaten, and completed or failed.
+// A lease that is not renewed expires and its task becomes claimable again. Every claim gets a
+// fresh lease token; Complete/Fail/Heartbeat with an outdated token fail with kAborted, so a
+// worker that lost its lease (it stalled, the network dropped) can never complete a task that
+// another worker now owns: each task completes exactly once.
+
+enum class TaskState { kPending, kLeased, kDone, kFailed };
+std::string_view TaskStateName(TaskState state);
+
+struct TaskSpec {
+  std::string queue;
+  std::string kind;       // what to do, e.g. "copy-chunk"
+  std::string payload;    // opaque to the store (JSON by convention)
+  int max_attempts = 5;   // claims allowed before the task is marked failed for good
+  int priority = 0;       // higher is claimed first; ties go in enqueue order
+  // When set, enqueueing a second task with the same (queue, dedupe_key) returns the first
+  // task's id instead of adding a duplicate: planning steps can be rerun after a crash.
+  std::optional<std::string> dedupe_key;
+  int64_t not_before_micros = 0;  // not claimable before this time (store clock)
+};
+
+struct Task {
+  int64_t id = 0;
+  std::string queue;
+  std::string kind;
+  std::string payload;
+  TaskState state = TaskState::kPending;
+  int attempts = 0;  // claims so far, including the current one
+  int max_attempts = 0;
+  int priority = 0;
+  std::string lease_owner;
+  int64_t lease_token = 0;  // the fencing token of the current lease
+  int64_t lease_expires_micros = 0;
+  std::string last_error;
+  std::string result;
+};
+
+struct ClaimOptions {
+  std::string worker;                    // recorded as lease_owner; shows who holds what
+  int64_t lease_micros = 30'000'000;     // renew with Heartbeat before this runs out
+  int max_tasks = 1;                     // claim up to this many in one round trip
+};
+
+struct QueueStats {
+  int64_t pending = 0;
+  int64_t leased = 0;  // includes leases that have expired but were not reclaimed yet
+  int64_t done = 0;
+  int64_t failed = 0;
+  int64_t total() const { return pending + leased + done + failed; }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Event log: append-only; each event carries the SHA-256 of its content and of the previous
+// event's hash, so any edit, deletion or reordering breaks the chain and VerifyEventLog finds it.
+
+struct EventSpec {
+  std::string run_id;  // empty for store-wide events
+  std::string actor;   // who caused it: "cli:alice", "worker:host:123", "server"
+  std::string kind;    // "task.completed", "run.approved", ...
+  Json payload = Json::object();
+};
+
+struct Event {
+  int64_t seq = 0;  // 1, 2, 3, ... without gaps
+  int64_t at_micros = 0;
+  std::string run_id;
+  std::string actor;
+  std::string kind;
+  std::string payload;    // canonical JSON
+  std::string prev_hash;  // hex; 64 zeros for the first event
+  std::string hash;       // hex
+};
+
+struct EventLogReport {
+  bool intact = true;
+  int64_t events_checked = 0;
+  std::string head_hash;        // hash of the last event (give it to an auditor as an anchor)
+  int64_t first_bad_seq = 0;    // 0 when intact
+  std::vector<std::string> problems;  // one line each, naming the event and what is wrong
+};
+
+class Store {
+ public:
+  // Opens (and by default migrates) the store at `url`. Errors: kInvalidArgument for a URL
+  // that is not understood; kUnavailable when the server cannot be reached or the file cannot
+  // be opened; kFailedPrecondition when the store was written by a newer ferry or is not a
+  // ferry store. Every message names the store (password redacted) and the way out.
+  static Result<std::unique_ptr<Store>> Open(std::string_view url, const StoreOptions& options = {});
+
+  virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  virtual std::string_view backend() const = 0;
+  // The URL with any password replaced by ***; safe to log.
+  virtual const std::string& location() const = 0;
+
+  // ---- Schema
+  virtual Result<SchemaStatus> GetSchemaStatus() = 0;
+  // Applies pending migrations; returns how many were applied. Safe against concurrent callers.
+  virtual Result<int> Migrate() = 0;
+
+  // ---- Work queue
+  virtual Result<int64_t> Enqueue(const TaskSpec& spec) = 0;
+  // All or nothing, in one transaction; ids in the order of `specs`.
+  virtual Result<std::vector<int64_t>> EnqueueBatch(const std::vector<TaskSpec>& specs) = 0;
+  // Claims up to options.max_tasks claimable tasks of `queue` (pending, not_before reached),
+  // highest priority first. Expired leases of that queue are reclaimed first. Never blocks on
+  // tasks another worker is claiming. Returns an empty vector when nothing is claimable.
+  virtual Result<std::vector<Task>> Claim(std::string_view queue, const ClaimOptions& options) = 0;
+  // Extends the lease of `task` (as claimed) to now + extend_micros. kAborted if it was lost.
+  virtual Status Heartbeat(const Task& task, int64_t extend_micros) = 0;
+  // Marks `task` done with `result`. kAborted if the lease was lost (the task is someone else's).
+  virtual Status Complete(const Task& task, std::string_view result) = 0;
+  // Gives the task back with `error`: pending again after retry_delay_micros while attempts
+  // remain, otherwise failed for good. kAborted if the lease was lost.
+  virtual Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros) = 0;
+  // Returns tasks whose lease expired to pending (or to failed when out of attempts); returns
+  // how many. Claim does this too; exposed for supervisors and tests.
+  virtual Result<int64_t> ReclaimExpired(std::string_view queue) = 0;
+  virtual Result<QueueStats> GetQueueStats(std::string_view queue) = 0;
+  virtual Result<Task> GetTask(int64_t id) = 0;
+
+  // ---- Event log
+  virtual Result<Event> AppendEvent(const EventSpec& spec) = 0;
+  // Events with seq > after_seq in order, at most `limit`; run_id filters when not empty.
+  virtual Result<std::vector<Event>> ReadEvents(int64_t after_seq, int limit,
+                                                std::string_view run_id = {}) = 0;
+  // Walks the whole log and checks every link. A broken chain is reported in the result
+  // (intact == false), not as an error; errors are for a store that cannot be read.
+  // When `expected_head` is given (a head hash recorded earlier), the log must contain it.
+  virtual Result<EventLogReport> VerifyEventLog(std::string_view expected_head = {}) = 0;
+
+ protected:
+  Store() = default;
+};
+
+// Canonical store URL of a file path: "sqlite:///abs/path".
+std::string SqliteStoreUrl(std::string_view path);
+
+// The URL with any password replaced by ***.
+std::string RedactUrl(std::string_view url);
+
+}  // namespace ferry
+
+#endif  // FERRY_STORE_STORE_H_

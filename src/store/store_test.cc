@@ -1,0 +1,356 @@
+// Behaviour of the state store, run against both backends: a real SQLite file and a real
+// PostgreSQL 15 server started by the test harness.
+#include "store/store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "store/event_chain.h"
+#include "store/migrations.h"
+#include "store/store_test_util.h"
+
+namespace ferry {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto location = testing::StoreLocation::Create(
+        GetParam(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_TRUE(location.has_value()) << location.error().ToString();
+    location_ = std::move(location).value();
+    auto store = Store::Open(location_->url());
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    store_ = std::move(store).value();
+  }
+
+  Task ClaimOne(std::string_view queue, std::string worker, int64_t lease_micros = 30'000'000) {
+    auto tasks = store_->Claim(queue, {.worker = std::move(worker), .lease_micros = lease_micros});
+    EXPECT_TRUE(tasks.has_value()) << tasks.error().ToString();
+    if (!tasks.has_value() || tasks->size() != 1) {
+      ADD_FAILURE() << "expected exactly one task";
+      return Task{};
+    }
+    return tasks->front();
+  }
+
+  std::unique_ptr<testing::StoreLocation> location_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, OpenAppliesEveryMigration) {
+  auto status = store_->GetSchemaStatus();
+  ASSERT_TRUE(status.has_value()) << status.error().ToString();
+  EXPECT_EQ(status->backend, GetParam());
+  EXPECT_EQ(status->current_version, store_internal::LatestSchemaVersion());
+  EXPECT_TRUE(status->pending.empty());
+  auto again = store_->Migrate();
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_EQ(*again, 0);
+}
+
+TEST_P(StoreTest, RefusesStoreWrittenByNewerFerry) {
+  const int newer = store_internal::LatestSchemaVersion() + 1;
+  ASSERT_TRUE(location_->Exec(fmt::format("INSERT INTO ferry_migrations (version, name, "
+                                          "applied_at, ferry_version) VALUES ({}, 'future', 0, "
+                                          "'99.0.0')",
+                                          newer))
+                  .ok());
+  store_.reset();
+  auto reopened = Store::Open(location_->url());
+  ASSERT_FALSE(reopened.has_value());
+  EXPECT_EQ(reopened.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(reopened.error().ExitCode(), kExitUsage);
+  EXPECT_THAT(reopened.error().message(), HasSubstr(fmt::format("schema version {}", newer)));
+  EXPECT_THAT(reopened.error().message(), HasSubstr("upgrade ferry"));
+  // Looking without migrating is refused the same way: nothing is written to a newer store.
+  auto peek = Store::Open(location_->url(), {.migrate = false});
+  ASSERT_FALSE(peek.has_value());
+  EXPECT_EQ(peek.error().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(StoreTest, ClaimsByPriorityThenEnqueueOrder) {
+  auto low = store_->Enqueue({.queue = "q", .kind = "k", .payload = "low", .priority = 0});
+  auto high = store_->Enqueue({.queue = "q", .kind = "k", .payload = "high", .priority = 5});
+  auto low2 = store_->Enqueue({.queue = "q", .kind = "k", .payload = "low2", .priority = 0});
+  auto other = store_->Enqueue({.queue = "other", .kind = "k", .payload = "x"});
+  ASSERT_TRUE(low && high && low2 && other);
+  auto tasks = store_->Claim("q", {.worker = "w", .max_tasks = 10});
+  ASSERT_TRUE(tasks.has_value()) << tasks.error().ToString();
+  ASSERT_EQ(tasks->size(), 3u);
+  EXPECT_EQ((*tasks)[0].payload, "high");
+  EXPECT_EQ((*tasks)[1].payload, "low");
+  EXPECT_EQ((*tasks)[2].payload, "low2");
+  for (const Task& t : *tasks) {
+    EXPECT_EQ(t.state, TaskState::kLeased);
+    EXPECT_EQ(t.attempts, 1);
+    EXPECT_EQ(t.lease_owner, "w");
+    EXPECT_EQ(t.lease_token, 1);
+  }
+  auto none = store_->Claim("q", {.worker = "w2"});
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(StoreTest, DedupeKeyReturnsTheExistingTask) {
+  auto first = store_->Enqueue({.queue = "q", .kind = "chunk", .dedupe_key = "t1:0"});
+  auto second = store_->Enqueue({.queue = "q", .kind = "chunk", .dedupe_key = "t1:0"});
+  auto third = store_->Enqueue({.queue = "q", .kind = "chunk", .dedupe_key = "t1:1"});
+  ASSERT_TRUE(first && second && third);
+  EXPECT_EQ(*first, *second);
+  EXPECT_NE(*first, *third);
+  EXPECT_EQ(store_->GetQueueStats("q")->pending, 2);
+}
+
+TEST_P(StoreTest, NotBeforeDelaysClaim) {
+  ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "k", .not_before_micros = INT64_MAX / 2}));
+  EXPECT_TRUE(store_->Claim("q", {.worker = "w"})->empty());
+}
+
+TEST_P(StoreTest, CompleteRecordsResultAndIsIdempotentUnderTheSameLease) {
+  ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "k"}));
+  Task task = ClaimOne("q", "w");
+  ASSERT_TRUE(store_->Complete(task, "rows=10").ok());
+  ASSERT_TRUE(store_->Complete(task, "rows=10").ok());  // a retried reply
+  auto stored = store_->GetTask(task.id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->state, TaskState::kDone);
+  EXPECT_EQ(stored->result, "rows=10");
+  auto stats = store_->GetQueueStats("q");
+  EXPECT_EQ(stats->done, 1);
+  EXPECT_EQ(stats->total(), 1);
+}
+
+TEST_P(StoreTest, ExpiredLeaseIsReclaimedAndTheOldHolderIsFenced) {
+  ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "copy-chunk"}));
+  Task stale = ClaimOne("q", "worker-a", /*lease_micros=*/50'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  Task fresh = ClaimOne("q", "worker-b");
+  EXPECT_EQ(fresh.id, stale.id);
+  EXPECT_EQ(fresh.attempts, 2);
+  EXPECT_GT(fresh.lease_token, stale.lease_token);
+
+  Status late = store_->Complete(stale, "late");
+  EXPECT_EQ(late.code(), StatusCode::kAborted);
+  EXPECT_THAT(late.message(), HasSubstr("lease (token 1) was lost"));
+  EXPECT_THAT(late.message(), HasSubstr("worker-b"));
+  EXPECT_EQ(store_->Heartbeat(stale, 1'000'000).code(), StatusCode::kAborted);
+  EXPECT_EQ(store_->Fail(stale, "x", 0).code(), StatusCode::kAborted);
+
+  ASSERT_TRUE(store_->Complete(fresh, "ok").ok());
+  EXPECT_EQ(store_->GetTask(fresh.id)->result, "ok");
+}
+
+TEST_P(StoreTest, HeartbeatKeepsTheLease) {
+  ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "k"}));
+  Task task = ClaimOne("q", "w", /*lease_micros=*/300'000);
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(store_->Heartbeat(task, 300'000).ok());
+  }
+  EXPECT_TRUE(store_->Claim("q", {.worker = "thief"})->empty());
+  EXPECT_TRUE(store_->Complete(task, "").ok());
+}
+
+TEST_P(StoreTest, FailRetriesUntilAttemptsRunOut) {
+  ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "k", .max_attempts = 2}));
+  Task first = ClaimOne("q", "w");
+  ASSERT_TRUE(store_->Fail(first, "connection reset", 0).ok());
+  auto after_first = store_->GetTask(first.id);
+  EXPECT_EQ(after_first->state, TaskState::kPending);
+  EXPECT_EQ(after_first->last_error, "connection reset");
+  Task second = ClaimOne("q", "w");
+  EXPECT_EQ(second.attempts, 2);
+  ASSERT_TRUE(store_->Fail(second, "connection reset again", 0).ok());
+  auto final_state = store_->GetTask(first.id);
+  EXPECT_EQ(final_state->state, TaskState::kFailed);
+  EXPECT_EQ(final_state->attempts, 2);
+  EXPECT_EQ(final_state->last_error, "connection reset again");
+  EXPECT_EQ(store_->GetQueueStats("q")->failed, 1);
+}
+
+TEST_P(StoreTest, FailWithDelayPostponesTheRetry) {
+  ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "k"}));
+  Task task = ClaimOne("q", "w");
+  ASSERT_TRUE(store_->Fail(task, "busy", 3'600'000'000).ok());
+  EXPECT_TRUE(store_->Claim("q", {.worker = "w"})->empty());
+}
+
+TEST_P(StoreTest, ExpiredLeaseOnLastAttemptFailsTheTask) {
+  ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "k", .max_attempts = 1}));
+  Task task = ClaimOne("q", "crashy", /*lease_micros=*/20'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  auto reclaimed = store_->ReclaimExpired("q");
+  ASSERT_TRUE(reclaimed.has_value());
+  EXPECT_EQ(*reclaimed, 1);
+  auto stored = store_->GetTask(task.id);
+  EXPECT_EQ(stored->state, TaskState::kFailed);
+  EXPECT_THAT(stored->last_error, HasSubstr("lease of crashy expired"));
+}
+
+TEST_P(StoreTest, EnqueueBatchIsAllOrNothing) {
+  std::vector<TaskSpec> specs = {{.queue = "q", .kind = "k"}, {.queue = "q", .kind = ""}};
+  auto ids = store_->EnqueueBatch(specs);
+  ASSERT_FALSE(ids.has_value());
+  EXPECT_EQ(ids.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetQueueStats("q")->total(), 0);
+  specs[1].kind = "k";
+  ids = store_->EnqueueBatch(specs);
+  ASSERT_TRUE(ids.has_value()) << ids.error().ToString();
+  EXPECT_EQ(ids->size(), 2u);
+  EXPECT_LT((*ids)[0], (*ids)[1]);
+}
+
+// ---- Event log
+
+class EventLogTest : public StoreTest {
+ protected:
+  void AppendSome(int n) {
+    for (int i = 1; i <= n; ++i) {
+      auto event = store_->AppendEvent({.run_id = "run_1",
+                                        .actor = "cli:test",
+                                        .kind = "task.completed",
+                                        .payload = Json{{"task", i}, {"rows", i * 100}}});
+      ASSERT_TRUE(event.has_value()) << event.error().ToString();
+      ASSERT_EQ(event->seq, i);
+    }
+  }
+  EventLogReport Verify(std::string_view anchor = {}) {
+    auto report = store_->VerifyEventLog(anchor);
+    EXPECT_TRUE(report.has_value()) << report.error().ToString();
+    return report.value_or(EventLogReport{});
+  }
+  void Tamper(std::string_view sql) {
+    ASSERT_TRUE(location_->SetEventTriggers(false).ok());
+    Status status = location_->Exec(sql);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+  }
+};
+
+TEST_P(EventLogTest, AppendsLinkedEventsAndVerifiesIntact) {
+  AppendSome(5);
+  auto events = store_->ReadEvents(0, 100);
+  ASSERT_TRUE(events.has_value());
+  ASSERT_EQ(events->size(), 5u);
+  EXPECT_EQ((*events)[0].prev_hash, std::string(64, '0'));
+  for (size_t i = 1; i < events->size(); ++i) {
+    EXPECT_EQ((*events)[i].prev_hash, (*events)[i - 1].hash);
+  }
+  EXPECT_EQ((*events)[2].payload, R"({"rows":300,"task":3})");
+  EventLogReport report = Verify();
+  EXPECT_TRUE(report.intact);
+  EXPECT_EQ(report.events_checked, 5);
+  EXPECT_EQ(report.head_hash, events->back().hash);
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_TRUE(Verify((*events)[3].hash).intact);
+}
+
+TEST_P(EventLogTest, ReadEventsFiltersByRunAndPages) {
+  AppendSome(3);
+  ASSERT_TRUE(store_->AppendEvent({.run_id = "run_2", .actor = "a", .kind = "k"}));
+  auto page = store_->ReadEvents(1, 2);
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].seq, 2);
+  auto run2 = store_->ReadEvents(0, 100, "run_2");
+  ASSERT_EQ(run2->size(), 1u);
+  EXPECT_EQ((*run2)[0].seq, 4);
+}
+
+TEST_P(EventLogTest, TriggersRefuseEditsThroughSql) {
+  AppendSome(2);
+  Status edit = location_->Exec("UPDATE ferry_events SET kind = 'x' WHERE seq = 1");
+  EXPECT_FALSE(edit.ok());
+  EXPECT_THAT(edit.message(), HasSubstr("append-only"));
+  Status remove = location_->Exec("DELETE FROM ferry_events WHERE seq = 1");
+  EXPECT_FALSE(remove.ok());
+  EXPECT_TRUE(Verify().intact);
+}
+
+TEST_P(EventLogTest, DetectsAnEditedEvent) {
+  AppendSome(5);
+  Tamper(R"(UPDATE ferry_events SET payload = '{"rows":999999,"task":3}' WHERE seq = 3)");
+  EventLogReport report = Verify();
+  EXPECT_FALSE(report.intact);
+  EXPECT_EQ(report.first_bad_seq, 3);
+  ASSERT_FALSE(report.problems.empty());
+  EXPECT_THAT(report.problems[0], HasSubstr("event 3 (task.completed) was altered"));
+}
+
+TEST_P(EventLogTest, DetectsAnEditRecomputedToHideItself) {
+  AppendSome(5);
+  // A careful attacker recomputes the edited event's own hash; the next event's link breaks.
+  auto events = store_->ReadEvents(0, 10).value();
+  Event forged = events[2];
+  forged.payload = R"({"rows":1,"task":3})";
+  forged.hash = EventHash(forged);
+  Tamper(fmt::format("UPDATE ferry_events SET payload = '{}', hash = '{}' WHERE seq = 3",
+                     forged.payload, forged.hash));
+  EventLogReport report = Verify();
+  EXPECT_FALSE(report.intact);
+  EXPECT_EQ(report.first_bad_seq, 4);
+  EXPECT_THAT(report.problems[0], HasSubstr("event 4 does not link"));
+}
+
+TEST_P(EventLogTest, DetectsADeletedEvent) {
+  AppendSome(5);
+  Tamper("DELETE FROM ferry_events WHERE seq = 2");
+  EventLogReport report = Verify();
+  EXPECT_FALSE(report.intact);
+  EXPECT_EQ(report.first_bad_seq, 2);
+  EXPECT_THAT(report.problems[0], HasSubstr("events 2..2 are missing"));
+}
+
+TEST_P(EventLogTest, DetectsDeletedNewestEvents) {
+  AppendSome(5);
+  Tamper("DELETE FROM ferry_events WHERE seq >= 4");
+  EventLogReport report = Verify();
+  EXPECT_FALSE(report.intact);
+  EXPECT_THAT(report.problems[0], HasSubstr("ends at event 3 but its head records event 5"));
+}
+
+TEST_P(EventLogTest, DetectsReorderedEvents) {
+  AppendSome(5);
+  // Swap events 2 and 4 wholesale, hashes included.
+  Tamper("UPDATE ferry_events SET seq = -2 WHERE seq = 2");
+  Tamper("UPDATE ferry_events SET seq = 2 WHERE seq = 4");
+  Tamper("UPDATE ferry_events SET seq = 4 WHERE seq = -2");
+  EventLogReport report = Verify();
+  EXPECT_FALSE(report.intact);
+  EXPECT_EQ(report.first_bad_seq, 2);
+  EXPECT_THAT(report.problems[0], HasSubstr("event 2 does not link"));
+}
+
+TEST_P(EventLogTest, DetectsARewrittenLogAgainstAnAnchor) {
+  AppendSome(3);
+  std::string anchor = Verify().head_hash;
+  // Rewrite the whole log consistently from scratch: only an anchor kept outside catches it.
+  Tamper("DELETE FROM ferry_events");
+  ASSERT_TRUE(location_->Exec(fmt::format("UPDATE ferry_event_head SET seq = 0, hash = '{}'",
+                                          std::string(64, '0')))
+                  .ok());
+  ASSERT_TRUE(store_->AppendEvent({.actor = "attacker", .kind = "nothing.happened"}));
+  EXPECT_TRUE(Verify().intact);
+  EventLogReport anchored = Verify(anchor);
+  EXPECT_FALSE(anchored.intact);
+  EXPECT_THAT(anchored.problems.back(), HasSubstr("no event has the expected hash"));
+}
+
+TEST_P(EventLogTest, RejectsEventsWithoutKindOrActor) {
+  auto event = store_->AppendEvent({.actor = "", .kind = "x"});
+  ASSERT_FALSE(event.has_value());
+  EXPECT_EQ(event.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(event.error().message(), HasSubstr("needs a kind and an actor"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& param_info) { return param_info.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, EventLogTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& param_info) { return param_info.param; });
+
+}  // namespace
+}  // namespace ferry

@@ -1,0 +1,35 @@
+// Test support for the store: opens a fresh store of each backend and gives raw SQL access to
+// it (to play an attacker editing the event log, or a newer ferry writing a newer schema).
+#ifndef FERRY_STORE_STORE_TEST_UTIL_H_
+#define FERRY_STORE_STORE_TEST_UTIL_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "store/store.h"
+
+namespace ferry::testing {
+
+// One empty store location of a backend: a new SQLite file in a scratch directory, or a new
+// database on the test binary's shared PostgreSQL server. Removed on destruction.
+class StoreLocation {
+ public:
+  // backend: "sqlite" or "postgresql". Fails (with the missing package named) when the
+  // PostgreSQL server cannot be started.
+  static Result<std::unique_ptr<StoreLocation>> Create(std::string_view backend,
+                                                       std::string_view name_hint);
+  virtual ~StoreLocation() = default;
+
+  virtual const std::string& url() const = 0;
+  // Runs SQL directly on the database, bypassing the store.
+  virtual Status Exec(std::string_view sql) = 0;
+  // Disables (or re-enables) the append-only triggers of the event log, as an attacker with
+  // write access to the database would.
+  virtual Status SetEventTriggers(bool enabled) = 0;
+};
+
+}  // namespace ferry::testing
+
+#endif  // FERRY_STORE_STORE_TEST_UTIL_H_
