@@ -1,5 +1,5 @@
 # Every third-party dependency, in one place. The Debian package that provides each one, and
-# the version we build against, is listed in scripts/debian-packages.txt (scripts/setup.sh
+# the version we build against, is listed in scripts/debian-packages.txt (./setup.sh
 # installs exactly that list).
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)

@@ -72,28 +72,33 @@ class PostgresConnection final : public SqlConnection {
     return OkStatus();
   }
 
-  Status BeginWrite() override { return ExecScript("BEGIN"); }
+  Status BeginWrite() override {
+    conflict_ = false;  // only this transaction's errors decide whether it is retried
+    return ExecScript("BEGIN");
+  }
   Status Commit() override { return ExecScript("COMMIT"); }
   Status Rollback() override {
     if (PQtransactionStatus(conn_) == PQTRANS_IDLE) return OkStatus();
     return ExecScript("ROLLBACK");
   }
   bool Healthy() override { return PQstatus(conn_) == CONNECTION_OK; }
+  bool LastErrorWasConflict() const override { return conflict_; }
 
  private:
-  Status Error(const PGresult* res) const {
+  Status Error(const PGresult* res) {
     std::string detail = PQresultErrorMessage(res);
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
     if (detail.empty()) detail = PQerrorMessage(conn_);
     const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
     std::string_view sqlstate = state != nullptr ? state : "";
+    // 40001 serialization_failure, 40P01 deadlock_detected: retry the transaction.
+    conflict_ = sqlstate == "40001" || sqlstate == "40P01";
     if (PQstatus(conn_) != CONNECTION_OK) {
       return Unavailable("store {}: lost the connection to the server ({}); check the server and "
                          "retry: committed work is kept",
                          location_, detail);
     }
-    // 40001 serialization_failure, 40P01 deadlock_detected: retry the transaction.
-    if (sqlstate == "40001" || sqlstate == "40P01") {
+    if (conflict_) {
       return Aborted("store {}: transaction conflict ({}); retry", location_, detail);
     }
     // Class 53: insufficient resources (disk full, out of memory, too many connections).
@@ -110,6 +115,7 @@ class PostgresConnection final : public SqlConnection {
 
   PGconn* conn_;
   std::string location_;
+  bool conflict_ = false;
 };
 
 }  // namespace

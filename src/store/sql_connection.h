@@ -47,6 +47,11 @@ class SqlConnection {
 
   // Whether the session still works (PostgreSQL: the socket is open).
   virtual bool Healthy() = 0;
+
+  // Whether the last failed call failed because of a conflict with a concurrent transaction
+  // (serialization failure, deadlock): the whole transaction may be retried. Other kAborted
+  // errors, such as a lost lease, are answers and must not be retried.
+  virtual bool LastErrorWasConflict() const = 0;
 };
 
 // Parses a text cell as an integer; NULL or garbage is a kDataLoss error naming `what`.

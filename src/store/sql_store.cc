@@ -112,10 +112,41 @@ void ConnectionPool::Release(std::unique_ptr<SqlConnection> conn) {
 // ---------------------------------------------------------------------------------------------
 // SqlStore: plumbing
 
+SqlStore::Metrics::Metrics(std::string_view backend)
+    : enqueued(MetricsRegistry::Default().GetCounter(
+          "ferry_queue_tasks_enqueued_total", "Tasks added to work queues.",
+          {{"backend", std::string(backend)}})),
+      claimed(MetricsRegistry::Default().GetCounter(
+          "ferry_queue_tasks_claimed_total", "Tasks claimed under a lease.",
+          {{"backend", std::string(backend)}})),
+      completed(MetricsRegistry::Default().GetCounter(
+          "ferry_queue_tasks_completed_total", "Tasks completed.",
+          {{"backend", std::string(backend)}})),
+      failed(MetricsRegistry::Default().GetCounter(
+          "ferry_queue_task_failures_total",
+          "Tasks given back with an error (retried or failed for good).",
+          {{"backend", std::string(backend)}})),
+      leases_lost(MetricsRegistry::Default().GetCounter(
+          "ferry_queue_leases_lost_total",
+          "Complete, Fail or Heartbeat calls refused because the lease had passed to another "
+          "worker.",
+          {{"backend", std::string(backend)}})),
+      leases_reclaimed(MetricsRegistry::Default().GetCounter(
+          "ferry_queue_leases_reclaimed_total", "Expired leases whose task was taken back.",
+          {{"backend", std::string(backend)}})),
+      events_appended(MetricsRegistry::Default().GetCounter(
+          "ferry_events_appended_total", "Events appended to the event log.",
+          {{"backend", std::string(backend)}})),
+      transaction_retries(MetricsRegistry::Default().GetCounter(
+          "ferry_store_transaction_retries_total",
+          "Store transactions retried after a conflict (serialization failure, deadlock).",
+          {{"backend", std::string(backend)}})) {}
+
 SqlStore::SqlStore(const SqlDialect& dialect, std::string location,
                    ConnectionPool::Factory factory, int max_connections, Env* env)
     : dialect_(dialect),
       location_(std::move(location)),
+      metrics_(dialect.backend),
       env_(env),
       pool_(std::move(factory), max_connections) {}
 
@@ -141,8 +172,10 @@ Result<T> SqlStore::InTransaction(const std::function<Result<T>(SqlConnection&)>
         status = result.error();
       }
     }
+    const bool conflict = conn->LastErrorWasConflict();
     conn->Rollback().IgnoreError();  // the error that made us roll back is the one to report
-    if (status.code() != StatusCode::kAborted || attempt == kMaxAttempts) return Err(status);
+    if (!conflict || attempt == kMaxAttempts) return Err(status);
+    metrics_.transaction_retries.Increment();
     // Exponential backoff with full jitter: conflicting writers spread out instead of colliding
     // again in lockstep.
     const int64_t cap = int64_t{1000} << attempt;
@@ -286,20 +319,25 @@ Result<int64_t> SqlStore::InsertTask(SqlConnection& conn, const TaskSpec& spec) 
 }
 
 Result<int64_t> SqlStore::Enqueue(const TaskSpec& spec) {
-  return InTransaction<int64_t>([&](SqlConnection& conn) { return InsertTask(conn, spec); });
+  Result<int64_t> id =
+      InTransaction<int64_t>([&](SqlConnection& conn) { return InsertTask(conn, spec); });
+  if (id.has_value()) metrics_.enqueued.Increment();
+  return id;
 }
 
 Result<std::vector<int64_t>> SqlStore::EnqueueBatch(const std::vector<TaskSpec>& specs) {
-  return InTransaction<std::vector<int64_t>>(
+  Result<std::vector<int64_t>> ids = InTransaction<std::vector<int64_t>>(
       [&](SqlConnection& conn) -> Result<std::vector<int64_t>> {
-        std::vector<int64_t> ids;
-        ids.reserve(specs.size());
+        std::vector<int64_t> inserted;
+        inserted.reserve(specs.size());
         for (const TaskSpec& spec : specs) {
           FERRY_ASSIGN_OR_RETURN(int64_t id, InsertTask(conn, spec));
-          ids.push_back(id);
+          inserted.push_back(id);
         }
-        return ids;
+        return inserted;
       });
+  if (ids.has_value()) metrics_.enqueued.Increment(static_cast<double>(ids->size()));
+  return ids;
 }
 
 Result<int64_t> SqlStore::ReclaimIn(SqlConnection& conn, std::string_view queue) {
@@ -316,6 +354,9 @@ Result<int64_t> SqlStore::ReclaimIn(SqlConnection& conn, std::string_view queue)
                      "AND lease_expires_at < ferry_now(){}) RETURNING id",
                      dialect_.skip_locked),
                  params));
+  // Counted here, inside the transaction: a retried transaction may count a reclaim twice,
+  // which a monitoring counter tolerates.
+  metrics_.leases_reclaimed.Increment(static_cast<double>(rows.size()));
   return static_cast<int64_t>(rows.size());
 }
 
@@ -329,7 +370,7 @@ Result<std::vector<Task>> SqlStore::Claim(std::string_view queue, const ClaimOpt
                                "max_tasks {} and lease {} us",
                                location_, options.max_tasks, options.lease_micros));
   }
-  return InTransaction<std::vector<Task>>([&](SqlConnection& conn) -> Result<std::vector<Task>> {
+  Result<std::vector<Task>> claimed = InTransaction<std::vector<Task>>([&](SqlConnection& conn) -> Result<std::vector<Task>> {
     FERRY_ASSIGN_OR_RETURN(int64_t reclaimed, ReclaimIn(conn, queue));
     (void)reclaimed;
     const SqlParam params[] = {options.worker, options.lease_micros, std::string(queue),
@@ -357,6 +398,8 @@ Result<std::vector<Task>> SqlStore::Claim(std::string_view queue, const ClaimOpt
     });
     return tasks;
   });
+  if (claimed.has_value()) metrics_.claimed.Increment(static_cast<double>(claimed->size()));
+  return claimed;
 }
 
 Status SqlStore::LeaseLost(SqlConnection& conn, const Task& task, std::string_view action) {
@@ -367,6 +410,7 @@ Status SqlStore::LeaseLost(SqlConnection& conn, const Task& task, std::string_vi
     return NotFound("store {}: cannot {} task {}: it does not exist", location_, action, task.id);
   }
   FERRY_ASSIGN_OR_RETURN(Task now, TaskFromRow(rows[0]));
+  metrics_.leases_lost.Increment();
   return Aborted(
       "store {}: cannot {} task {} ({}): its lease (token {}) was lost; the task is now {} with "
       "lease token {}{}; drop the work done on it, another worker owns it",
@@ -407,6 +451,7 @@ Status SqlStore::Complete(const Task& task, std::string_view result) {
     if (!rows.empty()) return true;
     return Err(LeaseLost(conn, task, "complete"));
   });
+  if (done.has_value()) metrics_.completed.Increment();
   return StatusOf(done);
 }
 
@@ -426,6 +471,7 @@ Status SqlStore::Fail(const Task& task, std::string_view error, int64_t retry_de
     if (rows.empty()) return Err(LeaseLost(conn, task, "fail"));
     return true;
   });
+  if (failed.has_value()) metrics_.failed.Increment();
   return StatusOf(failed);
 }
 
@@ -470,7 +516,7 @@ Result<Event> SqlStore::AppendEvent(const EventSpec& spec) {
                                location_, spec.kind, spec.actor));
   }
   std::string payload = CanonicalJson(spec.payload);
-  return InTransaction<Event>([&](SqlConnection& conn) -> Result<Event> {
+  Result<Event> appended = InTransaction<Event>([&](SqlConnection& conn) -> Result<Event> {
     // Reading the head under a row lock serialises appenders across processes and machines.
     FERRY_ASSIGN_OR_RETURN(
         auto head, conn.Query(fmt::format("SELECT seq, hash, ferry_now() FROM ferry_event_head "
@@ -503,6 +549,8 @@ Result<Event> SqlStore::AppendEvent(const EventSpec& spec) {
         rows, conn.Query("UPDATE ferry_event_head SET seq = ?, hash = ? WHERE id = 1", update));
     return event;
   });
+  if (appended.has_value()) metrics_.events_appended.Increment();
+  return appended;
 }
 
 Result<std::vector<Event>> SqlStore::ReadEvents(int64_t after_seq, int limit,

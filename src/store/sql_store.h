@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/metrics.h"
 #include "store/sql_connection.h"
 #include "store/store.h"
 
@@ -91,7 +92,7 @@ class SqlStore final : public Store {
 
  private:
   // Runs `body` in a write transaction on one connection; commits on success, rolls back on
-  // error, and retries the whole transaction on a transient conflict (kAborted).
+  // error, and retries the whole transaction on a conflict with a concurrent one.
   template <typename T>
   Result<T> InTransaction(const std::function<Result<T>(SqlConnection&)>& body);
   // Runs `body` on one connection outside an explicit transaction.
@@ -104,8 +105,23 @@ class SqlStore final : public Store {
   // Why a lease-guarded update matched no row: the task is gone or someone else's.
   Status LeaseLost(SqlConnection& conn, const Task& task, std::string_view action);
 
+  // Counters in MetricsRegistry::Default(), labelled by backend; the server exposes them on
+  // /metrics.
+  struct Metrics {
+    explicit Metrics(std::string_view backend);
+    Counter& enqueued;
+    Counter& claimed;
+    Counter& completed;
+    Counter& failed;
+    Counter& leases_lost;
+    Counter& leases_reclaimed;
+    Counter& events_appended;
+    Counter& transaction_retries;
+  };
+
   const SqlDialect& dialect_;
   const std::string location_;
+  Metrics metrics_;
   Env* const env_;
   ConnectionPool pool_;
 };

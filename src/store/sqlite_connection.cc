@@ -69,6 +69,9 @@ class SqliteConnection final : public SqlConnection {
     return ExecScript("ROLLBACK");
   }
   bool Healthy() override { return true; }
+  // Writers take the lock up front (BEGIN IMMEDIATE) and wait for it up to the busy timeout,
+  // so a transaction never fails for a conflict that retrying would cure.
+  bool LastErrorWasConflict() const override { return false; }
 
  private:
   // The store runs a small fixed set of statements many times: parsing and planning each once

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "base/metrics.h"
 #include "store/event_chain.h"
 #include "store/migrations.h"
 #include "store/store_test_util.h"
@@ -204,6 +205,33 @@ TEST_P(StoreTest, EnqueueBatchIsAllOrNothing) {
   ASSERT_TRUE(ids.has_value()) << ids.error().ToString();
   EXPECT_EQ(ids->size(), 2u);
   EXPECT_LT((*ids)[0], (*ids)[1]);
+}
+
+TEST_P(StoreTest, CountsQueueActivityInMetrics) {
+  MetricsRegistry& registry = MetricsRegistry::Default();
+  auto counter = [&](const char* name) -> double {
+    return registry.GetCounter(name, "", {{"backend", GetParam()}}).Value();
+  };
+  const double enqueued = counter("ferry_queue_tasks_enqueued_total");
+  const double claimed = counter("ferry_queue_tasks_claimed_total");
+  const double completed = counter("ferry_queue_tasks_completed_total");
+  const double failures = counter("ferry_queue_task_failures_total");
+  const double lost = counter("ferry_queue_leases_lost_total");
+
+  ASSERT_TRUE(store_->EnqueueBatch({{.queue = "m", .kind = "k"}, {.queue = "m", .kind = "k"}}));
+  auto tasks = store_->Claim("m", {.worker = "w", .max_tasks = 2});
+  ASSERT_TRUE(tasks.has_value() && tasks->size() == 2);
+  ASSERT_TRUE(store_->Complete((*tasks)[0], "").ok());
+  ASSERT_TRUE(store_->Fail((*tasks)[1], "boom", 0).ok());
+  EXPECT_EQ(store_->Complete((*tasks)[1], "").code(), StatusCode::kAborted);
+
+  EXPECT_EQ(counter("ferry_queue_tasks_enqueued_total") - enqueued, 2);
+  EXPECT_EQ(counter("ferry_queue_tasks_claimed_total") - claimed, 2);
+  EXPECT_EQ(counter("ferry_queue_tasks_completed_total") - completed, 1);
+  EXPECT_EQ(counter("ferry_queue_task_failures_total") - failures, 1);
+  EXPECT_EQ(counter("ferry_queue_leases_lost_total") - lost, 1);
+  EXPECT_THAT(registry.RenderPrometheus(),
+              HasSubstr(fmt::format("ferry_queue_tasks_claimed_total{{backend=\"{}\"}}", GetParam())));
 }
 
 // ---- Event log
