@@ -65,9 +65,9 @@ void ClaimComplete(benchmark::State& state, std::string_view backend) {
       return;
     }
     store = std::move(opened).value();
-    Fill(*store, state.max_iterations * state.threads() + 1000);
+    Fill(*store, state.max_iterations * state.threads() * batch + 1000);
   }
-  // Wait for thread 0's setup: Google Benchmark starts the timed loop of all threads together.
+  // Google Benchmark starts the timed loops of all threads together, after thread 0's setup.
   int64_t done = 0;
   for (auto _ : state) {
     auto tasks = store->Claim("q", {.worker = "bench", .max_tasks = batch});

@@ -375,6 +375,33 @@ TEST_P(EventLogTest, RejectsEventsWithoutKindOrActor) {
   EXPECT_THAT(event.error().message(), HasSubstr("needs a kind and an actor"));
 }
 
+// The SQLite store reads time through its Env, so a test can move the clock instead of waiting
+// for a lease to run out.
+TEST(SqliteStoreClockTest, LeasesExpireByTheInjectedClock) {
+  auto location = testing::StoreLocation::Create("sqlite", "clock");
+  ASSERT_TRUE(location.has_value()) << location.error().ToString();
+  FaultInjectionEnv env(Env::Default());
+  env.SetNowMicros(1'800'000'000'000'000);
+  auto store = Store::Open((*location)->url(), {.env = &env});
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  ASSERT_TRUE((*store)->Enqueue({.queue = "q", .kind = "k"}));
+  auto held = (*store)->Claim("q", {.worker = "a", .lease_micros = 3'600'000'000});
+  ASSERT_TRUE(held.has_value() && held->size() == 1);
+  EXPECT_EQ(held->front().lease_expires_micros, 1'800'000'000'000'000 + 3'600'000'000);
+
+  env.AdvanceMicros(3'599'000'000);  // one second before expiry: still held
+  EXPECT_TRUE((*store)->Claim("q", {.worker = "b"})->empty());
+  env.AdvanceMicros(2'000'000);      // one second after
+  auto taken = (*store)->Claim("q", {.worker = "b"});
+  ASSERT_TRUE(taken.has_value() && taken->size() == 1);
+  EXPECT_EQ(taken->front().lease_owner, "b");
+  EXPECT_EQ((*store)->Complete(held->front(), "").code(), StatusCode::kAborted);
+
+  auto event = (*store)->AppendEvent({.actor = "a", .kind = "k"});
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->at_micros, env.NowMicros());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
 INSTANTIATE_TEST_SUITE_P(Backends, EventLogTest, ::testing::Values("sqlite", "postgresql"),
