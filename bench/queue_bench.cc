@@ -160,14 +160,14 @@ void BM_Postgres_Anchor(benchmark::State& state) { PostgresAnchor(state); }
 
 // Iteration counts are fixed so that every run moves the same number of tasks: the queue is
 // pre-filled with exactly what the run will claim.
-BENCHMARK(BM_Sqlite_Anchor)->Iterations(20000)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Sqlite_Ferry)->Arg(1)->Iterations(20000)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Sqlite_Ferry)->Arg(16)->Iterations(2000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Sqlite_Anchor)->Iterations(20000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Sqlite_Ferry)->Arg(1)->Iterations(20000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Sqlite_Ferry)->Arg(16)->Iterations(2000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_Sqlite_Ferry)->Arg(1)->Threads(8)->Iterations(2500)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_Postgres_Anchor)->Iterations(5000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Postgres_Anchor)->Iterations(5000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_Postgres_Anchor)->Threads(8)->Iterations(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_Postgres_Ferry)->Arg(1)->Iterations(5000)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Postgres_Ferry)->Arg(16)->Iterations(500)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Postgres_Ferry)->Arg(1)->Iterations(5000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Postgres_Ferry)->Arg(16)->Iterations(500)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_Postgres_Ferry)->Arg(1)->Threads(8)->Iterations(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace

@@ -59,8 +59,8 @@ CREATE TRIGGER ferry_events_no_delete BEFORE DELETE ON ferry_events
   BEGIN SELECT RAISE(ABORT, 'ferry_events is append-only'); END;
 )sql",
      R"sql(
-CREATE FUNCTION ferry_now() RETURNS BIGINT LANGUAGE sql VOLATILE
-  AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT $$;
+CREATE FUNCTION ferry_now() RETURNS BIGINT LANGUAGE sql STABLE
+  AS $$ SELECT (extract(epoch FROM statement_timestamp()) * 1000000)::BIGINT $$;
 CREATE TABLE ferry_tasks (
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   queue TEXT NOT NULL,

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 namespace ferry::store_internal {
 namespace {
 
@@ -32,7 +34,6 @@ class PostgresConnection final : public SqlConnection {
 
   Result<std::vector<SqlRow>> Query(std::string_view sql,
                                     std::span<const SqlParam> params) override {
-    std::string text = NumberPlaceholders(sql);
     std::vector<std::string> storage(params.size());
     std::vector<const char*> values(params.size(), nullptr);
     for (size_t i = 0; i < params.size(); ++i) {
@@ -43,8 +44,9 @@ class PostgresConnection final : public SqlConnection {
         values[i] = s->c_str();
       }
     }
-    PGresult* res = PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
-                                 values.data(), nullptr, nullptr, 0);
+    FERRY_ASSIGN_OR_RETURN(const std::string* name, Prepare(sql, static_cast<int>(params.size())));
+    PGresult* res = PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
+                                   values.data(), nullptr, nullptr, 0);
     std::unique_ptr<PGresult, decltype(&PQclear)> guard(res, &PQclear);
     ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return Err(Error(res));
@@ -85,6 +87,19 @@ class PostgresConnection final : public SqlConnection {
   bool LastErrorWasConflict() const override { return conflict_; }
 
  private:
+  // The store runs a small fixed set of statements many times: preparing each once per
+  // connection saves the server a parse and a plan on every call.
+  Result<const std::string*> Prepare(std::string_view sql, int n_params) {
+    auto it = prepared_.find(sql);
+    if (it != prepared_.end()) return &it->second;
+    std::string name = fmt::format("ferry_{}", prepared_.size() + 1);
+    std::string text = NumberPlaceholders(sql);
+    PGresult* res = PQprepare(conn_, name.c_str(), text.c_str(), n_params, nullptr);
+    std::unique_ptr<PGresult, decltype(&PQclear)> guard(res, &PQclear);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) return Err(Error(res));
+    return &prepared_.emplace(std::string(sql), std::move(name)).first->second;
+  }
+
   Status Error(const PGresult* res) {
     std::string detail = PQresultErrorMessage(res);
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
@@ -116,6 +131,7 @@ class PostgresConnection final : public SqlConnection {
   PGconn* conn_;
   std::string location_;
   bool conflict_ = false;
+  std::map<std::string, std::string, std::less<>> prepared_;  // SQL text -> statement name
 };
 
 }  // namespace

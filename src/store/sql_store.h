@@ -4,6 +4,7 @@
 #ifndef FERRY_STORE_SQL_STORE_H_
 #define FERRY_STORE_SQL_STORE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -122,6 +123,11 @@ class SqlStore final : public Store {
   const SqlDialect& dialect_;
   const std::string location_;
   Metrics metrics_;
+  // The queue's hot statements, formatted once for the dialect.
+  const std::string reclaim_sql_;
+  const std::string claim_sql_;
+  // When Claim next takes back expired leases before claiming (Env monotonic clock).
+  std::atomic<int64_t> next_reclaim_micros_{0};
   Env* const env_;
   ConnectionPool pool_;
 };

@@ -161,8 +161,10 @@ class Store {
   // All or nothing, in one transaction; ids in the order of `specs`.
   virtual Result<std::vector<int64_t>> EnqueueBatch(const std::vector<TaskSpec>& specs) = 0;
   // Claims up to options.max_tasks claimable tasks of `queue` (pending, not_before reached),
-  // highest priority first. Expired leases of that queue are reclaimed first. Never blocks on
-  // tasks another worker is claiming. Returns an empty vector when nothing is claimable.
+  // highest priority first. Expired leases of the queue are taken back as part of claiming: at
+  // most once a second while pending tasks abound, and always before coming back short. Never
+  // blocks on tasks another worker is claiming. Returns an empty vector when nothing is
+  // claimable.
   virtual Result<std::vector<Task>> Claim(std::string_view queue, const ClaimOptions& options) = 0;
   // Extends the lease of `task` (as claimed) to now + extend_micros. kAborted if it was lost.
   virtual Status Heartbeat(const Task& task, int64_t extend_micros) = 0;
