@@ -1,6 +1,8 @@
 #include "store/migrations.h"
 
-#include <array>
+#include <fmt/format.h>
+
+#include <iterator>
 
 namespace ferry::store_internal {
 namespace {
@@ -8,61 +10,11 @@ namespace {
 // Times are BIGINT microseconds since the Unix epoch (UTC) in both engines, so a row means the
 // same thing whichever engine holds it.
 constexpr Migration kMigrations[] = {
-    {1, "work-queue-and-event-log",
-     R"sql(
+    {.version = 1,
+     .name = "work-queue-and-event-log",
+     .common_sql = R"sql(
 CREATE TABLE ferry_tasks (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  queue TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  payload TEXT NOT NULL DEFAULT '',
-  dedupe_key TEXT,
-  priority INTEGER NOT NULL DEFAULT 0,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'leased', 'done', 'failed')),
-  attempts INTEGER NOT NULL DEFAULT 0,
-  max_attempts INTEGER NOT NULL CHECK (max_attempts > 0),
-  lease_owner TEXT,
-  lease_token INTEGER NOT NULL DEFAULT 0,
-  lease_expires_at INTEGER,
-  not_before INTEGER NOT NULL DEFAULT 0,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  finished_at INTEGER,
-  last_error TEXT,
-  result TEXT,
-  UNIQUE (queue, dedupe_key)
-);
-CREATE INDEX ferry_tasks_claimable ON ferry_tasks (queue, priority DESC, id) WHERE state = 'pending';
-CREATE INDEX ferry_tasks_leased ON ferry_tasks (queue, lease_expires_at) WHERE state = 'leased';
-CREATE INDEX ferry_tasks_state ON ferry_tasks (queue, state);
-
-CREATE TABLE ferry_events (
-  seq INTEGER PRIMARY KEY,
-  at INTEGER NOT NULL,
-  run_id TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
-);
-CREATE INDEX ferry_events_run ON ferry_events (run_id, seq);
-CREATE TABLE ferry_event_head (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  seq INTEGER NOT NULL,
-  hash TEXT NOT NULL
-);
-INSERT INTO ferry_event_head (id, seq, hash)
-  VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
-CREATE TRIGGER ferry_events_no_update BEFORE UPDATE ON ferry_events
-  BEGIN SELECT RAISE(ABORT, 'ferry_events is append-only'); END;
-CREATE TRIGGER ferry_events_no_delete BEFORE DELETE ON ferry_events
-  BEGIN SELECT RAISE(ABORT, 'ferry_events is append-only'); END;
-)sql",
-     R"sql(
-CREATE FUNCTION ferry_now() RETURNS BIGINT LANGUAGE sql STABLE
-  AS $$ SELECT (extract(epoch FROM statement_timestamp()) * 1000000)::BIGINT $$;
-CREATE TABLE ferry_tasks (
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id {serial_id},
   queue TEXT NOT NULL,
   kind TEXT NOT NULL,
   payload TEXT NOT NULL DEFAULT '',
@@ -104,6 +56,18 @@ CREATE TABLE ferry_event_head (
 );
 INSERT INTO ferry_event_head (id, seq, hash)
   VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+)sql",
+     .sqlite_sql = R"sql(
+CREATE TRIGGER ferry_events_no_update BEFORE UPDATE ON ferry_events
+  BEGIN SELECT RAISE(ABORT, 'ferry_events is append-only'); END;
+CREATE TRIGGER ferry_events_no_delete BEFORE DELETE ON ferry_events
+  BEGIN SELECT RAISE(ABORT, 'ferry_events is append-only'); END;
+)sql",
+     // ferry_now() is the statement's start on the server's clock, so that workers on machines
+     // with skewed clocks agree on lease expiry; STABLE lets it serve as an index condition.
+     .postgres_sql = R"sql(
+CREATE FUNCTION ferry_now() RETURNS BIGINT LANGUAGE sql STABLE
+  AS $$ SELECT (extract(epoch FROM statement_timestamp()) * 1000000)::BIGINT $$;
 CREATE FUNCTION ferry_events_append_only() RETURNS trigger LANGUAGE plpgsql
   AS $$ BEGIN RAISE EXCEPTION 'ferry_events is append-only'; END $$;
 CREATE TRIGGER ferry_events_no_change BEFORE UPDATE OR DELETE ON ferry_events
@@ -116,5 +80,15 @@ CREATE TRIGGER ferry_events_no_change BEFORE UPDATE OR DELETE ON ferry_events
 std::span<const Migration> AllMigrations() { return kMigrations; }
 
 int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+std::string MigrationScript(const Migration& migration, SqlEngine engine) {
+  const bool sqlite = engine == SqlEngine::kSqlite;
+  // SQLite's AUTOINCREMENT never reuses the id of a deleted row, like an identity column.
+  std::string common = fmt::format(
+      fmt::runtime(migration.common_sql),
+      fmt::arg("serial_id", sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT"
+                                   : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"));
+  return fmt::format("{}{}", common, sqlite ? migration.sqlite_sql : migration.postgres_sql);
+}
 
 }  // namespace ferry::store_internal

@@ -280,8 +280,7 @@ Result<int> SqlStore::Migrate() {
     }
     for (const Migration& m : AllMigrations()) {
       if (m.version <= current) continue;
-      std::string_view sql = dialect_.backend == "sqlite" ? m.sqlite_sql : m.postgres_sql;
-      Status status = conn.ExecScript(sql);
+      Status status = conn.ExecScript(MigrationScript(m, dialect_.engine));
       if (!status.ok()) {
         return Err(status.WithContext(fmt::format("applying schema migration {} ({})", m.version, m.name)));
       }

@@ -13,12 +13,14 @@
 #include <vector>
 
 #include "base/metrics.h"
+#include "store/migrations.h"
 #include "store/sql_connection.h"
 #include "store/store.h"
 
 namespace ferry::store_internal {
 
 struct SqlDialect {
+  SqlEngine engine;
   std::string_view backend;         // "sqlite" | "postgresql"
   std::string_view skip_locked;     // appended to claim subqueries: "" or " FOR UPDATE SKIP LOCKED"
   std::string_view for_update;      // appended to the head read: "" or " FOR UPDATE"

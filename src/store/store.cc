@@ -13,6 +13,7 @@ using store_internal::SqlDialect;
 using store_internal::SqlStore;
 
 constexpr SqlDialect kSqliteDialect = {
+    .engine = store_internal::SqlEngine::kSqlite,
     .backend = "sqlite",
     .skip_locked = "",  // BEGIN IMMEDIATE already gives the claimer the whole database
     .for_update = "",
@@ -28,6 +29,7 @@ constexpr SqlDialect kSqliteDialect = {
 // A PostgreSQL database is often shared with other applications' tables: ferry keeps to its
 // ferry_-prefixed tables there instead of refusing.
 constexpr SqlDialect kPostgresDialect = {
+    .engine = store_internal::SqlEngine::kPostgres,
     .backend = "postgresql",
     .skip_locked = " FOR UPDATE SKIP LOCKED",
     .for_update = " FOR UPDATE",
