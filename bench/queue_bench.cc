@@ -7,14 +7,15 @@
 // ferry's guarantees (fencing, reclaim, retries) cost over the bare state transitions.
 //
 //   ./build/release/bench/queue_bench --benchmark_min_time=2
-#include <benchmark/benchmark.h>
-#include <libpq-fe.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <atomic>
 #include <memory>
 #include <mutex>
+
+#include <benchmark/benchmark.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "base/env.h"
 #include "harness/postgres_server.h"
@@ -90,9 +91,10 @@ void SqliteAnchor(benchmark::State& state) {
   const std::string path = TempDir() + "/anchor.db";
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE t (id INTEGER "
-                   "PRIMARY KEY, state TEXT NOT NULL); CREATE INDEX t_pending ON t (id) WHERE state "
-                   "= 'pending';",
+  sqlite3_exec(db,
+               "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE t (id INTEGER "
+               "PRIMARY KEY, state TEXT NOT NULL); CREATE INDEX t_pending ON t (id) WHERE state "
+               "= 'pending';",
                nullptr, nullptr, nullptr);
   sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
   sqlite3_stmt* insert = nullptr;
@@ -105,8 +107,9 @@ void SqliteAnchor(benchmark::State& state) {
   sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   sqlite3_stmt* claim = nullptr;
   sqlite3_stmt* complete = nullptr;
-  sqlite3_prepare_v2(db, "UPDATE t SET state = 'leased' WHERE id = (SELECT id FROM t WHERE state = "
-                         "'pending' ORDER BY id LIMIT 1) RETURNING id",
+  sqlite3_prepare_v2(db,
+                     "UPDATE t SET state = 'leased' WHERE id = (SELECT id FROM t WHERE state = "
+                     "'pending' ORDER BY id LIMIT 1) RETURNING id",
                      -1, &claim, nullptr);
   sqlite3_prepare_v2(db, "UPDATE t SET state = 'done' WHERE id = ?", -1, &complete, nullptr);
   for (auto _ : state) {
@@ -132,17 +135,19 @@ void PostgresAnchor(benchmark::State& state) {
     PGconn* setup = PQconnectdb(conninfo.c_str());
     PQclear(PQexec(setup, "CREATE TABLE t (id BIGSERIAL PRIMARY KEY, state TEXT NOT NULL)"));
     PQclear(PQexec(setup, "CREATE INDEX t_pending ON t (id) WHERE state = 'pending'"));
-    std::string fill = fmt::format("INSERT INTO t (state) SELECT 'pending' FROM generate_series(1, {})",
-                                   state.max_iterations * state.threads() + 1000);
+    std::string fill =
+        fmt::format("INSERT INTO t (state) SELECT 'pending' FROM generate_series(1, {})",
+                    state.max_iterations * state.threads() + 1000);
     PQclear(PQexec(setup, fill.c_str()));
     PQfinish(setup);
   }
   PGconn* conn = nullptr;
   for (auto _ : state) {
     if (conn == nullptr) conn = PQconnectdb(conninfo.c_str());
-    PGresult* claimed = PQexec(conn, "UPDATE t SET state = 'leased' WHERE id = (SELECT id FROM t "
-                                     "WHERE state = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP "
-                                     "LOCKED) RETURNING id");
+    PGresult* claimed = PQexec(conn,
+                               "UPDATE t SET state = 'leased' WHERE id = (SELECT id FROM t "
+                               "WHERE state = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP "
+                               "LOCKED) RETURNING id");
     if (PQntuples(claimed) != 1) state.SkipWithError("anchor claim failed");
     const char* id[] = {PQgetvalue(claimed, 0, 0)};
     PQclear(PQexecParams(conn, "UPDATE t SET state = 'done' WHERE id = $1", 1, nullptr, id, nullptr,
@@ -163,12 +168,34 @@ void BM_Postgres_Anchor(benchmark::State& state) { PostgresAnchor(state); }
 BENCHMARK(BM_Sqlite_Anchor)->Iterations(20000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_Sqlite_Ferry)->Arg(1)->Iterations(20000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_Sqlite_Ferry)->Arg(16)->Iterations(2000)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_Sqlite_Ferry)->Arg(1)->Threads(8)->Iterations(2500)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Sqlite_Ferry)
+    ->Arg(1)
+    ->Threads(8)
+    ->Iterations(2500)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK(BM_Postgres_Anchor)->Iterations(5000)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_Postgres_Anchor)->Threads(8)->Iterations(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_Postgres_Ferry)->Arg(1)->Iterations(5000)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_Postgres_Ferry)->Arg(16)->Iterations(500)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_Postgres_Ferry)->Arg(1)->Threads(8)->Iterations(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Postgres_Anchor)
+    ->Threads(8)
+    ->Iterations(1000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_Postgres_Ferry)
+    ->Arg(1)
+    ->Iterations(5000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_Postgres_Ferry)
+    ->Arg(16)
+    ->Iterations(500)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_Postgres_Ferry)
+    ->Arg(1)
+    ->Threads(8)
+    ->Iterations(1000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace ferry

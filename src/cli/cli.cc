@@ -1,10 +1,10 @@
 #include "cli/cli.h"
 
-#include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <filesystem>
 #include <ostream>
+
+#include <CLI/CLI.hpp>
 
 #include "base/config.h"
 #include "base/json.h"
@@ -83,8 +83,9 @@ int Report(const Status& status, CommandContext* context, std::ostream& err, boo
            std::ostream& out) {
   if (json) {
     out << Json{{"ok", false},
-                {"error", {{"code", std::string(StatusCodeName(status.code()))},
-                           {"message", status.message()}}}}
+                {"error",
+                 {{"code", std::string(StatusCodeName(status.code()))},
+                  {"message", status.message()}}}}
                .dump()
         << "\n";
   } else {
@@ -135,9 +136,10 @@ std::string UnknownCommand(int argc, const char* const* argv, const CLI::App& ap
 }  // namespace
 
 int RunFerry(int argc, const char* const* argv, std::ostream& out, std::ostream& err, Env* env) {
-  CLI::App app{"ferry moves databases, servers, files and keys to the cloud, and proves that "
-               "everything arrived intact.",
-               "ferry"};
+  CLI::App app{
+      "ferry moves databases, servers, files and keys to the cloud, and proves that "
+      "everything arrived intact.",
+      "ferry"};
   app.set_version_flag("--version", std::string("ferry ") + FERRY_VERSION);
   app.set_help_flag("-h,--help", "Show help for ferry or for a command");
   app.require_subcommand(1);
@@ -148,9 +150,11 @@ int RunFerry(int argc, const char* const* argv, std::ostream& out, std::ostream&
                  "postgresql://user@host:port/db [env FERRY_STORE]");
   app.add_option("--config", flags.config,
                  "Configuration file (YAML); default ./ferry.yaml when present [env FERRY_CONFIG]");
-  app.add_option("--log-level", flags.log_level, "debug, info, warn or error [env FERRY_LOG_LEVEL]");
-  app.add_option("--log-format", flags.log_format,
-                 "human (lines for a terminal) or json (one object per line) [env FERRY_LOG_FORMAT]");
+  app.add_option("--log-level", flags.log_level,
+                 "debug, info, warn or error [env FERRY_LOG_LEVEL]");
+  app.add_option(
+      "--log-format", flags.log_format,
+      "human (lines for a terminal) or json (one object per line) [env FERRY_LOG_FORMAT]");
   app.add_flag("--json", flags.json, "Print results as JSON on stdout");
 
   std::vector<CommandSpec> commands = AllCommands();

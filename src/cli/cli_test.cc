@@ -2,11 +2,12 @@
 // errors a user sees for bad input. Most tests run the CLI in-process; a few run the real binary.
 #include "cli/cli.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "base/json.h"
 #include "base/log.h"
@@ -33,7 +34,8 @@ class CliTest : public ::testing::Test {
     dir_ = pattern;
     store_url_ = SqliteStoreUrl(dir_ + "/ferry.db");
     // The real environment's FERRY_* variables must not leak into the tests.
-    for (const char* name : {"FERRY_STORE", "FERRY_CONFIG", "FERRY_LOG_LEVEL", "FERRY_LOG_FORMAT"}) {
+    for (const char* name :
+         {"FERRY_STORE", "FERRY_CONFIG", "FERRY_LOG_LEVEL", "FERRY_LOG_FORMAT"}) {
       env_.SetEnvVar(name, std::nullopt);
     }
   }
@@ -156,8 +158,9 @@ TEST_F(CliTest, VerifyLogExitsOneWhenTheChainIsBroken) {
 
 TEST_F(CliTest, ConfigFileSetsTheStoreWithEnvironmentInterpolation) {
   env_.SetEnvVar("FERRY_TEST_DIR", dir_);
-  std::string config = WriteConfig("store: sqlite://${FERRY_TEST_DIR}/from-config.db\n"
-                                   "log:\n  level: warn\n");
+  std::string config = WriteConfig(
+      "store: sqlite://${FERRY_TEST_DIR}/from-config.db\n"
+      "log:\n  level: warn\n");
   Outcome r = Run({"--config", config, "store", "migrate", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Json::parse(r.out)["location"], SqliteStoreUrl(dir_ + "/from-config.db"));
@@ -175,7 +178,8 @@ TEST_F(CliTest, FlagBeatsEnvironmentBeatsConfigFile) {
   EXPECT_EQ(location({}), SqliteStoreUrl(dir_ + "/config.db"));
   env_.SetEnvVar("FERRY_STORE", SqliteStoreUrl(dir_ + "/env.db"));
   EXPECT_EQ(location({}), SqliteStoreUrl(dir_ + "/env.db"));
-  EXPECT_EQ(location({"--store", SqliteStoreUrl(dir_ + "/flag.db")}), SqliteStoreUrl(dir_ + "/flag.db"));
+  EXPECT_EQ(location({"--store", SqliteStoreUrl(dir_ + "/flag.db")}),
+            SqliteStoreUrl(dir_ + "/flag.db"));
 }
 
 TEST_F(CliTest, MalformedConfigNamesFileAndLine) {
@@ -233,9 +237,10 @@ TEST_F(CliTest, JsonLogLinesAreJson) {
 TEST_F(CliTest, UnreachableStoreIsARuntimeErrorWithoutThePassword) {
   auto port = Env::Default()->FreeLoopbackPort();
   ASSERT_TRUE(port.has_value());
-  Outcome r = Run({"--store",
-                   fmt::format("postgresql://ferry:topsecret@127.0.0.1:{}/ferry?connect_timeout=2", *port),
-                   "store", "status"});
+  Outcome r =
+      Run({"--store",
+           fmt::format("postgresql://ferry:topsecret@127.0.0.1:{}/ferry?connect_timeout=2", *port),
+           "store", "status"});
   EXPECT_EQ(r.code, 3);
   EXPECT_THAT(r.err, HasSubstr(fmt::format("127.0.0.1:{}", *port)));
   EXPECT_THAT(r.err, Not(HasSubstr("topsecret")));
@@ -253,9 +258,9 @@ TEST_F(CliTest, DemoRunsOnTheEmbeddedStore) {
 TEST_F(CliTest, BinaryExitCodes) {
   auto run = [&](std::vector<std::string> args) {
     args.insert(args.begin(), FERRY_BINARY);
-    auto status = testing::RunToCompletion({.argv = args, .stdout_path = dir_ + "/out",
-                                            .stderr_path = dir_ + "/err"},
-                                           std::chrono::seconds(60));
+    auto status = testing::RunToCompletion(
+        {.argv = args, .stdout_path = dir_ + "/out", .stderr_path = dir_ + "/err"},
+        std::chrono::seconds(60));
     EXPECT_TRUE(status.has_value());
     return status.has_value() ? status->exit_code : -1;
   };

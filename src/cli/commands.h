@@ -21,9 +21,9 @@ namespace ferry {
 // What every command gets once the shared flags, environment and configuration are resolved.
 struct CommandContext {
   Env* env;
-  std::ostream& out;   // results (human text, or JSON with --json)
-  std::ostream& err;   // diagnostics
-  bool json = false;   // --json: print one JSON document on `out`
+  std::ostream& out;  // results (human text, or JSON with --json)
+  std::ostream& err;  // diagnostics
+  bool json = false;  // --json: print one JSON document on `out`
   std::string store_url;
 };
 

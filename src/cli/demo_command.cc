@@ -3,10 +3,10 @@
 // The copy engine (connect, move) is not built yet, so the demo says what it will do and
 // checks what it already can: that the state store opens, migrates and keeps a verifiable
 // event log.
-#include <CLI/CLI.hpp>
-
 #include <memory>
 #include <ostream>
+
+#include <CLI/CLI.hpp>
 
 #include "base/json.h"
 #include "cli/commands.h"
@@ -22,9 +22,9 @@ struct DemoFlags {
 
 Result<int> RunDemo(CommandContext& context, const DemoFlags& flags) {
   FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
-  FERRY_ASSIGN_OR_RETURN(Event event,
-                         store->AppendEvent({.actor = "cli", .kind = "demo.started",
-                                             .payload = Json{{"rows", flags.rows}}}));
+  FERRY_ASSIGN_OR_RETURN(Event event, store->AppendEvent({.actor = "cli",
+                                                          .kind = "demo.started",
+                                                          .payload = Json{{"rows", flags.rows}}}));
   FERRY_ASSIGN_OR_RETURN(EventLogReport report, store->VerifyEventLog());
   const std::string target = flags.to.empty() ? "sqlite (a new file beside the store)" : flags.to;
   if (context.json) {
@@ -39,10 +39,11 @@ Result<int> RunDemo(CommandContext& context, const DemoFlags& flags) {
   }
   context.out << "ferry demo\n\n"
               << "When the copy engine lands, this command will:\n"
-              << fmt::format("  1. create a small bank in SQLite ({} rows: customers, accounts, "
-                             "loans, transactions, with NULLs, unicode, decimals, timestamps and "
-                             "blobs)\n",
-                             flags.rows)
+              << fmt::format(
+                     "  1. create a small bank in SQLite ({} rows: customers, accounts, "
+                     "loans, transactions, with NULLs, unicode, decimals, timestamps and "
+                     "blobs)\n",
+                     flags.rows)
               << fmt::format("  2. copy it to {}\n", target)
               << "  3. verify every row by checksums over a canonical encoding\n"
               << "  4. print the report\n\n"

@@ -1,8 +1,8 @@
 // ferry store status | migrate | verify-log
-#include <CLI/CLI.hpp>
-
 #include <memory>
 #include <ostream>
+
+#include <CLI/CLI.hpp>
 
 #include "base/json.h"
 #include "cli/commands.h"
@@ -53,7 +53,8 @@ Result<int> RunStatus(CommandContext& context) {
 
 Result<int> RunMigrate(CommandContext& context) {
   // Open without migrating so that the number applied can be reported.
-  FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.migrate = false, .env = context.env}));
+  FERRY_ASSIGN_OR_RETURN(auto store,
+                         Store::Open(context.store_url, {.migrate = false, .env = context.env}));
   FERRY_ASSIGN_OR_RETURN(int applied, store->Migrate());
   FERRY_ASSIGN_OR_RETURN(SchemaStatus schema, store->GetSchemaStatus());
   if (context.json) {
@@ -120,9 +121,8 @@ std::vector<CommandSpec> StoreCommands() {
              app.add_option("--expect-head", *expected_head,
                             "A head hash recorded earlier: the log must still contain it");
            },
-       .run = [expected_head](CommandContext& context) {
-         return RunVerifyLog(context, *expected_head);
-       }},
+       .run = [expected_head](
+                  CommandContext& context) { return RunVerifyLog(context, *expected_head); }},
   };
 }
 

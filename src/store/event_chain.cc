@@ -50,17 +50,18 @@ void EventChainVerifier::Add(const Event& event) {
     }
   }
   if (event.prev_hash != last_hash_) {
-    Problem(event.seq, fmt::format("event {} does not link to the event before it: prev_hash {} "
-                                   "but the previous event's hash is {} (reordered, replaced or "
-                                   "an event before it deleted?)",
-                                   event.seq, event.prev_hash.substr(0, 16), last_hash_.substr(0, 16)));
+    Problem(event.seq,
+            fmt::format("event {} does not link to the event before it: prev_hash {} "
+                        "but the previous event's hash is {} (reordered, replaced or "
+                        "an event before it deleted?)",
+                        event.seq, event.prev_hash.substr(0, 16), last_hash_.substr(0, 16)));
   }
   std::string recomputed = EventHash(event);
   if (recomputed != event.hash) {
-    Problem(event.seq, fmt::format("event {} ({}) was altered: its content hashes to {} but it "
-                                   "records {}",
-                                   event.seq, event.kind, recomputed.substr(0, 16),
-                                   event.hash.substr(0, 16)));
+    Problem(event.seq,
+            fmt::format("event {} ({}) was altered: its content hashes to {} but it "
+                        "records {}",
+                        event.seq, event.kind, recomputed.substr(0, 16), event.hash.substr(0, 16)));
   }
   if (!anchor_.empty() && event.hash == anchor_) anchor_seen_ = true;
   last_seq_ = event.seq;

@@ -1,8 +1,8 @@
 #include "store/migrations.h"
 
-#include <fmt/format.h>
-
 #include <iterator>
+
+#include <fmt/format.h>
 
 namespace ferry::store_internal {
 namespace {

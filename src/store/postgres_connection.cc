@@ -1,10 +1,9 @@
 #include "store/postgres_connection.h"
 
-#include <libpq-fe.h>
+#include <map>
 
 #include <fmt/format.h>
-
-#include <map>
+#include <libpq-fe.h>
 
 namespace ferry::store_internal {
 namespace {
@@ -109,18 +108,20 @@ class PostgresConnection final : public SqlConnection {
     // 40001 serialization_failure, 40P01 deadlock_detected: retry the transaction.
     conflict_ = sqlstate == "40001" || sqlstate == "40P01";
     if (PQstatus(conn_) != CONNECTION_OK) {
-      return Unavailable("store {}: lost the connection to the server ({}); check the server and "
-                         "retry: committed work is kept",
-                         location_, detail);
+      return Unavailable(
+          "store {}: lost the connection to the server ({}); check the server and "
+          "retry: committed work is kept",
+          location_, detail);
     }
     if (conflict_) {
       return Aborted("store {}: transaction conflict ({}); retry", location_, detail);
     }
     // Class 53: insufficient resources (disk full, out of memory, too many connections).
     if (sqlstate.starts_with("53")) {
-      return ResourceExhausted("store {}: the server is out of resources ({}); free them and "
-                               "retry",
-                               location_, detail);
+      return ResourceExhausted(
+          "store {}: the server is out of resources ({}); free them and "
+          "retry",
+          location_, detail);
     }
     if (sqlstate == "23505") {
       return AlreadyExists("store {}: {}", location_, detail);
@@ -145,10 +146,11 @@ Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const std::string&
     PQfinish(conn);
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
     // libpq's message may repeat the password-free connection target; it never has the password.
-    return Err(Unavailable("store {}: cannot connect: {}; check that the server is running and "
-                           "the URL, user and password are right (PGPASSWORD and ~/.pgpass are "
-                           "read), or use the embedded store with --store sqlite:///path/ferry.db",
-                           location, detail));
+    return Err(
+        Unavailable("store {}: cannot connect: {}; check that the server is running and "
+                    "the URL, user and password are right (PGPASSWORD and ~/.pgpass are "
+                    "read), or use the embedded store with --store sqlite:///path/ferry.db",
+                    location, detail));
   }
   // Notices (e.g. "relation already exists, skipping") are not for the user's terminal.
   PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);

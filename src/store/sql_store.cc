@@ -134,15 +134,15 @@ void ConnectionPool::Release(std::unique_ptr<SqlConnection> conn) {
 // SqlStore: plumbing
 
 SqlStore::Metrics::Metrics(std::string_view backend)
-    : enqueued(MetricsRegistry::Default().GetCounter(
-          "ferry_queue_tasks_enqueued_total", "Tasks added to work queues.",
-          {{"backend", std::string(backend)}})),
-      claimed(MetricsRegistry::Default().GetCounter(
-          "ferry_queue_tasks_claimed_total", "Tasks claimed under a lease.",
-          {{"backend", std::string(backend)}})),
-      completed(MetricsRegistry::Default().GetCounter(
-          "ferry_queue_tasks_completed_total", "Tasks completed.",
-          {{"backend", std::string(backend)}})),
+    : enqueued(MetricsRegistry::Default().GetCounter("ferry_queue_tasks_enqueued_total",
+                                                     "Tasks added to work queues.",
+                                                     {{"backend", std::string(backend)}})),
+      claimed(MetricsRegistry::Default().GetCounter("ferry_queue_tasks_claimed_total",
+                                                    "Tasks claimed under a lease.",
+                                                    {{"backend", std::string(backend)}})),
+      completed(MetricsRegistry::Default().GetCounter("ferry_queue_tasks_completed_total",
+                                                      "Tasks completed.",
+                                                      {{"backend", std::string(backend)}})),
       failed(MetricsRegistry::Default().GetCounter(
           "ferry_queue_task_failures_total",
           "Tasks given back with an error (retried or failed for good).",
@@ -155,16 +155,16 @@ SqlStore::Metrics::Metrics(std::string_view backend)
       leases_reclaimed(MetricsRegistry::Default().GetCounter(
           "ferry_queue_leases_reclaimed_total", "Expired leases whose task was taken back.",
           {{"backend", std::string(backend)}})),
-      events_appended(MetricsRegistry::Default().GetCounter(
-          "ferry_events_appended_total", "Events appended to the event log.",
-          {{"backend", std::string(backend)}})),
+      events_appended(MetricsRegistry::Default().GetCounter("ferry_events_appended_total",
+                                                            "Events appended to the event log.",
+                                                            {{"backend", std::string(backend)}})),
       transaction_retries(MetricsRegistry::Default().GetCounter(
           "ferry_store_transaction_retries_total",
           "Store transactions retried after a conflict (serialization failure, deadlock).",
           {{"backend", std::string(backend)}})) {}
 
-SqlStore::SqlStore(const SqlDialect& dialect, std::string location,
-                   ConnectionPool::Factory factory, int max_connections, Env* env)
+SqlStore::SqlStore(const SqlDialect& dialect, std::string location, ConnectionPool::Factory factory,
+                   int max_connections, Env* env)
     : dialect_(dialect),
       location_(std::move(location)),
       metrics_(dialect.backend),
@@ -213,7 +213,8 @@ Result<int> SqlStore::CurrentVersion(SqlConnection& conn) {
   FERRY_ASSIGN_OR_RETURN(auto exists, conn.Query(dialect_.migrations_table_exists));
   FERRY_ASSIGN_OR_RETURN(int64_t has_table, ToInt(exists.at(0).at(0), "migrations table check"));
   if (has_table == 0) return 0;
-  FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query("SELECT COALESCE(MAX(version), 0) FROM ferry_migrations"));
+  FERRY_ASSIGN_OR_RETURN(auto rows,
+                         conn.Query("SELECT COALESCE(MAX(version), 0) FROM ferry_migrations"));
   FERRY_ASSIGN_OR_RETURN(int64_t version, ToInt(rows.at(0).at(0), "schema version"));
   return static_cast<int>(version);
 }
@@ -227,10 +228,11 @@ Status SqlStore::Initialize(bool migrate) {
         location_, schema.current_version, FERRY_VERSION, schema.latest_version);
   }
   if (schema.current_version == 0 && dialect_.refuse_foreign_database) {
-    FERRY_ASSIGN_OR_RETURN(int64_t foreign, WithConnection<int64_t>([&](SqlConnection& conn) -> Result<int64_t> {
-      FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query(dialect_.other_tables_exist));
-      return ToInt(rows.at(0).at(0), "table check");
-    }));
+    FERRY_ASSIGN_OR_RETURN(
+        int64_t foreign, WithConnection<int64_t>([&](SqlConnection& conn) -> Result<int64_t> {
+          FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query(dialect_.other_tables_exist));
+          return ToInt(rows.at(0).at(0), "table check");
+        }));
     if (foreign != 0) {
       return FailedPrecondition(
           "store {}: this database holds tables that are not ferry's; it looks like a user "
@@ -250,8 +252,9 @@ Result<SchemaStatus> SqlStore::GetSchemaStatus() {
   status.backend = std::string(dialect_.backend);
   status.location = location_;
   status.latest_version = LatestSchemaVersion();
-  FERRY_ASSIGN_OR_RETURN(status.current_version,
-                         WithConnection<int>([&](SqlConnection& conn) { return CurrentVersion(conn); }));
+  FERRY_ASSIGN_OR_RETURN(status.current_version, WithConnection<int>([&](SqlConnection& conn) {
+                           return CurrentVersion(conn);
+                         }));
   for (const Migration& m : AllMigrations()) {
     if (m.version > status.current_version) {
       status.pending.push_back(fmt::format("{} {}", m.version, m.name));
@@ -282,14 +285,15 @@ Result<int> SqlStore::Migrate() {
       if (m.version <= current) continue;
       Status status = conn.ExecScript(MigrationScript(m, dialect_.engine));
       if (!status.ok()) {
-        return Err(status.WithContext(fmt::format("applying schema migration {} ({})", m.version, m.name)));
+        return Err(status.WithContext(
+            fmt::format("applying schema migration {} ({})", m.version, m.name)));
       }
       const SqlParam params[] = {int64_t{m.version}, std::string(m.name), env_->NowMicros(),
                                  std::string(FERRY_VERSION)};
-      FERRY_ASSIGN_OR_RETURN(
-          auto rows, conn.Query("INSERT INTO ferry_migrations (version, name, applied_at, "
-                                "ferry_version) VALUES (?, ?, ?, ?)",
-                                params));
+      FERRY_ASSIGN_OR_RETURN(auto rows,
+                             conn.Query("INSERT INTO ferry_migrations (version, name, applied_at, "
+                                        "ferry_version) VALUES (?, ?, ?, ?)",
+                                        params));
       (void)rows;
       applied_now.push_back(&m);
     }
@@ -309,12 +313,14 @@ Result<int> SqlStore::Migrate() {
 
 Result<int64_t> SqlStore::InsertTask(SqlConnection& conn, const TaskSpec& spec) {
   if (spec.queue.empty() || spec.kind.empty()) {
-    return Err(InvalidArgument("store {}: a task needs a queue and a kind (got queue '{}', kind '{}')",
-                               location_, spec.queue, spec.kind));
+    return Err(
+        InvalidArgument("store {}: a task needs a queue and a kind (got queue '{}', kind '{}')",
+                        location_, spec.queue, spec.kind));
   }
   if (spec.max_attempts < 1) {
-    return Err(InvalidArgument("store {}: task of kind '{}': max_attempts must be at least 1, got {}",
-                               location_, spec.kind, spec.max_attempts));
+    return Err(
+        InvalidArgument("store {}: task of kind '{}': max_attempts must be at least 1, got {}",
+                        location_, spec.kind, spec.max_attempts));
   }
   SqlParam dedupe = spec.dedupe_key.has_value() ? SqlParam(*spec.dedupe_key) : SqlParam(nullptr);
   const SqlParam params[] = {spec.queue,
@@ -348,8 +354,8 @@ Result<int64_t> SqlStore::Enqueue(const TaskSpec& spec) {
 }
 
 Result<std::vector<int64_t>> SqlStore::EnqueueBatch(const std::vector<TaskSpec>& specs) {
-  Result<std::vector<int64_t>> ids = InTransaction<std::vector<int64_t>>(
-      [&](SqlConnection& conn) -> Result<std::vector<int64_t>> {
+  Result<std::vector<int64_t>> ids =
+      InTransaction<std::vector<int64_t>>([&](SqlConnection& conn) -> Result<std::vector<int64_t>> {
         std::vector<int64_t> inserted;
         inserted.reserve(specs.size());
         for (const TaskSpec& spec : specs) {
@@ -377,9 +383,10 @@ Result<int64_t> SqlStore::ReclaimExpired(std::string_view queue) {
 
 Result<std::vector<Task>> SqlStore::Claim(std::string_view queue, const ClaimOptions& options) {
   if (options.max_tasks < 1 || options.lease_micros < 1) {
-    return Err(InvalidArgument("store {}: claim needs max_tasks >= 1 and a positive lease, got "
-                               "max_tasks {} and lease {} us",
-                               location_, options.max_tasks, options.lease_micros));
+    return Err(
+        InvalidArgument("store {}: claim needs max_tasks >= 1 and a positive lease, got "
+                        "max_tasks {} and lease {} us",
+                        location_, options.max_tasks, options.lease_micros));
   }
   // Claim and reclaim are single statements, each atomic on its own, so no explicit
   // transaction is needed. Reclaiming runs at most once per kReclaimInterval on the hot path
@@ -422,7 +429,8 @@ Result<std::vector<Task>> SqlStore::Claim(std::string_view queue, const ClaimOpt
 Status SqlStore::LeaseLost(SqlConnection& conn, const Task& task, std::string_view action) {
   const SqlParam params[] = {task.id};
   FERRY_ASSIGN_OR_RETURN(
-      auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_tasks WHERE id = ?", kTaskColumns), params));
+      auto rows,
+      conn.Query(fmt::format("SELECT {} FROM ferry_tasks WHERE id = ?", kTaskColumns), params));
   if (rows.empty()) {
     return NotFound("store {}: cannot {} task {}: it does not exist", location_, action, task.id);
   }
@@ -500,7 +508,8 @@ Result<QueueStats> SqlStore::GetQueueStats(std::string_view queue) {
     const SqlParam params[] = {std::string(queue)};
     FERRY_ASSIGN_OR_RETURN(
         auto rows,
-        conn.Query("SELECT state, COUNT(*) FROM ferry_tasks WHERE queue = ? GROUP BY state", params));
+        conn.Query("SELECT state, COUNT(*) FROM ferry_tasks WHERE queue = ? GROUP BY state",
+                   params));
     QueueStats stats;
     for (const SqlRow& row : rows) {
       FERRY_ASSIGN_OR_RETURN(TaskState state, ParseTaskState(row[0]));
@@ -520,7 +529,8 @@ Result<Task> SqlStore::GetTask(int64_t id) {
   return WithConnection<Task>([&](SqlConnection& conn) -> Result<Task> {
     const SqlParam params[] = {id};
     FERRY_ASSIGN_OR_RETURN(
-        auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_tasks WHERE id = ?", kTaskColumns), params));
+        auto rows,
+        conn.Query(fmt::format("SELECT {} FROM ferry_tasks WHERE id = ?", kTaskColumns), params));
     if (rows.empty()) return Err(NotFound("store {}: task {} does not exist", location_, id));
     return TaskFromRow(rows[0]);
   });
@@ -531,9 +541,10 @@ Result<Task> SqlStore::GetTask(int64_t id) {
 
 Result<Event> SqlStore::AppendEvent(const EventSpec& spec) {
   if (spec.kind.empty() || spec.actor.empty()) {
-    return Err(InvalidArgument("store {}: an event needs a kind and an actor (got kind '{}', "
-                               "actor '{}')",
-                               location_, spec.kind, spec.actor));
+    return Err(
+        InvalidArgument("store {}: an event needs a kind and an actor (got kind '{}', "
+                        "actor '{}')",
+                        location_, spec.kind, spec.actor));
   }
   std::string payload = CanonicalJson(spec.payload);
   Result<Event> appended = InTransaction<Event>([&](SqlConnection& conn) -> Result<Event> {
@@ -543,9 +554,10 @@ Result<Event> SqlStore::AppendEvent(const EventSpec& spec) {
                                           "WHERE id = 1{}",
                                           dialect_.for_update)));
     if (head.empty()) {
-      return Err(DataLoss("store {}: the event log head is missing; the store was tampered "
-                          "with; run `ferry store verify-log` and restore from a backup",
-                          location_));
+      return Err(
+          DataLoss("store {}: the event log head is missing; the store was tampered "
+                   "with; run `ferry store verify-log` and restore from a backup",
+                   location_));
     }
     Event event;
     FERRY_ASSIGN_OR_RETURN(int64_t head_seq, ToInt(head[0][0], "event head seq"));
@@ -599,7 +611,8 @@ Result<EventLogReport> SqlStore::VerifyEventLog(std::string_view expected_head) 
   return WithConnection<EventLogReport>([&](SqlConnection& conn) -> Result<EventLogReport> {
     // The head is read first: events appended while we walk are beyond it and ignored, so the
     // check sees one consistent prefix of the log.
-    FERRY_ASSIGN_OR_RETURN(auto head, conn.Query("SELECT seq, hash FROM ferry_event_head WHERE id = 1"));
+    FERRY_ASSIGN_OR_RETURN(auto head,
+                           conn.Query("SELECT seq, hash FROM ferry_event_head WHERE id = 1"));
     EventChainVerifier verifier;
     if (!expected_head.empty()) verifier.ExpectAnchor(expected_head);
     int64_t head_seq = -1;
@@ -613,13 +626,14 @@ Result<EventLogReport> SqlStore::VerifyEventLog(std::string_view expected_head) 
     constexpr int kPage = 2000;
     int64_t after = std::numeric_limits<int64_t>::min();
     for (;;) {
-      const SqlParam params[] = {after, head_seq < 0 ? std::numeric_limits<int64_t>::max() : head_seq,
-                                 int64_t{kPage}};
+      const SqlParam params[] = {
+          after, head_seq < 0 ? std::numeric_limits<int64_t>::max() : head_seq, int64_t{kPage}};
       FERRY_ASSIGN_OR_RETURN(
-          auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_events WHERE seq > ? AND seq <= ? "
-                                            "ORDER BY seq LIMIT ?",
-                                            kEventColumns),
-                                params));
+          auto rows,
+          conn.Query(fmt::format("SELECT {} FROM ferry_events WHERE seq > ? AND seq <= ? "
+                                 "ORDER BY seq LIMIT ?",
+                                 kEventColumns),
+                     params));
       for (const SqlRow& row : rows) {
         FERRY_ASSIGN_OR_RETURN(Event event, EventFromRow(row));
         verifier.Add(event);
@@ -634,7 +648,8 @@ Result<EventLogReport> SqlStore::VerifyEventLog(std::string_view expected_head) 
     }
     // Events beyond the head were written without moving it: a forged append.
     const SqlParam beyond[] = {std::max<int64_t>(head_seq, 0)};
-    FERRY_ASSIGN_OR_RETURN(auto extra, conn.Query("SELECT COUNT(*) FROM ferry_events WHERE seq > ?", beyond));
+    FERRY_ASSIGN_OR_RETURN(auto extra,
+                           conn.Query("SELECT COUNT(*) FROM ferry_events WHERE seq > ?", beyond));
     FERRY_ASSIGN_OR_RETURN(int64_t extra_count, ToInt(extra.at(0).at(0), "event count"));
     if (extra_count > 0 && !head.empty()) verifier.ExtraAfterHead(head_seq, extra_count);
     return verifier.Finish();

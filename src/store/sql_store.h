@@ -21,13 +21,13 @@ namespace ferry::store_internal {
 
 struct SqlDialect {
   SqlEngine engine;
-  std::string_view backend;         // "sqlite" | "postgresql"
-  std::string_view skip_locked;     // appended to claim subqueries: "" or " FOR UPDATE SKIP LOCKED"
-  std::string_view for_update;      // appended to the head read: "" or " FOR UPDATE"
+  std::string_view backend;      // "sqlite" | "postgresql"
+  std::string_view skip_locked;  // appended to claim subqueries: "" or " FOR UPDATE SKIP LOCKED"
+  std::string_view for_update;   // appended to the head read: "" or " FOR UPDATE"
   std::string_view migrations_table_exists;  // query returning one row with 1 or 0
   std::string_view other_tables_exist;       // query: 1 when the database holds non-ferry tables
   std::string_view migration_lock;           // statement run first in the migration transaction
-  bool refuse_foreign_database;     // refuse to turn a database that holds other tables into a store
+  bool refuse_foreign_database;  // refuse to turn a database that holds other tables into a store
 };
 
 // Hands out connections, one thread at a time each, opening up to `max` lazily and discarding

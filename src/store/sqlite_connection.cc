@@ -1,8 +1,8 @@
 #include "store/sqlite_connection.h"
 
-#include <sqlite3.h>
-
 #include <map>
+
+#include <sqlite3.h>
 
 namespace ferry::store_internal {
 namespace {
@@ -91,25 +91,29 @@ class SqliteConnection final : public SqlConnection {
     if (detail.empty()) detail = sqlite3_errmsg(db_);
     const int primary = rc & 0xff;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
-      return Unavailable("store {}: the database is locked by another process ({}); it holds "
-                         "the write lock longer than the busy timeout: retry, or raise "
-                         "busy_timeout_ms",
-                         location_, detail);
+      return Unavailable(
+          "store {}: the database is locked by another process ({}); it holds "
+          "the write lock longer than the busy timeout: retry, or raise "
+          "busy_timeout_ms",
+          location_, detail);
     }
     if (primary == SQLITE_FULL) {
-      return ResourceExhausted("store {}: disk full while writing ({}); free space on its "
-                               "file system and retry: committed work is kept",
-                               location_, detail);
+      return ResourceExhausted(
+          "store {}: disk full while writing ({}); free space on its "
+          "file system and retry: committed work is kept",
+          location_, detail);
     }
     if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
-      return DataLoss("store {}: the file is damaged or not an SQLite database ({}); restore it "
-                      "from a backup or point --store at another file",
-                      location_, detail);
+      return DataLoss(
+          "store {}: the file is damaged or not an SQLite database ({}); restore it "
+          "from a backup or point --store at another file",
+          location_, detail);
     }
     if (primary == SQLITE_READONLY || primary == SQLITE_PERM || primary == SQLITE_CANTOPEN) {
-      return PermissionDenied("store {}: cannot write ({}); check the file's and its directory's "
-                              "permissions",
-                              location_, detail);
+      return PermissionDenied(
+          "store {}: cannot write ({}); check the file's and its directory's "
+          "permissions",
+          location_, detail);
     }
     return Internal("store {}: SQLite {} failed: {}", location_, step, detail);
   }
@@ -138,13 +142,15 @@ Result<std::unique_ptr<SqlConnection>> OpenSqliteConnection(const std::string& p
     std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
     if (must_exist && !env->FileExists(path)) {
-      return Err(NotFound("store {}: the file does not exist; run `ferry store migrate --store "
-                          "{}` to create it, or check the path",
-                          location, location));
+      return Err(
+          NotFound("store {}: the file does not exist; run `ferry store migrate --store "
+                   "{}` to create it, or check the path",
+                   location, location));
     }
-    return Err(Unavailable("store {}: cannot open ({}); check that the directory exists and is "
-                           "writable, or choose another --store",
-                           location, detail));
+    return Err(
+        Unavailable("store {}: cannot open ({}); check that the directory exists and is "
+                    "writable, or choose another --store",
+                    location, detail));
   }
   auto connection = std::make_unique<SqliteConnection>(db, location);
   sqlite3_busy_timeout(db, busy_timeout_ms);

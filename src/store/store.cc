@@ -33,7 +33,8 @@ constexpr SqlDialect kPostgresDialect = {
     .backend = "postgresql",
     .skip_locked = " FOR UPDATE SKIP LOCKED",
     .for_update = " FOR UPDATE",
-    .migrations_table_exists = "SELECT CASE WHEN to_regclass('ferry_migrations') IS NULL THEN 0 ELSE 1 END",
+    .migrations_table_exists =
+        "SELECT CASE WHEN to_regclass('ferry_migrations') IS NULL THEN 0 ELSE 1 END",
     .other_tables_exist = "SELECT 0",
     // Serialises concurrent migrators (the key is arbitrary but fixed: "ferry" in ASCII).
     .migration_lock = "SELECT pg_advisory_xact_lock(435460204409)",
@@ -85,7 +86,8 @@ Result<std::unique_ptr<Store>> Store::Open(std::string_view url, const StoreOpti
   if (url.starts_with("sqlite://") || url.find("://") == std::string_view::npos) {
     std::string path(url.starts_with("sqlite://") ? url.substr(9) : url);
     if (path.empty()) {
-      return Err(InvalidArgument("--store {}: no file path; write sqlite:///abs/path/ferry.db", url));
+      return Err(
+          InvalidArgument("--store {}: no file path; write sqlite:///abs/path/ferry.db", url));
     }
     const bool must_exist = !options.create_if_missing;
     const int busy_timeout_ms = options.busy_timeout_ms;
@@ -94,7 +96,8 @@ Result<std::unique_ptr<Store>> Store::Open(std::string_view url, const StoreOpti
     store = std::make_unique<SqlStore>(
         kSqliteDialect, location,
         [path, location, must_exist, busy_timeout_ms, env] {
-          return store_internal::OpenSqliteConnection(path, location, must_exist, busy_timeout_ms, env);
+          return store_internal::OpenSqliteConnection(path, location, must_exist, busy_timeout_ms,
+                                                      env);
         },
         1, env);
   } else if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
@@ -104,9 +107,10 @@ Result<std::unique_ptr<Store>> Store::Open(std::string_view url, const StoreOpti
         [conninfo, location] { return store_internal::OpenPostgresConnection(conninfo, location); },
         options.max_connections, env);
   } else {
-    return Err(InvalidArgument("--store {}: unknown kind of store `{}`; use sqlite:///path/ferry.db "
-                               "(embedded) or postgresql://user@host:port/db (shared)",
-                               location, url.substr(0, url.find("://"))));
+    return Err(
+        InvalidArgument("--store {}: unknown kind of store `{}`; use sqlite:///path/ferry.db "
+                        "(embedded) or postgresql://user@host:port/db (shared)",
+                        location, url.substr(0, url.find("://"))));
   }
   FERRY_RETURN_IF_ERROR(store->Initialize(options.migrate));
   return std::unique_ptr<Store>(std::move(store));

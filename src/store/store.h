@@ -46,10 +46,10 @@ struct StoreOptions {
 // Schema
 
 struct SchemaStatus {
-  std::string backend;      // "sqlite" or "postgresql"
-  std::string location;     // the URL with any password replaced by ***
-  int current_version = 0;  // 0: an empty store, nothing applied yet
-  int latest_version = 0;   // the newest schema this ferry knows
+  std::string backend;               // "sqlite" or "postgresql"
+  std::string location;              // the URL with any password replaced by ***
+  int current_version = 0;           // 0: an empty store, nothing applied yet
+  int latest_version = 0;            // the newest schema this ferry knows
   std::vector<std::string> pending;  // "2 add-run-tables", in order
 };
 
@@ -65,10 +65,10 @@ std::string_view TaskStateName(TaskState state);
 
 struct TaskSpec {
   std::string queue;
-  std::string kind;       // what to do, e.g. "copy-chunk"
-  std::string payload;    // opaque to the store (JSON by convention)
-  int max_attempts = 5;   // claims allowed before the task is marked failed for good
-  int priority = 0;       // higher is claimed first; ties go in enqueue order
+  std::string kind;      // what to do, e.g. "copy-chunk"
+  std::string payload;   // opaque to the store (JSON by convention)
+  int max_attempts = 5;  // claims allowed before the task is marked failed for good
+  int priority = 0;      // higher is claimed first; ties go in enqueue order
   // When set, enqueueing a second task with the same (queue, dedupe_key) returns the first
   // task's id instead of adding a duplicate: planning steps can be rerun after a crash.
   std::optional<std::string> dedupe_key;
@@ -92,9 +92,9 @@ struct Task {
 };
 
 struct ClaimOptions {
-  std::string worker;                    // recorded as lease_owner; shows who holds what
-  int64_t lease_micros = 30'000'000;     // renew with Heartbeat before this runs out
-  int max_tasks = 1;                     // claim up to this many in one round trip
+  std::string worker;                 // recorded as lease_owner; shows who holds what
+  int64_t lease_micros = 30'000'000;  // renew with Heartbeat before this runs out
+  int max_tasks = 1;                  // claim up to this many in one round trip
 };
 
 struct QueueStats {
@@ -130,8 +130,8 @@ struct Event {
 struct EventLogReport {
   bool intact = true;
   int64_t events_checked = 0;
-  std::string head_hash;        // hash of the last event (give it to an auditor as an anchor)
-  int64_t first_bad_seq = 0;    // 0 when intact
+  std::string head_hash;              // hash of the last event (give it to an auditor as an anchor)
+  int64_t first_bad_seq = 0;          // 0 when intact
   std::vector<std::string> problems;  // one line each, naming the event and what is wrong
 };
 
@@ -141,7 +141,8 @@ class Store {
   // that is not understood; kUnavailable when the server cannot be reached or the file cannot
   // be opened; kFailedPrecondition when the store was written by a newer ferry or is not a
   // ferry store. Every message names the store (password redacted) and the way out.
-  static Result<std::unique_ptr<Store>> Open(std::string_view url, const StoreOptions& options = {});
+  static Result<std::unique_ptr<Store>> Open(std::string_view url,
+                                             const StoreOptions& options = {});
 
   virtual ~Store() = default;
   Store(const Store&) = delete;

@@ -1,9 +1,9 @@
 // Opening a store with bad input: each failure names the store, the problem and the way out.
+#include <cstdlib>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-
-#include <cstdlib>
 
 #include "base/env.h"
 #include "store/store.h"
@@ -69,9 +69,9 @@ TEST_F(StoreOpenTest, AUserDatabaseIsNotTurnedIntoAStore) {
   std::string path = dir_ + "/shop.db";
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE invoice (id INTEGER PRIMARY KEY)", nullptr, nullptr,
-                         nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "CREATE TABLE invoice (id INTEGER PRIMARY KEY)", nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
   auto store = Store::Open(SqliteStoreUrl(path));
   ASSERT_FALSE(store.has_value());
@@ -93,7 +93,8 @@ TEST_F(StoreOpenTest, AUserDatabaseIsNotTurnedIntoAStore) {
 TEST_F(StoreOpenTest, UnreachablePostgresNamesTheServerButNotThePassword) {
   auto port = Env::Default()->FreeLoopbackPort();
   ASSERT_TRUE(port.has_value());
-  std::string url = fmt::format("postgresql://ferry:s3cret@127.0.0.1:{}/ferry?connect_timeout=2", *port);
+  std::string url =
+      fmt::format("postgresql://ferry:s3cret@127.0.0.1:{}/ferry?connect_timeout=2", *port);
   auto store = Store::Open(url);
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code(), StatusCode::kUnavailable);
@@ -108,7 +109,8 @@ TEST(RedactUrlTest, HidesPasswordsOnly) {
   EXPECT_EQ(RedactUrl("postgresql://u@h/db"), "postgresql://u@h/db");
   EXPECT_EQ(RedactUrl("postgresql://u:p%40ss@h/db?sslmode=require"),
             "postgresql://u:***@h/db?sslmode=require");
-  EXPECT_EQ(RedactUrl("postgresql://h/db?password=x&user=u"), "postgresql://h/db?password=***&user=u");
+  EXPECT_EQ(RedactUrl("postgresql://h/db?password=x&user=u"),
+            "postgresql://h/db?password=***&user=u");
   EXPECT_EQ(RedactUrl("sqlite:///var/lib/ferry.db"), "sqlite:///var/lib/ferry.db");
 }
 

@@ -2,10 +2,10 @@
 // PostgreSQL 15 server started by the test harness.
 #include "store/store.h"
 
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <thread>
 
 #include "base/metrics.h"
 #include "store/event_chain.h"
@@ -57,10 +57,11 @@ TEST_P(StoreTest, OpenAppliesEveryMigration) {
 
 TEST_P(StoreTest, RefusesStoreWrittenByNewerFerry) {
   const int newer = store_internal::LatestSchemaVersion() + 1;
-  ASSERT_TRUE(location_->Exec(fmt::format("INSERT INTO ferry_migrations (version, name, "
-                                          "applied_at, ferry_version) VALUES ({}, 'future', 0, "
-                                          "'99.0.0')",
-                                          newer))
+  ASSERT_TRUE(location_
+                  ->Exec(fmt::format("INSERT INTO ferry_migrations (version, name, "
+                                     "applied_at, ferry_version) VALUES ({}, 'future', 0, "
+                                     "'99.0.0')",
+                                     newer))
                   .ok());
   store_.reset();
   auto reopened = Store::Open(location_->url());
@@ -230,8 +231,9 @@ TEST_P(StoreTest, CountsQueueActivityInMetrics) {
   EXPECT_EQ(counter("ferry_queue_tasks_completed_total") - completed, 1);
   EXPECT_EQ(counter("ferry_queue_task_failures_total") - failures, 1);
   EXPECT_EQ(counter("ferry_queue_leases_lost_total") - lost, 1);
-  EXPECT_THAT(registry.RenderPrometheus(),
-              HasSubstr(fmt::format("ferry_queue_tasks_claimed_total{{backend=\"{}\"}}", GetParam())));
+  EXPECT_THAT(
+      registry.RenderPrometheus(),
+      HasSubstr(fmt::format("ferry_queue_tasks_claimed_total{{backend=\"{}\"}}", GetParam())));
 }
 
 // ---- Event log
@@ -358,8 +360,9 @@ TEST_P(EventLogTest, DetectsARewrittenLogAgainstAnAnchor) {
   std::string anchor = Verify().head_hash;
   // Rewrite the whole log consistently from scratch: only an anchor kept outside catches it.
   Tamper("DELETE FROM ferry_events");
-  ASSERT_TRUE(location_->Exec(fmt::format("UPDATE ferry_event_head SET seq = 0, hash = '{}'",
-                                          std::string(64, '0')))
+  ASSERT_TRUE(location_
+                  ->Exec(fmt::format("UPDATE ferry_event_head SET seq = 0, hash = '{}'",
+                                     std::string(64, '0')))
                   .ok());
   ASSERT_TRUE(store_->AppendEvent({.actor = "attacker", .kind = "nothing.happened"}));
   EXPECT_TRUE(Verify().intact);
@@ -391,7 +394,7 @@ TEST(SqliteStoreClockTest, LeasesExpireByTheInjectedClock) {
 
   env.AdvanceMicros(3'599'000'000);  // one second before expiry: still held
   EXPECT_TRUE((*store)->Claim("q", {.worker = "b"})->empty());
-  env.AdvanceMicros(2'000'000);      // one second after
+  env.AdvanceMicros(2'000'000);  // one second after
   auto taken = (*store)->Claim("q", {.worker = "b"});
   ASSERT_TRUE(taken.has_value() && taken->size() == 1);
   EXPECT_EQ(taken->front().lease_owner, "b");

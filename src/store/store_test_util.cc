@@ -1,7 +1,8 @@
 #include "store/store_test_util.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
+
+#include <sqlite3.h>
 
 #include "base/env.h"
 #include "harness/shared_servers.h"
@@ -18,7 +19,8 @@ CREATE TRIGGER IF NOT EXISTS ferry_events_no_delete BEFORE DELETE ON ferry_event
 
 class SqliteLocation final : public StoreLocation {
  public:
-  explicit SqliteLocation(std::string dir) : dir_(std::move(dir)), url_(SqliteStoreUrl(dir_ + "/ferry.db")) {}
+  explicit SqliteLocation(std::string dir)
+      : dir_(std::move(dir)), url_(SqliteStoreUrl(dir_ + "/ferry.db")) {}
   ~SqliteLocation() override { Env::Default()->RemoveAll(dir_).IgnoreError(); }
 
   const std::string& url() const override { return url_; }
@@ -40,8 +42,9 @@ class SqliteLocation final : public StoreLocation {
 
   Status SetEventTriggers(bool enabled) override {
     if (enabled) return Exec(kSqliteTriggers);
-    return Exec("DROP TRIGGER IF EXISTS ferry_events_no_update; "
-                "DROP TRIGGER IF EXISTS ferry_events_no_delete;");
+    return Exec(
+        "DROP TRIGGER IF EXISTS ferry_events_no_update; "
+        "DROP TRIGGER IF EXISTS ferry_events_no_delete;");
   }
 
  private:
@@ -73,15 +76,16 @@ class PostgresLocation final : public StoreLocation {
 Result<std::unique_ptr<StoreLocation>> StoreLocation::Create(std::string_view backend,
                                                              std::string_view name_hint) {
   if (backend == "sqlite") {
-    std::string pattern = fmt::format("{}/ferry-store-XXXXXX",
-                                      Env::Default()->GetEnvVar("TMPDIR").value_or("/tmp"));
+    std::string pattern =
+        fmt::format("{}/ferry-store-XXXXXX", Env::Default()->GetEnvVar("TMPDIR").value_or("/tmp"));
     if (mkdtemp(pattern.data()) == nullptr) return Err(Internal("mkdtemp {} failed", pattern));
     return std::unique_ptr<StoreLocation>(std::make_unique<SqliteLocation>(pattern));
   }
   if (backend == "postgresql") {
     PostgresServer* server = SharedPostgres();
     if (server == nullptr) {
-      return Err(Unavailable("the shared PostgreSQL test server did not start (see the failure above)"));
+      return Err(
+          Unavailable("the shared PostgreSQL test server did not start (see the failure above)"));
     }
     FERRY_ASSIGN_OR_RETURN(std::string db, server->CreateDatabase(name_hint));
     return std::unique_ptr<StoreLocation>(std::make_unique<PostgresLocation>(server, db));
