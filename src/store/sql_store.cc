@@ -209,6 +209,13 @@ Result<T> SqlStore::InTransaction(const std::function<Result<T>(SqlConnection&)>
 // ---------------------------------------------------------------------------------------------
 // Schema
 
+Status SqlStore::NewerSchema(int version) const {
+  return FailedPrecondition(
+      "store {}: schema version {} was written by a newer ferry; this ferry {} understands up to "
+      "version {}; upgrade ferry, or use another --store",
+      location_, version, FERRY_VERSION, LatestSchemaVersion());
+}
+
 Result<int> SqlStore::CurrentVersion(SqlConnection& conn) {
   FERRY_ASSIGN_OR_RETURN(auto exists, conn.Query(dialect_.migrations_table_exists));
   FERRY_ASSIGN_OR_RETURN(int64_t has_table, ToInt(exists.at(0).at(0), "migrations table check"));
@@ -222,10 +229,7 @@ Result<int> SqlStore::CurrentVersion(SqlConnection& conn) {
 Status SqlStore::Initialize(bool migrate) {
   FERRY_ASSIGN_OR_RETURN(SchemaStatus schema, GetSchemaStatus());
   if (schema.current_version > schema.latest_version) {
-    return FailedPrecondition(
-        "store {}: schema version {} was written by a newer ferry; this ferry {} understands up "
-        "to version {}; upgrade ferry, or use another --store",
-        location_, schema.current_version, FERRY_VERSION, schema.latest_version);
+    return NewerSchema(schema.current_version);
   }
   if (schema.current_version == 0 && dialect_.refuse_foreign_database) {
     FERRY_ASSIGN_OR_RETURN(
@@ -276,10 +280,7 @@ Result<int> SqlStore::Migrate() {
     // Read under the lock: a concurrent ferry may have migrated while we waited for it.
     FERRY_ASSIGN_OR_RETURN(int current, CurrentVersion(conn));
     if (current > LatestSchemaVersion()) {
-      return Err(FailedPrecondition(
-          "store {}: schema version {} was written by a newer ferry; this ferry {} understands "
-          "up to version {}; upgrade ferry, or use another --store",
-          location_, current, FERRY_VERSION, LatestSchemaVersion()));
+      return Err(NewerSchema(current));
     }
     for (const Migration& m : AllMigrations()) {
       if (m.version <= current) continue;

@@ -103,6 +103,8 @@ class SqlStore final : public Store {
   Result<T> WithConnection(const std::function<Result<T>(SqlConnection&)>& body);
 
   Result<int> CurrentVersion(SqlConnection& conn);
+  // The refusal to touch a store whose schema `version` is newer than this ferry knows.
+  Status NewerSchema(int version) const;
   Result<int64_t> InsertTask(SqlConnection& conn, const TaskSpec& spec);
   Result<int64_t> ReclaimIn(SqlConnection& conn, std::string_view queue);
   // Why a lease-guarded update matched no row: the task is gone or someone else's.

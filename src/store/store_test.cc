@@ -256,7 +256,7 @@ class EventLogTest : public StoreTest {
     return report.value_or(EventLogReport{});
   }
   void Tamper(std::string_view sql) {
-    ASSERT_TRUE(location_->SetEventTriggers(false).ok());
+    ASSERT_TRUE(location_->DisableEventTriggers().ok());
     Status status = location_->Exec(sql);
     ASSERT_TRUE(status.ok()) << status.ToString();
   }

@@ -10,13 +10,6 @@
 namespace ferry::testing {
 namespace {
 
-constexpr std::string_view kSqliteTriggers = R"sql(
-CREATE TRIGGER IF NOT EXISTS ferry_events_no_update BEFORE UPDATE ON ferry_events
-  BEGIN SELECT RAISE(ABORT, 'ferry_events is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS ferry_events_no_delete BEFORE DELETE ON ferry_events
-  BEGIN SELECT RAISE(ABORT, 'ferry_events is append-only'); END;
-)sql";
-
 class SqliteLocation final : public StoreLocation {
  public:
   explicit SqliteLocation(std::string dir)
@@ -40,8 +33,7 @@ class SqliteLocation final : public StoreLocation {
     return status;
   }
 
-  Status SetEventTriggers(bool enabled) override {
-    if (enabled) return Exec(kSqliteTriggers);
+  Status DisableEventTriggers() override {
     return Exec(
         "DROP TRIGGER IF EXISTS ferry_events_no_update; "
         "DROP TRIGGER IF EXISTS ferry_events_no_delete;");
@@ -60,9 +52,8 @@ class PostgresLocation final : public StoreLocation {
 
   const std::string& url() const override { return url_; }
   Status Exec(std::string_view sql) override { return server_->Execute(db_, sql); }
-  Status SetEventTriggers(bool enabled) override {
-    return Exec(enabled ? "ALTER TABLE ferry_events ENABLE TRIGGER USER"
-                        : "ALTER TABLE ferry_events DISABLE TRIGGER USER");
+  Status DisableEventTriggers() override {
+    return Exec("ALTER TABLE ferry_events DISABLE TRIGGER USER");
   }
 
  private:

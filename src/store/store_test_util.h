@@ -25,9 +25,9 @@ class StoreLocation {
   virtual const std::string& url() const = 0;
   // Runs SQL directly on the database, bypassing the store.
   virtual Status Exec(std::string_view sql) = 0;
-  // Disables (or re-enables) the append-only triggers of the event log, as an attacker with
-  // write access to the database would.
-  virtual Status SetEventTriggers(bool enabled) = 0;
+  // Disables the append-only triggers of the event log, as an attacker with write access to
+  // the database would.
+  virtual Status DisableEventTriggers() = 0;
 };
 
 }  // namespace ferry::testing
