@@ -58,34 +58,4 @@ std::string CurrentTestName() {
   return std::string(info->test_suite_name()) + "_" + info->name();
 }
 
-void PostgresTest::SetUp() {
-  server_ = SharedPostgres();
-  ASSERT_NE(server_, nullptr) << "no PostgreSQL server for this test (see the failure above)";
-  Result<std::string> name = server_->CreateDatabase(CurrentTestName());
-  ASSERT_TRUE(name.has_value()) << name.error().ToString();
-  db_name_ = *name;
-}
-
-void PostgresTest::TearDown() {
-  if (server_ == nullptr || db_name_.empty()) return;
-  Status dropped = server_->DropDatabase(db_name_);
-  EXPECT_TRUE(dropped.ok()) << dropped.ToString();
-  db_name_.clear();
-}
-
-void MariaDbTest::SetUp() {
-  server_ = SharedMariaDb();
-  ASSERT_NE(server_, nullptr) << "no MariaDB server for this test (see the failure above)";
-  Result<std::string> name = server_->CreateDatabase(CurrentTestName());
-  ASSERT_TRUE(name.has_value()) << name.error().ToString();
-  db_name_ = *name;
-}
-
-void MariaDbTest::TearDown() {
-  if (server_ == nullptr || db_name_.empty()) return;
-  Status dropped = server_->DropDatabase(db_name_);
-  EXPECT_TRUE(dropped.ok()) << dropped.ToString();
-  db_name_.clear();
-}
-
 }  // namespace ferry::testing

@@ -37,17 +37,34 @@ namespace ferry::testing {
 PostgresServer* SharedPostgres();
 MariaDbServer* SharedMariaDb();
 
-// Gives each test its own database on SharedPostgres(), named after the test
+// The current test's "<suite>_<test>", the name hint the fixtures use.
+std::string CurrentTestName();
+
+// Gives each test its own database on the binary's shared `Server`, named after the test
 // ("<suite>_<test>_<n>"), created in SetUp and dropped in TearDown even when the test failed.
 // A fixture that overrides SetUp/TearDown must call these first/last.
-class PostgresTest : public ::testing::Test {
+template <typename Server, Server* (*kShared)(), const char* kName>
+class DatabaseTest : public ::testing::Test {
  protected:
-  void SetUp() override;
-  void TearDown() override;
+  void SetUp() override {
+    server_ = kShared();
+    ASSERT_NE(server_, nullptr) << "no " << kName
+                                << " server for this test (see the failure above)";
+    Result<std::string> name = server_->CreateDatabase(CurrentTestName());
+    ASSERT_TRUE(name.has_value()) << name.error().ToString();
+    db_name_ = *name;
+  }
+  void TearDown() override {
+    if (server_ == nullptr || db_name_.empty()) return;
+    Status dropped = server_->DropDatabase(db_name_);
+    EXPECT_TRUE(dropped.ok()) << dropped.ToString();
+    db_name_.clear();
+  }
 
-  PostgresServer* server() const { return server_; }
+  Server* server() const { return server_; }
   const std::string& db_name() const { return db_name_; }
-  // postgresql://ferry@127.0.0.1:PORT/<db_name()>
+  // postgresql://ferry@127.0.0.1:PORT/<db_name()> or
+  // mysql://ferry:PASSWORD@127.0.0.1:PORT/<db_name()>
   std::string url() const { return server_->Url(db_name_); }
 
   // Shorthands for server()->Execute/Query/QueryValue(db_name(), sql).
@@ -58,34 +75,14 @@ class PostgresTest : public ::testing::Test {
   }
 
  private:
-  PostgresServer* server_ = nullptr;
+  Server* server_ = nullptr;
   std::string db_name_;
 };
 
-// The same on SharedMariaDb().
-class MariaDbTest : public ::testing::Test {
- protected:
-  void SetUp() override;
-  void TearDown() override;
-
-  MariaDbServer* server() const { return server_; }
-  const std::string& db_name() const { return db_name_; }
-  // mysql://ferry:PASSWORD@127.0.0.1:PORT/<db_name()>
-  std::string url() const { return server_->Url(db_name_); }
-
-  [[nodiscard]] Status Execute(std::string_view sql) { return server_->Execute(db_name_, sql); }
-  [[nodiscard]] Result<Rows> Query(std::string_view sql) { return server_->Query(db_name_, sql); }
-  [[nodiscard]] Result<std::string> QueryValue(std::string_view sql) {
-    return server_->QueryValue(db_name_, sql);
-  }
-
- private:
-  MariaDbServer* server_ = nullptr;
-  std::string db_name_;
-};
-
-// The current test's "<suite>_<test>", the name hint the fixtures use.
-std::string CurrentTestName();
+inline constexpr char kPostgresName[] = "PostgreSQL";
+inline constexpr char kMariaDbName[] = "MariaDB";
+using PostgresTest = DatabaseTest<PostgresServer, &SharedPostgres, kPostgresName>;
+using MariaDbTest = DatabaseTest<MariaDbServer, &SharedMariaDb, kMariaDbName>;
 
 }  // namespace ferry::testing
 
