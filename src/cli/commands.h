@@ -39,10 +39,11 @@ struct CommandSpec {
 
 std::vector<CommandSpec> StoreCommands();
 std::vector<CommandSpec> DemoCommands();
+std::vector<CommandSpec> VerifyCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
-  for (auto group : {DemoCommands(), StoreCommands()}) {
+  for (auto group : {DemoCommands(), StoreCommands(), VerifyCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;

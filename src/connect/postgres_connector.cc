@@ -1,0 +1,307 @@
+#include "connect/postgres_connector.h"
+
+#include <algorithm>
+#include <charconv>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+namespace ferry::connect_internal {
+namespace {
+
+using Connection = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+using ResultHandle = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// Output formats the parsers expect, whatever the server's or the role's defaults are:
+// ISO dates, UTC for timestamptz, shortest round-trip floats, hex bytea.
+constexpr std::string_view kSessionSettings =
+    "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 1; "
+    "SET bytea_output = 'hex'; SET client_encoding = 'UTF8'; SET IntervalStyle = 'iso_8601'";
+
+std::string Trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+Result<Connection> Connect(const std::string& url, const std::string& location) {
+  Connection conn(PQconnectdb(url.c_str()), &PQfinish);
+  if (conn == nullptr) return Err(ResourceExhausted("{}: out of memory", location));
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    return Err(Unavailable(
+        "{}: cannot connect: {}; check that the server is running and the URL, user and "
+        "password are right (PGPASSWORD and ~/.pgpass are read)",
+        location, Trimmed(PQerrorMessage(conn.get()))));
+  }
+  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  ResultHandle res(PQexec(conn.get(), std::string(kSessionSettings).c_str()), &PQclear);
+  if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+    return Err(Internal("{}: cannot set the session up: {}", location,
+                        Trimmed(PQerrorMessage(conn.get()))));
+  }
+  return conn;
+}
+
+Result<ResultHandle> Exec(PGconn* conn, const std::string& sql,
+                          const std::vector<std::string>& params, const std::string& location) {
+  std::vector<const char*> values;
+  for (const std::string& p : params) values.push_back(p.c_str());
+  ResultHandle res(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                values.data(), nullptr, nullptr, 0),
+                   &PQclear);
+  ExecStatusType status = PQresultStatus(res.get());
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    if (PQstatus(conn) != CONNECTION_OK) {
+      return Err(Unavailable("{}: lost the connection ({}); check the server and retry", location,
+                             Trimmed(PQerrorMessage(conn))));
+    }
+    return Err(
+        Internal("{}: query failed: {}", location, Trimmed(PQresultErrorMessage(res.get()))));
+  }
+  return res;
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// bytea in hex output: "\x" then two hex digits per byte.
+Result<Value> ParseByteaHex(std::string_view text) {
+  if (!text.starts_with("\\x") || text.size() % 2 != 0) {
+    return Err(
+        InvalidArgument("bytea `{}`: expected \\x followed by hex digits", text.substr(0, 20)));
+  }
+  std::string bytes;
+  bytes.reserve((text.size() - 2) / 2);
+  for (size_t i = 2; i < text.size(); i += 2) {
+    const int hi = HexDigit(text[i]);
+    const int lo = HexDigit(text[i + 1]);
+    if (hi < 0 || lo < 0) return Err(InvalidArgument("bytea: bad hex digit at offset {}", i));
+    bytes.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return Value::Bytes(std::move(bytes));
+}
+
+Result<Value> ParseAs(TypeKind kind, std::string_view text) {
+  switch (kind) {
+    case TypeKind::kBool: return ParseBool(text);
+    case TypeKind::kInt64: return ParseInt64(text);
+    case TypeKind::kDecimal: return ParseDecimal(text);
+    case TypeKind::kFloat64: return ParseFloat64(text);
+    // The server guarantees UTF-8 (client_encoding): no need to validate again.
+    case TypeKind::kText: return Value::Text(std::string(text));
+    case TypeKind::kBytes: return ParseByteaHex(text);
+    case TypeKind::kDate: return ParseDate(text);
+    case TypeKind::kTime: return ParseTime(text);
+    case TypeKind::kTimestamp: return ParseTimestamp(text);
+    case TypeKind::kTimestampTz: return ParseTimestampTz(text);
+    case TypeKind::kUuid: return ParseUuid(text);
+    case TypeKind::kJson: return ParseJsonValue(text);
+  }
+  return Err(Internal("unhandled kind"));
+}
+
+// Reads through a cursor in a read-only repeatable-read transaction: the rows are one snapshot,
+// and the client holds one batch at a time whatever the table's size.
+class PostgresReader final : public RowReader {
+ public:
+  PostgresReader(Connection conn, const TableInfo& table, size_t batch_rows, std::string location)
+      : conn_(std::move(conn)),
+        table_(table),
+        fetch_(fmt::format("FETCH FORWARD {} FROM ferry_scan", std::max<size_t>(1, batch_rows))),
+        location_(std::move(location)) {}
+
+  Result<bool> Next(std::vector<Row>* batch) override {
+    batch->clear();
+    if (done_) return false;
+    FERRY_ASSIGN_OR_RETURN(ResultHandle res, Exec(conn_.get(), fetch_, {}, location_));
+    const int rows = PQntuples(res.get());
+    const int columns = PQnfields(res.get());
+    batch->reserve(static_cast<size_t>(rows));
+    for (int r = 0; r < rows; ++r) {
+      Row row;
+      row.reserve(static_cast<size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        if (PQgetisnull(res.get(), r, c)) {
+          row.push_back(Value::Null());
+          continue;
+        }
+        const ColumnInfo& column = table_.columns[static_cast<size_t>(c)];
+        Result<Value> value = ParseAs(
+            column.kind,
+            {PQgetvalue(res.get(), r, c), static_cast<size_t>(PQgetlength(res.get(), r, c))});
+        if (!value.has_value()) {
+          return Err(value.error().WithContext(
+              fmt::format("{}: table `{}`, column `{}` ({}), row {}", location_, table_.name,
+                          column.name, column.native_type, rows_ + r + 1)));
+        }
+        row.push_back(std::move(value).value());
+      }
+      batch->push_back(std::move(row));
+    }
+    rows_ += rows;
+    if (rows == 0) {
+      done_ = true;
+      FERRY_ASSIGN_OR_RETURN(ResultHandle end, Exec(conn_.get(), "COMMIT", {}, location_));
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  Connection conn_;
+  const TableInfo& table_;
+  const std::string fetch_;
+  const std::string location_;
+  int64_t rows_ = 0;
+  bool done_ = false;
+};
+
+class PostgresConnector final : public Connector {
+ public:
+  PostgresConnector(std::string url, std::string location, Connection catalogue)
+      : url_(std::move(url)), location_(std::move(location)), catalogue_(std::move(catalogue)) {}
+
+  std::string_view engine() const override { return "postgresql"; }
+  const std::string& location() const override { return location_; }
+
+  Result<std::vector<std::string>> ListTables() override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle res,
+        Exec(catalogue_.get(),
+             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+             "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() AND NOT "
+             "c.relispartition AND c.relname NOT LIKE 'ferry\\_%' ORDER BY c.relname",
+             {}, location_));
+    std::vector<std::string> names;
+    for (int r = 0; r < PQntuples(res.get()); ++r) names.emplace_back(PQgetvalue(res.get(), r, 0));
+    return names;
+  }
+
+  Result<TableInfo> DescribeTable(std::string_view name) override {
+    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> tables, ListTables());
+    auto found = std::find_if(tables.begin(), tables.end(),
+                              [&](const std::string& t) { return SameIdentifier(t, name); });
+    if (found == tables.end()) {
+      return Err(
+          NotFound("{}: no table `{}`; it has: {}", location_, name,
+                   tables.empty() ? "no tables" : fmt::format("{}", fmt::join(tables, ", "))));
+    }
+    TableInfo table;
+    table.name = *found;
+    std::lock_guard lock(mu_);
+    const std::string relation = QuoteIdentifier(table.name);
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle columns,
+        Exec(catalogue_.get(),
+             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.attnotnull, "
+             "information_schema._pg_char_max_length(a.atttypid, a.atttypmod), "
+             "information_schema._pg_numeric_precision(a.atttypid, a.atttypmod), "
+             "information_schema._pg_numeric_scale(a.atttypid, a.atttypmod) "
+             "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+             "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+             "ORDER BY a.attnum",
+             {relation}, location_));
+    for (int r = 0; r < PQntuples(columns.get()); ++r) {
+      ColumnInfo column;
+      column.name = PQgetvalue(columns.get(), r, 0);
+      column.native_type = PQgetvalue(columns.get(), r, 1);
+      column.kind = PostgresKind(PQgetvalue(columns.get(), r, 2));
+      column.nullable = std::string_view(PQgetvalue(columns.get(), r, 3)) != "t";
+      auto number = [&](int c) {
+        int value = -1;
+        if (!PQgetisnull(columns.get(), r, c)) {
+          std::string_view text = PQgetvalue(columns.get(), r, c);
+          std::from_chars(text.data(), text.data() + text.size(), value);
+        }
+        return value;
+      };
+      column.precision = column.kind == TypeKind::kText ? number(4) : number(5);
+      column.scale = column.kind == TypeKind::kDecimal ? number(6) : -1;
+      table.columns.push_back(std::move(column));
+    }
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle key,
+        Exec(catalogue_.get(),
+             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND "
+             "a.attnum = ANY (i.indkey) WHERE i.indrelid = $1::regclass AND i.indisprimary "
+             "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+             {relation}, location_));
+    for (int r = 0; r < PQntuples(key.get()); ++r)
+      table.primary_key.emplace_back(PQgetvalue(key.get(), r, 0));
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle estimate,
+        Exec(catalogue_.get(), "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass",
+             {relation}, location_));
+    if (PQntuples(estimate.get()) == 1) {
+      std::string_view text = PQgetvalue(estimate.get(), 0, 0);
+      std::from_chars(text.data(), text.data() + text.size(), table.estimated_rows);
+    }
+    return table;
+  }
+
+  Result<std::unique_ptr<RowReader>> Scan(const ScanSpec& spec) override {
+    FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
+    std::vector<std::string> columns;
+    for (const ColumnInfo& c : spec.table->columns) columns.push_back(QuoteIdentifier(c.name));
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle begin,
+        Exec(conn.get(), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, location_));
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle declare,
+        Exec(conn.get(),
+             fmt::format("DECLARE ferry_scan NO SCROLL CURSOR FOR SELECT {} FROM {}",
+                         fmt::join(columns, ", "), QuoteIdentifier(spec.table->name)),
+             {}, location_));
+    return std::unique_ptr<RowReader>(
+        std::make_unique<PostgresReader>(std::move(conn), *spec.table, spec.batch_rows, location_));
+  }
+
+ private:
+  const std::string url_;
+  const std::string location_;
+  std::mutex mu_;
+  Connection catalogue_;  // GUARDED_BY(mu_); scans open their own connections
+};
+
+}  // namespace
+
+TypeKind PostgresKind(std::string_view t) {
+  if (t == "bool") return TypeKind::kBool;
+  if (t == "int2" || t == "int4" || t == "int8" || t == "oid") return TypeKind::kInt64;
+  if (t == "numeric") return TypeKind::kDecimal;
+  if (t == "float4" || t == "float8") return TypeKind::kFloat64;
+  if (t == "bytea") return TypeKind::kBytes;
+  if (t == "date") return TypeKind::kDate;
+  if (t == "time") return TypeKind::kTime;
+  if (t == "timestamp") return TypeKind::kTimestamp;
+  if (t == "timestamptz") return TypeKind::kTimestampTz;
+  if (t == "uuid") return TypeKind::kUuid;
+  if (t == "json" || t == "jsonb") return TypeKind::kJson;
+  // text, varchar, bpchar, name, citext, and types without a kind of their own (interval,
+  // money, arrays, enums, ranges, network addresses) compare by their text output.
+  return TypeKind::kText;
+}
+
+Result<std::unique_ptr<Connector>> OpenPostgresConnector(const std::string& url,
+                                                         const std::string& location) {
+  FERRY_ASSIGN_OR_RETURN(Connection catalogue, Connect(url, location));
+  return std::unique_ptr<Connector>(
+      std::make_unique<PostgresConnector>(url, location, std::move(catalogue)));
+}
+
+}  // namespace ferry::connect_internal

@@ -1,0 +1,303 @@
+#include "connect/sqlite_connector.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+namespace ferry::connect_internal {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+// "(10,2)" -> precision 10, scale 2; "(70)" -> precision 70.
+void ParseTypeModifiers(std::string_view declared, ColumnInfo* column) {
+  size_t open = declared.find('(');
+  if (open == std::string_view::npos) return;
+  std::string_view rest = declared.substr(open + 1);
+  int value = 0;
+  auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+  if (ec != std::errc()) return;
+  column->precision = value;
+  if (p < rest.data() + rest.size() && *p == ',') {
+    auto [p2, ec2] = std::from_chars(p + 1, rest.data() + rest.size(), value);
+    if (ec2 == std::errc()) column->scale = value;
+  }
+}
+
+using Handle = std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)>;
+using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+
+Result<Handle> OpenReadOnly(const std::string& path, const std::string& location) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  Handle handle(db, &sqlite3_close_v2);
+  if (rc != SQLITE_OK) {
+    return Err(Unavailable("{}: cannot open ({}); check the path and its permissions", location,
+                           db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(db, 30000);
+  return handle;
+}
+
+Result<Statement> Prepare(sqlite3* db, const std::string& sql, const std::string& location) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
+  Statement statement(stmt, &sqlite3_finalize);
+  if (rc != SQLITE_OK) {
+    if ((rc & 0xff) == SQLITE_NOTADB) {
+      return Err(
+          InvalidArgument("{}: not an SQLite database; check the --from/--to URL", location));
+    }
+    return Err(
+        Internal("{}: SQLite could not prepare `{}`: {}", location, sql, sqlite3_errmsg(db)));
+  }
+  return statement;
+}
+
+std::string_view ColumnText(sqlite3_stmt* stmt, int c) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+  return {text, static_cast<size_t>(sqlite3_column_bytes(stmt, c))};
+}
+
+// Reads column `c` of the current row as `column` says. SQLite stores any value in any column
+// (type affinity is a preference), so each kind accepts the storage classes that can hold it
+// without loss and refuses the rest with a message naming the value.
+Result<Value> ReadValue(sqlite3_stmt* stmt, int c, const ColumnInfo& column) {
+  const int storage = sqlite3_column_type(stmt, c);
+  if (storage == SQLITE_NULL) return Value::Null();
+  switch (column.kind) {
+    case TypeKind::kInt64:
+      if (storage == SQLITE_INTEGER) return Value::Int64(sqlite3_column_int64(stmt, c));
+      return ParseInt64(ColumnText(stmt, c));
+    case TypeKind::kFloat64:
+      if (storage == SQLITE_FLOAT || storage == SQLITE_INTEGER) {
+        return Value::Float64(sqlite3_column_double(stmt, c));
+      }
+      return ParseFloat64(ColumnText(stmt, c));
+    case TypeKind::kDecimal:
+      // SQLite renders a REAL with 15 significant digits, which is exact for every decimal
+      // that was stored from 15 or fewer digits (NUMERIC(10,2) money, for example).
+      return ParseDecimal(ColumnText(stmt, c));
+    case TypeKind::kBool:
+      if (storage == SQLITE_INTEGER) {
+        const int64_t v = sqlite3_column_int64(stmt, c);
+        if (v == 0 || v == 1) return Value::Bool(v == 1);
+      }
+      return ParseBool(ColumnText(stmt, c));
+    case TypeKind::kText:
+      if (storage == SQLITE_BLOB) {
+        return ParseText({static_cast<const char*>(sqlite3_column_blob(stmt, c)),
+                          static_cast<size_t>(sqlite3_column_bytes(stmt, c))});
+      }
+      return ParseText(ColumnText(stmt, c));
+    case TypeKind::kBytes: {
+      const void* blob = sqlite3_column_blob(stmt, c);
+      return Value::Bytes(std::string(static_cast<const char*>(blob),
+                                      static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+    }
+    case TypeKind::kDate: return ParseDate(ColumnText(stmt, c));
+    case TypeKind::kTime: return ParseTime(ColumnText(stmt, c));
+    case TypeKind::kTimestamp: return ParseTimestamp(ColumnText(stmt, c));
+    case TypeKind::kTimestampTz: return ParseTimestampTz(ColumnText(stmt, c));
+    case TypeKind::kUuid:
+      if (storage == SQLITE_BLOB && sqlite3_column_bytes(stmt, c) == 16) {
+        UuidBytes bytes;
+        std::memcpy(bytes.data(), sqlite3_column_blob(stmt, c), bytes.size());
+        return Value::Uuid(bytes);
+      }
+      return ParseUuid(ColumnText(stmt, c));
+    case TypeKind::kJson: return ParseJsonValue(ColumnText(stmt, c));
+  }
+  return Err(Internal("unhandled kind"));
+}
+
+class SqliteReader final : public RowReader {
+ public:
+  SqliteReader(Handle db, Statement stmt, const TableInfo& table, size_t batch_rows,
+               std::string location)
+      : db_(std::move(db)),
+        stmt_(std::move(stmt)),
+        table_(table),
+        batch_rows_(std::max<size_t>(1, batch_rows)),
+        location_(std::move(location)) {}
+
+  Result<bool> Next(std::vector<Row>* batch) override {
+    batch->clear();
+    if (done_) return false;
+    const size_t columns = table_.columns.size();
+    while (batch->size() < batch_rows_) {
+      int rc = sqlite3_step(stmt_.get());
+      if (rc == SQLITE_DONE) {
+        done_ = true;
+        break;
+      }
+      if (rc != SQLITE_ROW) {
+        return Err(Unavailable("{}: reading table `{}` failed: {}", location_, table_.name,
+                               sqlite3_errmsg(db_.get())));
+      }
+      Row row;
+      row.reserve(columns);
+      for (size_t c = 0; c < columns; ++c) {
+        Result<Value> value = ReadValue(stmt_.get(), static_cast<int>(c), table_.columns[c]);
+        if (!value.has_value()) {
+          return Err(value.error().WithContext(
+              fmt::format("{}: table `{}`, column `{}` ({}), row {}", location_, table_.name,
+                          table_.columns[c].name, table_.columns[c].native_type, rows_ + 1)));
+        }
+        row.push_back(std::move(value).value());
+      }
+      batch->push_back(std::move(row));
+      ++rows_;
+    }
+    return !batch->empty();
+  }
+
+ private:
+  Handle db_;
+  Statement stmt_;
+  const TableInfo& table_;
+  const size_t batch_rows_;
+  const std::string location_;
+  int64_t rows_ = 0;
+  bool done_ = false;
+};
+
+class SqliteConnector final : public Connector {
+ public:
+  SqliteConnector(std::string path, std::string location, Handle catalogue)
+      : path_(std::move(path)), location_(std::move(location)), catalogue_(std::move(catalogue)) {}
+
+  std::string_view engine() const override { return "sqlite"; }
+  const std::string& location() const override { return location_; }
+
+  Result<std::vector<std::string>> ListTables() override {
+    FERRY_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare(
+            catalogue_.get(),
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+            "ESCAPE '\\' AND name NOT LIKE 'ferry\\_%' ESCAPE '\\' ORDER BY name",
+            location_));
+    std::vector<std::string> names;
+    while (sqlite3_step(stmt.get()) == SQLITE_ROW) names.emplace_back(ColumnText(stmt.get(), 0));
+    return names;
+  }
+
+  Result<TableInfo> DescribeTable(std::string_view name) override {
+    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> tables, ListTables());
+    auto found = std::find_if(tables.begin(), tables.end(),
+                              [&](const std::string& t) { return SameIdentifier(t, name); });
+    if (found == tables.end()) {
+      return Err(
+          NotFound("{}: no table `{}`; it has: {}", location_, name,
+                   tables.empty() ? "no tables" : fmt::format("{}", fmt::join(tables, ", "))));
+    }
+    TableInfo table;
+    table.name = *found;
+    FERRY_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare(catalogue_.get(), fmt::format("PRAGMA table_info({})", QuoteIdentifier(table.name)),
+                location_));
+    std::vector<std::pair<int, std::string>> key;  // (position in key, column)
+    while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+      std::string column(ColumnText(stmt.get(), 1));
+      std::string declared(ColumnText(stmt.get(), 2));
+      const bool not_null = sqlite3_column_int(stmt.get(), 3) != 0;
+      const int pk = sqlite3_column_int(stmt.get(), 5);
+      if (pk > 0) key.emplace_back(pk, column);
+      table.columns.push_back(SqliteColumn(std::move(column), std::move(declared), not_null));
+    }
+    std::sort(key.begin(), key.end());
+    for (auto& [position, column] : key) table.primary_key.push_back(std::move(column));
+    return table;
+  }
+
+  Result<std::unique_ptr<RowReader>> Scan(const ScanSpec& spec) override {
+    // Each reader has its own read-only connection, so readers run on their own threads.
+    FERRY_ASSIGN_OR_RETURN(Handle db, OpenReadOnly(path_, location_));
+    std::vector<std::string> columns;
+    for (const ColumnInfo& c : spec.table->columns) columns.push_back(QuoteIdentifier(c.name));
+    FERRY_ASSIGN_OR_RETURN(Statement stmt,
+                           Prepare(db.get(),
+                                   fmt::format("SELECT {} FROM {}", fmt::join(columns, ", "),
+                                               QuoteIdentifier(spec.table->name)),
+                                   location_));
+    return std::unique_ptr<RowReader>(std::make_unique<SqliteReader>(
+        std::move(db), std::move(stmt), *spec.table, spec.batch_rows, location_));
+  }
+
+ private:
+  const std::string path_;
+  const std::string location_;
+  Handle catalogue_;  // used for the catalogue only; scans open their own
+};
+
+}  // namespace
+
+ColumnInfo SqliteColumn(std::string name, std::string declared, bool not_null) {
+  ColumnInfo column;
+  column.name = std::move(name);
+  column.nullable = !not_null;
+  const std::string t = Lower(declared);
+  auto has = [&](std::string_view part) { return t.find(part) != std::string::npos; };
+  if (has("bool")) {
+    column.kind = TypeKind::kBool;
+  } else if (has("int")) {
+    column.kind = TypeKind::kInt64;
+  } else if (has("uuid") || has("guid")) {
+    column.kind = TypeKind::kUuid;
+  } else if (has("json")) {
+    column.kind = TypeKind::kJson;
+  } else if (has("char") || has("clob") || has("text")) {
+    column.kind = TypeKind::kText;
+  } else if (has("blob") || t.empty()) {
+    column.kind = TypeKind::kBytes;
+  } else if (has("real") || has("floa") || has("doub")) {
+    column.kind = TypeKind::kFloat64;
+  } else if (has("datetime") || has("timestamp")) {
+    column.kind = has("tz") || has("time zone") ? TypeKind::kTimestampTz : TypeKind::kTimestamp;
+  } else if (has("date")) {
+    column.kind = TypeKind::kDate;
+  } else if (has("time")) {
+    column.kind = TypeKind::kTime;
+  } else {
+    column.kind = TypeKind::kDecimal;  // NUMERIC affinity: NUMERIC, DECIMAL, MONEY, anything else
+  }
+  ParseTypeModifiers(declared, &column);
+  column.native_type = std::move(declared);
+  return column;
+}
+
+Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& path,
+                                                       const std::string& location) {
+  FERRY_ASSIGN_OR_RETURN(Handle catalogue, OpenReadOnly(path, location));
+  // A file that is not a database fails at the first read, here rather than mid-verify.
+  FERRY_ASSIGN_OR_RETURN(Statement probe,
+                         Prepare(catalogue.get(), "SELECT COUNT(*) FROM sqlite_master", location));
+  if (sqlite3_step(probe.get()) != SQLITE_ROW) {
+    return Err(InvalidArgument("{}: cannot read the catalogue ({}); is it an SQLite database?",
+                               location, sqlite3_errmsg(catalogue.get())));
+  }
+  probe.reset();
+  return std::unique_ptr<Connector>(
+      std::make_unique<SqliteConnector>(path, location, std::move(catalogue)));
+}
+
+}  // namespace ferry::connect_internal

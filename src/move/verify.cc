@@ -1,0 +1,386 @@
+#include "move/verify.h"
+
+#include <algorithm>
+#include <future>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace ferry {
+namespace {
+
+// The canonical text of a value, for comparing a value with a text column.
+std::string TextForm(const Value& v) {
+  switch (v.kind()) {
+    case TypeKind::kBool: return v.bool_value() ? "true" : "false";
+    case TypeKind::kInt64: return fmt::format("{}", v.int64_value());
+    case TypeKind::kFloat64: return FormatFloat64(v.float64_value());
+    case TypeKind::kDate: return FormatDate(v.date_days());
+    case TypeKind::kTime: return FormatTime(v.time_micros());
+    case TypeKind::kTimestamp: return FormatTimestamp(v.timestamp_micros());
+    case TypeKind::kTimestampTz: return FormatTimestampTz(v.timestamp_micros());
+    case TypeKind::kUuid: return FormatUuid(v.uuid());
+    case TypeKind::kDecimal:
+    case TypeKind::kText:
+    case TypeKind::kBytes:
+    case TypeKind::kJson: return std::string(v.str());
+  }
+  return {};
+}
+
+// `v` as a value of kind `want`, when the conversion loses nothing; otherwise `v` itself, which
+// then compares unequal and is reported with both forms.
+Value Comparable(const Value& v, TypeKind want) {
+  if (v.is_null() || v.kind() == want) return v;
+  Result<Value> converted = Err(InvalidArgument("no conversion"));
+  const std::string text = TextForm(v);
+  switch (want) {
+    case TypeKind::kDecimal: converted = ParseDecimal(text); break;
+    case TypeKind::kInt64:
+      converted = v.kind() == TypeKind::kBool ? Value::Int64(v.bool_value()) : ParseInt64(text);
+      break;
+    case TypeKind::kFloat64: converted = ParseFloat64(text); break;
+    case TypeKind::kBool:
+      converted = v.kind() == TypeKind::kInt64 && (v.int64_value() == 0 || v.int64_value() == 1)
+                      ? Value::Bool(v.int64_value() == 1)
+                      : ParseBool(text);
+      break;
+    case TypeKind::kText: converted = ParseText(text); break;
+    case TypeKind::kBytes: converted = Value::Bytes(text); break;
+    case TypeKind::kDate: converted = ParseDate(text); break;
+    case TypeKind::kTime: converted = ParseTime(text); break;
+    case TypeKind::kTimestamp:
+      converted = v.kind() == TypeKind::kTimestampTz ? Value::Timestamp(v.timestamp_micros())
+                                                     : ParseTimestamp(text);
+      break;
+    case TypeKind::kTimestampTz:
+      converted = v.kind() == TypeKind::kTimestamp ? Value::TimestampTz(v.timestamp_micros())
+                                                   : ParseTimestampTz(text);
+      break;
+    case TypeKind::kUuid: converted = ParseUuid(text); break;
+    case TypeKind::kJson: converted = ParseJsonValue(text); break;
+  }
+  return converted.has_value() ? std::move(converted).value() : v;
+}
+
+// How one side's rows are brought to the compared form: which of its columns, in which order,
+// as which kinds, and which of them form the key.
+struct Projection {
+  std::vector<int> columns;     // indexes into the side's TableInfo::columns
+  std::vector<TypeKind> kinds;  // the compared kind of each projected column
+  std::vector<int> key;         // positions within the projection; empty: the whole row
+  std::vector<std::string> names;
+
+  Row Apply(const Row& row) const {
+    Row out;
+    out.reserve(columns.size());
+    for (size_t i = 0; i < columns.size(); ++i)
+      out.push_back(Comparable(row[columns[i]], kinds[i]));
+    return out;
+  }
+  std::string KeyBytes(const Row& projected) const {
+    if (key.empty()) return CanonicalRow(projected);
+    std::string out;
+    for (int k : key) AppendCanonical(projected[k], &out);
+    return out;
+  }
+  std::string KeyDisplay(const Row& projected) const {
+    std::vector<std::string> parts;
+    if (key.empty()) {
+      for (size_t i = 0; i < projected.size(); ++i) {
+        parts.push_back(fmt::format("{}={}", names[i], projected[i].ToDisplay()));
+      }
+    } else {
+      for (int k : key) parts.push_back(fmt::format("{}={}", names[k], projected[k].ToDisplay()));
+    }
+    return fmt::format("{}", fmt::join(parts, ", "));
+  }
+};
+
+size_t BucketOf(std::string_view key_bytes, int buckets) {
+  return static_cast<size_t>(RowHash(key_bytes).low % static_cast<uint64_t>(buckets));
+}
+
+struct BucketScan {
+  std::vector<ChunkChecksum> buckets;
+  ChunkChecksum total;
+};
+
+// Pass 1: every row of one side, hashed into its key's bucket.
+Result<BucketScan> ScanBuckets(Connector& side, const TableInfo& table, const Projection& p,
+                               const VerifyOptions& options) {
+  BucketScan scan;
+  scan.buckets.resize(static_cast<size_t>(options.buckets));
+  FERRY_ASSIGN_OR_RETURN(auto reader,
+                         side.Scan({.table = &table, .batch_rows = options.batch_rows}));
+  std::vector<Row> batch;
+  std::string encoded;
+  for (;;) {
+    FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+    if (!more) break;
+    for (const Row& row : batch) {
+      Row projected = p.Apply(row);
+      encoded.clear();
+      for (const Value& v : projected) AppendCanonical(v, &encoded);
+      const Hash128 hash = RowHash(encoded);
+      scan.buckets[BucketOf(p.KeyBytes(projected), options.buckets)].AddRowHash(hash);
+      scan.total.AddRowHash(hash);
+    }
+  }
+  return scan;
+}
+
+struct Collected {
+  // key bytes -> (row, how many rows had that key)
+  std::unordered_map<std::string, std::pair<Row, int64_t>> rows;
+  bool incomplete = false;
+};
+
+// Pass 2: the rows of one side whose key falls in one of the differing buckets.
+Result<Collected> CollectRows(Connector& side, const TableInfo& table, const Projection& p,
+                              const std::unordered_set<size_t>& differing,
+                              const VerifyOptions& options) {
+  Collected collected;
+  FERRY_ASSIGN_OR_RETURN(auto reader,
+                         side.Scan({.table = &table, .batch_rows = options.batch_rows}));
+  std::vector<Row> batch;
+  for (;;) {
+    FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+    if (!more) break;
+    for (const Row& row : batch) {
+      Row projected = p.Apply(row);
+      std::string key = p.KeyBytes(projected);
+      if (!differing.contains(BucketOf(key, options.buckets))) continue;
+      auto [it, inserted] = collected.rows.try_emplace(std::move(key), std::move(projected), 0);
+      ++it->second.second;
+      if (inserted && collected.rows.size() >= options.max_rows_in_memory) {
+        collected.incomplete = true;
+        return collected;
+      }
+    }
+  }
+  return collected;
+}
+
+void Record(TableReport* report, const VerifyOptions& options, RowDifference difference) {
+  switch (difference.kind) {
+    case DifferenceKind::kMissing: ++report->missing; break;
+    case DifferenceKind::kExtra: ++report->extra; break;
+    case DifferenceKind::kChanged: ++report->changed; break;
+  }
+  if (report->differences.size() < options.max_listed_differences) {
+    report->differences.push_back(std::move(difference));
+  }
+}
+
+Result<TableReport> VerifyTable(Connector& source, Connector& target, const std::string& name,
+                                const VerifyOptions& options) {
+  TableReport report;
+  report.table = name;
+  FERRY_ASSIGN_OR_RETURN(TableInfo source_table, source.DescribeTable(name));
+  Result<TableInfo> target_table = target.DescribeTable(name);
+  if (!target_table.has_value()) {
+    if (target_table.error().code() != StatusCode::kNotFound) return Err(target_table.error());
+    report.in_target = false;
+    return report;
+  }
+
+  // Columns compared: those of the source that the target has too, in source order, as the
+  // target's kind.
+  Projection from_source, from_target;
+  for (size_t s = 0; s < source_table.columns.size(); ++s) {
+    const ColumnInfo& column = source_table.columns[s];
+    const int t = target_table->ColumnIndex(column.name);
+    if (t < 0) {
+      report.schema_notes.push_back(
+          fmt::format("column `{}` is missing in the target", column.name));
+      continue;
+    }
+    const ColumnInfo& target_column = target_table->columns[static_cast<size_t>(t)];
+    if (column.kind != target_column.kind) {
+      report.schema_notes.push_back(fmt::format(
+          "column `{}`: {} {} in the source, {} {} in the target; compared as {}", column.name,
+          TypeKindName(column.kind), column.native_type, TypeKindName(target_column.kind),
+          target_column.native_type, TypeKindName(target_column.kind)));
+    }
+    from_source.columns.push_back(static_cast<int>(s));
+    from_target.columns.push_back(t);
+    from_source.kinds.push_back(target_column.kind);
+    from_target.kinds.push_back(target_column.kind);
+    from_source.names.push_back(column.name);
+    from_target.names.push_back(column.name);
+  }
+  for (const ColumnInfo& column : target_table->columns) {
+    if (source_table.ColumnIndex(column.name) < 0) {
+      report.schema_notes.push_back(
+          fmt::format("column `{}` is in the target only (not compared)", column.name));
+    }
+  }
+  for (const std::string& key_column : source_table.primary_key) {
+    auto it = std::find(from_source.names.begin(), from_source.names.end(), key_column);
+    if (it == from_source.names.end()) {  // the key is not comparable: compare whole rows
+      from_source.key.clear();
+      break;
+    }
+    from_source.key.push_back(static_cast<int>(it - from_source.names.begin()));
+  }
+  from_target.key = from_source.key;
+  for (int k : from_source.key) report.key.push_back(from_source.names[static_cast<size_t>(k)]);
+  if (report.key.empty()) {
+    report.schema_notes.push_back(
+        "no primary key: whole rows are compared; a changed row shows as one missing and one "
+        "extra");
+  }
+
+  // Pass 1, both sides at once.
+  auto source_scan = std::async(
+      std::launch::async, [&] { return ScanBuckets(source, source_table, from_source, options); });
+  Result<BucketScan> target_scan = ScanBuckets(target, *target_table, from_target, options);
+  Result<BucketScan> source_result = source_scan.get();
+  FERRY_RETURN_IF_ERROR(StatusOf(source_result));
+  FERRY_RETURN_IF_ERROR(StatusOf(target_scan));
+  report.source_rows = source_result->total.rows;
+  report.target_rows = target_scan->total.rows;
+  report.source_checksum = source_result->total;
+  report.target_checksum = target_scan->total;
+
+  std::unordered_set<size_t> differing;
+  for (size_t b = 0; b < source_result->buckets.size(); ++b) {
+    if (!(source_result->buckets[b] == target_scan->buckets[b])) differing.insert(b);
+  }
+  report.differing_buckets = static_cast<int64_t>(differing.size());
+  if (differing.empty()) return report;
+
+  // Pass 2: the rows of the differing buckets, compared by key.
+  auto source_rows = std::async(std::launch::async, [&] {
+    return CollectRows(source, source_table, from_source, differing, options);
+  });
+  Result<Collected> target_rows =
+      CollectRows(target, *target_table, from_target, differing, options);
+  Result<Collected> source_collected = source_rows.get();
+  FERRY_RETURN_IF_ERROR(StatusOf(source_collected));
+  FERRY_RETURN_IF_ERROR(StatusOf(target_rows));
+  report.incomplete = source_collected->incomplete || target_rows->incomplete;
+
+  // Deterministic report order: by key display text.
+  std::map<std::string, RowDifference> ordered;
+  for (const auto& [key, entry] : source_collected->rows) {
+    const auto& [row, count] = entry;
+    auto other = target_rows->rows.find(key);
+    const std::string display = from_source.KeyDisplay(row);
+    if (other == target_rows->rows.end()) {
+      ordered.emplace(display, RowDifference{.kind = DifferenceKind::kMissing, .key = display});
+      continue;
+    }
+    const auto& [target_row, target_count] = other->second;
+    if (count != target_count) {
+      ordered.emplace(
+          display,
+          RowDifference{
+              .kind = count > target_count ? DifferenceKind::kMissing : DifferenceKind::kExtra,
+              .key = display,
+              .detail = fmt::format("{} in the source, {} in the target", count, target_count)});
+      continue;
+    }
+    RowDifference changed{.kind = DifferenceKind::kChanged, .key = display};
+    std::vector<std::string> details;
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (row[c] == target_row[c]) continue;
+      changed.columns.push_back(from_source.names[c]);
+      details.push_back(fmt::format("{}: {} -> {}", from_source.names[c], row[c].ToDisplay(),
+                                    target_row[c].ToDisplay()));
+    }
+    if (changed.columns.empty()) continue;  // same row; its bucket differs for other rows
+    changed.detail = fmt::format("{}", fmt::join(details, "; "));
+    ordered.emplace(display, std::move(changed));
+  }
+  for (const auto& [key, entry] : target_rows->rows) {
+    if (source_collected->rows.contains(key)) continue;
+    const std::string display = from_target.KeyDisplay(entry.first);
+    ordered.emplace(display, RowDifference{.kind = DifferenceKind::kExtra, .key = display});
+  }
+  for (auto& [display, difference] : ordered) Record(&report, options, std::move(difference));
+  return report;
+}
+
+}  // namespace
+
+std::string_view DifferenceKindName(DifferenceKind kind) {
+  switch (kind) {
+    case DifferenceKind::kMissing: return "missing";
+    case DifferenceKind::kExtra: return "extra";
+    case DifferenceKind::kChanged: return "changed";
+  }
+  return "unknown";
+}
+
+bool TableReport::identical() const {
+  return in_source && in_target && source_rows == target_rows &&
+         source_checksum == target_checksum && missing == 0 && extra == 0 && changed == 0 &&
+         !incomplete;
+}
+
+bool VerifyReport::identical() const {
+  return std::all_of(tables.begin(), tables.end(),
+                     [](const TableReport& t) { return t.identical(); });
+}
+
+Json VerifyReport::ToJson() const {
+  Json tables_json = Json::array();
+  for (const TableReport& t : tables) {
+    Json differences = Json::array();
+    for (const RowDifference& d : t.differences) {
+      differences.push_back({{"kind", std::string(DifferenceKindName(d.kind))},
+                             {"key", d.key},
+                             {"columns", d.columns},
+                             {"detail", d.detail}});
+    }
+    tables_json.push_back({{"table", t.table},
+                           {"identical", t.identical()},
+                           {"in_source", t.in_source},
+                           {"in_target", t.in_target},
+                           {"source_rows", t.source_rows},
+                           {"target_rows", t.target_rows},
+                           {"source_checksum", t.source_checksum.ToHex()},
+                           {"target_checksum", t.target_checksum.ToHex()},
+                           {"key", t.key},
+                           {"schema_notes", t.schema_notes},
+                           {"differing_buckets", t.differing_buckets},
+                           {"missing", t.missing},
+                           {"extra", t.extra},
+                           {"changed", t.changed},
+                           {"incomplete", t.incomplete},
+                           {"differences", differences}});
+  }
+  return {
+      {"source", source}, {"target", target}, {"identical", identical()}, {"tables", tables_json}};
+}
+
+Result<VerifyReport> Verify(Connector& source, Connector& target, const VerifyOptions& options) {
+  if (options.buckets < 1) {
+    return Err(InvalidArgument("verify: buckets must be at least 1, got {}", options.buckets));
+  }
+  VerifyReport report{.source = source.location(), .target = target.location()};
+  std::vector<std::string> names = options.tables;
+  if (names.empty()) {
+    FERRY_ASSIGN_OR_RETURN(names, source.ListTables());
+    // Tables only the target has are differences too.
+    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> target_names, target.ListTables());
+    for (const std::string& t : target_names) {
+      const bool known = std::any_of(names.begin(), names.end(),
+                                     [&](const std::string& s) { return SameIdentifier(s, t); });
+      if (!known) report.tables.push_back(TableReport{.table = t, .in_source = false});
+    }
+  }
+  for (const std::string& name : names) {
+    FERRY_ASSIGN_OR_RETURN(TableReport table, VerifyTable(source, target, name, options));
+    report.tables.push_back(std::move(table));
+  }
+  std::sort(report.tables.begin(), report.tables.end(),
+            [](const TableReport& a, const TableReport& b) { return a.table < b.table; });
+  return report;
+}
+
+}  // namespace ferry
