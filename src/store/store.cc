@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include "base/url.h"
 #include "store/postgres_connection.h"
 #include "store/sql_store.h"
 #include "store/sqlite_connection.h"
@@ -54,30 +55,6 @@ std::string_view TaskStateName(TaskState state) {
 }
 
 std::string SqliteStoreUrl(std::string_view path) { return fmt::format("sqlite://{}", path); }
-
-std::string RedactUrl(std::string_view url) {
-  std::string out(url);
-  // scheme://user:password@host... -> scheme://user:***@host...
-  size_t scheme_end = out.find("://");
-  if (scheme_end != std::string::npos) {
-    size_t authority_start = scheme_end + 3;
-    size_t authority_end = out.find_first_of("/?#", authority_start);
-    if (authority_end == std::string::npos) authority_end = out.size();
-    size_t at = out.rfind('@', authority_end);
-    size_t colon = out.find(':', authority_start);
-    if (at != std::string::npos && at >= authority_start && colon < at) {
-      out.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  // libpq also takes password=... as a query parameter.
-  constexpr std::string_view kKey = "password=";
-  for (size_t pos = out.find(kKey); pos != std::string::npos; pos = out.find(kKey, pos + 1)) {
-    size_t value = pos + kKey.size();
-    size_t end = out.find('&', value);
-    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
-  }
-  return out;
-}
 
 Result<std::unique_ptr<Store>> Store::Open(std::string_view url, const StoreOptions& options) {
   Env* env = options.env != nullptr ? options.env : Env::Default();

@@ -197,9 +197,6 @@ class Store {
 // Canonical store URL of a file path: "sqlite:///abs/path".
 std::string SqliteStoreUrl(std::string_view path);
 
-// The URL with any password replaced by ***.
-std::string RedactUrl(std::string_view url);
-
 }  // namespace ferry
 
 #endif  // FERRY_STORE_STORE_H_

@@ -1,0 +1,21 @@
+#include "base/url.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry {
+namespace {
+
+TEST(RedactUrlTest, HidesPasswordsOnly) {
+  EXPECT_EQ(RedactUrl("postgresql://u:pw@h:5432/db"), "postgresql://u:***@h:5432/db");
+  EXPECT_EQ(RedactUrl("postgresql://u@h/db"), "postgresql://u@h/db");
+  EXPECT_EQ(RedactUrl("postgresql://u:p%40ss@h/db?sslmode=require"),
+            "postgresql://u:***@h/db?sslmode=require");
+  EXPECT_EQ(RedactUrl("postgresql://h/db?password=x&user=u"),
+            "postgresql://h/db?password=***&user=u");
+  EXPECT_EQ(RedactUrl("mysql://root:a:b@h/db"), "mysql://root:***@h/db");
+  EXPECT_EQ(RedactUrl("sqlite:///var/lib/ferry.db"), "sqlite:///var/lib/ferry.db");
+  EXPECT_EQ(RedactUrl("/plain/path.db"), "/plain/path.db");
+}
+
+}  // namespace
+}  // namespace ferry
