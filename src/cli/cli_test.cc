@@ -254,6 +254,65 @@ TEST_F(CliTest, DemoRunsOnTheEmbeddedStore) {
   EXPECT_EQ(Run({"--store", store_url_, "demo", "--rows", "0"}).code, 2);
 }
 
+TEST_F(CliTest, VerifyExitsZeroWhenIdenticalAndOneWithDifferences) {
+  const std::string a = dir_ + "/a.db", b = dir_ + "/b.db";
+  const std::string schema =
+      "CREATE TABLE invoice (id INTEGER PRIMARY KEY, total NUMERIC(10,2)); "
+      "INSERT INTO invoice VALUES (1, 1.98), (2, 3.96), (3, NULL);";
+  for (const std::string& db : {a, b}) {
+    auto made =
+        testing::RunToCompletion({.argv = {"sqlite3", db, schema}}, std::chrono::seconds(30));
+    ASSERT_TRUE(made.has_value() && made->success());
+  }
+  Outcome same = Run({"verify", "--from", "sqlite://" + a, "--to", "sqlite://" + b});
+  EXPECT_EQ(same.code, 0) << same.err;
+  EXPECT_THAT(same.out, HasSubstr("ok        invoice: 3 rows"));
+  EXPECT_THAT(same.out, HasSubstr("identical"));
+
+  auto changed = testing::RunToCompletion(
+      {.argv = {"sqlite3", b,
+                "UPDATE invoice SET total = 2 WHERE id = 1; DELETE FROM invoice WHERE id = 3;"}},
+      std::chrono::seconds(30));
+  ASSERT_TRUE(changed.has_value() && changed->success());
+  Outcome differ = Run({"verify", "--from", "sqlite://" + a, "--to", "sqlite://" + b});
+  EXPECT_EQ(differ.code, 1);
+  EXPECT_THAT(differ.out, HasSubstr("changed  id=1  (total: 1.98 -> 2)"));
+  EXPECT_THAT(differ.out, HasSubstr("missing  id=3"));
+  EXPECT_THAT(differ.out, HasSubstr("DIFFERENCES FOUND"));
+
+  Outcome json = Run({"verify", "--json", "--from", "sqlite://" + a, "--to", "sqlite://" + b,
+                      "--tables", "invoice"});
+  EXPECT_EQ(json.code, 1);
+  Json doc = Json::parse(json.out);
+  EXPECT_EQ(doc["identical"], false);
+  EXPECT_EQ(doc["tables"][0]["missing"], 1);
+  EXPECT_EQ(doc["tables"][0]["changed"], 1);
+  EXPECT_EQ(doc["tables"][0]["differences"][0]["key"], "id=1");
+}
+
+TEST_F(CliTest, VerifyBadInputIsAUsageOrRuntimeError) {
+  Outcome no_to = Run({"verify", "--from", "sqlite:///x.db"});
+  EXPECT_EQ(no_to.code, 2);
+  EXPECT_THAT(no_to.err, HasSubstr("--to"));
+  Outcome scheme = Run({"verify", "--from", "oracle://u:pw@h/db", "--to", "sqlite:///x.db"});
+  EXPECT_EQ(scheme.code, 2);
+  EXPECT_THAT(scheme.err, HasSubstr("unknown kind of database `oracle`"));
+  EXPECT_THAT(scheme.err, Not(HasSubstr("pw@")));
+  Outcome missing = Run({"verify", "--from", "sqlite://" + dir_ + "/none.db", "--to",
+                         "sqlite://" + dir_ + "/none.db"});
+  EXPECT_EQ(missing.code, 3);
+  EXPECT_THAT(missing.err, HasSubstr("none.db"));
+  const std::string db = dir_ + "/one.db";
+  auto made = testing::RunToCompletion(
+      {.argv = {"sqlite3", db, "CREATE TABLE invoice (id INTEGER PRIMARY KEY);"}},
+      std::chrono::seconds(30));
+  ASSERT_TRUE(made.has_value() && made->success());
+  Outcome no_table =
+      Run({"verify", "--from", "sqlite://" + db, "--to", "sqlite://" + db, "--tables", "ghost"});
+  EXPECT_EQ(no_table.code, 2);
+  EXPECT_THAT(no_table.err, HasSubstr("no table `ghost`; it has: invoice"));
+}
+
 // The real binary: exit codes reach the shell.
 TEST_F(CliTest, BinaryExitCodes) {
   auto run = [&](std::vector<std::string> args) {
