@@ -40,10 +40,11 @@ struct CommandSpec {
 std::vector<CommandSpec> StoreCommands();
 std::vector<CommandSpec> DemoCommands();
 std::vector<CommandSpec> VerifyCommands();
+std::vector<CommandSpec> CopyCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
-  for (auto group : {DemoCommands(), StoreCommands(), VerifyCommands()}) {
+  for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;

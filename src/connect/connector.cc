@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "base/url.h"
 #include "connect/postgres_connector.h"
 #include "connect/sqlite_connector.h"
@@ -15,6 +17,48 @@ bool SameIdentifier(std::string_view a, std::string_view b) {
   });
 }
 
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string CreateTableSql(const TableInfo& table) {
+  std::vector<std::string> parts;
+  for (const ColumnInfo& c : table.columns) {
+    parts.push_back(fmt::format("{} {}{}", QuoteIdentifier(c.name), c.native_type,
+                                c.nullable ? "" : " NOT NULL"));
+  }
+  if (!table.primary_key.empty()) {
+    std::vector<std::string> key;
+    for (const std::string& k : table.primary_key) key.push_back(QuoteIdentifier(k));
+    parts.push_back(fmt::format("PRIMARY KEY ({})", fmt::join(key, ", ")));
+  }
+  return fmt::format("CREATE TABLE {} ({})", QuoteIdentifier(table.name), fmt::join(parts, ", "));
+}
+
+std::string TextInputForm(const Value& v) {
+  switch (v.kind()) {
+    case TypeKind::kBool: return v.bool_value() ? "true" : "false";
+    case TypeKind::kInt64: return fmt::format("{}", v.int64_value());
+    case TypeKind::kFloat64: return FormatFloat64(v.float64_value());
+    case TypeKind::kDate: return FormatDate(v.date_days());
+    case TypeKind::kTime: return FormatTime(v.time_micros());
+    case TypeKind::kTimestamp: return FormatTimestamp(v.timestamp_micros());
+    case TypeKind::kTimestampTz: return FormatTimestampTz(v.timestamp_micros());
+    case TypeKind::kUuid: return FormatUuid(v.uuid());
+    case TypeKind::kDecimal:
+    case TypeKind::kText:
+    case TypeKind::kBytes:
+    case TypeKind::kJson: return std::string(v.str());
+  }
+  return {};
+}
+
 int TableInfo::ColumnIndex(std::string_view column) const {
   for (size_t i = 0; i < columns.size(); ++i) {
     if (SameIdentifier(columns[i].name, column)) return static_cast<int>(i);
@@ -23,14 +67,14 @@ int TableInfo::ColumnIndex(std::string_view column) const {
 }
 
 Result<std::unique_ptr<Connector>> Connector::Open(std::string_view url,
-                                                   const ConnectOptions& /*options*/) {
+                                                   const ConnectOptions& options) {
   const std::string location = RedactUrl(url);
   if (url.starts_with("sqlite://")) {
     std::string path(url.substr(9));
     if (path.empty()) {
       return Err(InvalidArgument("{}: no file path; write sqlite:///abs/path/data.db", location));
     }
-    return connect_internal::OpenSqliteConnector(path, location);
+    return connect_internal::OpenSqliteConnector(path, location, options.create_if_missing);
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     return connect_internal::OpenPostgresConnector(std::string(url), location);

@@ -50,6 +50,18 @@ using Row = std::vector<Value>;
 // expects when `Invoice` on one engine is `invoice` on another.
 bool SameIdentifier(std::string_view a, std::string_view b);
 
+// "name" with embedded quotes doubled: an identifier in both engines' SQL.
+std::string QuoteIdentifier(std::string_view name);
+
+// CREATE TABLE for `table`: quoted names, native types, NOT NULL, the primary key. Both engines
+// accept this form.
+std::string CreateTableSql(const TableInfo& table);
+
+// A value's text form as the engines' text input reads it back (COPY text, SQLite text
+// affinity): numbers, ISO dates and times, timestamptz with `Z`, lower-case UUIDs, canonical
+// JSON, decimals by their digits. Precondition: not NULL, not bytes.
+std::string TextInputForm(const Value& value);
+
 struct ScanSpec {
   const TableInfo* table = nullptr;
   // Rows per batch handed out by RowReader::Next. Bounds the reader's memory.
@@ -65,8 +77,24 @@ class RowReader {
   virtual Result<bool> Next(std::vector<Row>* batch) = 0;
 };
 
+// Appends rows to one table. Rows are buffered and sent in batches; nothing is visible to other
+// sessions, and nothing is kept, until Commit returns OK: a writer destroyed without Commit
+// (an error, a crash) leaves the table as it was. Belongs to one thread.
+class RowWriter {
+ public:
+  virtual ~RowWriter() = default;
+  // Each row has one Value per column of the table the writer was opened on, in table order,
+  // each NULL or of the column's kind.
+  virtual Status Write(const std::vector<Row>& rows) = 0;
+  virtual Status Commit() = 0;
+};
+
+enum class LoadMode { kCreate, kReplace, kAppend };
+
 struct ConnectOptions {
-  // Statement timeout, lock timeout and the like are the engine's defaults for now.
+  // SQLite: create the database file when it does not exist (a copy's target). Otherwise a
+  // missing file is an error, so a mistyped source path is reported, not created.
+  bool create_if_missing = false;
 };
 
 class Connector {
@@ -89,6 +117,11 @@ class Connector {
   // kNotFound, naming the tables that do exist, when there is no such table.
   virtual Result<TableInfo> DescribeTable(std::string_view name) = 0;
   virtual Result<std::unique_ptr<RowReader>> Scan(const ScanSpec& spec) = 0;
+
+  // Opens a writer on `table`. kCreate creates it (native types, NOT NULL, primary key) in the
+  // load's own transaction, kReplace empties it in that transaction, kAppend adds to it: in
+  // every mode a load that fails or is abandoned leaves the target exactly as it was.
+  virtual Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode) = 0;
 
  protected:
   Connector() = default;

@@ -24,16 +24,6 @@ std::string Trimmed(std::string text) {
   return text;
 }
 
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 Result<Connection> Connect(const std::string& url, const std::string& location) {
   Connection conn(PQconnectdb(url.c_str()), &PQfinish);
   if (conn == nullptr) return Err(ResourceExhausted("{}: out of memory", location));
@@ -170,6 +160,108 @@ class PostgresReader final : public RowReader {
   bool done_ = false;
 };
 
+// COPY text format (PostgreSQL documentation, "COPY", section "Text Format"): tab-separated
+// columns, \N for NULL, backslash escapes for backslash, newline, carriage return and tab.
+void AppendCopyText(const Value& v, std::string* out) {
+  if (v.is_null()) {
+    out->append("\\N");
+    return;
+  }
+  if (v.kind() == TypeKind::kBytes) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out->append("\\\\x");  // bytea's \x, its backslash escaped for COPY
+    for (unsigned char c : v.str()) {
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 0xf]);
+    }
+    return;
+  }
+  const std::string text = TextInputForm(v);
+  for (char c : text) {
+    switch (c) {
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default: out->push_back(c);
+    }
+  }
+}
+
+// Loads through COPY FROM STDIN inside one transaction: PostgreSQL's bulk path, all or nothing.
+class PostgresWriter final : public RowWriter {
+ public:
+  PostgresWriter(Connection conn, const TableInfo& table, std::string location)
+      : conn_(std::move(conn)), table_(table), location_(std::move(location)) {}
+  // Closing the connection mid-COPY aborts the transaction: nothing is kept.
+  ~PostgresWriter() override = default;
+
+  Status Write(const std::vector<Row>& rows) override {
+    for (const Row& row : rows) {
+      for (size_t c = 0; c < row.size(); ++c) {
+        if (c > 0) buffer_.push_back('\t');
+        AppendCopyText(row[c], &buffer_);
+      }
+      buffer_.push_back('\n');
+    }
+    rows_ += static_cast<int64_t>(rows.size());
+    return buffer_.size() >= kFlushBytes ? Flush() : OkStatus();
+  }
+
+  Status Commit() override {
+    FERRY_RETURN_IF_ERROR(Flush());
+    if (PQputCopyEnd(conn_.get(), nullptr) != 1) return Failure("ending COPY");
+    ResultHandle res(PQgetResult(conn_.get()), &PQclear);
+    if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+      return LoadRefused(PQresultErrorMessage(res.get()),
+                         PQresultErrorField(res.get(), PG_DIAG_SQLSTATE));
+    }
+    while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+    FERRY_ASSIGN_OR_RETURN(ResultHandle commit, Exec(conn_.get(), "COMMIT", {}, location_));
+    return OkStatus();
+  }
+
+ private:
+  static constexpr size_t kFlushBytes = 1 << 20;
+
+  Status Flush() {
+    if (buffer_.empty()) return OkStatus();
+    if (PQputCopyData(conn_.get(), buffer_.data(), static_cast<int>(buffer_.size())) != 1) {
+      return Failure("sending rows");
+    }
+    buffer_.clear();
+    return OkStatus();
+  }
+
+  Status Failure(std::string_view step) {
+    return Unavailable("{}: table `{}`: {} failed: {}; nothing of this table was committed",
+                       location_, table_.name, step, Trimmed(PQerrorMessage(conn_.get())));
+  }
+
+  Status LoadRefused(std::string_view message, const char* sqlstate) {
+    std::string_view state = sqlstate != nullptr ? sqlstate : "";
+    std::string detail = Trimmed(std::string(message));
+    if (state.starts_with("53")) {
+      return ResourceExhausted(
+          "{}: table `{}`: the server is out of resources ({}); free them "
+          "and run the copy again: tables already committed are kept",
+          location_, table_.name, detail);
+    }
+    // 22xxx: data exceptions (a value too long, out of range, invalid text); 23xxx: constraints.
+    return FailedPrecondition(
+        "{}: table `{}`: the target refused a row ({}); nothing of this "
+        "table was committed; widen the column with --cast or fix the "
+        "row, then run the copy again",
+        location_, table_.name, detail);
+  }
+
+  Connection conn_;
+  const TableInfo& table_;
+  const std::string location_;
+  std::string buffer_;
+  int64_t rows_ = 0;
+};
+
 class PostgresConnector final : public Connector {
  public:
   PostgresConnector(std::string url, std::string location, Connection catalogue)
@@ -269,6 +361,30 @@ class PostgresConnector final : public Connector {
              {}, location_));
     return std::unique_ptr<RowReader>(
         std::make_unique<PostgresReader>(std::move(conn), *spec.table, spec.batch_rows, location_));
+  }
+
+  Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode) override {
+    FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
+    FERRY_ASSIGN_OR_RETURN(ResultHandle begin, Exec(conn.get(), "BEGIN", {}, location_));
+    if (mode == LoadMode::kCreate) {
+      FERRY_ASSIGN_OR_RETURN(ResultHandle created,
+                             Exec(conn.get(), CreateTableSql(table), {}, location_));
+    } else if (mode == LoadMode::kReplace) {
+      FERRY_ASSIGN_OR_RETURN(
+          ResultHandle truncated,
+          Exec(conn.get(), fmt::format("TRUNCATE {}", QuoteIdentifier(table.name)), {}, location_));
+    }
+    std::vector<std::string> columns;
+    for (const ColumnInfo& c : table.columns) columns.push_back(QuoteIdentifier(c.name));
+    const std::string copy = fmt::format("COPY {} ({}) FROM STDIN", QuoteIdentifier(table.name),
+                                         fmt::join(columns, ", "));
+    ResultHandle res(PQexec(conn.get(), copy.c_str()), &PQclear);
+    if (PQresultStatus(res.get()) != PGRES_COPY_IN) {
+      return Err(Internal("{}: `{}` failed: {}", location_, copy,
+                          Trimmed(PQresultErrorMessage(res.get()))));
+    }
+    return std::unique_ptr<RowWriter>(
+        std::make_unique<PostgresWriter>(std::move(conn), table, location_));
   }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -13,16 +14,6 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
   return out;
 }
 
@@ -44,9 +35,9 @@ void ParseTypeModifiers(std::string_view declared, ColumnInfo* column) {
 using Handle = std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)>;
 using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
 
-Result<Handle> OpenReadOnly(const std::string& path, const std::string& location) {
+Result<Handle> OpenDatabase(const std::string& path, const std::string& location, int flags) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   Handle handle(db, &sqlite3_close_v2);
   if (rc != SQLITE_OK) {
     return Err(Unavailable("{}: cannot open ({}); check the path and its permissions", location,
@@ -54,6 +45,25 @@ Result<Handle> OpenReadOnly(const std::string& path, const std::string& location
   }
   sqlite3_busy_timeout(db, 30000);
   return handle;
+}
+
+Result<Handle> OpenReadOnly(const std::string& path, const std::string& location) {
+  return OpenDatabase(path, location, SQLITE_OPEN_READONLY);
+}
+
+Status ExecSql(sqlite3* db, const std::string& sql, const std::string& location) {
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  std::string detail = error != nullptr ? error : sqlite3_errstr(rc);
+  sqlite3_free(error);
+  if (rc == SQLITE_OK) return OkStatus();
+  if ((rc & 0xff) == SQLITE_FULL) {
+    return ResourceExhausted(
+        "{}: disk full ({}); free space and run the copy again: tables "
+        "already committed are kept",
+        location, detail);
+  }
+  return Internal("{}: `{}` failed: {}", location, sql.substr(0, 120), detail);
 }
 
 Result<Statement> Prepare(sqlite3* db, const std::string& sql, const std::string& location) {
@@ -179,6 +189,86 @@ class SqliteReader final : public RowReader {
   bool done_ = false;
 };
 
+// Loads through one prepared INSERT in one IMMEDIATE transaction: SQLite's fastest path, and
+// all or nothing.
+class SqliteWriter final : public RowWriter {
+ public:
+  SqliteWriter(Handle db, Statement insert, const TableInfo& table, std::string location)
+      : db_(std::move(db)),
+        insert_(std::move(insert)),
+        table_(table),
+        location_(std::move(location)) {}
+  // Closing a connection with an open transaction rolls it back.
+  ~SqliteWriter() override = default;
+
+  Status Write(const std::vector<Row>& rows) override {
+    sqlite3_stmt* stmt = insert_.get();
+    for (const Row& row : rows) {
+      ++rows_;
+      for (size_t c = 0; c < row.size(); ++c) {
+        const Value& v = row[c];
+        const int index = static_cast<int>(c) + 1;
+        int rc = SQLITE_OK;
+        if (v.is_null()) {
+          rc = sqlite3_bind_null(stmt, index);
+        } else {
+          switch (v.kind()) {
+            case TypeKind::kBool: rc = sqlite3_bind_int(stmt, index, v.bool_value() ? 1 : 0); break;
+            case TypeKind::kInt64: rc = sqlite3_bind_int64(stmt, index, v.int64_value()); break;
+            case TypeKind::kFloat64:
+              rc = sqlite3_bind_double(stmt, index, v.float64_value());
+              break;
+            case TypeKind::kBytes:
+              rc = sqlite3_bind_blob64(stmt, index, v.str().data(), v.str().size(),
+                                       SQLITE_TRANSIENT);
+              break;
+            default: {
+              const std::string text = TextInputForm(v);
+              rc = sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                                       SQLITE_UTF8);
+            }
+          }
+        }
+        if (rc != SQLITE_OK) return RowError("bind", c);
+      }
+      const int rc = sqlite3_step(stmt);
+      sqlite3_reset(stmt);
+      if (rc != SQLITE_DONE) return RowError("insert", std::string::npos);
+    }
+    return OkStatus();
+  }
+
+  Status Commit() override { return ExecSql(db_.get(), "COMMIT", location_); }
+
+ private:
+  Status RowError(std::string_view step, size_t column) {
+    const int code = sqlite3_extended_errcode(db_.get()) & 0xff;
+    std::string where =
+        fmt::format("{}: table `{}`, row {} of this load", location_, table_.name, rows_);
+    if (column != std::string::npos)
+      where += fmt::format(", column `{}`", table_.columns[column].name);
+    if (code == SQLITE_FULL) {
+      return ResourceExhausted(
+          "{}: disk full; free space and run the copy again (this table "
+          "was not committed; tables before it were)",
+          where);
+    }
+    if (code == SQLITE_CONSTRAINT) {
+      return FailedPrecondition(
+          "{}: {} refused: {}; the row breaks a constraint of the target "
+          "(a duplicate key when appending?)",
+          where, step, sqlite3_errmsg(db_.get()));
+    }
+    return Internal("{}: {} failed: {}", where, step, sqlite3_errmsg(db_.get()));
+  }
+
+  Handle db_;
+  Statement insert_;
+  const TableInfo& table_;
+  const std::string location_;
+  int64_t rows_ = 0;
+};
+
 class SqliteConnector final : public Connector {
  public:
   SqliteConnector(std::string path, std::string location, Handle catalogue)
@@ -243,10 +333,37 @@ class SqliteConnector final : public Connector {
         std::move(db), std::move(stmt), *spec.table, spec.batch_rows, location_));
   }
 
+  Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode) override {
+    FERRY_ASSIGN_OR_RETURN(Handle db, OpenDatabase(path_, location_, SQLITE_OPEN_READWRITE));
+    // The load's own journal is enough: a crash rolls the transaction back on next open.
+    FERRY_RETURN_IF_ERROR(
+        ExecSql(db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", location_));
+    FERRY_RETURN_IF_ERROR(ExecSql(db.get(), "BEGIN IMMEDIATE", location_));
+    if (mode == LoadMode::kCreate) {
+      FERRY_RETURN_IF_ERROR(ExecSql(db.get(), CreateTableSql(table), location_));
+    } else if (mode == LoadMode::kReplace) {
+      FERRY_RETURN_IF_ERROR(
+          ExecSql(db.get(), fmt::format("DELETE FROM {}", QuoteIdentifier(table.name)), location_));
+    }
+    std::vector<std::string> columns, marks;
+    for (const ColumnInfo& c : table.columns) {
+      columns.push_back(QuoteIdentifier(c.name));
+      marks.emplace_back("?");
+    }
+    FERRY_ASSIGN_OR_RETURN(
+        Statement insert,
+        Prepare(db.get(),
+                fmt::format("INSERT INTO {} ({}) VALUES ({})", QuoteIdentifier(table.name),
+                            fmt::join(columns, ", "), fmt::join(marks, ", ")),
+                location_));
+    return std::unique_ptr<RowWriter>(
+        std::make_unique<SqliteWriter>(std::move(db), std::move(insert), table, location_));
+  }
+
  private:
   const std::string path_;
   const std::string location_;
-  Handle catalogue_;  // used for the catalogue only; scans open their own
+  Handle catalogue_;  // used for the catalogue only; scans and writers open their own
 };
 
 }  // namespace
@@ -286,7 +403,12 @@ ColumnInfo SqliteColumn(std::string name, std::string declared, bool not_null) {
 }
 
 Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& path,
-                                                       const std::string& location) {
+                                                       const std::string& location,
+                                                       bool create_if_missing) {
+  if (create_if_missing) {
+    FERRY_ASSIGN_OR_RETURN(
+        Handle created, OpenDatabase(path, location, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  }
   FERRY_ASSIGN_OR_RETURN(Handle catalogue, OpenReadOnly(path, location));
   // A file that is not a database fails at the first read, here rather than mid-verify.
   FERRY_ASSIGN_OR_RETURN(Statement probe,

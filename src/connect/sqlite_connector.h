@@ -9,9 +9,11 @@
 
 namespace ferry::connect_internal {
 
-// Opens the database file at `path` read-only; `location` is the URL used in messages.
+// Opens the database file at `path` (creating it when `create_if_missing`); `location` is the
+// URL used in messages. Reads use read-only connections; writers open their own.
 Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& path,
-                                                       const std::string& location);
+                                                       const std::string& location,
+                                                       bool create_if_missing);
 
 // The kind a column of declared type `declared` is read as, following SQLite's affinity rules
 // (section 3.1 of "Datatypes In SQLite") refined by the type names other engines use:

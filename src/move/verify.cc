@@ -11,31 +11,12 @@
 namespace ferry {
 namespace {
 
-// The canonical text of a value, for comparing a value with a text column.
-std::string TextForm(const Value& v) {
-  switch (v.kind()) {
-    case TypeKind::kBool: return v.bool_value() ? "true" : "false";
-    case TypeKind::kInt64: return fmt::format("{}", v.int64_value());
-    case TypeKind::kFloat64: return FormatFloat64(v.float64_value());
-    case TypeKind::kDate: return FormatDate(v.date_days());
-    case TypeKind::kTime: return FormatTime(v.time_micros());
-    case TypeKind::kTimestamp: return FormatTimestamp(v.timestamp_micros());
-    case TypeKind::kTimestampTz: return FormatTimestampTz(v.timestamp_micros());
-    case TypeKind::kUuid: return FormatUuid(v.uuid());
-    case TypeKind::kDecimal:
-    case TypeKind::kText:
-    case TypeKind::kBytes:
-    case TypeKind::kJson: return std::string(v.str());
-  }
-  return {};
-}
-
 // `v` as a value of kind `want`, when the conversion loses nothing; otherwise `v` itself, which
 // then compares unequal and is reported with both forms.
 Value Comparable(const Value& v, TypeKind want) {
   if (v.is_null() || v.kind() == want) return v;
   Result<Value> converted = Err(InvalidArgument("no conversion"));
-  const std::string text = TextForm(v);
+  const std::string text = TextInputForm(v);
   switch (want) {
     case TypeKind::kDecimal: converted = ParseDecimal(text); break;
     case TypeKind::kInt64:

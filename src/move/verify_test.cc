@@ -10,109 +10,13 @@
 
 #include "base/env.h"
 #include "harness/shared_servers.h"
+#include "move/test_tables.h"
 
 namespace ferry {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// A fresh SQLite file in a scratch directory.
-class SqliteFile {
- public:
-  explicit SqliteFile(std::string_view name) {
-    char pattern[] = "/tmp/ferry-verify-XXXXXX";
-    if (mkdtemp(pattern) == nullptr) abort();
-    dir_ = pattern;
-    path_ = fmt::format("{}/{}.db", dir_, name);
-  }
-  ~SqliteFile() { Env::Default()->RemoveAll(dir_).IgnoreError(); }
-  std::string url() const { return "sqlite://" + path_; }
-  const std::string& path() const { return path_; }
-
-  void Exec(std::string_view sql) const {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* error = nullptr;
-    const int rc = sqlite3_exec(db, std::string(sql).c_str(), nullptr, nullptr, &error);
-    std::string message = error != nullptr ? error : "";
-    sqlite3_free(error);
-    sqlite3_close(db);
-    ASSERT_EQ(rc, SQLITE_OK) << message << "\n" << sql;
-  }
-
- private:
-  std::string dir_;
-  std::string path_;
-};
-
-// Types that are hard to move, as SQLite declares them; the same data is loaded into each side.
-constexpr std::string_view kSqliteSchema = R"sql(
-CREATE TABLE account (
-  id INTEGER PRIMARY KEY,
-  owner NVARCHAR(80) NOT NULL,
-  balance NUMERIC(12,2),
-  rate REAL,
-  opened DATE,
-  updated DATETIME,
-  active BOOLEAN,
-  photo BLOB,
-  ref UUID,
-  profile JSON
-);
-)sql";
-
-constexpr std::string_view kPostgresSchema = R"sql(
-CREATE TABLE account (
-  id integer PRIMARY KEY,
-  owner varchar(80) NOT NULL,
-  balance numeric(12,2),
-  rate double precision,
-  opened date,
-  updated timestamp,
-  active boolean,
-  photo bytea,
-  ref uuid,
-  profile jsonb
-);
-)sql";
-
-// Rows as (SQLite literal list, PostgreSQL literal list).
-const std::vector<std::pair<std::string, std::string>> kRows = {
-    {"1, 'Zoë Ångström', 1234.50, 0.035, '2024-02-29', '2024-02-29 23:59:59.5', 1, x'00ff10', "
-     "'123e4567-e89b-12d3-a456-426614174000', '{\"tier\": \"gold\", \"limits\": [1, 2.50]}'",
-     "1, 'Zoë Ångström', 1234.50, 0.035, '2024-02-29', '2024-02-29 23:59:59.5', true, "
-     "'\\x00ff10', '123E4567-E89B-12D3-A456-426614174000', '{\"limits\": [1, 2.5], \"tier\": "
-     "\"gold\"}'"},
-    {"2, '', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL",
-     "2, '', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"},
-    {"3, '日本語 テキスト', -0.01, -1e-300, '1970-01-01', '1999-12-31 00:00:00', 0, x'', "
-     "'00000000-0000-0000-0000-000000000000', '[]'",
-     "3, '日本語 テキスト', -0.01, -1e-300, '1970-01-01', '1999-12-31 00:00:00', false, '\\x', "
-     "'00000000-0000-0000-0000-000000000000', '[]'"},
-    {"4, 'O''Brien', 99999999.99, 1.5, '0001-01-01', '2038-01-19 03:14:08', 1, x'deadbeef', NULL, "
-     "'{\"a\": null}'",
-     "4, 'O''Brien', 99999999.99, 1.5, '0001-01-01', '2038-01-19 03:14:08', true, '\\xdeadbeef', "
-     "NULL, '{\"a\": null}'"},
-};
-
-std::string Inserts(bool postgres) {
-  std::string sql;
-  for (const auto& [sqlite, pg] : kRows) {
-    sql += fmt::format("INSERT INTO account VALUES ({});\n", postgres ? pg : sqlite);
-  }
-  return sql;
-}
-
-// Many rows with a generated key, to spread over many buckets.
-std::string Bulk(int first, int count) {
-  std::string sql = "INSERT INTO account (id, owner, balance) VALUES ";
-  for (int i = 0; i < count; ++i) {
-    sql += fmt::format("{}({}, 'owner {}', {}.{:02})", i == 0 ? "" : ", ", first + i, first + i,
-                       (first + i) * 7, (first + i) % 100);
-  }
-  return sql + ";";
-}
 
 Result<VerifyReport> RunVerify(const std::string& from, const std::string& to,
                                VerifyOptions options = {}) {

@@ -1,0 +1,166 @@
+// ferry copy against real engines: round trips through PostgreSQL and SQLite verify clean, and
+// every refusal happens before a row moves, leaving the target as it was.
+#include "move/copy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/shared_servers.h"
+#include "move/test_tables.h"
+
+namespace ferry {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CopyTest : public testing::PostgresTest {
+ protected:
+  void SetUp() override {
+    testing::PostgresTest::SetUp();
+    source_.Exec(kSqliteSchema);
+    source_.Exec(Inserts(false));
+    source_.Exec(Bulk(100, 3000));
+  }
+  Result<CopyReport> Run(const std::string& from, const std::string& to, CopyOptions options = {}) {
+    FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(from));
+    FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(to, {.create_if_missing = true}));
+    return Copy(*source, *target, options);
+  }
+  int64_t PostgresRows() {
+    auto count = QueryValue("SELECT COUNT(*) FROM account");
+    return count.has_value() ? std::stoll(*count) : -1;
+  }
+  SqliteFile source_{"source"};
+};
+
+TEST_F(CopyTest, SqliteToPostgresAndBackVerifiesClean) {
+  auto to_pg = Run(source_.url(), url());
+  ASSERT_TRUE(to_pg.has_value()) << to_pg.error().ToString();
+  ASSERT_EQ(to_pg->tables.size(), 1u);
+  EXPECT_TRUE(to_pg->tables[0].created);
+  EXPECT_EQ(to_pg->tables[0].rows, 3004);
+  ASSERT_TRUE(to_pg->verification.has_value());
+  for (const RowDifference& d : to_pg->verification->tables.at(0).differences) {
+    ADD_FAILURE() << d.key << ": " << d.detail;
+  }
+  EXPECT_TRUE(to_pg->verification->identical());
+  EXPECT_EQ(PostgresRows(), 3004);
+  // The PostgreSQL types chosen for SQLite's declarations.
+  EXPECT_EQ(QueryValue("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid "
+                       "= 'account'::regclass AND attname = 'balance'")
+                .value_or(""),
+            "numeric(12,2)");
+  EXPECT_EQ(QueryValue("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid "
+                       "= 'account'::regclass AND attname = 'profile'")
+                .value_or(""),
+            "jsonb");
+
+  SqliteFile back("back");
+  auto to_sqlite = Run(url(), back.url());
+  ASSERT_TRUE(to_sqlite.has_value()) << to_sqlite.error().ToString();
+  EXPECT_TRUE(to_sqlite->verification->identical());
+  // And the round trip ends where it started.
+  auto original = Connector::Open(source_.url());
+  auto returned = Connector::Open(back.url());
+  ASSERT_TRUE(original && returned);
+  auto round_trip = Verify(**original, **returned, {});
+  ASSERT_TRUE(round_trip.has_value()) << round_trip.error().ToString();
+  EXPECT_TRUE(round_trip->identical());
+}
+
+TEST_F(CopyTest, RefusesATargetTableThatHoldsRowsBeforeMovingAnything) {
+  source_.Exec(
+      "CREATE TABLE aaa_first (id INTEGER PRIMARY KEY); INSERT INTO aaa_first VALUES (1);");
+  ASSERT_TRUE(Execute(kPostgresSchema).ok());
+  ASSERT_TRUE(Execute("INSERT INTO account (id, owner) VALUES (7, 'kept')").ok());
+  auto refused = Run(source_.url(), url());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(refused.error().message(), HasSubstr("table `account` already holds rows"));
+  EXPECT_THAT(refused.error().message(), HasSubstr("--if-exists truncate"));
+  EXPECT_EQ(PostgresRows(), 1);
+  // Planned first: aaa_first, which sorts before account, was not created either.
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM pg_class WHERE relname = 'aaa_first'").value_or(""),
+            "0");
+}
+
+TEST_F(CopyTest, TruncateReplacesAndAppendAdds) {
+  ASSERT_TRUE(Execute(kPostgresSchema).ok());
+  ASSERT_TRUE(Execute("INSERT INTO account (id, owner) VALUES (99999, 'old')").ok());
+  auto replaced = Run(source_.url(), url(), {.if_exists = IfExists::kTruncate});
+  ASSERT_TRUE(replaced.has_value()) << replaced.error().ToString();
+  EXPECT_FALSE(replaced->tables[0].created);
+  EXPECT_TRUE(replaced->verification->identical());
+  EXPECT_EQ(PostgresRows(), 3004);
+
+  SqliteFile more("more");
+  more.Exec(kSqliteSchema);
+  more.Exec("INSERT INTO account (id, owner) VALUES (50000, 'new')");
+  auto appended = Run(more.url(), url(), {.if_exists = IfExists::kAppend, .verify = false});
+  ASSERT_TRUE(appended.has_value()) << appended.error().ToString();
+  EXPECT_EQ(PostgresRows(), 3005);
+  // Appending a key that is there already is refused, and the load is rolled back whole.
+  auto duplicate = Run(more.url(), url(), {.if_exists = IfExists::kAppend, .verify = false});
+  ASSERT_FALSE(duplicate.has_value());
+  EXPECT_THAT(duplicate.error().message(), HasSubstr("copying table `account`"));
+  EXPECT_EQ(PostgresRows(), 3005);
+}
+
+TEST_F(CopyTest, ARowThatDoesNotFitLeavesNoTableAndCastWidensIt) {
+  SqliteFile narrow("narrow");
+  narrow.Exec(
+      "CREATE TABLE code (id INTEGER PRIMARY KEY, name VARCHAR(3));"
+      "INSERT INTO code VALUES (1, 'abc'), (2, 'abcdef');");
+  auto failed = Run(narrow.url(), url());
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(failed.error().message(), HasSubstr("table `code`"));
+  EXPECT_THAT(failed.error().message(), HasSubstr("value too long"));
+  EXPECT_THAT(failed.error().message(), HasSubstr("--cast"));
+  // The table was created in the failed load's transaction: it is gone with it.
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM pg_class WHERE relname = 'code'").value_or(""), "0");
+
+  auto widened = Run(narrow.url(), url(), {.casts = {{"name", "text"}}});
+  ASSERT_TRUE(widened.has_value()) << widened.error().ToString();
+  EXPECT_TRUE(widened->verification->identical());
+}
+
+TEST_F(CopyTest, ABadCastIsRefusedBeforeAnythingMoves) {
+  auto bad = Run(source_.url(), url(), {.casts = {{"balance", "date"}}});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.error().message(), HasSubstr("`balance` is read as decimal but date"));
+  auto unknown = Run(source_.url(), url(), {.casts = {{"nope", "text"}}});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_THAT(unknown.error().message(), HasSubstr("has no column `nope`"));
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM pg_class WHERE relname = 'account'").value_or(""),
+            "0");
+}
+
+TEST(SchemaMapTest, ReportsWhatAMappingMayLose) {
+  TableInfo table{
+      .name = "t",
+      .columns = {{.name = "amount",
+                   .native_type = "NUMERIC(10,2)",
+                   .kind = TypeKind::kDecimal,
+                   .precision = 10,
+                   .scale = 2},
+                  {.name = "at", .native_type = "timestamptz", .kind = TypeKind::kTimestampTz},
+                  {.name = "id", .native_type = "bigint", .kind = TypeKind::kInt64}}};
+  auto to_pg = MapTable(table, "sqlite", "postgresql");
+  ASSERT_TRUE(to_pg.has_value());
+  EXPECT_EQ(to_pg->columns[0].target_type, "numeric(10,2)");
+  EXPECT_THAT(to_pg->columns[0].risks.at(0), HasSubstr("precision: SQLite never enforced"));
+  auto to_sqlite = MapTable(table, "postgresql", "sqlite");
+  ASSERT_TRUE(to_sqlite.has_value());
+  EXPECT_EQ(to_sqlite->columns[1].target_type, "TIMESTAMPTZ");
+  EXPECT_THAT(to_sqlite->columns[1].risks.at(0), HasSubstr("time zone"));
+  EXPECT_TRUE(to_sqlite->columns[2].risks.empty());
+  auto same = MapTable(table, "postgresql", "postgresql");
+  ASSERT_TRUE(same.has_value());
+  EXPECT_TRUE(same->lossless());
+  EXPECT_EQ(same->columns[2].target_type, "bigint");
+}
+
+}  // namespace
+}  // namespace ferry
