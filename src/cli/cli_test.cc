@@ -132,12 +132,11 @@ TEST_F(CliTest, StatusOfAMissingStoreSaysHowToCreateIt) {
 }
 
 TEST_F(CliTest, VerifyLogExitsOneWhenTheChainIsBroken) {
-  ASSERT_EQ(Run({"--store", store_url_, "demo"}).code, 0);
-  ASSERT_EQ(Run({"--store", store_url_, "demo"}).code, 0);
+  ASSERT_EQ(Run({"--store", store_url_, "demo", "--rows", "10", "--dir", dir_ + "/demo"}).code, 0);
   Outcome intact = Run({"--store", store_url_, "store", "verify-log", "--json"});
   ASSERT_EQ(intact.code, 0) << intact.out << intact.err;
   Json report = Json::parse(intact.out);
-  EXPECT_EQ(report["events_checked"], 2);
+  EXPECT_EQ(report["events_checked"], 6);  // started, 4 tables copied, verified
   const std::string head = report["head_hash"];
   EXPECT_EQ(Run({"--store", store_url_, "store", "verify-log", "--expect-head", head}).code, 0);
 
@@ -246,11 +245,19 @@ TEST_F(CliTest, UnreachableStoreIsARuntimeErrorWithoutThePassword) {
   EXPECT_THAT(r.err, Not(HasSubstr("topsecret")));
 }
 
-TEST_F(CliTest, DemoRunsOnTheEmbeddedStore) {
-  Outcome r = Run({"--store", store_url_, "demo", "--rows", "1000"});
+TEST_F(CliTest, DemoCreatesCopiesAndVerifiesABank) {
+  Outcome r = Run({"--store", store_url_, "demo", "--rows", "2000", "--dir", dir_ + "/demo"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("1000 rows"));
-  EXPECT_THAT(r.out, HasSubstr("verified intact"));
+  EXPECT_THAT(r.out, HasSubstr("100 customers, 200 accounts, 50 loans, 2000 transactions"));
+  EXPECT_THAT(r.out, HasSubstr("2350 rows copied and verified"));
+  EXPECT_THAT(r.out, HasSubstr("every row arrived intact"));
+  EXPECT_THAT(r.out, HasSubstr("chain intact"));
+  // The copy is a real, separate database that verifies against the bank.
+  Outcome verify = Run({"verify", "--from", "sqlite://" + dir_ + "/demo/bank.db", "--to",
+                        "sqlite://" + dir_ + "/demo/copy.db"});
+  EXPECT_EQ(verify.code, 0) << verify.out;
+  // Run again: the demo replaces its earlier copy instead of refusing it.
+  EXPECT_EQ(Run({"--store", store_url_, "demo", "--rows", "100", "--dir", dir_ + "/demo"}).code, 0);
   EXPECT_EQ(Run({"--store", store_url_, "demo", "--rows", "0"}).code, 2);
 }
 
