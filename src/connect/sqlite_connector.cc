@@ -102,8 +102,12 @@ Result<Value> ReadValue(sqlite3_stmt* stmt, int c, const ColumnInfo& column) {
       }
       return ParseFloat64(ColumnText(stmt, c));
     case TypeKind::kDecimal:
-      // SQLite renders a REAL with 15 significant digits, which is exact for every decimal
-      // that was stored from 15 or fewer digits (NUMERIC(10,2) money, for example).
+      // NUMERIC affinity stores a decimal of up to 15 significant digits as a REAL. The
+      // shortest text that reads back as the same double gives those digits back ("1.98"),
+      // and shows a double that is not a short decimal for what it is (0.1 + 0.2 is
+      // 0.30000000000000004, not SQLite's 15-digit "0.3").
+      if (storage == SQLITE_FLOAT)
+        return ParseDecimal(FormatFloat64(sqlite3_column_double(stmt, c)));
       return ParseDecimal(ColumnText(stmt, c));
     case TypeKind::kBool:
       if (storage == SQLITE_INTEGER) {

@@ -1,6 +1,7 @@
 #include "move/verify.h"
 
 #include <algorithm>
+#include <cmath>
 #include <future>
 #include <map>
 #include <unordered_map>
@@ -11,16 +12,24 @@
 namespace ferry {
 namespace {
 
-// `v` as a value of kind `want`, when the conversion loses nothing; otherwise `v` itself, which
-// then compares unequal and is reported with both forms.
-Value Comparable(const Value& v, TypeKind want) {
-  if (v.is_null() || v.kind() == want) return v;
+// `v` as a value of kind `want`, or an error when there is no conversion.
+Result<Value> Convert(const Value& v, TypeKind want) {
   Result<Value> converted = Err(InvalidArgument("no conversion"));
   const std::string text = TextInputForm(v);
   switch (want) {
     case TypeKind::kDecimal: converted = ParseDecimal(text); break;
     case TypeKind::kInt64:
-      converted = v.kind() == TypeKind::kBool ? Value::Int64(v.bool_value()) : ParseInt64(text);
+      if (v.kind() == TypeKind::kBool) {
+        converted = Value::Int64(v.bool_value());
+      } else if (v.kind() == TypeKind::kFloat64) {
+        // An integral double in int64's range; the round-trip check in Comparable rejects the
+        // doubles that are not exactly that integer.
+        const double d = v.float64_value();
+        if (std::trunc(d) == d && std::abs(d) < 9.2e18)
+          converted = Value::Int64(static_cast<int64_t>(d));
+      } else {
+        converted = ParseInt64(text);
+      }
       break;
     case TypeKind::kFloat64: converted = ParseFloat64(text); break;
     case TypeKind::kBool:
@@ -43,7 +52,18 @@ Value Comparable(const Value& v, TypeKind want) {
     case TypeKind::kUuid: converted = ParseUuid(text); break;
     case TypeKind::kJson: converted = ParseJsonValue(text); break;
   }
-  return converted.has_value() ? std::move(converted).value() : v;
+  return converted;
+}
+
+// `v` as a value of kind `want` when the conversion loses nothing: converting back gives `v`
+// again (so 2^53+1 is not "equal" to a double, nor '007' to 7). Otherwise `v` itself, which then
+// compares unequal and is reported with both forms.
+Value Comparable(const Value& v, TypeKind want) {
+  if (v.is_null() || v.kind() == want) return v;
+  Result<Value> converted = Convert(v, want);
+  if (!converted.has_value()) return v;
+  Result<Value> back = Convert(*converted, v.kind());
+  return back.has_value() && *back == v ? std::move(converted).value() : v;
 }
 
 // How one side's rows are brought to the compared form: which of its columns, in which order,
@@ -66,6 +86,13 @@ struct Projection {
     std::string out;
     for (int k : key) AppendCanonical(projected[k], &out);
     return out;
+  }
+  std::string RowDisplay(const Row& projected) const {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < projected.size(); ++i) {
+      parts.push_back(fmt::format("{}={}", names[i], projected[i].ToDisplay()));
+    }
+    return fmt::format("({})", fmt::join(parts, ", "));
   }
   std::string KeyDisplay(const Row& projected) const {
     std::vector<std::string> parts;
@@ -114,8 +141,10 @@ Result<BucketScan> ScanBuckets(Connector& side, const TableInfo& table, const Pr
 }
 
 struct Collected {
-  // key bytes -> (row, how many rows had that key)
-  std::unordered_map<std::string, std::pair<Row, int64_t>> rows;
+  // key bytes -> every row with that key (more than one: a keyless table's duplicate rows, or
+  // a key the engine did not enforce, such as NULLs in an SQLite primary key)
+  std::unordered_map<std::string, std::vector<Row>> rows;
+  size_t held = 0;
   bool incomplete = false;
 };
 
@@ -134,22 +163,23 @@ Result<Collected> CollectRows(Connector& side, const TableInfo& table, const Pro
       Row projected = p.Apply(row);
       std::string key = p.KeyBytes(projected);
       if (!differing.contains(BucketOf(key, options.buckets))) continue;
-      auto [it, inserted] = collected.rows.try_emplace(std::move(key), std::move(projected), 0);
-      ++it->second.second;
-      if (inserted && collected.rows.size() >= options.max_rows_in_memory) {
+      if (++collected.held > options.max_rows_in_memory) {
         collected.incomplete = true;
         return collected;
       }
+      collected.rows[std::move(key)].push_back(std::move(projected));
     }
   }
   return collected;
 }
 
-void Record(TableReport* report, const VerifyOptions& options, RowDifference difference) {
+// Counts `rows` differing rows of one kind and lists the difference once.
+void Record(TableReport* report, const VerifyOptions& options, RowDifference difference,
+            int64_t rows) {
   switch (difference.kind) {
-    case DifferenceKind::kMissing: ++report->missing; break;
-    case DifferenceKind::kExtra: ++report->extra; break;
-    case DifferenceKind::kChanged: ++report->changed; break;
+    case DifferenceKind::kMissing: report->missing += rows; break;
+    case DifferenceKind::kExtra: report->extra += rows; break;
+    case DifferenceKind::kChanged: report->changed += rows; break;
   }
   if (report->differences.size() < options.max_listed_differences) {
     report->differences.push_back(std::move(difference));
@@ -175,6 +205,7 @@ Result<TableReport> VerifyTable(Connector& source, Connector& target, const std:
     const ColumnInfo& column = source_table.columns[s];
     const int t = target_table->ColumnIndex(column.name);
     if (t < 0) {
+      report.missing_columns.push_back(column.name);
       report.schema_notes.push_back(
           fmt::format("column `{}` is missing in the target", column.name));
       continue;
@@ -244,45 +275,79 @@ Result<TableReport> VerifyTable(Connector& source, Connector& target, const std:
   FERRY_RETURN_IF_ERROR(StatusOf(source_collected));
   FERRY_RETURN_IF_ERROR(StatusOf(target_rows));
   report.incomplete = source_collected->incomplete || target_rows->incomplete;
+  if (report.incomplete) {
+    // Each side stopped at different rows: comparing what they hold would invent differences.
+    // The bucket counts and checksums above still say that, and roughly where, they differ.
+    return report;
+  }
 
   // Deterministic report order: by key display text.
-  std::map<std::string, RowDifference> ordered;
-  for (const auto& [key, entry] : source_collected->rows) {
-    const auto& [row, count] = entry;
+  std::multimap<std::string, std::pair<RowDifference, int64_t>> ordered;
+  auto add = [&](RowDifference d, int64_t count) {
+    std::string order = d.key;
+    ordered.emplace(std::move(order), std::make_pair(std::move(d), count));
+  };
+  const std::vector<Row> none;
+  for (const auto& [key, rows] : source_collected->rows) {
     auto other = target_rows->rows.find(key);
-    const std::string display = from_source.KeyDisplay(row);
-    if (other == target_rows->rows.end()) {
-      ordered.emplace(display, RowDifference{.kind = DifferenceKind::kMissing, .key = display});
+    const std::vector<Row>& target_side = other == target_rows->rows.end() ? none : other->second;
+    const std::string display = from_source.KeyDisplay(rows.front());
+    if (rows.size() == 1 && target_side.size() == 1) {
+      const Row& row = rows.front();
+      const Row& target_row = target_side.front();
+      RowDifference changed{.kind = DifferenceKind::kChanged, .key = display};
+      std::vector<std::string> details;
+      for (size_t c = 0; c < row.size(); ++c) {
+        if (row[c] == target_row[c]) continue;
+        changed.columns.push_back(from_source.names[c]);
+        details.push_back(fmt::format("{}: {} -> {}", from_source.names[c], row[c].ToDisplay(),
+                                      target_row[c].ToDisplay()));
+      }
+      if (changed.columns.empty()) continue;  // same row; its bucket differs for other rows
+      changed.detail = fmt::format("{}", fmt::join(details, "; "));
+      add(std::move(changed), 1);
       continue;
     }
-    const auto& [target_row, target_count] = other->second;
-    if (count != target_count) {
-      ordered.emplace(
-          display,
-          RowDifference{
-              .kind = count > target_count ? DifferenceKind::kMissing : DifferenceKind::kExtra,
-              .key = display,
-              .detail = fmt::format("{} in the source, {} in the target", count, target_count)});
+    if (rows.size() == 1 && target_side.empty()) {
+      add(RowDifference{.kind = DifferenceKind::kMissing, .key = display}, 1);
       continue;
     }
-    RowDifference changed{.kind = DifferenceKind::kChanged, .key = display};
-    std::vector<std::string> details;
-    for (size_t c = 0; c < row.size(); ++c) {
-      if (row[c] == target_row[c]) continue;
-      changed.columns.push_back(from_source.names[c]);
-      details.push_back(fmt::format("{}: {} -> {}", from_source.names[c], row[c].ToDisplay(),
-                                    target_row[c].ToDisplay()));
+    // Several rows share this key (a keyless table's duplicates, or a key the engine did not
+    // enforce): compare them as multisets of whole rows.
+    std::map<std::string, std::pair<int64_t, int64_t>> counts;  // row encoding -> (source, target)
+    std::map<std::string, const Row*> sample;
+    for (const Row& row : rows) {
+      std::string encoded = CanonicalRow(row);
+      sample.emplace(encoded, &row);
+      ++counts[std::move(encoded)].first;
     }
-    if (changed.columns.empty()) continue;  // same row; its bucket differs for other rows
-    changed.detail = fmt::format("{}", fmt::join(details, "; "));
-    ordered.emplace(display, std::move(changed));
+    for (const Row& row : target_side) {
+      std::string encoded = CanonicalRow(row);
+      sample.emplace(encoded, &row);
+      ++counts[std::move(encoded)].second;
+    }
+    for (const auto& [encoded, count] : counts) {
+      const auto [in_source, in_target] = count;
+      if (in_source == in_target) continue;
+      add(RowDifference{.kind = in_source > in_target ? DifferenceKind::kMissing
+                                                      : DifferenceKind::kExtra,
+                        .key = display,
+                        .detail = fmt::format("{}: {} in the source, {} in the target",
+                                              from_source.RowDisplay(*sample[encoded]), in_source,
+                                              in_target)},
+          in_source > in_target ? in_source - in_target : in_target - in_source);
+    }
   }
-  for (const auto& [key, entry] : target_rows->rows) {
+  for (const auto& [key, rows] : target_rows->rows) {
     if (source_collected->rows.contains(key)) continue;
-    const std::string display = from_target.KeyDisplay(entry.first);
-    ordered.emplace(display, RowDifference{.kind = DifferenceKind::kExtra, .key = display});
+    const std::string display = from_target.KeyDisplay(rows.front());
+    add(RowDifference{.kind = DifferenceKind::kExtra,
+                      .key = display,
+                      .detail = rows.size() > 1 ? fmt::format("{} rows", rows.size()) : ""},
+        static_cast<int64_t>(rows.size()));
   }
-  for (auto& [display, difference] : ordered) Record(&report, options, std::move(difference));
+  for (auto& [order, entry] : ordered)
+    Record(&report, options, std::move(entry.first), entry.second);
   return report;
 }
 
@@ -298,7 +363,7 @@ std::string_view DifferenceKindName(DifferenceKind kind) {
 }
 
 bool TableReport::identical() const {
-  return in_source && in_target && source_rows == target_rows &&
+  return in_source && in_target && missing_columns.empty() && source_rows == target_rows &&
          source_checksum == target_checksum && missing == 0 && extra == 0 && changed == 0 &&
          !incomplete;
 }
@@ -328,6 +393,7 @@ Json VerifyReport::ToJson() const {
                            {"target_checksum", t.target_checksum.ToHex()},
                            {"key", t.key},
                            {"schema_notes", t.schema_notes},
+                           {"missing_columns", t.missing_columns},
                            {"differing_buckets", t.differing_buckets},
                            {"missing", t.missing},
                            {"extra", t.extra},

@@ -59,10 +59,14 @@ struct TableReport {
   ChunkChecksum target_checksum;
   std::vector<std::string> key;           // the key used; empty: whole rows compared
   std::vector<std::string> schema_notes;  // columns missing on one side, compared kinds
+  // Source columns the target lacks: their data did not arrive, so the table is not identical.
+  std::vector<std::string> missing_columns;
   int64_t differing_buckets = 0;
   int64_t missing = 0, extra = 0, changed = 0;  // counted
   std::vector<RowDifference> differences;       // listed (at most max_listed_differences)
-  bool incomplete = false;                      // the row comparison stopped at max_rows_in_memory
+  // More rows differ than max_rows_in_memory: no row is listed or counted (each side stopped at
+  // different rows, so a comparison would invent differences); the checksums say they differ.
+  bool incomplete = false;
 
   bool identical() const;
 };

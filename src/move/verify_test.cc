@@ -138,9 +138,84 @@ TEST(VerifyKeylessTest, ComparesWholeRowsWithMultiplicity) {
   EXPECT_EQ(t.extra, 1);    // ('c','z')
   bool saw_count = false;
   for (const RowDifference& d : t.differences) {
-    if (d.detail == "2 in the source, 1 in the target") saw_count = true;
+    if (d.detail == "(at='a', msg='x'): 2 in the source, 1 in the target") saw_count = true;
   }
   EXPECT_TRUE(saw_count);
+}
+
+TEST(VerifyKeylessTest, CountsEveryMissingCopyOfARow) {
+  SqliteFile source("source"), target("target");
+  source.Exec("CREATE TABLE log (msg TEXT); INSERT INTO log VALUES ('x'), ('x'), ('x'), ('y');");
+  target.Exec("CREATE TABLE log (msg TEXT); INSERT INTO log VALUES ('x'), ('y');");
+  auto report = RunVerify(source.url(), target.url());
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(report->tables.at(0).missing, 2);
+  EXPECT_EQ(report->tables.at(0).extra, 0);
+}
+
+// SQLite does not enforce NOT NULL on a non-integer primary key: rows can share a NULL key.
+TEST(VerifyDuplicateKeyTest, ComparesRowsSharingAKeyAsMultisets) {
+  SqliteFile source("source"), target("target");
+  source.Exec(
+      "CREATE TABLE t (code TEXT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (NULL, 'a'), "
+      "(NULL, 'b'), ('k', 'same');");
+  target.Exec(
+      "CREATE TABLE t (code TEXT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (NULL, 'a'), "
+      "(NULL, 'c'), ('k', 'same');");
+  auto report = RunVerify(source.url(), target.url());
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  const TableReport& t = report->tables.at(0);
+  EXPECT_FALSE(t.identical());
+  EXPECT_EQ(t.missing, 1);
+  EXPECT_EQ(t.extra, 1);
+  ASSERT_EQ(t.differences.size(), 2u);
+  EXPECT_THAT(t.differences[0].detail, HasSubstr("v='b'"));
+}
+
+TEST(VerifySchemaTest, AColumnMissingInTheTargetIsADifference) {
+  SqliteFile source("source"), target("target");
+  source.Exec(
+      "CREATE TABLE person (id INTEGER PRIMARY KEY, ssn TEXT); INSERT INTO person VALUES (1, "
+      "'078-05-1120');");
+  target.Exec("CREATE TABLE person (id INTEGER PRIMARY KEY); INSERT INTO person VALUES (1);");
+  auto report = RunVerify(source.url(), target.url());
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_FALSE(report->identical());
+  EXPECT_THAT(report->tables.at(0).missing_columns, ElementsAre("ssn"));
+}
+
+TEST(VerifyConversionTest, ConversionsThatLoseInformationDoNotHideDifferences) {
+  SqliteFile source("source"), target("target");
+  source.Exec(
+      "CREATE TABLE n (id INTEGER PRIMARY KEY, big INTEGER, r REAL, d NUMERIC(20,2));"
+      "INSERT INTO n VALUES (1, 9007199254740993, 0.1 + 0.2, 1.98), (2, 5, 0.5, 3);");
+  target.Exec(
+      "CREATE TABLE n (id INTEGER PRIMARY KEY, big REAL, r NUMERIC(20,2), d REAL);"
+      "INSERT INTO n VALUES (1, 9007199254740992, 0.3, 1.98), (2, 5, 0.5, 3);");
+  auto report = RunVerify(source.url(), target.url());
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  const TableReport& t = report->tables.at(0);
+  // Row 2 converts exactly (5 -> 5.0, 0.5 -> 0.5, 3 -> 3.0); row 1 does not.
+  EXPECT_EQ(t.changed, 1);
+  ASSERT_EQ(t.differences.size(), 1u);
+  EXPECT_EQ(t.differences[0].key, "id=1");
+  EXPECT_THAT(t.differences[0].columns, ElementsAre("big", "r"));
+}
+
+TEST(VerifyLimitsTest, TooManyDifferencesToHoldAreReportedAsIncomplete) {
+  SqliteFile source("source"), target("target");
+  source.Exec(kSqliteSchema);
+  source.Exec(Bulk(1, 500));
+  target.Exec(kSqliteSchema);
+  target.Exec(Bulk(1001, 500));
+  auto report = RunVerify(source.url(), target.url(), {.max_rows_in_memory = 100});
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  const TableReport& t = report->tables.at(0);
+  EXPECT_TRUE(t.incomplete);
+  EXPECT_FALSE(t.identical());
+  EXPECT_TRUE(t.differences.empty());
+  EXPECT_EQ(t.missing + t.extra + t.changed, 0);
+  EXPECT_GT(t.differing_buckets, 0);
 }
 
 TEST(VerifyInputTest, BadUrlsNameTheProblem) {
