@@ -77,6 +77,10 @@ class PostgresConnection final : public SqlConnection {
     conflict_ = false;  // only this transaction's errors decide whether it is retried
     return ExecScript("BEGIN");
   }
+  Status BeginRead() override {
+    conflict_ = false;
+    return ExecScript("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  }
   Status Commit() override { return ExecScript("COMMIT"); }
   Status Rollback() override {
     if (PQtransactionStatus(conn_) == PQTRANS_IDLE) return OkStatus();

@@ -42,6 +42,8 @@ class SqlConnection {
   // Starts a transaction that takes the write lock at once (SQLite: BEGIN IMMEDIATE), so two
   // writers never deadlock upgrading a read lock.
   virtual Status BeginWrite() = 0;
+  // Starts a read-only transaction whose reads all see one snapshot of the database.
+  virtual Status BeginRead() = 0;
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
 

@@ -610,8 +610,18 @@ Result<std::vector<Event>> SqlStore::ReadEvents(int64_t after_seq, int limit,
 
 Result<EventLogReport> SqlStore::VerifyEventLog(std::string_view expected_head) {
   return WithConnection<EventLogReport>([&](SqlConnection& conn) -> Result<EventLogReport> {
-    // The head is read first: events appended while we walk are beyond it and ignored, so the
-    // check sees one consistent prefix of the log.
+    // Every read below sees one snapshot, so events appended meanwhile by other processes are
+    // neither half-seen nor mistaken for events written beside the append path.
+    FERRY_RETURN_IF_ERROR(conn.BeginRead());
+    Result<EventLogReport> report = VerifyEventLogIn(conn, expected_head);
+    conn.Rollback().IgnoreError();  // read-only: nothing to keep
+    return report;
+  });
+}
+
+Result<EventLogReport> SqlStore::VerifyEventLogIn(SqlConnection& conn,
+                                                  std::string_view expected_head) {
+  {
     FERRY_ASSIGN_OR_RETURN(auto head,
                            conn.Query("SELECT seq, hash FROM ferry_event_head WHERE id = 1"));
     EventChainVerifier verifier;
@@ -654,7 +664,7 @@ Result<EventLogReport> SqlStore::VerifyEventLog(std::string_view expected_head) 
     FERRY_ASSIGN_OR_RETURN(int64_t extra_count, ToInt(extra.at(0).at(0), "event count"));
     if (extra_count > 0 && !head.empty()) verifier.ExtraAfterHead(head_seq, extra_count);
     return verifier.Finish();
-  });
+  }
 }
 
 }  // namespace ferry::store_internal

@@ -109,6 +109,8 @@ class SqlStore final : public Store {
   Result<int64_t> ReclaimIn(SqlConnection& conn, std::string_view queue);
   // Why a lease-guarded update matched no row: the task is gone or someone else's.
   Status LeaseLost(SqlConnection& conn, const Task& task, std::string_view action);
+  // VerifyEventLog's walk, inside the read snapshot it opened on `conn`.
+  Result<EventLogReport> VerifyEventLogIn(SqlConnection& conn, std::string_view expected_head);
 
   // Counters in MetricsRegistry::Default(), labelled by backend; the server exposes them on
   // /metrics.

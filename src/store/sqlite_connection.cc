@@ -63,6 +63,8 @@ class SqliteConnection final : public SqlConnection {
   }
 
   Status BeginWrite() override { return ExecScript("BEGIN IMMEDIATE"); }
+  // In WAL mode a deferred transaction's first read fixes its snapshot until it ends.
+  Status BeginRead() override { return ExecScript("BEGIN DEFERRED"); }
   Status Commit() override { return ExecScript("COMMIT"); }
   Status Rollback() override {
     if (sqlite3_get_autocommit(db_)) return OkStatus();  // nothing open (SQLite rolled back)

@@ -2,6 +2,7 @@
 // PostgreSQL 15 server started by the test harness.
 #include "store/store.h"
 
+#include <atomic>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -369,6 +370,25 @@ TEST_P(EventLogTest, DetectsARewrittenLogAgainstAnAnchor) {
   EventLogReport anchored = Verify(anchor);
   EXPECT_FALSE(anchored.intact);
   EXPECT_THAT(anchored.problems.back(), HasSubstr("no event has the expected hash"));
+}
+
+TEST_P(EventLogTest, VerifyingWhileAnotherProcessAppendsFindsNoForgery) {
+  AppendSome(3);
+  auto writer = Store::Open(location_->url());  // its own connection, like another process
+  ASSERT_TRUE(writer.has_value()) << writer.error().ToString();
+  std::atomic<bool> stop{false};
+  std::thread appender([&] {
+    for (int i = 0; i < 2000 && !stop.load(); ++i) {
+      ASSERT_TRUE((*writer)->AppendEvent({.actor = "other", .kind = "tick"}).has_value());
+    }
+  });
+  for (int i = 0; i < 30; ++i) {
+    EventLogReport report = Verify();
+    EXPECT_TRUE(report.intact) << (report.problems.empty() ? "" : report.problems[0]);
+  }
+  stop.store(true);
+  appender.join();
+  EXPECT_TRUE(Verify().intact);
 }
 
 TEST_P(EventLogTest, RejectsEventsWithoutKindOrActor) {
