@@ -11,6 +11,10 @@ namespace ferry {
 // any `password=` query parameter (libpq takes both). Safe to log and to put in messages.
 std::string RedactUrl(std::string_view url);
 
+// `text` (a driver's error message, say) with every occurrence of `url`'s password replaced by
+// ***: drivers sometimes quote the URL they were given.
+std::string RedactSecretsOf(std::string_view url, std::string_view text);
+
 }  // namespace ferry
 
 #endif  // FERRY_BASE_URL_H_

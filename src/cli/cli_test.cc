@@ -243,6 +243,17 @@ TEST_F(CliTest, UnreachableStoreIsARuntimeErrorWithoutThePassword) {
   EXPECT_EQ(r.code, 3);
   EXPECT_THAT(r.err, HasSubstr(fmt::format("127.0.0.1:{}", *port)));
   EXPECT_THAT(r.err, Not(HasSubstr("topsecret")));
+  // libpq quotes a URL it cannot parse, password and all.
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--store", "postgresql://ferry:topsecret@[::1/db", "store",
+                                 "status"},
+        std::vector<std::string>{"verify", "--from", "postgresql://ferry:topsecret@[::1/db", "--to",
+                                 "sqlite:///x.db"}}) {
+    Outcome malformed = Run(args);
+    EXPECT_EQ(malformed.code, 3);
+    EXPECT_THAT(malformed.err, HasSubstr("IPv6"));
+    EXPECT_THAT(malformed.err, Not(HasSubstr("topsecret")));
+  }
 }
 
 TEST_F(CliTest, DemoCreatesCopiesAndVerifiesABank) {

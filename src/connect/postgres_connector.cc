@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include "base/url.h"
+
 namespace ferry::connect_internal {
 namespace {
 
@@ -31,7 +33,7 @@ Result<Connection> Connect(const std::string& url, const std::string& location) 
     return Err(Unavailable(
         "{}: cannot connect: {}; check that the server is running and the URL, user and "
         "password are right (PGPASSWORD and ~/.pgpass are read)",
-        location, Trimmed(PQerrorMessage(conn.get()))));
+        location, Trimmed(RedactSecretsOf(url, PQerrorMessage(conn.get())))));
   }
   PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
   ResultHandle res(PQexec(conn.get(), std::string(kSessionSettings).c_str()), &PQclear);

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include "base/url.h"
+
 namespace ferry::store_internal {
 namespace {
 
@@ -146,10 +148,10 @@ Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const std::string&
   PGconn* conn = PQconnectdb(url.c_str());
   if (conn == nullptr) return Err(ResourceExhausted("store {}: out of memory", location));
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string detail = PQerrorMessage(conn);
+    // libpq quotes the URL it could not parse, password included.
+    std::string detail = RedactSecretsOf(url, PQerrorMessage(conn));
     PQfinish(conn);
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
-    // libpq's message may repeat the password-free connection target; it never has the password.
     return Err(
         Unavailable("store {}: cannot connect: {}; check that the server is running and "
                     "the URL, user and password are right (PGPASSWORD and ~/.pgpass are "
