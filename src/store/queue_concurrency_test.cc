@@ -218,20 +218,24 @@ TEST(QueueConcurrencyTest, PostgresProcessesKilledAtRandomCompleteEveryTaskExact
   int kills = 0;
   constexpr int kMaxKills = 12;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+  // Kill k happens once k/(kMaxKills+1) of the tasks are done, at a random moment within that
+  // stretch: spread over the whole run however fast the machine is.
+  auto kill_due = [&](int k, int64_t done) { return done >= kTasks * (k + 1) / (kMaxKills + 1); };
   for (;;) {
     auto stats = store.GetQueueStats(kQueue);
     ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
-    if (stats->done == kTasks) break;
-    ASSERT_EQ(stats->failed, 0);
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << stats->done << " done";
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 150));
-    if (kills < kMaxKills && stats->done < kTasks * 9 / 10) {
+    while (kills < kMaxKills && kill_due(kills, stats->done)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 20));
       const int victim = static_cast<int>(rng() % kWorkers);
       kill(workers[victim], SIGKILL);
       waitpid(workers[victim], nullptr, 0);
       ++kills;
       spawn(victim);
     }
+    if (stats->done == kTasks) break;
+    ASSERT_EQ(stats->failed, 0);
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << stats->done << " done";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
     for (int n = 0; n < kWorkers; ++n) {  // a worker that exited on its own is an error
       int status = 0;
       if (waitpid(workers[n], &status, WNOHANG) == workers[n]) {

@@ -78,13 +78,16 @@ constexpr std::string_view kReclaimSql =
     "WHERE id IN (SELECT id FROM ferry_tasks WHERE queue = ? AND state = 'leased' "
     "AND lease_expires_at < ferry_now(){}) RETURNING id";
 
-// Leases claimable tasks (parameters: worker, lease micros, queue, limit).
+// Leases claimable tasks (parameters: queue, limit, worker, lease micros). The picked ids are
+// a MATERIALIZED CTE: as `id IN (SELECT ... LIMIT n)` PostgreSQL may run the subquery again
+// per row under some plans and lease more than n tasks.
 constexpr std::string_view kClaimSql =
+    "WITH picked (task_id) AS MATERIALIZED (SELECT id FROM ferry_tasks WHERE queue = ? AND "
+    "state = 'pending' AND not_before <= ferry_now() ORDER BY priority DESC, id LIMIT ?{}) "
     "UPDATE ferry_tasks SET state = 'leased', lease_owner = ?, "
     "lease_token = lease_token + 1, lease_expires_at = ferry_now() + ?, "
     "attempts = attempts + 1, updated_at = ferry_now() "
-    "WHERE id IN (SELECT id FROM ferry_tasks WHERE queue = ? AND state = 'pending' "
-    "AND not_before <= ferry_now() ORDER BY priority DESC, id LIMIT ?{}) RETURNING {}";
+    "FROM picked WHERE id = picked.task_id RETURNING {}";
 
 }  // namespace
 
@@ -405,8 +408,9 @@ Result<std::vector<Task>> SqlStore::Claim(std::string_view queue, const ClaimOpt
         }
         std::vector<Task> tasks;
         for (;;) {
-          const SqlParam params[] = {options.worker, options.lease_micros, std::string(queue),
-                                     int64_t{options.max_tasks - static_cast<int>(tasks.size())}};
+          const SqlParam params[] = {std::string(queue),
+                                     int64_t{options.max_tasks - static_cast<int>(tasks.size())},
+                                     options.worker, options.lease_micros};
           FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query(claim_sql_, params));
           for (const SqlRow& row : rows) {
             FERRY_ASSIGN_OR_RETURN(Task task, TaskFromRow(row));
