@@ -59,7 +59,26 @@ std::string TextInputForm(const Value& v) {
   return {};
 }
 
+Result<std::string> ResolveTable(const std::vector<std::string>& tables, std::string_view wanted,
+                                 std::string_view location) {
+  std::vector<std::string> matches;
+  for (const std::string& t : tables) {
+    if (t == wanted) return t;
+    if (SameIdentifier(t, wanted)) matches.push_back(t);
+  }
+  if (matches.size() == 1) return matches.front();
+  if (matches.empty()) {
+    return Err(NotFound("{}: no table `{}`; it has: {}", location, wanted,
+                        tables.empty() ? "no tables" : fmt::format("{}", fmt::join(tables, ", "))));
+  }
+  return Err(InvalidArgument("{}: `{}` could mean any of {}; name the table exactly", location,
+                             wanted, fmt::join(matches, ", ")));
+}
+
 int TableInfo::ColumnIndex(std::string_view column) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == column) return static_cast<int>(i);
+  }
   for (size_t i = 0; i < columns.size(); ++i) {
     if (SameIdentifier(columns[i].name, column)) return static_cast<int>(i);
   }

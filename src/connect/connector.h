@@ -40,7 +40,7 @@ struct TableInfo {
   std::vector<std::string> primary_key;  // column names in key order; empty when none
   int64_t estimated_rows = -1;           // from the catalogue; -1 when unknown
 
-  // Index of the column named `name` (ASCII case-insensitive), or -1.
+  // Index of the column named `name`: exact match first, else ASCII case-insensitive; -1 if none.
   int ColumnIndex(std::string_view name) const;
 };
 
@@ -49,6 +49,12 @@ using Row = std::vector<Value>;
 // Whether two identifiers name the same table or column: ASCII case-insensitive, as a user
 // expects when `Invoice` on one engine is `invoice` on another.
 bool SameIdentifier(std::string_view a, std::string_view b);
+
+// The table `wanted` names among `tables`: the exact name when there is one, otherwise the one
+// name equal to it ignoring case. kNotFound lists the tables there are; kInvalidArgument when
+// several differ only in case (`Invoice` and `invoice`), asking for the exact name.
+Result<std::string> ResolveTable(const std::vector<std::string>& tables, std::string_view wanted,
+                                 std::string_view location);
 
 // "name" with embedded quotes doubled: an identifier in both engines' SQL.
 std::string QuoteIdentifier(std::string_view name);

@@ -19,7 +19,10 @@ using ResultHandle = std::unique_ptr<PGresult, decltype(&PQclear)>;
 // ISO dates, UTC for timestamptz, shortest round-trip floats, hex bytea.
 constexpr std::string_view kSessionSettings =
     "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 1; "
-    "SET bytea_output = 'hex'; SET client_encoding = 'UTF8'; SET IntervalStyle = 'iso_8601'";
+    "SET bytea_output = 'hex'; SET client_encoding = 'UTF8'; SET IntervalStyle = 'iso_8601'; "
+    // A scan holds its transaction open for as long as the table takes to read: a role's
+    // timeouts must not cut it off half-way.
+    "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0";
 
 std::string Trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -288,15 +291,8 @@ class PostgresConnector final : public Connector {
 
   Result<TableInfo> DescribeTable(std::string_view name) override {
     FERRY_ASSIGN_OR_RETURN(std::vector<std::string> tables, ListTables());
-    auto found = std::find_if(tables.begin(), tables.end(),
-                              [&](const std::string& t) { return SameIdentifier(t, name); });
-    if (found == tables.end()) {
-      return Err(
-          NotFound("{}: no table `{}`; it has: {}", location_, name,
-                   tables.empty() ? "no tables" : fmt::format("{}", fmt::join(tables, ", "))));
-    }
     TableInfo table;
-    table.name = *found;
+    FERRY_ASSIGN_OR_RETURN(table.name, ResolveTable(tables, name, location_));
     std::lock_guard lock(mu_);
     const std::string relation = QuoteIdentifier(table.name);
     FERRY_ASSIGN_OR_RETURN(

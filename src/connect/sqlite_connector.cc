@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -282,6 +283,20 @@ class SqliteConnector final : public Connector {
   const std::string& location() const override { return location_; }
 
   Result<std::vector<std::string>> ListTables() override {
+    std::lock_guard lock(mu_);
+    return ListTablesLocked();
+  }
+
+  Result<TableInfo> DescribeTable(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> tables, ListTablesLocked());
+    TableInfo table;
+    FERRY_ASSIGN_OR_RETURN(table.name, ResolveTable(tables, name, location_));
+    return DescribeLocked(std::move(table));
+  }
+
+ private:
+  Result<std::vector<std::string>> ListTablesLocked() {
     FERRY_ASSIGN_OR_RETURN(
         Statement stmt,
         Prepare(
@@ -290,27 +305,21 @@ class SqliteConnector final : public Connector {
             "ESCAPE '\\' AND name NOT LIKE 'ferry\\_%' ESCAPE '\\' ORDER BY name",
             location_));
     std::vector<std::string> names;
-    while (sqlite3_step(stmt.get()) == SQLITE_ROW) names.emplace_back(ColumnText(stmt.get(), 0));
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW)
+      names.emplace_back(ColumnText(stmt.get(), 0));
+    FERRY_RETURN_IF_ERROR(CatalogueDone(rc));
     return names;
   }
 
-  Result<TableInfo> DescribeTable(std::string_view name) override {
-    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> tables, ListTables());
-    auto found = std::find_if(tables.begin(), tables.end(),
-                              [&](const std::string& t) { return SameIdentifier(t, name); });
-    if (found == tables.end()) {
-      return Err(
-          NotFound("{}: no table `{}`; it has: {}", location_, name,
-                   tables.empty() ? "no tables" : fmt::format("{}", fmt::join(tables, ", "))));
-    }
-    TableInfo table;
-    table.name = *found;
+  Result<TableInfo> DescribeLocked(TableInfo table) {
     FERRY_ASSIGN_OR_RETURN(
         Statement stmt,
         Prepare(catalogue_.get(), fmt::format("PRAGMA table_info({})", QuoteIdentifier(table.name)),
                 location_));
     std::vector<std::pair<int, std::string>> key;  // (position in key, column)
-    while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
       std::string column(ColumnText(stmt.get(), 1));
       std::string declared(ColumnText(stmt.get(), 2));
       const bool not_null = sqlite3_column_int(stmt.get(), 3) != 0;
@@ -318,11 +327,13 @@ class SqliteConnector final : public Connector {
       if (pk > 0) key.emplace_back(pk, column);
       table.columns.push_back(SqliteColumn(std::move(column), std::move(declared), not_null));
     }
+    FERRY_RETURN_IF_ERROR(CatalogueDone(rc));
     std::sort(key.begin(), key.end());
     for (auto& [position, column] : key) table.primary_key.push_back(std::move(column));
     return table;
   }
 
+ public:
   Result<std::unique_ptr<RowReader>> Scan(const ScanSpec& spec) override {
     // Each reader has its own read-only connection, so readers run on their own threads.
     FERRY_ASSIGN_OR_RETURN(Handle db, OpenReadOnly(path_, location_));
@@ -365,8 +376,19 @@ class SqliteConnector final : public Connector {
   }
 
  private:
+  // A catalogue read that stopped before its end (a busy or damaged file) must not pass for a
+  // shorter list of tables or columns.
+  Status CatalogueDone(int rc) {
+    if (rc == SQLITE_DONE) return OkStatus();
+    return Unavailable(
+        "{}: reading the catalogue failed: {}; retry, or check the file with "
+        "`sqlite3 FILE 'PRAGMA integrity_check'`",
+        location_, sqlite3_errmsg(catalogue_.get()));
+  }
+
   const std::string path_;
   const std::string location_;
+  std::mutex mu_;     // guards catalogue_
   Handle catalogue_;  // used for the catalogue only; scans and writers open their own
 };
 

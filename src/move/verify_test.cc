@@ -297,6 +297,19 @@ class CrossEngineVerifyTest : public testing::PostgresTest {
   SqliteFile source_{"source"};
 };
 
+TEST_F(CrossEngineVerifyTest, TableNamesDifferingOnlyInCaseAreNeverConfused) {
+  ASSERT_TRUE(Execute("CREATE TABLE \"Account\" (id int PRIMARY KEY)").ok());
+  auto pg = Connector::Open(url());
+  ASSERT_TRUE(pg.has_value());
+  auto exact = (*pg)->DescribeTable("Account");
+  ASSERT_TRUE(exact.has_value());
+  EXPECT_EQ(exact->name, "Account");
+  EXPECT_EQ(exact->columns.size(), 1u);
+  auto ambiguous = (*pg)->DescribeTable("ACCOUNT");
+  ASSERT_FALSE(ambiguous.has_value());
+  EXPECT_THAT(ambiguous.error().message(), HasSubstr("could mean any of Account, account"));
+}
+
 TEST_F(CrossEngineVerifyTest, SameRowsInSqliteAndPostgresVerifyClean) {
   auto report = RunVerify(source_.url(), url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();

@@ -110,6 +110,20 @@ TEST_P(StoreTest, DedupeKeyReturnsTheExistingTask) {
   EXPECT_EQ(store_->GetQueueStats("q")->pending, 2);
 }
 
+TEST_P(StoreTest, TextWithNulIsKeptWholeOrRefused) {
+  const std::string payload("before\0after", 12);
+  auto id = store_->Enqueue({.queue = "q", .kind = "k", .payload = payload});
+  if (GetParam() == "postgresql") {
+    ASSERT_FALSE(id.has_value());
+    EXPECT_EQ(id.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(id.error().message(), HasSubstr("NUL character at byte 6"));
+    EXPECT_EQ(store_->GetQueueStats("q")->total(), 0);
+  } else {
+    ASSERT_TRUE(id.has_value()) << id.error().ToString();
+    EXPECT_EQ(store_->GetTask(*id)->payload, payload);
+  }
+}
+
 TEST_P(StoreTest, NotBeforeDelaysClaim) {
   ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "k", .not_before_micros = INT64_MAX / 2}));
   EXPECT_TRUE(store_->Claim("q", {.worker = "w"})->empty());
