@@ -23,7 +23,7 @@ struct Plan {
 };
 
 Status CopyTable(Connector& source, Connector& target, Plan& plan, const CopyOptions& options,
-                 TableCopy* out) {
+                 TableCopy* out, std::optional<SourceDigest>* digest) {
   const auto start = std::chrono::steady_clock::now();
   // A new table is created in the load's transaction: a failed load leaves no empty table.
   const TableInfo* destination = plan.existing.has_value() ? &*plan.existing : &plan.mapping.target;
@@ -47,6 +47,8 @@ Status CopyTable(Connector& source, Connector& target, Plan& plan, const CopyOpt
     }
   }
   FERRY_ASSIGN_OR_RETURN(auto writer, target.OpenWriter(*destination, mode));
+  // The verification's source checksums are taken from the rows as they stream past.
+  if (options.verify) digest->emplace(plan.source, *destination, VerifyOptions{});
   FERRY_ASSIGN_OR_RETURN(auto reader,
                          source.Scan({.table = &plan.source, .batch_rows = options.batch_rows}));
   std::vector<Row> batch, projected;
@@ -55,6 +57,7 @@ Status CopyTable(Connector& source, Connector& target, Plan& plan, const CopyOpt
     if (!more) break;
     projected.clear();
     for (Row& row : batch) {
+      if (digest->has_value()) (*digest)->Add(row);
       Row out_row;
       out_row.reserve(order.size());
       for (int s : order) out_row.push_back(s < 0 ? Value::Null() : std::move(row[s]));
@@ -124,9 +127,11 @@ Result<CopyReport> Copy(Connector& source, Connector& target, const CopyOptions&
   }
 
   CopyReport report;
+  std::vector<SourceDigest> digests;
   for (Plan& plan : plans) {
     TableCopy copied{.table = plan.source.name, .mapping = plan.mapping};
-    Status status = CopyTable(source, target, plan, options, &copied);
+    std::optional<SourceDigest> digest;
+    Status status = CopyTable(source, target, plan, options, &copied, &digest);
     if (!status.ok()) {
       return Err(status.WithContext(
           fmt::format("copying table `{}` ({} of {}; the tables before it are committed)",

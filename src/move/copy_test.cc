@@ -106,6 +106,24 @@ TEST_F(CopyTest, TruncateReplacesAndAppendAdds) {
   EXPECT_EQ(PostgresRows(), 3005);
 }
 
+// The verification after a copy compares the rows the copy read (hashed as they streamed) with
+// what the target holds: rows the target had before are reported.
+TEST_F(CopyTest, VerificationAfterAppendReportsTheRowsThatWereThere) {
+  ASSERT_TRUE(Execute(kPostgresSchema).ok());
+  ASSERT_TRUE(
+      Execute("INSERT INTO account (id, owner) VALUES (90001, 'before'), (90002, 'x')").ok());
+  auto appended = Run(source_.url(), url(), {.if_exists = IfExists::kAppend});
+  ASSERT_TRUE(appended.has_value()) << appended.error().ToString();
+  ASSERT_TRUE(appended->verification.has_value());
+  const TableReport& t = appended->verification->tables.at(0);
+  EXPECT_FALSE(t.identical());
+  EXPECT_EQ(t.source_rows, 3004);
+  EXPECT_EQ(t.target_rows, 3006);
+  EXPECT_EQ(t.extra, 2);
+  EXPECT_EQ(t.missing + t.changed, 0);
+  EXPECT_EQ(t.differences.at(0).key, "id=90001");
+}
+
 TEST_F(CopyTest, ARowThatDoesNotFitLeavesNoTableAndCastWidensIt) {
   SqliteFile narrow("narrow");
   narrow.Exec(

@@ -186,21 +186,27 @@ void Record(TableReport* report, const VerifyOptions& options, RowDifference dif
   }
 }
 
-Result<TableReport> VerifyTable(Connector& source, Connector& target, const std::string& name,
-                                const VerifyOptions& options) {
-  TableReport report;
-  report.table = name;
-  FERRY_ASSIGN_OR_RETURN(TableInfo source_table, source.DescribeTable(name));
-  Result<TableInfo> target_table = target.DescribeTable(name);
-  if (!target_table.has_value()) {
-    if (target_table.error().code() != StatusCode::kNotFound) return Err(target_table.error());
-    report.in_target = false;
-    return report;
-  }
+}  // namespace
 
+// What one table's comparison needs before any row is read: the columns compared, in which
+// kinds, and the key; the notes about the schema go into `report`.
+struct TableComparison {
+  TableReport report;
+  Projection from_source;
+  Projection from_target;
+};
+
+namespace {
+
+TableComparison Prepare(const TableInfo& source_table, const TableInfo& target_table_value) {
+  TableComparison comparison;
+  TableReport& report = comparison.report;
+  report.table = source_table.name;
+  Projection& from_source = comparison.from_source;
+  Projection& from_target = comparison.from_target;
+  const TableInfo* target_table = &target_table_value;
   // Columns compared: those of the source that the target has too, in source order, as the
   // target's kind.
-  Projection from_source, from_target;
   for (size_t s = 0; s < source_table.columns.size(); ++s) {
     const ColumnInfo& column = source_table.columns[s];
     const int t = target_table->ColumnIndex(column.name);
@@ -246,21 +252,25 @@ Result<TableReport> VerifyTable(Connector& source, Connector& target, const std:
         "extra");
   }
 
-  // Pass 1, both sides at once.
-  auto source_scan = std::async(
-      std::launch::async, [&] { return ScanBuckets(source, source_table, from_source, options); });
-  Result<BucketScan> target_scan = ScanBuckets(target, *target_table, from_target, options);
-  Result<BucketScan> source_result = source_scan.get();
-  FERRY_RETURN_IF_ERROR(StatusOf(source_result));
-  FERRY_RETURN_IF_ERROR(StatusOf(target_scan));
-  report.source_rows = source_result->total.rows;
-  report.target_rows = target_scan->total.rows;
-  report.source_checksum = source_result->total;
-  report.target_checksum = target_scan->total;
+  return comparison;
+}
+
+// Pass 2 and the report, once both sides' bucket checksums are known.
+Result<TableReport> Finish(Connector& source, Connector& target, const TableInfo& source_table,
+                           const TableInfo& target_table, TableComparison& comparison,
+                           const BucketScan& source_scan, const BucketScan& target_scan,
+                           const VerifyOptions& options) {
+  TableReport& report = comparison.report;
+  const Projection& from_source = comparison.from_source;
+  const Projection& from_target = comparison.from_target;
+  report.source_rows = source_scan.total.rows;
+  report.target_rows = target_scan.total.rows;
+  report.source_checksum = source_scan.total;
+  report.target_checksum = target_scan.total;
 
   std::unordered_set<size_t> differing;
-  for (size_t b = 0; b < source_result->buckets.size(); ++b) {
-    if (!(source_result->buckets[b] == target_scan->buckets[b])) differing.insert(b);
+  for (size_t b = 0; b < source_scan.buckets.size(); ++b) {
+    if (!(source_scan.buckets[b] == target_scan.buckets[b])) differing.insert(b);
   }
   report.differing_buckets = static_cast<int64_t>(differing.size());
   if (differing.empty()) return report;
@@ -270,7 +280,7 @@ Result<TableReport> VerifyTable(Connector& source, Connector& target, const std:
     return CollectRows(source, source_table, from_source, differing, options);
   });
   Result<Collected> target_rows =
-      CollectRows(target, *target_table, from_target, differing, options);
+      CollectRows(target, target_table, from_target, differing, options);
   Result<Collected> source_collected = source_rows.get();
   FERRY_RETURN_IF_ERROR(StatusOf(source_collected));
   FERRY_RETURN_IF_ERROR(StatusOf(target_rows));
@@ -351,7 +361,77 @@ Result<TableReport> VerifyTable(Connector& source, Connector& target, const std:
   return report;
 }
 
+Result<TableReport> VerifyTable(Connector& source, Connector& target, const std::string& name,
+                                const VerifyOptions& options) {
+  FERRY_ASSIGN_OR_RETURN(TableInfo source_table, source.DescribeTable(name));
+  Result<TableInfo> target_table = target.DescribeTable(name);
+  if (!target_table.has_value()) {
+    if (target_table.error().code() != StatusCode::kNotFound) return Err(target_table.error());
+    return TableReport{.table = source_table.name, .in_target = false};
+  }
+  TableComparison comparison = Prepare(source_table, *target_table);
+  // Pass 1, both sides at once.
+  auto source_scan = std::async(std::launch::async, [&] {
+    return ScanBuckets(source, source_table, comparison.from_source, options);
+  });
+  Result<BucketScan> target_scan =
+      ScanBuckets(target, *target_table, comparison.from_target, options);
+  Result<BucketScan> source_result = source_scan.get();
+  FERRY_RETURN_IF_ERROR(StatusOf(source_result));
+  FERRY_RETURN_IF_ERROR(StatusOf(target_scan));
+  return Finish(source, target, source_table, *target_table, comparison, *source_result,
+                *target_scan, options);
+}
+
 }  // namespace
+
+struct SourceDigest::State {
+  TableInfo source;
+  TableInfo target;
+  TableComparison comparison;
+  BucketScan scan;
+  int buckets;
+  std::string encoded;  // reused encoding buffer
+};
+
+SourceDigest::SourceDigest(const TableInfo& source, const TableInfo& target,
+                           const VerifyOptions& options)
+    : state_(std::make_unique<State>(State{.source = source,
+                                           .target = target,
+                                           .comparison = Prepare(source, target),
+                                           .scan = {},
+                                           .buckets = options.buckets,
+                                           .encoded = {}})) {
+  state_->scan.buckets.resize(static_cast<size_t>(std::max(1, options.buckets)));
+}
+
+SourceDigest::~SourceDigest() = default;
+SourceDigest::SourceDigest(SourceDigest&&) noexcept = default;
+SourceDigest& SourceDigest::operator=(SourceDigest&&) noexcept = default;
+
+void SourceDigest::Add(const Row& source_row) {
+  State& s = *state_;
+  const Projection& p = s.comparison.from_source;
+  Row projected = p.Apply(source_row);
+  s.encoded.clear();
+  for (const Value& v : projected) AppendCanonical(v, &s.encoded);
+  const Hash128 hash = RowHash(s.encoded);
+  s.scan.buckets[BucketOf(p.KeyBytes(projected), std::max(1, s.buckets))].AddRowHash(hash);
+  s.scan.total.AddRowHash(hash);
+}
+
+Result<TableReport> VerifyCopiedTable(Connector& source, Connector& target,
+                                      const SourceDigest& digest, const VerifyOptions& options) {
+  const SourceDigest::State& s = *digest.state_;
+  if (options.buckets != s.buckets) {
+    return Err(InvalidArgument("verify: the digest has {} buckets, the options {}", s.buckets,
+                               options.buckets));
+  }
+  TableComparison comparison = s.comparison;
+  FERRY_ASSIGN_OR_RETURN(BucketScan target_scan,
+                         ScanBuckets(target, s.target, comparison.from_target, options));
+  return Finish(source, target, s.source, s.target, comparison, s.scan, target_scan, options);
+}
 
 std::string_view DifferenceKindName(DifferenceKind kind) {
   switch (kind) {

@@ -15,6 +15,7 @@
 #define FERRY_MOVE_VERIFY_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,34 @@ struct VerifyReport {
   bool identical() const;
   Json ToJson() const;
 };
+
+// The bucket checksums of a table's source rows, computed while a copy streams them, so that
+// verifying the copy scans only the target (and reads the source again only for the buckets
+// that differ). It also makes the verification about the rows the copy read, which on a live
+// source is the question to ask. Not thread-safe: one per table, fed by the copying thread.
+class SourceDigest {
+ public:
+  // `source` and `target` describe the tables as the copy reads and writes them.
+  SourceDigest(const TableInfo& source, const TableInfo& target, const VerifyOptions& options);
+  ~SourceDigest();
+  SourceDigest(SourceDigest&&) noexcept;
+  SourceDigest& operator=(SourceDigest&&) noexcept;
+
+  // A row as read from the source: one value per column of the source table.
+  void Add(const Row& source_row);
+
+  struct State;
+
+ private:
+  friend Result<TableReport> VerifyCopiedTable(Connector&, Connector&, const SourceDigest&,
+                                               const VerifyOptions&);
+  std::unique_ptr<State> state_;
+};
+
+// Verifies the table `digest` describes: scans the target, compares with the digest's
+// checksums, and reads the source again only for differing buckets.
+Result<TableReport> VerifyCopiedTable(Connector& source, Connector& target,
+                                      const SourceDigest& digest, const VerifyOptions& options);
 
 // Compares `tables` of `source` and `target`. Differences are results, not errors; errors are
 // for what prevents the comparison (a table that cannot be read, a value that cannot be
