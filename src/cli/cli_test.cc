@@ -5,12 +5,14 @@
 #include <stdlib.h>
 
 #include <sstream>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "base/json.h"
 #include "base/log.h"
+#include "cli/progress.h"
 #include "harness/process.h"
 #include "store/store.h"
 
@@ -329,6 +331,35 @@ TEST_F(CliTest, VerifyBadInputIsAUsageOrRuntimeError) {
       Run({"verify", "--from", "sqlite://" + db, "--to", "sqlite://" + db, "--tables", "ghost"});
   EXPECT_EQ(no_table.code, 2);
   EXPECT_THAT(no_table.err, HasSubstr("no table `ghost`; it has: invoice"));
+}
+
+TEST(ProgressTest, DrawsABarOnATerminalAndLogsOtherwise) {
+  std::ostringstream screen;
+  ProgressReporter bar(screen, /*terminal=*/true);
+  bar.Update("invoice", 0, 1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  bar.Update("invoice", 500, 1000);
+  EXPECT_THAT(screen.str(), HasSubstr("invoice"));
+  EXPECT_THAT(screen.str(), HasSubstr("500 rows of ~1000"));
+  EXPECT_THAT(screen.str(), HasSubstr("############"));  // half of the 24-wide bar
+  EXPECT_THAT(screen.str(), HasSubstr("rows/s"));
+  EXPECT_THAT(screen.str(), ::testing::ContainsRegex("ETA [0-9]+ s"));
+  bar.Finish();
+  EXPECT_THAT(screen.str(), ::testing::EndsWith("\r\033[K"));
+
+  std::vector<std::string> lines;
+  SetLogSink([&](std::string_view line) { lines.emplace_back(line); });
+  std::ostringstream unused;
+  ProgressReporter log(unused, /*terminal=*/false);
+  log.Update("invoice", 10, -1);
+  log.Update("invoice", 20, -1);  // within 5 s of the last line: not logged
+  SetLogSink(nullptr);
+  EXPECT_TRUE(unused.str().empty());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr("copying table=invoice rows=10"));
+  EXPECT_THAT(lines[0], HasSubstr("eta=?"));
+  EXPECT_EQ(FormatDuration(3725), "1 h 02 min");
+  EXPECT_EQ(FormatDuration(184), "3 min 04 s");
 }
 
 // The real binary: exit codes reach the shell.

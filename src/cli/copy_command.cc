@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "connect/connector.h"
 #include "move/copy.h"
 
@@ -45,15 +46,13 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
                       .if_exists = if_exists,
                       .casts = std::move(casts),
                       .verify = !flags.no_verify};
-  // On a terminal, one line per table rewritten in place; otherwise the log lines suffice.
-  const bool terminal = !context.json && isatty(STDERR_FILENO);
-  if (terminal) {
-    options.on_progress = [&](const std::string& table, int64_t rows) {
-      context.err << fmt::format("\r  copying {}: {} rows", table, rows) << std::flush;
-    };
-  }
-  FERRY_ASSIGN_OR_RETURN(CopyReport report, Copy(*source, *target, options));
-  if (terminal) context.err << "\r\033[K";
+  ProgressReporter progress(context.err, !context.json && isatty(STDERR_FILENO));
+  options.on_progress = [&](const std::string& table, int64_t rows, int64_t estimated) {
+    progress.Update(table, rows, estimated);
+  };
+  Result<CopyReport> copied = Copy(*source, *target, options);
+  progress.Finish();
+  FERRY_ASSIGN_OR_RETURN(CopyReport report, std::move(copied));
   const bool identical = !report.verification.has_value() || report.verification->identical();
   if (context.json) {
     Json tables = Json::array();

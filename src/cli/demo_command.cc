@@ -1,6 +1,8 @@
 // ferry demo: the main job, end to end, on embedded databases: create a small bank in SQLite,
 // copy it (to a new SQLite file, or to --to URL), verify every row, and record the run in the
 // state store's event log.
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -12,6 +14,7 @@
 #include "base/url.h"
 #include "cli/commands.h"
 #include "cli/demo_bank.h"
+#include "cli/progress.h"
 #include "connect/connector.h"
 #include "move/copy.h"
 #include "store/store.h"
@@ -55,8 +58,15 @@ Result<int> RunDemo(CommandContext& context, const DemoFlags& flags) {
   FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(to, {.create_if_missing = true}));
   start = std::chrono::steady_clock::now();
   // The demo can be run again and again: it replaces what an earlier run copied.
-  FERRY_ASSIGN_OR_RETURN(CopyReport report,
-                         Copy(*source, *target, {.if_exists = IfExists::kTruncate}));
+  ProgressReporter progress(context.err, !context.json && isatty(STDERR_FILENO));
+  Result<CopyReport> copied =
+      Copy(*source, *target,
+           {.if_exists = IfExists::kTruncate,
+            .on_progress = [&](const std::string& table, int64_t rows, int64_t estimated) {
+              progress.Update(table, rows, estimated);
+            }});
+  progress.Finish();
+  FERRY_ASSIGN_OR_RETURN(CopyReport report, std::move(copied));
   const double copy_seconds = SecondsSince(start);
   for (const TableCopy& t : report.tables) {
     FERRY_RETURN_IF_ERROR(event("table.copied", {{"table", t.table}, {"rows", t.rows}}));

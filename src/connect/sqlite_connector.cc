@@ -330,6 +330,16 @@ class SqliteConnector final : public Connector {
     FERRY_RETURN_IF_ERROR(CatalogueDone(rc));
     std::sort(key.begin(), key.end());
     for (auto& [position, column] : key) table.primary_key.push_back(std::move(column));
+    // The largest rowid is found in the b-tree's last page, whatever the table's size, and is
+    // the row count unless rows were deleted: a good estimate for progress. WITHOUT ROWID
+    // tables have none, and stay unknown.
+    Result<Statement> estimate =
+        Prepare(catalogue_.get(),
+                fmt::format("SELECT MAX(rowid) FROM {}", QuoteIdentifier(table.name)), location_);
+    if (estimate.has_value() && sqlite3_step(estimate->get()) == SQLITE_ROW &&
+        sqlite3_column_type(estimate->get(), 0) == SQLITE_INTEGER) {
+      table.estimated_rows = sqlite3_column_int64(estimate->get(), 0);
+    }
     return table;
   }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 
 namespace ferry {
 namespace {
@@ -51,6 +52,9 @@ Status CopyTable(Connector& source, Connector& target, Plan& plan, const CopyOpt
   if (options.verify) digest->emplace(plan.source, *destination, VerifyOptions{});
   FERRY_ASSIGN_OR_RETURN(auto reader,
                          source.Scan({.table = &plan.source, .batch_rows = options.batch_rows}));
+  Counter& rows_copied = MetricsRegistry::Default().GetCounter(
+      "ferry_rows_copied_total", "Rows written to copy targets (committed or not).",
+      {{"table", plan.source.name}});
   std::vector<Row> batch, projected;
   for (;;) {
     FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
@@ -65,7 +69,10 @@ Status CopyTable(Connector& source, Connector& target, Plan& plan, const CopyOpt
     }
     FERRY_RETURN_IF_ERROR(writer->Write(projected));
     out->rows += static_cast<int64_t>(projected.size());
-    if (options.on_progress) options.on_progress(plan.source.name, out->rows);
+    rows_copied.Increment(static_cast<double>(projected.size()));
+    if (options.on_progress) {
+      options.on_progress(plan.source.name, out->rows, plan.source.estimated_rows);
+    }
   }
   FERRY_RETURN_IF_ERROR(writer->Commit());
   out->created = mode == LoadMode::kCreate;

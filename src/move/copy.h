@@ -32,8 +32,9 @@ struct CopyOptions {
   std::map<std::string, std::string> casts;  // column -> target type, for every table
   bool verify = true;
   size_t batch_rows = 4096;  // rows read and written at a time: bounds memory per table
-  // Called after each batch with (table, rows so far); for progress display.
-  std::function<void(const std::string& table, int64_t rows)> on_progress;
+  // Called after each batch with the table, the rows copied so far, and the source's estimate
+  // of its rows (-1 when unknown); for progress display.
+  std::function<void(const std::string& table, int64_t rows, int64_t estimated_rows)> on_progress;
 };
 
 struct TableCopy {

@@ -1,0 +1,78 @@
+#include "cli/progress.h"
+
+#include <algorithm>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+
+namespace ferry {
+
+ProgressReporter::ProgressReporter(std::ostream& out, bool terminal)
+    : out_(out), terminal_(terminal) {
+  if (!terminal_) return;
+  previous_sink_ = SetLogSink([this](std::string_view line) {
+    if (drawn_) {
+      out_ << "\r\033[K";
+      drawn_ = false;
+    }
+    out_ << line << "\n" << std::flush;
+  });
+}
+
+ProgressReporter::~ProgressReporter() {
+  Finish();
+  if (terminal_) SetLogSink(std::move(previous_sink_));
+}
+
+std::string FormatDuration(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  if (s < 60) return fmt::format("{} s", s);
+  if (s < 3600) return fmt::format("{} min {:02} s", s / 60, s % 60);
+  return fmt::format("{} h {:02} min", s / 3600, (s % 3600) / 60);
+}
+
+void ProgressReporter::Update(const std::string& table, int64_t done, int64_t total) {
+  const auto now = std::chrono::steady_clock::now();
+  if (table != table_) {
+    table_ = table;
+    table_start_ = now;
+    last_draw_ = {};
+  }
+  const auto interval = terminal_ ? std::chrono::milliseconds(100) : std::chrono::seconds(5);
+  if (now - last_draw_ < interval) return;
+  last_draw_ = now;
+  const double elapsed = std::chrono::duration<double>(now - table_start_).count();
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+  // An estimate can be low (rows inserted since it was taken): never show more than 99%.
+  const bool known = total > 0;
+  const double fraction = known ? std::min(0.99, static_cast<double>(done) / total) : 0;
+  const std::string eta =
+      known && rate > 0
+          ? FormatDuration(static_cast<double>(std::max<int64_t>(0, total - done)) / rate)
+          : "?";
+  if (!terminal_) {
+    LogInfo("copying", {{"table", table},
+                        {"rows", done},
+                        {"estimated_rows", total},
+                        {"rows_per_second", rate},
+                        {"eta", eta}});
+    return;
+  }
+  constexpr int kWidth = 24;
+  const int filled = static_cast<int>(fraction * kWidth);
+  out_ << fmt::format("\r  {:<16} [{}{}] {:>11} rows{}  {:>9.0f} rows/s  ETA {:<10}", table,
+                      std::string(static_cast<size_t>(filled), '#'),
+                      std::string(static_cast<size_t>(kWidth - filled), '.'), done,
+                      known ? fmt::format(" of ~{}", total) : "", rate, eta)
+       << std::flush;
+  drawn_ = true;
+}
+
+void ProgressReporter::Finish() {
+  if (terminal_ && drawn_) out_ << "\r\033[K" << std::flush;
+  drawn_ = false;
+}
+
+}  // namespace ferry
