@@ -17,6 +17,13 @@ bool SameIdentifier(std::string_view a, std::string_view b) {
   });
 }
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
 std::string QuoteIdentifier(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {

@@ -50,6 +50,9 @@ using Row = std::vector<Value>;
 // expects when `Invoice` on one engine is `invoice` on another.
 bool SameIdentifier(std::string_view a, std::string_view b);
 
+// `s` with ASCII letters in lower case (type names, identifiers; not user text).
+std::string AsciiLower(std::string_view s);
+
 // The table `wanted` names among `tables`: the exact name when there is one, otherwise the one
 // name equal to it ignoring case. kNotFound lists the tables there are; kInvalidArgument when
 // several differ only in case (`Invoice` and `invoice`), asking for the exact name.

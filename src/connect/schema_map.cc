@@ -10,17 +10,10 @@
 namespace ferry {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // A PostgreSQL type as written in DDL ("character varying(40)", "timestamp with time zone")
 // reduced to its pg_type name ("varchar", "timestamptz").
 std::string PostgresTypeName(std::string_view ddl) {
-  std::string t = Lower(ddl);
+  std::string t = AsciiLower(ddl);
   if (size_t paren = t.find('('); paren != std::string::npos) {
     size_t close = t.find(')', paren);
     t.erase(paren, close == std::string::npos ? std::string::npos : close - paren + 1);

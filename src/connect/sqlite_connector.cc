@@ -11,13 +11,6 @@
 namespace ferry::connect_internal {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // "(10,2)" -> precision 10, scale 2; "(70)" -> precision 70.
 void ParseTypeModifiers(std::string_view declared, ColumnInfo* column) {
   size_t open = declared.find('(');
@@ -408,7 +401,7 @@ ColumnInfo SqliteColumn(std::string name, std::string declared, bool not_null) {
   ColumnInfo column;
   column.name = std::move(name);
   column.nullable = !not_null;
-  const std::string t = Lower(declared);
+  const std::string t = AsciiLower(declared);
   auto has = [&](std::string_view part) { return t.find(part) != std::string::npos; };
   if (has("bool")) {
     column.kind = TypeKind::kBool;
