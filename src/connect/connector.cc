@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include "base/url.h"
+#include "connect/file_connector.h"
+#include "connect/mysql_connector.h"
 #include "connect/postgres_connector.h"
 #include "connect/sqlite_connector.h"
 
@@ -102,13 +104,28 @@ Result<std::unique_ptr<Connector>> Connector::Open(std::string_view url,
     }
     return connect_internal::OpenSqliteConnector(path, location, options.create_if_missing);
   }
+  if (url.starts_with("csv://") || url.starts_with("jsonl://")) {
+    const bool csv = url.starts_with("csv://");
+    std::string dir(url.substr(csv ? 6 : 8));
+    if (dir.empty()) {
+      return Err(InvalidArgument("{}: no directory; write {}:///abs/dir", location,
+                                 csv ? "csv" : "jsonl"));
+    }
+    return connect_internal::OpenFileConnector(
+        csv ? connect_internal::FileFormat::kCsv : connect_internal::FileFormat::kJsonLines, dir,
+        location, options.create_if_missing);
+  }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     return connect_internal::OpenPostgresConnector(std::string(url), location);
   }
+  if (url.starts_with("mysql://") || url.starts_with("mariadb://")) {
+    return connect_internal::OpenMysqlConnector(std::string(url), location);
+  }
   const size_t scheme = url.find("://");
   return Err(
-      InvalidArgument("{}: unknown kind of database `{}`; use sqlite:///path/data.db or "
-                      "postgresql://user@host:port/db",
+      InvalidArgument("{}: unknown kind of database `{}`; use sqlite:///path/data.db, "
+                      "postgresql://user@host:port/db, mysql://user@host:port/db, csv:///dir or "
+                      "jsonl:///dir",
                       location, scheme == std::string_view::npos ? url : url.substr(0, scheme)));
 }
 

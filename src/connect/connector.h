@@ -108,8 +108,9 @@ struct ConnectOptions {
 
 class Connector {
  public:
-  // `url`: sqlite:///abs/path.db or postgresql://user[:password]@host[:port]/db. Errors name the
-  // URL with its password redacted, and the way out.
+  // `url`: sqlite:///abs/path.db, postgresql://user[:password]@host[:port]/db,
+  // mysql://user[:password]@host[:port]/db (or mariadb://), csv:///abs/dir, jsonl:///abs/dir.
+  // Errors name the URL with its password redacted, and the way out.
   static Result<std::unique_ptr<Connector>> Open(std::string_view url,
                                                  const ConnectOptions& options = {});
 
@@ -117,7 +118,7 @@ class Connector {
   Connector(const Connector&) = delete;
   Connector& operator=(const Connector&) = delete;
 
-  virtual std::string_view engine() const = 0;  // "sqlite", "postgresql"
+  virtual std::string_view engine() const = 0;  // "sqlite", "postgresql", "mysql", "csv", "jsonl"
   // The URL with any password replaced by ***; safe to log.
   virtual const std::string& location() const = 0;
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "connect/file_connector.h"
+#include "connect/mysql_connector.h"
 #include "connect/postgres_connector.h"
 #include "connect/sqlite_connector.h"
 
@@ -48,8 +50,45 @@ std::string WithModifiers(std::string_view base, int precision, int scale) {
   return fmt::format("{}({})", base, precision);
 }
 
+// MySQL's DECIMAL holds at most 65 digits, 30 after the point.
+constexpr int kMysqlMaxDecimalDigits = 65;
+constexpr int kMysqlMaxDecimalScale = 30;
+// VARCHAR(n) of utf8mb4 beyond this does not fit MySQL's 65,535-byte row: LONGTEXT instead.
+constexpr int kMysqlMaxVarchar = 16383;
+
+std::string MysqlTargetType(const ColumnInfo& c) {
+  switch (c.kind) {
+    case TypeKind::kBool: return "TINYINT(1)";
+    case TypeKind::kInt64: return "BIGINT";
+    case TypeKind::kDecimal:
+      // Not a bare DECIMAL: MySQL reads that as DECIMAL(10,0).
+      if (c.precision <= 0) return "DECIMAL(65,30)";
+      return WithModifiers("DECIMAL", std::min(c.precision, kMysqlMaxDecimalDigits),
+                           std::clamp(c.scale, 0, kMysqlMaxDecimalScale));
+    case TypeKind::kFloat64: return "DOUBLE";
+    case TypeKind::kText:
+      return c.precision > 0 && c.precision <= kMysqlMaxVarchar
+                 ? WithModifiers("VARCHAR", c.precision, -1)
+                 : "LONGTEXT";
+    case TypeKind::kBytes: return "LONGBLOB";
+    case TypeKind::kDate: return "DATE";
+    case TypeKind::kTime: return "TIME(6)";
+    case TypeKind::kTimestamp: return "DATETIME(6)";
+    case TypeKind::kTimestampTz: return "DATETIME(6)";  // the UTC wall clock
+    case TypeKind::kUuid: return "CHAR(36)";
+    case TypeKind::kJson: return "JSON";
+  }
+  return "LONGTEXT";
+}
+
 // The target type for a column of `kind` when the engines differ.
 std::string TargetType(std::string_view engine, const ColumnInfo& c) {
+  if (engine == "mysql") return MysqlTargetType(c);
+  // Files declare no types: their sidecar schema records the kind by name (file_connector.h).
+  if (engine == "csv" || engine == "jsonl") {
+    return c.kind == TypeKind::kDecimal ? WithModifiers("decimal", c.precision, c.scale)
+                                        : std::string(TypeKindName(c.kind));
+  }
   const bool pg = engine == "postgresql";
   switch (c.kind) {
     case TypeKind::kBool: return pg ? "boolean" : "BOOLEAN";
@@ -73,6 +112,19 @@ std::vector<std::string> Risks(std::string_view from, std::string_view to, const
                                std::string_view target_type) {
   std::vector<std::string> risks;
   if (from == to) return risks;
+  // Files hold every value of a kind exactly (file_connector.h) and enforce no lengths or
+  // precisions, so the database rules below do not apply to them.
+  if (to == "csv" || to == "jsonl") {
+    if (c.kind == TypeKind::kJson && c.nullable && to == "jsonl") {
+      risks.push_back(
+          "null: a value that is the JSON document `null` is written like SQL NULL and reads "
+          "back as NULL");
+    }
+    if (from == "sqlite" && c.native_type.empty()) {
+      risks.push_back("untyped: the SQLite column declares no type; its values are moved as bytes");
+    }
+    return risks;
+  }
   const bool to_sqlite = to == "sqlite";
   if (c.kind == TypeKind::kText && from == "postgresql" && to_sqlite) {
     risks.push_back(
@@ -84,9 +136,11 @@ std::vector<std::string> Risks(std::string_view from, std::string_view to, const
     }
   }
   if (c.kind == TypeKind::kText && from == "sqlite" && !to_sqlite) {
-    risks.push_back(
-        "encoding: PostgreSQL text cannot hold the NUL character; a value with one "
-        "is rejected at load time, naming the row");
+    if (to == "postgresql") {
+      risks.push_back(
+          "encoding: PostgreSQL text cannot hold the NUL character; a value with one "
+          "is rejected at load time, naming the row");
+    }
     if (c.precision > 0) {
       risks.push_back(
           fmt::format("length: SQLite never enforced {}; longer values fail to load "
@@ -109,6 +163,28 @@ std::vector<std::string> Risks(std::string_view from, std::string_view to, const
         "float (exactly, for those digits) and longer ones as text; arithmetic in "
         "SQLite is floating point");
   }
+  if (to == "mysql") {
+    if (c.kind == TypeKind::kText) {
+      risks.push_back(
+          "collation: utf8mb4 text compares case-insensitively (and ignoring trailing spaces) "
+          "by default in MySQL/MariaDB; unique keys on this column may collide ('a' and 'A')");
+    }
+    if (c.kind == TypeKind::kDecimal && (c.precision <= 0 || c.precision > kMysqlMaxDecimalDigits ||
+                                         c.scale > kMysqlMaxDecimalScale)) {
+      risks.push_back(fmt::format(
+          "precision: MySQL DECIMAL holds at most {} digits, {} after the point; as {}, values "
+          "with more digits fail to load",
+          kMysqlMaxDecimalDigits, kMysqlMaxDecimalScale, target_type));
+    }
+    if (c.kind == TypeKind::kTimestampTz) {
+      risks.push_back(
+          "time zone: stored as UTC in a DATETIME(6), which has no zone; it reads back as a "
+          "wall-clock timestamp");
+    }
+    if (c.kind == TypeKind::kFloat64) {
+      risks.push_back("special values: MySQL DOUBLE has no NaN or infinity; they fail to load");
+    }
+  }
   if (from == "sqlite" && c.native_type.empty()) {
     risks.push_back("untyped: the SQLite column declares no type; its values are moved as bytes");
   }
@@ -127,6 +203,8 @@ Result<TypeKind> KindOfNativeType(std::string_view engine, std::string_view nati
     return connect_internal::SqliteColumn("", std::string(native_type), false).kind;
   }
   if (engine == "postgresql") return connect_internal::PostgresKind(PostgresTypeName(native_type));
+  if (engine == "mysql") return connect_internal::MysqlKind(native_type);
+  if (engine == "csv" || engine == "jsonl") return connect_internal::FileColumnKind(native_type);
   return Err(InvalidArgument("unknown engine `{}`", engine));
 }
 

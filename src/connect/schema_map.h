@@ -31,8 +31,8 @@ struct TableMapping {
 };
 
 // Maps `source` (read from an engine named `source_engine`) onto `target_engine` ("sqlite",
-// "postgresql"). `casts` overrides target types by column name (`--cast col:type`); a cast to
-// a type of another kind is refused with the kinds named.
+// "postgresql", "mysql", "csv", "jsonl"). `casts` overrides target types by column name (`--cast
+// col:type`); a cast to a type of another kind is refused with the kinds named.
 Result<TableMapping> MapTable(const TableInfo& source, std::string_view source_engine,
                               std::string_view target_engine,
                               const std::map<std::string, std::string>& casts = {});
