@@ -13,6 +13,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "cli/progress.h"
+#include "connect/connector.h"
 #include "harness/process.h"
 #include "store/store.h"
 
@@ -331,6 +332,33 @@ TEST_F(CliTest, VerifyBadInputIsAUsageOrRuntimeError) {
       Run({"verify", "--from", "sqlite://" + db, "--to", "sqlite://" + db, "--tables", "ghost"});
   EXPECT_EQ(no_table.code, 2);
   EXPECT_THAT(no_table.err, HasSubstr("no table `ghost`; it has: invoice"));
+}
+
+TEST_F(CliTest, CopyBadFlagsAreUsageErrorsAndMoveNothing) {
+  const std::string from = "sqlite://" + dir_ + "/from.db";
+  const std::string to = "sqlite://" + dir_ + "/to.db";
+  auto made = testing::RunToCompletion(
+      {.argv = {"sqlite3", dir_ + "/from.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);"}},
+      std::chrono::seconds(30));
+  ASSERT_TRUE(made.has_value() && made->success());
+  Outcome if_exists = Run({"copy", "--from", from, "--to", to, "--if-exists", "maybe"});
+  EXPECT_EQ(if_exists.code, 2);
+  EXPECT_THAT(if_exists.err, HasSubstr("--if-exists maybe: expected fail, truncate or append"));
+  Outcome cast = Run({"copy", "--from", from, "--to", to, "--cast", "v"});
+  EXPECT_EQ(cast.code, 2);
+  EXPECT_THAT(cast.err, HasSubstr("--cast v: expected COLUMN:TYPE"));
+  Outcome kind = Run({"copy", "--from", from, "--to", to, "--cast", "v:INTEGER"});
+  EXPECT_EQ(kind.code, 2);
+  EXPECT_THAT(kind.err, HasSubstr("`v` is read as text but INTEGER"));
+  // Nothing moved: the target may exist (opening it creates the file) but holds no table.
+  if (Env::Default()->FileExists(dir_ + "/to.db")) {
+    auto target = Connector::Open(to);
+    ASSERT_TRUE(target.has_value());
+    EXPECT_TRUE((*target)->ListTables()->empty());
+  }
+  Outcome ok = Run({"copy", "--from", from, "--to", to, "--json"});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(Json::parse(ok.out)["tables"][0]["table"], "t");
 }
 
 TEST(ProgressTest, DrawsABarOnATerminalAndLogsOtherwise) {
