@@ -218,6 +218,9 @@ Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start(const Options& optio
                    "--skip-name-resolve",
                    "--pid-file=" + dir.File("mariadbd.pid"),
                    "--log-error=" + error_log,
+                   // Its own temporary files, not /tmp's: servers and tests that share /tmp
+                   // must not see (or clean up) each other's internal temporary tables.
+                   "--tmpdir=" + dir.path(),
                    "--max-connections=" + std::to_string(options.max_connections),
                    "--character-set-server=utf8mb4",
                    "--collation-server=utf8mb4_general_ci",
