@@ -344,6 +344,9 @@ TEST_F(CliTest, CopyBadFlagsAreUsageErrorsAndMoveNothing) {
   Outcome if_exists = Run({"copy", "--from", from, "--to", to, "--if-exists", "maybe"});
   EXPECT_EQ(if_exists.code, 2);
   EXPECT_THAT(if_exists.err, HasSubstr("--if-exists maybe: expected fail, truncate or append"));
+  Outcome rate = Run({"copy", "--from", from, "--to", to, "--max-rate", "fast"});
+  EXPECT_EQ(rate.code, 2);
+  EXPECT_THAT(rate.err, HasSubstr("--max-rate fast: expected rows per second"));
   Outcome cast = Run({"copy", "--from", from, "--to", to, "--cast", "v"});
   EXPECT_EQ(cast.code, 2);
   EXPECT_THAT(cast.err, HasSubstr("--cast v: expected COLUMN:TYPE"));

@@ -22,6 +22,7 @@ struct CopyFlags {
   std::string if_exists = "fail";
   std::vector<std::string> casts;
   bool no_verify = false;
+  std::string max_rate;
 };
 
 Result<std::map<std::string, std::string>> ParseCasts(const std::vector<std::string>& casts) {
@@ -40,12 +41,18 @@ Result<std::map<std::string, std::string>> ParseCasts(const std::vector<std::str
 Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
   FERRY_ASSIGN_OR_RETURN(IfExists if_exists, ParseIfExists(flags.if_exists));
   FERRY_ASSIGN_OR_RETURN(auto casts, ParseCasts(flags.casts));
+  RateLimit max_rate;
+  if (!flags.max_rate.empty()) {
+    FERRY_ASSIGN_OR_RETURN(max_rate, ParseRateLimit(flags.max_rate));
+  }
   FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(flags.from));
   FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(flags.to, {.create_if_missing = true}));
   CopyOptions options{.tables = flags.tables,
                       .if_exists = if_exists,
                       .casts = std::move(casts),
-                      .verify = !flags.no_verify};
+                      .verify = !flags.no_verify,
+                      .max_rate = max_rate,
+                      .env = context.env};
   ProgressReporter progress(context.err, !context.json && isatty(STDERR_FILENO));
   options.on_progress = [&](const std::string& table, int64_t rows, int64_t estimated) {
     progress.Update(table, rows, estimated);
@@ -116,6 +123,8 @@ std::vector<CommandSpec> CopyCommands() {
                  app.add_option("--cast", flags->casts,
                                 "Target type of a column, COLUMN:TYPE (repeatable)");
                  app.add_flag("--no-verify", flags->no_verify, "Skip the verification");
+                 app.add_option("--max-rate", flags->max_rate,
+                                "Stay under this rate: rows/s (5000) or bytes/s (10MB/s)");
                },
            .run = [flags](CommandContext& context) { return RunCopy(context, *flags); }}};
 }

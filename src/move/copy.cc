@@ -24,7 +24,7 @@ struct Plan {
 };
 
 Status CopyTable(Connector& source, Connector& target, Plan& plan, const CopyOptions& options,
-                 TableCopy* out, std::optional<SourceDigest>* digest) {
+                 TableCopy* out, std::optional<SourceDigest>* digest, Throttle* throttle) {
   const auto start = std::chrono::steady_clock::now();
   // A new table is created in the load's transaction: a failed load leaves no empty table.
   const TableInfo* destination = plan.existing.has_value() ? &*plan.existing : &plan.mapping.target;
@@ -68,6 +68,13 @@ Status CopyTable(Connector& source, Connector& target, Plan& plan, const CopyOpt
       projected.push_back(std::move(out_row));
     }
     FERRY_RETURN_IF_ERROR(writer->Write(projected));
+    if (throttle != nullptr) {
+      int64_t bytes = 0;
+      if (options.max_rate.limits_bytes()) {
+        for (const Row& r : projected) bytes += static_cast<int64_t>(CanonicalRow(r).size());
+      }
+      throttle->Consume(static_cast<int64_t>(projected.size()), bytes);
+    }
     out->rows += static_cast<int64_t>(projected.size());
     rows_copied.Increment(static_cast<double>(projected.size()));
     if (options.on_progress) {
@@ -135,10 +142,15 @@ Result<CopyReport> Copy(Connector& source, Connector& target, const CopyOptions&
 
   CopyReport report;
   std::vector<SourceDigest> digests;
+  std::optional<Throttle> throttle;
+  if (!options.max_rate.unlimited()) {
+    throttle.emplace(options.max_rate, options.env != nullptr ? options.env : Env::Default());
+  }
   for (Plan& plan : plans) {
     TableCopy copied{.table = plan.source.name, .mapping = plan.mapping};
     std::optional<SourceDigest> digest;
-    Status status = CopyTable(source, target, plan, options, &copied, &digest);
+    Status status = CopyTable(source, target, plan, options, &copied, &digest,
+                              throttle.has_value() ? &*throttle : nullptr);
     if (!status.ok()) {
       return Err(status.WithContext(
           fmt::format("copying table `{}` ({} of {}; the tables before it are committed)",

@@ -18,6 +18,7 @@
 #include "base/status.h"
 #include "connect/connector.h"
 #include "connect/schema_map.h"
+#include "move/throttle.h"
 #include "move/verify.h"
 
 namespace ferry {
@@ -32,6 +33,10 @@ struct CopyOptions {
   std::map<std::string, std::string> casts;  // column -> target type, for every table
   bool verify = true;
   size_t batch_rows = 4096;  // rows read and written at a time: bounds memory per table
+  // --max-rate: the copy as a whole stays at or under this many rows or bytes (of the rows'
+  // canonical encoding) per second, to spare a production source. Default: no limit.
+  RateLimit max_rate;
+  Env* env = nullptr;  // clock for the throttle; nullptr: Env::Default()
   // Called after each batch with the table, the rows copied so far, and the source's estimate
   // of its rows (-1 when unknown); for progress display.
   std::function<void(const std::string& table, int64_t rows, int64_t estimated_rows)> on_progress;

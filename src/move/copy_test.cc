@@ -182,6 +182,22 @@ TEST_F(CopyTest, ChinookRoundTripsThroughPostgres) {
   EXPECT_TRUE(end_to_end->identical());
 }
 
+TEST(CopyRateTest, MaxRateHoldsTheCopyToTheLimit) {
+  SqliteFile source("source"), target("target");
+  source.Exec(kSqliteSchema);
+  source.Exec(Bulk(1, 3000));
+  FaultInjectionEnv env(Env::Default());  // sleeping advances this clock instead of waiting
+  env.SetNowMicros(0);
+  auto from = Connector::Open(source.url());
+  auto to = Connector::Open(target.url(), {.create_if_missing = true});
+  ASSERT_TRUE(from.has_value() && to.has_value());
+  auto report =
+      Copy(**from, **to, {.batch_rows = 500, .max_rate = {.rows_per_second = 1000}, .env = &env});
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_TRUE(report->verification->identical());
+  EXPECT_EQ(env.MonotonicMicros(), 3'000'000);  // 3,000 rows at 1,000 rows/s
+}
+
 TEST(SchemaMapTest, ReportsWhatAMappingMayLose) {
   TableInfo table{
       .name = "t",
