@@ -60,12 +60,67 @@ std::string TextInputForm(const Value& v) {
     case TypeKind::kTimestamp: return FormatTimestamp(v.timestamp_micros());
     case TypeKind::kTimestampTz: return FormatTimestampTz(v.timestamp_micros());
     case TypeKind::kUuid: return FormatUuid(v.uuid());
+    case TypeKind::kBytes: {
+      static constexpr char kDigits[] = "0123456789abcdef";
+      std::string out = "\\x";
+      out.reserve(2 + 2 * v.str().size());
+      for (unsigned char b : v.str()) {
+        out.push_back(kDigits[b >> 4]);
+        out.push_back(kDigits[b & 15]);
+      }
+      return out;
+    }
     case TypeKind::kDecimal:
     case TypeKind::kText:
-    case TypeKind::kBytes:
     case TypeKind::kJson: return std::string(v.str());
   }
   return {};
+}
+
+namespace {
+
+Result<Value> ParseHexBytes(std::string_view text) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (!text.starts_with("\\x") || text.size() % 2 != 0) {
+    return Err(InvalidArgument("bytes `{}`: expected \\x followed by pairs of hex digits",
+                               text.substr(0, 40)));
+  }
+  std::string out;
+  out.reserve(text.size() / 2 - 1);
+  for (size_t i = 2; i < text.size(); i += 2) {
+    const int hi = digit(text[i]), lo = digit(text[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return Err(InvalidArgument("bytes: `{}` at offset {} is not a hex digit pair",
+                                 text.substr(i, 2), i));
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return Value::Bytes(std::move(out));
+}
+
+}  // namespace
+
+Result<Value> ParseTextInputForm(TypeKind kind, std::string_view text) {
+  switch (kind) {
+    case TypeKind::kBool: return ParseBool(text);
+    case TypeKind::kInt64: return ParseInt64(text);
+    case TypeKind::kDecimal: return ParseDecimal(text);
+    case TypeKind::kFloat64: return ParseFloat64(text);
+    case TypeKind::kText: return ParseText(text);
+    case TypeKind::kBytes: return ParseHexBytes(text);
+    case TypeKind::kDate: return ParseDate(text);
+    case TypeKind::kTime: return ParseTime(text);
+    case TypeKind::kTimestamp: return ParseTimestamp(text);
+    case TypeKind::kTimestampTz: return ParseTimestampTz(text);
+    case TypeKind::kUuid: return ParseUuid(text);
+    case TypeKind::kJson: return ParseJsonValue(text);
+  }
+  return Err(Internal("unknown kind"));
 }
 
 Result<std::string> ResolveTable(const std::vector<std::string>& tables, std::string_view wanted,

@@ -67,9 +67,13 @@ std::string QuoteIdentifier(std::string_view name);
 std::string CreateTableSql(const TableInfo& table);
 
 // A value's text form as the engines' text input reads it back (COPY text, SQLite text
-// affinity): numbers, ISO dates and times, timestamptz with `Z`, lower-case UUIDs, canonical
-// JSON, decimals by their digits. Precondition: not NULL, not bytes.
+// affinity, CSV): numbers, ISO dates and times, timestamptz with `Z`, lower-case UUIDs,
+// canonical JSON, decimals by their digits, bytes as `\x` and lower-case hex (PostgreSQL's
+// bytea form). Precondition: not NULL.
 std::string TextInputForm(const Value& value);
+
+// The inverse: a non-NULL value of `kind` from its text form. Text is checked to be UTF-8.
+Result<Value> ParseTextInputForm(TypeKind kind, std::string_view text);
 
 struct ScanSpec {
   const TableInfo* table = nullptr;

@@ -29,63 +29,7 @@ std::string ErrnoText() { return std::strerror(errno); }
 
 // ---- Values as text ------------------------------------------------------------------------
 
-std::string HexBytes(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + 2 * bytes.size());
-  for (unsigned char b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
-
-Result<Value> ParseHexBytes(std::string_view text) {
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  if (!text.starts_with("\\x") || text.size() % 2 != 0) {
-    return Err(InvalidArgument("bytes `{}`: expected \\x followed by pairs of hex digits",
-                               text.substr(0, 40)));
-  }
-  std::string out;
-  out.reserve(text.size() / 2 - 1);
-  for (size_t i = 2; i < text.size(); i += 2) {
-    const int hi = digit(text[i]), lo = digit(text[i + 1]);
-    if (hi < 0 || lo < 0) {
-      return Err(InvalidArgument("bytes: `{}` at offset {} is not a hex digit pair",
-                                 text.substr(i, 2), i));
-    }
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return Value::Bytes(std::move(out));
-}
-
-// A non-NULL value from its text form (TextInputForm, or hex for bytes).
-Result<Value> ParseTextForm(TypeKind kind, std::string_view text) {
-  switch (kind) {
-    case TypeKind::kBool: return ParseBool(text);
-    case TypeKind::kInt64: return ParseInt64(text);
-    case TypeKind::kDecimal: return ParseDecimal(text);
-    case TypeKind::kFloat64: return ParseFloat64(text);
-    case TypeKind::kText: return ParseText(text);
-    case TypeKind::kBytes: return ParseHexBytes(text);
-    case TypeKind::kDate: return ParseDate(text);
-    case TypeKind::kTime: return ParseTime(text);
-    case TypeKind::kTimestamp: return ParseTimestamp(text);
-    case TypeKind::kTimestampTz: return ParseTimestampTz(text);
-    case TypeKind::kUuid: return ParseUuid(text);
-    case TypeKind::kJson: return ParseJsonValue(text);
-  }
-  return Err(Internal("unknown kind"));
-}
-
-std::string TextForm(const Value& v) {
-  return v.kind() == TypeKind::kBytes ? HexBytes(v.str()) : TextInputForm(v);
-}
+std::string TextForm(const Value& v) { return TextInputForm(v); }
 
 std::string JsonString(std::string_view s) {
   return Json(std::string(s)).dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
@@ -100,7 +44,7 @@ Result<Value> ValueFromJson(TypeKind kind, const Json& j) {
   if (j.is_string()) {
     const std::string& s = j.get_ref<const std::string&>();
     if (kind == TypeKind::kText) return Value::Text(s);  // the JSON parser validated UTF-8
-    return ParseTextForm(kind, s);
+    return ParseTextInputForm(kind, s);
   }
   switch (kind) {
     case TypeKind::kBool:
@@ -456,7 +400,7 @@ class CsvReader final : public RowReader {
           row.push_back(Value::Null());
           continue;
         }
-        Result<Value> v = ParseTextForm(table_.columns[c].kind, f.text);
+        Result<Value> v = ParseTextInputForm(table_.columns[c].kind, f.text);
         if (!v.has_value()) {
           return Err(v.error().WithContext(
               fmt::format("{} line {}, column `{}` ({})", parser_.path(), parser_.record_line(),

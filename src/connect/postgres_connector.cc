@@ -66,47 +66,10 @@ Result<ResultHandle> Exec(PGconn* conn, const std::string& sql,
   return res;
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// bytea in hex output: "\x" then two hex digits per byte.
-Result<Value> ParseByteaHex(std::string_view text) {
-  if (!text.starts_with("\\x") || text.size() % 2 != 0) {
-    return Err(
-        InvalidArgument("bytea `{}`: expected \\x followed by hex digits", text.substr(0, 20)));
-  }
-  std::string bytes;
-  bytes.reserve((text.size() - 2) / 2);
-  for (size_t i = 2; i < text.size(); i += 2) {
-    const int hi = HexDigit(text[i]);
-    const int lo = HexDigit(text[i + 1]);
-    if (hi < 0 || lo < 0) return Err(InvalidArgument("bytea: bad hex digit at offset {}", i));
-    bytes.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return Value::Bytes(std::move(bytes));
-}
-
 Result<Value> ParseAs(TypeKind kind, std::string_view text) {
-  switch (kind) {
-    case TypeKind::kBool: return ParseBool(text);
-    case TypeKind::kInt64: return ParseInt64(text);
-    case TypeKind::kDecimal: return ParseDecimal(text);
-    case TypeKind::kFloat64: return ParseFloat64(text);
-    // The server guarantees UTF-8 (client_encoding): no need to validate again.
-    case TypeKind::kText: return Value::Text(std::string(text));
-    case TypeKind::kBytes: return ParseByteaHex(text);
-    case TypeKind::kDate: return ParseDate(text);
-    case TypeKind::kTime: return ParseTime(text);
-    case TypeKind::kTimestamp: return ParseTimestamp(text);
-    case TypeKind::kTimestampTz: return ParseTimestampTz(text);
-    case TypeKind::kUuid: return ParseUuid(text);
-    case TypeKind::kJson: return ParseJsonValue(text);
-  }
-  return Err(Internal("unhandled kind"));
+  // The server guarantees UTF-8 (client_encoding): text needs no second check.
+  if (kind == TypeKind::kText) return Value::Text(std::string(text));
+  return ParseTextInputForm(kind, text);
 }
 
 // Reads through a cursor in a read-only repeatable-read transaction: the rows are one snapshot,
@@ -172,15 +135,7 @@ void AppendCopyText(const Value& v, std::string* out) {
     out->append("\\N");
     return;
   }
-  if (v.kind() == TypeKind::kBytes) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out->append("\\\\x");  // bytea's \x, its backslash escaped for COPY
-    for (unsigned char c : v.str()) {
-      out->push_back(kHex[c >> 4]);
-      out->push_back(kHex[c & 0xf]);
-    }
-    return;
-  }
+  // Bytes too: bytea's `\x...`, whose backslash the loop below escapes for COPY.
   const std::string text = TextInputForm(v);
   for (char c : text) {
     switch (c) {

@@ -15,7 +15,8 @@ namespace {
 // `v` as a value of kind `want`, or an error when there is no conversion.
 Result<Value> Convert(const Value& v, TypeKind want) {
   Result<Value> converted = Err(InvalidArgument("no conversion"));
-  const std::string text = TextInputForm(v);
+  // Bytes compare with text by their raw content, not their \x form.
+  const std::string text = v.kind() == TypeKind::kBytes ? std::string(v.str()) : TextInputForm(v);
   switch (want) {
     case TypeKind::kDecimal: converted = ParseDecimal(text); break;
     case TypeKind::kInt64:
