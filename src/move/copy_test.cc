@@ -21,11 +21,6 @@ class CopyTest : public testing::PostgresTest {
     source_.Exec(Inserts(false));
     source_.Exec(Bulk(100, 3000));
   }
-  Result<CopyReport> Run(const std::string& from, const std::string& to, CopyOptions options = {}) {
-    FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(from));
-    FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(to, {.create_if_missing = true}));
-    return Copy(*source, *target, options);
-  }
   int64_t PostgresRows() {
     auto count = QueryValue("SELECT COUNT(*) FROM account");
     return count.has_value() ? std::stoll(*count) : -1;
@@ -34,7 +29,7 @@ class CopyTest : public testing::PostgresTest {
 };
 
 TEST_F(CopyTest, SqliteToPostgresAndBackVerifiesClean) {
-  auto to_pg = Run(source_.url(), url());
+  auto to_pg = CopyUrls(source_.url(), url());
   ASSERT_TRUE(to_pg.has_value()) << to_pg.error().ToString();
   ASSERT_EQ(to_pg->tables.size(), 1u);
   EXPECT_TRUE(to_pg->tables[0].created);
@@ -56,7 +51,7 @@ TEST_F(CopyTest, SqliteToPostgresAndBackVerifiesClean) {
             "jsonb");
 
   SqliteFile back("back");
-  auto to_sqlite = Run(url(), back.url());
+  auto to_sqlite = CopyUrls(url(), back.url());
   ASSERT_TRUE(to_sqlite.has_value()) << to_sqlite.error().ToString();
   EXPECT_TRUE(to_sqlite->verification->identical());
   // And the round trip ends where it started.
@@ -73,7 +68,7 @@ TEST_F(CopyTest, RefusesATargetTableThatHoldsRowsBeforeMovingAnything) {
       "CREATE TABLE aaa_first (id INTEGER PRIMARY KEY); INSERT INTO aaa_first VALUES (1);");
   ASSERT_TRUE(Execute(kPostgresSchema).ok());
   ASSERT_TRUE(Execute("INSERT INTO account (id, owner) VALUES (7, 'kept')").ok());
-  auto refused = Run(source_.url(), url());
+  auto refused = CopyUrls(source_.url(), url());
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), StatusCode::kAlreadyExists);
   EXPECT_THAT(refused.error().message(), HasSubstr("table `account` already holds rows"));
@@ -87,7 +82,7 @@ TEST_F(CopyTest, RefusesATargetTableThatHoldsRowsBeforeMovingAnything) {
 TEST_F(CopyTest, TruncateReplacesAndAppendAdds) {
   ASSERT_TRUE(Execute(kPostgresSchema).ok());
   ASSERT_TRUE(Execute("INSERT INTO account (id, owner) VALUES (99999, 'old')").ok());
-  auto replaced = Run(source_.url(), url(), {.if_exists = IfExists::kTruncate});
+  auto replaced = CopyUrls(source_.url(), url(), {.if_exists = IfExists::kTruncate});
   ASSERT_TRUE(replaced.has_value()) << replaced.error().ToString();
   EXPECT_FALSE(replaced->tables[0].created);
   EXPECT_TRUE(replaced->verification->identical());
@@ -96,11 +91,11 @@ TEST_F(CopyTest, TruncateReplacesAndAppendAdds) {
   SqliteFile more("more");
   more.Exec(kSqliteSchema);
   more.Exec("INSERT INTO account (id, owner) VALUES (50000, 'new')");
-  auto appended = Run(more.url(), url(), {.if_exists = IfExists::kAppend, .verify = false});
+  auto appended = CopyUrls(more.url(), url(), {.if_exists = IfExists::kAppend, .verify = false});
   ASSERT_TRUE(appended.has_value()) << appended.error().ToString();
   EXPECT_EQ(PostgresRows(), 3005);
   // Appending a key that is there already is refused, and the load is rolled back whole.
-  auto duplicate = Run(more.url(), url(), {.if_exists = IfExists::kAppend, .verify = false});
+  auto duplicate = CopyUrls(more.url(), url(), {.if_exists = IfExists::kAppend, .verify = false});
   ASSERT_FALSE(duplicate.has_value());
   EXPECT_THAT(duplicate.error().message(), HasSubstr("copying table `account`"));
   EXPECT_EQ(PostgresRows(), 3005);
@@ -112,7 +107,7 @@ TEST_F(CopyTest, VerificationAfterAppendReportsTheRowsThatWereThere) {
   ASSERT_TRUE(Execute(kPostgresSchema).ok());
   ASSERT_TRUE(
       Execute("INSERT INTO account (id, owner) VALUES (90001, 'before'), (90002, 'x')").ok());
-  auto appended = Run(source_.url(), url(), {.if_exists = IfExists::kAppend});
+  auto appended = CopyUrls(source_.url(), url(), {.if_exists = IfExists::kAppend});
   ASSERT_TRUE(appended.has_value()) << appended.error().ToString();
   ASSERT_TRUE(appended->verification.has_value());
   const TableReport& t = appended->verification->tables.at(0);
@@ -129,7 +124,7 @@ TEST_F(CopyTest, ARowThatDoesNotFitLeavesNoTableAndCastWidensIt) {
   narrow.Exec(
       "CREATE TABLE code (id INTEGER PRIMARY KEY, name VARCHAR(3));"
       "INSERT INTO code VALUES (1, 'abc'), (2, 'abcdef');");
-  auto failed = Run(narrow.url(), url());
+  auto failed = CopyUrls(narrow.url(), url());
   ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(failed.error().message(), HasSubstr("table `code`"));
@@ -138,17 +133,17 @@ TEST_F(CopyTest, ARowThatDoesNotFitLeavesNoTableAndCastWidensIt) {
   // The table was created in the failed load's transaction: it is gone with it.
   EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM pg_class WHERE relname = 'code'").value_or(""), "0");
 
-  auto widened = Run(narrow.url(), url(), {.casts = {{"name", "text"}}});
+  auto widened = CopyUrls(narrow.url(), url(), {.casts = {{"name", "text"}}});
   ASSERT_TRUE(widened.has_value()) << widened.error().ToString();
   EXPECT_TRUE(widened->verification->identical());
 }
 
 TEST_F(CopyTest, ABadCastIsRefusedBeforeAnythingMoves) {
-  auto bad = Run(source_.url(), url(), {.casts = {{"balance", "date"}}});
+  auto bad = CopyUrls(source_.url(), url(), {.casts = {{"balance", "date"}}});
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.error().message(), HasSubstr("`balance` is read as decimal but date"));
-  auto unknown = Run(source_.url(), url(), {.casts = {{"nope", "text"}}});
+  auto unknown = CopyUrls(source_.url(), url(), {.casts = {{"nope", "text"}}});
   ASSERT_FALSE(unknown.has_value());
   EXPECT_THAT(unknown.error().message(), HasSubstr("has no column `nope`"));
   EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM pg_class WHERE relname = 'account'").value_or(""),
@@ -163,7 +158,7 @@ TEST_F(CopyTest, ChinookRoundTripsThroughPostgres) {
     GTEST_SKIP() << chinook << " not found: the shared datasets are not beside this clone";
   }
   const std::string source = "sqlite://" + chinook;
-  auto to_pg = Run(source, url());
+  auto to_pg = CopyUrls(source, url());
   ASSERT_TRUE(to_pg.has_value()) << to_pg.error().ToString();
   EXPECT_EQ(to_pg->tables.size(), 11u);
   EXPECT_TRUE(to_pg->verification->identical());
@@ -171,7 +166,7 @@ TEST_F(CopyTest, ChinookRoundTripsThroughPostgres) {
   EXPECT_EQ(QueryValue("SELECT SUM(\"Total\") FROM \"Invoice\"").value_or(""), "2328.60");
 
   SqliteFile back("chinook_back");
-  auto to_sqlite = Run(url(), back.url());
+  auto to_sqlite = CopyUrls(url(), back.url());
   ASSERT_TRUE(to_sqlite.has_value()) << to_sqlite.error().ToString();
   EXPECT_TRUE(to_sqlite->verification->identical());
   auto original = Connector::Open(source);

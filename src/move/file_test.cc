@@ -47,18 +47,6 @@ class ScratchDir {
   std::string path_;
 };
 
-Result<CopyReport> RunCopy(const std::string& from, const std::string& to) {
-  FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(from));
-  FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(to, {.create_if_missing = true}));
-  return Copy(*source, *target, {});
-}
-
-Result<VerifyReport> RunVerify(const std::string& from, const std::string& to) {
-  FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(from));
-  FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(to));
-  return Verify(*source, *target, {});
-}
-
 void ExpectIdentical(const VerifyReport& report) {
   for (const TableReport& t : report.tables) {
     for (const RowDifference& d : t.differences) {
@@ -94,7 +82,7 @@ TEST_P(FileRoundTripTest, SqliteThroughFilesAndBackVerifiesClean) {
   source.Exec(Bulk(100, 500));
   ScratchDir dir;
 
-  auto to_files = RunCopy(source.url(), dir.url(GetParam()));
+  auto to_files = CopyUrls(source.url(), dir.url(GetParam()));
   ASSERT_TRUE(to_files.has_value()) << to_files.error().ToString();
   ASSERT_EQ(to_files->tables.size(), 1u);
   EXPECT_TRUE(to_files->tables[0].created);
@@ -106,15 +94,15 @@ TEST_P(FileRoundTripTest, SqliteThroughFilesAndBackVerifiesClean) {
   EXPECT_FALSE(dir.Exists(fmt::format("account.{}.tmp", GetParam())));
 
   SqliteFile back("back");
-  auto to_sqlite = RunCopy(dir.url(GetParam()), back.url());
+  auto to_sqlite = CopyUrls(dir.url(GetParam()), back.url());
   ASSERT_TRUE(to_sqlite.has_value()) << to_sqlite.error().ToString();
   ExpectIdentical(*to_sqlite->verification);
 
   // End to end, and the files against the original.
-  auto round_trip = RunVerify(source.url(), back.url());
+  auto round_trip = VerifyUrls(source.url(), back.url());
   ASSERT_TRUE(round_trip.has_value()) << round_trip.error().ToString();
   ExpectIdentical(*round_trip);
-  auto against_files = RunVerify(dir.url(GetParam()), source.url());
+  auto against_files = VerifyUrls(dir.url(GetParam()), source.url());
   ASSERT_TRUE(against_files.has_value()) << against_files.error().ToString();
   ExpectIdentical(*against_files);
 
@@ -190,7 +178,7 @@ TEST(CsvFileTest, FileWithoutSchemaReadsAsTextAndVerifiesAgainstItself) {
   EXPECT_EQ((*rows)[1][1], Value::Text("Lee, Bo"));
   EXPECT_TRUE((*rows)[1][2].is_null());
   EXPECT_EQ((*rows)[2][0], Value::Text("007"));
-  auto report = RunVerify(dir.url("csv"), dir.url("csv"));
+  auto report = VerifyUrls(dir.url("csv"), dir.url("csv"));
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   ExpectIdentical(*report);
 }
@@ -283,7 +271,7 @@ TEST(JsonlFileTest, InfersColumnsFromKeysInFirstSeenOrder) {
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_TRUE((*rows)[1][0].is_null());
   EXPECT_EQ((*rows)[1][3].ToDisplay(), "1.25");
-  auto report = RunVerify(dir.url("jsonl"), dir.url("jsonl"));
+  auto report = VerifyUrls(dir.url("jsonl"), dir.url("jsonl"));
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   ExpectIdentical(*report);
 }

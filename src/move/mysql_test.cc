@@ -24,11 +24,6 @@ class MysqlCopyTest : public testing::MariaDbTest {
     source_.Exec(Inserts(false));
     source_.Exec(Bulk(100, 3000));
   }
-  Result<CopyReport> Run(const std::string& from, const std::string& to, CopyOptions options = {}) {
-    FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(from));
-    FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(to, {.create_if_missing = true}));
-    return Copy(*source, *target, options);
-  }
   void ExpectVerifiedClean(const Result<CopyReport>& report) {
     ASSERT_TRUE(report.has_value()) << report.error().ToString();
     ASSERT_TRUE(report->verification.has_value());
@@ -56,7 +51,7 @@ class MysqlCopyTest : public testing::MariaDbTest {
 };
 
 TEST_F(MysqlCopyTest, SqliteToMariaDbToPostgresAndSqliteVerifiesClean) {
-  auto to_maria = Run(source_.url(), url());
+  auto to_maria = CopyUrls(source_.url(), url());
   ExpectVerifiedClean(to_maria);
   ASSERT_TRUE(to_maria.has_value());
   EXPECT_TRUE(to_maria->tables.at(0).created);
@@ -93,7 +88,7 @@ TEST_F(MysqlCopyTest, SqliteToMariaDbToPostgresAndSqliteVerifiesClean) {
   ASSERT_NE(pg, nullptr);
   auto pg_db = pg->CreateDatabase(testing::CurrentTestName());
   ASSERT_TRUE(pg_db.has_value()) << pg_db.error().ToString();
-  auto to_pg = Run(url(), pg->Url(*pg_db));
+  auto to_pg = CopyUrls(url(), pg->Url(*pg_db));
   ExpectVerifiedClean(to_pg);
   EXPECT_EQ(pg->QueryValue(*pg_db, "SELECT COUNT(*) FROM account").value_or(""), "3004");
   EXPECT_EQ(pg->QueryValue(*pg_db, "SELECT active FROM account WHERE id = 1").value_or(""), "t");
@@ -101,7 +96,7 @@ TEST_F(MysqlCopyTest, SqliteToMariaDbToPostgresAndSqliteVerifiesClean) {
 
   // MariaDB -> SQLite, which ends where it started.
   SqliteFile back("back");
-  auto to_sqlite = Run(url(), back.url());
+  auto to_sqlite = CopyUrls(url(), back.url());
   ExpectVerifiedClean(to_sqlite);
   auto original = Connector::Open(source_.url());
   auto returned = Connector::Open(back.url());
@@ -153,13 +148,13 @@ TEST_F(MysqlCopyTest, ChinookFromMySqlThroughPostgresAndBack) {
   ASSERT_NE(pg, nullptr);
   auto pg_db = pg->CreateDatabase("chinook_from_mysql");
   ASSERT_TRUE(pg_db.has_value());
-  auto to_pg = Run(url(), pg->Url(*pg_db));
+  auto to_pg = CopyUrls(url(), pg->Url(*pg_db));
   ExpectVerifiedClean(to_pg);
   EXPECT_EQ(to_pg->tables.size(), 11u);
 
   auto back_db = server()->CreateDatabase("chinook_back");
   ASSERT_TRUE(back_db.has_value());
-  auto back = Run(pg->Url(*pg_db), server()->Url(*back_db));
+  auto back = CopyUrls(pg->Url(*pg_db), server()->Url(*back_db));
   ExpectVerifiedClean(back);
   auto returned = Connector::Open(server()->Url(*back_db));
   ASSERT_TRUE(returned.has_value());
@@ -224,7 +219,7 @@ TEST_F(MysqlCopyTest, ValueThatDoesNotFitFailsNamingTheTableAndLeavesNoTable) {
   narrow.Exec(
       "CREATE TABLE account (id INTEGER PRIMARY KEY, owner VARCHAR(3) NOT NULL);"
       "INSERT INTO account VALUES (1, 'abc'), (2, 'abcd');");
-  auto refused = Run(narrow.url(), url());
+  auto refused = CopyUrls(narrow.url(), url());
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(refused.error().message(), HasSubstr("table `account`"));
@@ -233,7 +228,7 @@ TEST_F(MysqlCopyTest, ValueThatDoesNotFitFailsNamingTheTableAndLeavesNoTable) {
   EXPECT_THAT(refused.error().message(), HasSubstr("nothing of this table was committed"));
   EXPECT_FALSE(TableExists("account"));
   // The way out the message names: a wider type through --cast, read with MySQL's type names.
-  auto widened = Run(narrow.url(), url(), {.casts = {{"owner", "VARCHAR(10)"}}});
+  auto widened = CopyUrls(narrow.url(), url(), {.casts = {{"owner", "VARCHAR(10)"}}});
   ExpectVerifiedClean(widened);
   EXPECT_EQ(ColumnType("owner"), "varchar(10)");
 }
@@ -243,7 +238,7 @@ TEST_F(MysqlCopyTest, DecimalRoundedToTheColumnScaleIsRefusedNotKept) {
   precise.Exec(
       "CREATE TABLE account (id INTEGER PRIMARY KEY, balance NUMERIC(12,2));"
       "INSERT INTO account VALUES (1, '1.234');");
-  auto refused = Run(precise.url(), url());
+  auto refused = CopyUrls(precise.url(), url());
   ASSERT_FALSE(refused.has_value());
   EXPECT_THAT(refused.error().message(), HasSubstr("table `account`"));
   EXPECT_THAT(refused.error().message(), HasSubstr("balance"));
@@ -257,13 +252,13 @@ TEST_F(MysqlCopyTest, RefusesATargetTableThatHoldsRowsAndTruncateReplacesThem) {
                   .ok());
   // Enough rows that the "holds rows?" probe abandons a scan with rows still on the wire.
   ASSERT_TRUE(Execute(Bulk(10'000, 5000)).ok());
-  auto refused = Run(source_.url(), url());
+  auto refused = CopyUrls(source_.url(), url());
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), StatusCode::kAlreadyExists);
   EXPECT_THAT(refused.error().message(), HasSubstr("table `account` already holds rows"));
   EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM account").value_or(""), "5000");
 
-  auto replaced = Run(source_.url(), url(), {.if_exists = IfExists::kTruncate});
+  auto replaced = CopyUrls(source_.url(), url(), {.if_exists = IfExists::kTruncate});
   ExpectVerifiedClean(replaced);
   EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM account").value_or(""), "3004");
 }
@@ -272,7 +267,7 @@ TEST_F(MysqlCopyTest, FailedReplaceKeepsTheOldRows) {
   ASSERT_TRUE(Execute("CREATE TABLE account (id BIGINT PRIMARY KEY, owner VARCHAR(3) NOT NULL); "
                       "INSERT INTO account VALUES (1, 'old')")
                   .ok());
-  auto refused = Run(source_.url(), url(), {.if_exists = IfExists::kTruncate});
+  auto refused = CopyUrls(source_.url(), url(), {.if_exists = IfExists::kTruncate});
   ASSERT_FALSE(refused.has_value());
   EXPECT_THAT(refused.error().message(), HasSubstr("Data too long"));
   EXPECT_EQ(QueryValue("SELECT owner FROM account").value_or(""), "old");

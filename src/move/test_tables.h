@@ -15,6 +15,9 @@
 #include <sqlite3.h>
 
 #include "base/env.h"
+#include "connect/connector.h"
+#include "move/copy.h"
+#include "move/verify.h"
 
 namespace ferry {
 
@@ -113,6 +116,21 @@ inline std::string Bulk(int first, int count) {
                        (first + i) * 7, (first + i) % 100);
   }
   return sql + ";";
+}
+
+// Copy and Verify between two URLs, as the CLI does (the target is created when missing).
+inline Result<CopyReport> CopyUrls(const std::string& from, const std::string& to,
+                                   const CopyOptions& options = {}) {
+  FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(from));
+  FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(to, {.create_if_missing = true}));
+  return Copy(*source, *target, options);
+}
+
+inline Result<VerifyReport> VerifyUrls(const std::string& from, const std::string& to,
+                                       const VerifyOptions& options = {}) {
+  FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(from));
+  FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(to));
+  return Verify(*source, *target, options);
 }
 
 }  // namespace ferry

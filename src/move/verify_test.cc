@@ -18,13 +18,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-Result<VerifyReport> RunVerify(const std::string& from, const std::string& to,
-                               VerifyOptions options = {}) {
-  FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(from));
-  FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(to));
-  return Verify(*source, *target, options);
-}
-
 class SqliteVerifyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -43,7 +36,7 @@ class SqliteVerifyTest : public ::testing::Test {
 };
 
 TEST_F(SqliteVerifyTest, IdenticalDatabasesVerifyClean) {
-  auto report = RunVerify(source_.url(), target_.url());
+  auto report = VerifyUrls(source_.url(), target_.url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   const TableReport& t = Only(*report);
   EXPECT_TRUE(report->identical());
@@ -62,7 +55,7 @@ TEST_F(SqliteVerifyTest, ReportsEachKindOfDifferenceByKey) {
   target_.Exec("UPDATE account SET balance = 3.4 WHERE id = 3");           // -0.01 -> 3.4
   target_.Exec(
       "UPDATE account SET balance = 700.9 WHERE id = 100");  // precision lost: 700.00? see below
-  auto report = RunVerify(source_.url(), target_.url());
+  auto report = VerifyUrls(source_.url(), target_.url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   const TableReport& t = Only(*report);
   EXPECT_FALSE(report->identical());
@@ -87,7 +80,7 @@ TEST_F(SqliteVerifyTest, ReportsEachKindOfDifferenceByKey) {
 TEST_F(SqliteVerifyTest, ReportsLostPrecision) {
   // A target that keeps fewer decimal places rounds 1234.5 to 1235: the digits are compared.
   target_.Exec("UPDATE account SET balance = ROUND(balance) WHERE id = 1");
-  auto report = RunVerify(source_.url(), target_.url());
+  auto report = VerifyUrls(source_.url(), target_.url());
   ASSERT_TRUE(report.has_value());
   const TableReport& t = Only(*report);
   ASSERT_EQ(t.changed, 1);
@@ -97,7 +90,7 @@ TEST_F(SqliteVerifyTest, ReportsLostPrecision) {
 
 TEST_F(SqliteVerifyTest, ListsAFewAndCountsTheRest) {
   target_.Exec("DELETE FROM account WHERE id >= 200");
-  auto report = RunVerify(source_.url(), target_.url(), {.max_listed_differences = 5});
+  auto report = VerifyUrls(source_.url(), target_.url(), {.max_listed_differences = 5});
   ASSERT_TRUE(report.has_value());
   const TableReport& t = Only(*report);
   EXPECT_EQ(t.missing, 400);
@@ -108,7 +101,7 @@ TEST_F(SqliteVerifyTest, TablesAndColumnsOnOneSideOnly) {
   source_.Exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)");
   target_.Exec("CREATE TABLE audit (id INTEGER PRIMARY KEY)");
   target_.Exec("ALTER TABLE account ADD COLUMN extra TEXT");
-  auto report = RunVerify(source_.url(), target_.url());
+  auto report = VerifyUrls(source_.url(), target_.url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   ASSERT_EQ(report->tables.size(), 3u);
   EXPECT_EQ(report->tables[0].table, "account");
@@ -130,7 +123,7 @@ TEST(VerifyKeylessTest, ComparesWholeRowsWithMultiplicity) {
   target.Exec(
       "CREATE TABLE log (at TEXT, msg TEXT); INSERT INTO log VALUES ('a', 'x'), ('b', 'y'), "
       "('c', 'z');");
-  auto report = RunVerify(source.url(), target.url());
+  auto report = VerifyUrls(source.url(), target.url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   const TableReport& t = report->tables.at(0);
   EXPECT_TRUE(t.key.empty());
@@ -147,7 +140,7 @@ TEST(VerifyKeylessTest, CountsEveryMissingCopyOfARow) {
   SqliteFile source("source"), target("target");
   source.Exec("CREATE TABLE log (msg TEXT); INSERT INTO log VALUES ('x'), ('x'), ('x'), ('y');");
   target.Exec("CREATE TABLE log (msg TEXT); INSERT INTO log VALUES ('x'), ('y');");
-  auto report = RunVerify(source.url(), target.url());
+  auto report = VerifyUrls(source.url(), target.url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   EXPECT_EQ(report->tables.at(0).missing, 2);
   EXPECT_EQ(report->tables.at(0).extra, 0);
@@ -162,7 +155,7 @@ TEST(VerifyDuplicateKeyTest, ComparesRowsSharingAKeyAsMultisets) {
   target.Exec(
       "CREATE TABLE t (code TEXT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (NULL, 'a'), "
       "(NULL, 'c'), ('k', 'same');");
-  auto report = RunVerify(source.url(), target.url());
+  auto report = VerifyUrls(source.url(), target.url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   const TableReport& t = report->tables.at(0);
   EXPECT_FALSE(t.identical());
@@ -178,7 +171,7 @@ TEST(VerifySchemaTest, AColumnMissingInTheTargetIsADifference) {
       "CREATE TABLE person (id INTEGER PRIMARY KEY, ssn TEXT); INSERT INTO person VALUES (1, "
       "'078-05-1120');");
   target.Exec("CREATE TABLE person (id INTEGER PRIMARY KEY); INSERT INTO person VALUES (1);");
-  auto report = RunVerify(source.url(), target.url());
+  auto report = VerifyUrls(source.url(), target.url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   EXPECT_FALSE(report->identical());
   EXPECT_THAT(report->tables.at(0).missing_columns, ElementsAre("ssn"));
@@ -192,7 +185,7 @@ TEST(VerifyConversionTest, ConversionsThatLoseInformationDoNotHideDifferences) {
   target.Exec(
       "CREATE TABLE n (id INTEGER PRIMARY KEY, big REAL, r NUMERIC(20,2), d REAL);"
       "INSERT INTO n VALUES (1, 9007199254740992, 0.3, 1.98), (2, 5, 0.5, 3);");
-  auto report = RunVerify(source.url(), target.url());
+  auto report = VerifyUrls(source.url(), target.url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   const TableReport& t = report->tables.at(0);
   // Row 2 converts exactly (5 -> 5.0, 0.5 -> 0.5, 3 -> 3.0); row 1 does not.
@@ -208,7 +201,7 @@ TEST(VerifyLimitsTest, TooManyDifferencesToHoldAreReportedAsIncomplete) {
   source.Exec(Bulk(1, 500));
   target.Exec(kSqliteSchema);
   target.Exec(Bulk(1001, 500));
-  auto report = RunVerify(source.url(), target.url(), {.max_rows_in_memory = 100});
+  auto report = VerifyUrls(source.url(), target.url(), {.max_rows_in_memory = 100});
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   const TableReport& t = report->tables.at(0);
   EXPECT_TRUE(t.incomplete);
@@ -243,7 +236,7 @@ TEST(VerifyInputTest, AValueThatDoesNotParseNamesTableColumnAndRow) {
       "CREATE TABLE t (id INTEGER PRIMARY KEY, d DATE); INSERT INTO t VALUES (1, "
       "'2024-01-01'), (2, '2023-02-30');");
   target.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, d DATE);");
-  auto report = RunVerify(source.url(), target.url());
+  auto report = VerifyUrls(source.url(), target.url());
   ASSERT_FALSE(report.has_value());
   EXPECT_THAT(report.error().message(), HasSubstr("table `t`, column `d` (DATE), row 2"));
   EXPECT_THAT(report.error().message(), HasSubstr("2023-02-30"));
@@ -261,7 +254,7 @@ TEST(ChinookVerifyTest, FindsPlantedDifferencesInChinook) {
   ASSERT_TRUE(bytes.has_value());
   ASSERT_TRUE(Env::Default()->WriteFileAtomic(source.path(), *bytes).ok());
   ASSERT_TRUE(Env::Default()->WriteFileAtomic(target.path(), *bytes).ok());
-  auto clean = RunVerify(source.url(), target.url());
+  auto clean = VerifyUrls(source.url(), target.url());
   ASSERT_TRUE(clean.has_value()) << clean.error().ToString();
   EXPECT_TRUE(clean->identical());
   EXPECT_EQ(clean->tables.size(), 11u);
@@ -270,7 +263,7 @@ TEST(ChinookVerifyTest, FindsPlantedDifferencesInChinook) {
       "UPDATE Invoice SET Total = 2.00 WHERE InvoiceId = 1;"
       "DELETE FROM Track WHERE TrackId = 3;"
       "UPDATE Customer SET Company = NULL WHERE CustomerId = 1;");
-  auto report = RunVerify(source.url(), target.url());
+  auto report = VerifyUrls(source.url(), target.url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   std::map<std::string, const TableReport*> by_table;
   for (const TableReport& t : report->tables) by_table[t.table] = &t;
@@ -311,7 +304,7 @@ TEST_F(CrossEngineVerifyTest, TableNamesDifferingOnlyInCaseAreNeverConfused) {
 }
 
 TEST_F(CrossEngineVerifyTest, SameRowsInSqliteAndPostgresVerifyClean) {
-  auto report = RunVerify(source_.url(), url());
+  auto report = VerifyUrls(source_.url(), url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   const TableReport& t = report->tables.at(0);
   for (const RowDifference& d : t.differences) ADD_FAILURE() << d.key << ": " << d.detail;
@@ -319,7 +312,7 @@ TEST_F(CrossEngineVerifyTest, SameRowsInSqliteAndPostgresVerifyClean) {
   EXPECT_EQ(t.source_rows, 2004);
   EXPECT_EQ(t.source_checksum, t.target_checksum);
   // And the other way round.
-  auto reverse = RunVerify(url(), source_.url());
+  auto reverse = VerifyUrls(url(), source_.url());
   ASSERT_TRUE(reverse.has_value()) << reverse.error().ToString();
   EXPECT_TRUE(reverse->identical());
 }
@@ -334,7 +327,7 @@ TEST_F(CrossEngineVerifyTest, FindsTenPlantedDifferencesInPostgres) {
   ASSERT_TRUE(Execute("UPDATE account SET rate = 0.0350000001 WHERE id = 3").ok());
   ASSERT_TRUE(Execute("UPDATE account SET active = NULL WHERE id = 4").ok());
   ASSERT_TRUE(Execute("UPDATE account SET owner = owner || ' ' WHERE id = 777").ok());
-  auto report = RunVerify(source_.url(), url());
+  auto report = VerifyUrls(source_.url(), url());
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   const TableReport& t = report->tables.at(0);
   EXPECT_EQ(t.missing, 3);
