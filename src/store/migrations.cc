@@ -73,6 +73,25 @@ CREATE FUNCTION ferry_events_append_only() RETURNS trigger LANGUAGE plpgsql
 CREATE TRIGGER ferry_events_no_change BEFORE UPDATE OR DELETE ON ferry_events
   FOR EACH ROW EXECUTE FUNCTION ferry_events_append_only();
 )sql"},
+    // A run is one invocation of a long job (a copy, later a workflow): what was asked, where it
+    // stands, and what it produced. Its tasks live in the queue named after it.
+    {.version = 2,
+     .name = "runs",
+     .common_sql = R"sql(
+CREATE TABLE ferry_runs (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  result TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX ferry_runs_fingerprint ON ferry_runs (kind, fingerprint, created_at);
+)sql",
+     .sqlite_sql = "",
+     .postgres_sql = ""},
 };
 
 }  // namespace

@@ -44,10 +44,11 @@ class PostgresConnection final : public SqlConnection {
       } else if (const auto* s = std::get_if<std::string>(&params[i])) {
         // Text parameters travel as C strings: a NUL would silently cut the value short.
         if (s->find('\0') != std::string::npos) {
-          return Err(InvalidArgument("store {}: a text value contains a NUL character at byte "
-                                     "{}; PostgreSQL text cannot hold it: remove it or encode "
-                                     "the value (base64, hex)",
-                                     location_, s->find('\0')));
+          return Err(
+              InvalidArgument("store {}: a text value contains a NUL character at byte "
+                              "{}; PostgreSQL text cannot hold it: remove it or encode "
+                              "the value (base64, hex)",
+                              location_, s->find('\0')));
         }
         values[i] = s->c_str();
       }

@@ -541,6 +541,114 @@ Result<Task> SqlStore::GetTask(int64_t id) {
   });
 }
 
+Result<std::vector<Task>> SqlStore::ListTasks(std::string_view queue) {
+  return WithConnection<std::vector<Task>>([&](SqlConnection& conn) -> Result<std::vector<Task>> {
+    const SqlParam params[] = {std::string(queue)};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_tasks WHERE queue = ? ORDER BY id",
+                                          kTaskColumns),
+                              params));
+    std::vector<Task> tasks;
+    tasks.reserve(rows.size());
+    for (const SqlRow& row : rows) {
+      FERRY_ASSIGN_OR_RETURN(Task task, TaskFromRow(row));
+      tasks.push_back(std::move(task));
+    }
+    return tasks;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+
+namespace {
+
+constexpr std::string_view kRunColumns =
+    "id, kind, state, fingerprint, spec, result, created_at, updated_at";
+
+Result<RunRecord> RunFromRow(const SqlRow& row) {
+  RunRecord run;
+  run.id = row[0].value_or("");
+  run.kind = row[1].value_or("");
+  run.state = row[2].value_or("");
+  run.fingerprint = row[3].value_or("");
+  run.spec = row[4].value_or("");
+  run.result = row[5].value_or("");
+  FERRY_ASSIGN_OR_RETURN(run.created_micros, ToInt(row[6], "run created_at"));
+  FERRY_ASSIGN_OR_RETURN(run.updated_micros, ToInt(row[7], "run updated_at"));
+  return run;
+}
+
+}  // namespace
+
+Status SqlStore::CreateRun(const RunRecord& run) {
+  Result<bool> created = InTransaction<bool>([&](SqlConnection& conn) -> Result<bool> {
+    const SqlParam exists_params[] = {run.id};
+    FERRY_ASSIGN_OR_RETURN(auto existing,
+                           conn.Query("SELECT 1 FROM ferry_runs WHERE id = ?", exists_params));
+    if (!existing.empty()) return false;
+    const SqlParam params[] = {run.id, run.kind, run.state, run.fingerprint, run.spec, run.result};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query("INSERT INTO ferry_runs (id, kind, state, fingerprint, spec, result, "
+                              "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ferry_now(), "
+                              "ferry_now())",
+                              params));
+    return true;
+  });
+  if (!created.has_value()) return created.error();
+  if (!*created) return AlreadyExists("store {}: run {} already exists", location_, run.id);
+  return OkStatus();
+}
+
+Result<RunRecord> SqlStore::GetRun(std::string_view id) {
+  return WithConnection<RunRecord>([&](SqlConnection& conn) -> Result<RunRecord> {
+    const SqlParam params[] = {std::string(id)};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows,
+        conn.Query(fmt::format("SELECT {} FROM ferry_runs WHERE id = ?", kRunColumns), params));
+    if (rows.empty()) {
+      return Err(
+          NotFound("store {}: there is no run {}; check the id the copy printed, and the "
+                   "--store it used",
+                   location_, id));
+    }
+    return RunFromRow(rows[0]);
+  });
+}
+
+Status SqlStore::UpdateRun(std::string_view id, std::string_view state, std::string_view result) {
+  Result<bool> updated = InTransaction<bool>([&](SqlConnection& conn) -> Result<bool> {
+    const SqlParam params[] = {std::string(state), std::string(result), std::string(id)};
+    FERRY_ASSIGN_OR_RETURN(auto rows,
+                           conn.Query("UPDATE ferry_runs SET state = ?, result = ?, updated_at = "
+                                      "ferry_now() WHERE id = ? RETURNING id",
+                                      params));
+    return !rows.empty();
+  });
+  if (!updated.has_value()) return updated.error();
+  if (!*updated) return NotFound("store {}: there is no run {}", location_, id);
+  return OkStatus();
+}
+
+Result<std::vector<RunRecord>> SqlStore::FindRuns(std::string_view kind,
+                                                  std::string_view fingerprint) {
+  return WithConnection<std::vector<RunRecord>>(
+      [&](SqlConnection& conn) -> Result<std::vector<RunRecord>> {
+        const SqlParam params[] = {std::string(kind), std::string(fingerprint)};
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_runs WHERE kind = ? AND "
+                                              "fingerprint = ? ORDER BY created_at DESC, id DESC",
+                                              kRunColumns),
+                                  params));
+        std::vector<RunRecord> runs;
+        for (const SqlRow& row : rows) {
+          FERRY_ASSIGN_OR_RETURN(RunRecord run, RunFromRow(row));
+          runs.push_back(std::move(run));
+        }
+        return runs;
+      });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Event log
 

@@ -87,6 +87,13 @@ class SqlStore final : public Store {
   Result<int64_t> ReclaimExpired(std::string_view queue) override;
   Result<QueueStats> GetQueueStats(std::string_view queue) override;
   Result<Task> GetTask(int64_t id) override;
+  Result<std::vector<Task>> ListTasks(std::string_view queue) override;
+
+  Status CreateRun(const RunRecord& run) override;
+  Result<RunRecord> GetRun(std::string_view id) override;
+  Status UpdateRun(std::string_view id, std::string_view state, std::string_view result) override;
+  Result<std::vector<RunRecord>> FindRuns(std::string_view kind,
+                                          std::string_view fingerprint) override;
 
   Result<Event> AppendEvent(const EventSpec& spec) override;
   Result<std::vector<Event>> ReadEvents(int64_t after_seq, int limit,

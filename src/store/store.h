@@ -135,6 +135,21 @@ struct EventLogReport {
   std::vector<std::string> problems;  // one line each, naming the event and what is wrong
 };
 
+// ---------------------------------------------------------------------------------------------
+// Runs: one record per invocation of a long job (a copy; later a workflow run). Its tasks are in
+// the work queue named by the job (a copy's chunks in queue "copy:<run id>").
+struct RunRecord {
+  std::string id;     // "copy-20261123-101500-ab12cd"; chosen by the caller, unique
+  std::string kind;   // "copy"
+  std::string state;  // the job's own vocabulary: "running", "succeeded", "failed"
+  std::string
+      fingerprint;     // what makes two invocations "the same command", to find a run to resume
+  std::string spec;    // what was asked (JSON by convention; no secrets)
+  std::string result;  // what came of it (JSON by convention)
+  int64_t created_micros = 0;
+  int64_t updated_micros = 0;
+};
+
 class Store {
  public:
   // Opens (and by default migrates) the store at `url`. Errors: kInvalidArgument for a URL
@@ -179,6 +194,20 @@ class Store {
   virtual Result<int64_t> ReclaimExpired(std::string_view queue) = 0;
   virtual Result<QueueStats> GetQueueStats(std::string_view queue) = 0;
   virtual Result<Task> GetTask(int64_t id) = 0;
+
+  // Every task of `queue`, in id order (a run's chunks, to report on them).
+  virtual Result<std::vector<Task>> ListTasks(std::string_view queue) = 0;
+
+  // ---- Runs
+  // kAlreadyExists when a run with this id exists.
+  virtual Status CreateRun(const RunRecord& run) = 0;
+  // kNotFound, naming the id and how to list runs, when there is none.
+  virtual Result<RunRecord> GetRun(std::string_view id) = 0;
+  virtual Status UpdateRun(std::string_view id, std::string_view state,
+                           std::string_view result) = 0;
+  // Runs of `kind` with `fingerprint`, newest first.
+  virtual Result<std::vector<RunRecord>> FindRuns(std::string_view kind,
+                                                  std::string_view fingerprint) = 0;
 
   // ---- Event log
   virtual Result<Event> AppendEvent(const EventSpec& spec) = 0;

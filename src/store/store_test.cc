@@ -251,6 +251,65 @@ TEST_P(StoreTest, CountsQueueActivityInMetrics) {
       HasSubstr(fmt::format("ferry_queue_tasks_claimed_total{{backend=\"{}\"}}", GetParam())));
 }
 
+TEST_P(StoreTest, ListTasksReturnsAQueueInIdOrder) {
+  ASSERT_TRUE(store_->EnqueueBatch({{.queue = "l", .kind = "a"},
+                                    {.queue = "other", .kind = "x"},
+                                    {.queue = "l", .kind = "b", .priority = 5}}));
+  Task b = ClaimOne("l", "w");
+  ASSERT_TRUE(store_->Complete(b, R"({"rows":3})").ok());
+  auto tasks = store_->ListTasks("l");
+  ASSERT_TRUE(tasks.has_value()) << tasks.error().ToString();
+  ASSERT_EQ(tasks->size(), 2u);
+  EXPECT_EQ((*tasks)[0].kind, "a");
+  EXPECT_EQ((*tasks)[0].state, TaskState::kPending);
+  EXPECT_EQ((*tasks)[1].kind, "b");
+  EXPECT_EQ((*tasks)[1].state, TaskState::kDone);
+  EXPECT_EQ((*tasks)[1].result, R"({"rows":3})");
+}
+
+TEST_P(StoreTest, RunsAreCreatedUpdatedAndFoundByFingerprint) {
+  ASSERT_TRUE(store_
+                  ->CreateRun({.id = "copy-1",
+                               .kind = "copy",
+                               .state = "running",
+                               .fingerprint = "f",
+                               .spec = R"({"a":1})"})
+                  .ok());
+  EXPECT_EQ(store_
+                ->CreateRun({.id = "copy-1",
+                             .kind = "copy",
+                             .state = "running",
+                             .fingerprint = "f",
+                             .spec = "{}"})
+                .code(),
+            StatusCode::kAlreadyExists);
+  ASSERT_TRUE(
+      store_->CreateRun({.id = "copy-2", .kind = "copy", .state = "running", .fingerprint = "g"})
+          .ok());
+  ASSERT_TRUE(store_->UpdateRun("copy-1", "succeeded", R"({"rows":7})").ok());
+  EXPECT_EQ(store_->UpdateRun("copy-9", "failed", "").code(), StatusCode::kNotFound);
+
+  auto run = store_->GetRun("copy-1");
+  ASSERT_TRUE(run.has_value()) << run.error().ToString();
+  EXPECT_EQ(run->state, "succeeded");
+  EXPECT_EQ(run->spec, R"({"a":1})");
+  EXPECT_EQ(run->result, R"({"rows":7})");
+  EXPECT_GT(run->updated_micros, 0);
+  EXPECT_GE(run->updated_micros, run->created_micros);
+  auto missing = store_->GetRun("copy-9");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
+  EXPECT_THAT(missing.error().message(), HasSubstr("copy-9"));
+
+  auto found = store_->FindRuns("copy", "f");
+  ASSERT_TRUE(found.has_value()) << found.error().ToString();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->front().id, "copy-1");
+  auto none = store_->FindRuns("workflow", "f");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+}
+
 // ---- Event log
 
 class EventLogTest : public StoreTest {
