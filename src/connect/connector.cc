@@ -36,6 +36,72 @@ std::string QuoteIdentifier(std::string_view name) {
   return out;
 }
 
+namespace {
+
+// 'text' with embedded quotes doubled: a string literal in every engine's SQL. Run ids are
+// ferry's own ([a-z0-9-]), so nothing else needs escaping.
+std::string QuoteLiteral(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out.push_back('\'');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+}  // namespace
+
+std::string ChunkMarkerTableSql() {
+  return "CREATE TABLE IF NOT EXISTS ferry_chunks (run_id VARCHAR(100) NOT NULL, chunk BIGINT "
+         "NOT NULL, rows_loaded BIGINT NOT NULL, checksum VARCHAR(64) NOT NULL, PRIMARY KEY "
+         "(run_id, chunk))";
+}
+
+std::string InsertChunkMarkerSql(const ChunkMarker& marker) {
+  return fmt::format(
+      "INSERT INTO ferry_chunks (run_id, chunk, rows_loaded, checksum) VALUES ({}, {}, {}, {})",
+      QuoteLiteral(marker.run_id), marker.chunk, marker.rows, QuoteLiteral(marker.checksum));
+}
+
+std::string SelectChunkMarkersSql(std::string_view run_id) {
+  return fmt::format(
+      "SELECT chunk, rows_loaded, checksum FROM ferry_chunks WHERE run_id = {} ORDER BY chunk",
+      QuoteLiteral(run_id));
+}
+
+std::string DeleteChunkMarkersSql(std::string_view run_id) {
+  return fmt::format("DELETE FROM ferry_chunks WHERE run_id = {}", QuoteLiteral(run_id));
+}
+
+std::string KeyRangeWhere(std::string_view quoted_column, const KeyRange& range) {
+  return fmt::format(" WHERE {} BETWEEN {} AND {}", quoted_column, range.low, range.high);
+}
+
+Result<std::optional<KeyBounds>> Connector::GetKeyBounds(const TableInfo& table, std::string_view) {
+  return Err(Unimplemented("{}: table `{}`: {} tables are read whole, not by key range", location(),
+                           table.name, engine()));
+}
+
+Status Connector::PrepareChunkMarkers() {
+  return Unimplemented("{}: {} targets load whole tables, without chunk markers", location(),
+                       engine());
+}
+
+Result<std::vector<ChunkMarker>> Connector::CommittedChunks(std::string_view) {
+  return Err(Unimplemented("{}: {} targets keep no chunk markers", location(), engine()));
+}
+
+Status Connector::ForgetChunks(std::string_view) {
+  return Unimplemented("{}: {} targets keep no chunk markers", location(), engine());
+}
+
+Result<SnapshotInfo> Connector::ExportSnapshot() {
+  return SnapshotInfo{.note = fmt::format("{} sources are read as they are; keep them unchanged "
+                                          "during the copy",
+                                          engine())};
+}
+
 std::string CreateTableSql(const TableInfo& table) {
   std::vector<std::string> parts;
   for (const ColumnInfo& c : table.columns) {

@@ -75,10 +75,21 @@ std::string TextInputForm(const Value& value);
 // The inverse: a non-NULL value of `kind` from its text form. Text is checked to be UTF-8.
 Result<Value> ParseTextInputForm(TypeKind kind, std::string_view text);
 
+// The rows of one chunk: those whose single integer key column lies in [low, high].
+struct KeyRange {
+  std::string column;
+  int64_t low = 0;
+  int64_t high = 0;
+};
+
 struct ScanSpec {
   const TableInfo* table = nullptr;
   // Rows per batch handed out by RowReader::Next. Bounds the reader's memory.
   size_t batch_rows = 4096;
+  // Only the rows of this key range (engines with SQL only; see Connector::GetKeyBounds).
+  std::optional<KeyRange> range;
+  // A snapshot from Connector::ExportSnapshot: the reader sees the source as it was then.
+  std::string snapshot;
 };
 
 // Streams a scan's rows in batches. Rows come in no particular order.
@@ -103,6 +114,37 @@ class RowWriter {
 };
 
 enum class LoadMode { kCreate, kReplace, kAppend };
+
+// Exactly-once loading of chunks. A copy commits each chunk's rows together with a marker row
+// in the target's `ferry_chunks` table, in the same transaction; the marker's primary key
+// (run, chunk) makes a second commit of the same chunk fail, and after a crash the markers say
+// which chunks are in the target whatever the state store managed to record.
+struct ChunkMarker {
+  std::string run_id;
+  int64_t chunk = 0;
+  int64_t rows = 0;
+  std::string checksum;  // of the chunk's source rows, as the copy computed it
+};
+
+struct WriterOptions {
+  std::optional<ChunkMarker> marker;  // committed with the rows (Connector::supports_chunks)
+};
+
+// The smallest and largest key of a table.
+struct KeyBounds {
+  int64_t low = 0;
+  int64_t high = 0;
+};
+
+// A consistent view of a source shared by several readers, and where the source's change
+// stream stood at that moment, so that change data capture can continue from it with no gap
+// and no overlap.
+struct SnapshotInfo {
+  std::string id;        // for ScanSpec::snapshot; empty when readers cannot share one
+  std::string position;  // "pg_lsn:0/16B3748", "binlog:mysql-bin.000003:1234", "gtid:0-1-42"
+  bool shared = false;   // every reader sees exactly this snapshot
+  std::string note;      // how consistency is obtained, or why it is not, for the run's record
+};
 
 struct ConnectOptions {
   // SQLite: create the database file when it does not exist (a copy's target). Otherwise a
@@ -135,11 +177,41 @@ class Connector {
   // Opens a writer on `table`. kCreate creates it (native types, NOT NULL, primary key) in the
   // load's own transaction, kReplace empties it in that transaction, kAppend adds to it: in
   // every mode a load that fails or is abandoned leaves the target exactly as it was.
-  virtual Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode) = 0;
+  virtual Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode,
+                                                        const WriterOptions& options = {}) = 0;
+
+  // ---- Chunked copies. Engines with SQL (SQLite, PostgreSQL, MySQL) support all of these;
+  // the file engines read and write whole tables, and answer kUnimplemented.
+
+  // Whether OpenWriter takes a ChunkMarker and CommittedChunks answers.
+  virtual bool supports_chunks() const { return false; }
+  // Bounds of the integer column `column` of `table`; nullopt when the table is empty.
+  virtual Result<std::optional<KeyBounds>> GetKeyBounds(const TableInfo& table,
+                                                        std::string_view column);
+  // Creates the `ferry_chunks` table when it does not exist (before any chunk loads: on MySQL
+  // DDL would commit a load's transaction).
+  virtual Status PrepareChunkMarkers();
+  // The chunks of run `run_id` committed to this target, by chunk number.
+  virtual Result<std::vector<ChunkMarker>> CommittedChunks(std::string_view run_id);
+  // Deletes run `run_id`'s markers once the run is complete (and the table once empty).
+  virtual Status ForgetChunks(std::string_view run_id);
+  // Opens a view of the source for readers to share (ScanSpec::snapshot) and records the
+  // source's position. It stays open until the connector is destroyed.
+  virtual Result<SnapshotInfo> ExportSnapshot();
 
  protected:
   Connector() = default;
 };
+
+// SQL shared by the engines for chunk markers: CREATE TABLE IF NOT EXISTS ferry_chunks, the
+// INSERT of one marker, the SELECT of a run's markers (chunk, rows_loaded, checksum), and the
+// WHERE clause of a key range.
+std::string ChunkMarkerTableSql();
+std::string InsertChunkMarkerSql(const ChunkMarker& marker);
+std::string SelectChunkMarkersSql(std::string_view run_id);
+std::string DeleteChunkMarkersSql(std::string_view run_id);
+// `quoted_column`: the key column quoted for the engine.
+std::string KeyRangeWhere(std::string_view quoted_column, const KeyRange& range);
 
 }  // namespace ferry
 

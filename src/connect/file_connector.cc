@@ -700,6 +700,10 @@ class FileConnector final : public Connector {
   }
 
   Result<std::unique_ptr<RowReader>> Scan(const ScanSpec& spec) override {
+    if (spec.range.has_value()) {
+      return Err(Unimplemented("{}: table `{}`: {} tables are read whole, not by key range",
+                               location_, spec.table->name, engine()));
+    }
     const std::string path = DataPath(spec.table->name);
     if (format_ == FileFormat::kJsonLines) {
       FERRY_ASSIGN_OR_RETURN(FilePtr file, OpenFile(path, "rb"));
@@ -713,7 +717,12 @@ class FileConnector final : public Connector {
         std::move(parser), *spec.table, std::move(positions), header.size(), spec.batch_rows));
   }
 
-  Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode) override {
+  Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode,
+                                                const WriterOptions& options) override {
+    if (options.marker.has_value()) {
+      return Err(Unimplemented("{}: {} targets load whole tables, without chunk markers", location_,
+                               engine()));
+    }
     const std::string path = DataPath(table.name);
     const bool exists = fs::exists(path);
     if (mode == LoadMode::kCreate && exists) {

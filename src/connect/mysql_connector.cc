@@ -378,12 +378,13 @@ Status AppendLiteral(MYSQL* conn, const Value& v, std::string* out) {
 class MysqlWriter final : public RowWriter {
  public:
   MysqlWriter(Connection conn, const TableInfo& table, bool created, std::string url,
-              std::string location)
+              std::string location, std::optional<ChunkMarker> marker)
       : conn_(std::move(conn)),
         table_(table),
         created_(created),
         url_(std::move(url)),
-        location_(std::move(location)) {
+        location_(std::move(location)),
+        marker_(std::move(marker)) {
     std::vector<std::string> columns;
     for (const ColumnInfo& c : table_.columns) columns.push_back(QuoteName(c.name));
     insert_ = fmt::format("INSERT INTO {} ({}) VALUES ", QuoteName(table_.name),
@@ -429,6 +430,19 @@ class MysqlWriter final : public RowWriter {
 
   Status Commit() override {
     FERRY_RETURN_IF_ERROR(Flush());
+    if (marker_.has_value()) {
+      const std::string insert = InsertChunkMarkerSql(*marker_);
+      if (mysql_real_query(conn_.get(), insert.data(), insert.size()) != 0) {
+        if (mysql_errno(conn_.get()) == 1062 /* ER_DUP_ENTRY */) {
+          return Aborted(
+              "{}: table `{}`: chunk {} of run {} is already committed; this load was "
+              "rolled back",
+              location_, table_.name, marker_->chunk, marker_->run_id);
+        }
+        return Internal("{}: table `{}`: recording chunk {} failed: {}", location_, table_.name,
+                        marker_->chunk, ErrorOf(conn_.get(), url_));
+      }
+    }
     FERRY_RETURN_IF_ERROR(Exec(conn_.get(), "COMMIT", url_, location_));
     committed_ = true;
     return OkStatus();
@@ -499,6 +513,7 @@ class MysqlWriter final : public RowWriter {
   const bool created_;
   const std::string url_;
   const std::string location_;
+  const std::optional<ChunkMarker> marker_;
   std::string insert_;
   std::string buffer_;
   int64_t buffered_rows_ = 0;
@@ -651,8 +666,9 @@ class MysqlConnector final : public Connector {
         Exec(conn.get(), "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", url_, location_));
     std::vector<std::string> columns;
     for (const ColumnInfo& c : spec.table->columns) columns.push_back(QuoteName(c.name));
-    const std::string select =
-        fmt::format("SELECT {} FROM {}", fmt::join(columns, ", "), QuoteName(spec.table->name));
+    const std::string select = fmt::format(
+        "SELECT {} FROM {}{}", fmt::join(columns, ", "), QuoteName(spec.table->name),
+        spec.range.has_value() ? KeyRangeWhere(QuoteName(spec.range->column), *spec.range) : "");
     if (mysql_real_query(conn.get(), select.data(), select.size()) != 0) {
       return Err(Internal("{}: table `{}`: cannot scan: {}", location_, spec.table->name,
                           ErrorOf(conn.get(), url_)));
@@ -666,7 +682,8 @@ class MysqlConnector final : public Connector {
         std::move(conn), std::move(res), *spec.table, spec.batch_rows, url_, location_));
   }
 
-  Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode) override {
+  Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode,
+                                                const WriterOptions& options) override {
     FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
     if (mode == LoadMode::kCreate) {
       // Commits implicitly (MySQL has no transactional DDL); the writer drops the table again
@@ -677,7 +694,7 @@ class MysqlConnector final : public Connector {
       }
     }
     auto writer = std::make_unique<MysqlWriter>(std::move(conn), table, mode == LoadMode::kCreate,
-                                                url_, location_);
+                                                url_, location_, options.marker);
     MYSQL* session = writer->session();
     FERRY_RETURN_IF_ERROR(Exec(session, "START TRANSACTION", url_, location_));
     if (mode == LoadMode::kReplace) {
@@ -686,6 +703,94 @@ class MysqlConnector final : public Connector {
           Exec(session, fmt::format("DELETE FROM {}", QuoteName(table.name)), url_, location_));
     }
     return std::unique_ptr<RowWriter>(std::move(writer));
+  }
+
+  bool supports_chunks() const override { return true; }
+
+  Result<std::optional<KeyBounds>> GetKeyBounds(const TableInfo& table,
+                                                std::string_view column) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(auto rows, Query(catalogue_.get(),
+                                            fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}",
+                                                        QuoteName(column), QuoteName(table.name)),
+                                            url_, location_));
+    if (rows.size() != 1 || !rows[0][0].has_value() || !rows[0][1].has_value()) {
+      return std::optional<KeyBounds>();
+    }
+    KeyBounds bounds;
+    const std::string& low = *rows[0][0];
+    const std::string& high = *rows[0][1];
+    if (std::from_chars(low.data(), low.data() + low.size(), bounds.low).ec != std::errc() ||
+        std::from_chars(high.data(), high.data() + high.size(), bounds.high).ec != std::errc()) {
+      return Err(
+          FailedPrecondition("{}: table `{}`: key `{}` spans {} to {}, beyond 64-bit integers",
+                             location_, table.name, column, low, high));
+    }
+    return std::optional<KeyBounds>(bounds);
+  }
+
+  Status PrepareChunkMarkers() override {
+    std::lock_guard lock(mu_);
+    return Exec(catalogue_.get(), ChunkMarkerTableSql() + " ENGINE=InnoDB", url_, location_);
+  }
+
+  Result<std::vector<ChunkMarker>> CommittedChunks(std::string_view run_id) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(auto rows,
+                           Query(catalogue_.get(), SelectChunkMarkersSql(run_id), url_, location_));
+    std::vector<ChunkMarker> markers;
+    for (const auto& row : rows) {
+      ChunkMarker marker{.run_id = std::string(run_id), .checksum = row[2].value_or("")};
+      const std::string& chunk = row[0].value_or("");
+      const std::string& loaded = row[1].value_or("");
+      std::from_chars(chunk.data(), chunk.data() + chunk.size(), marker.chunk);
+      std::from_chars(loaded.data(), loaded.data() + loaded.size(), marker.rows);
+      markers.push_back(std::move(marker));
+    }
+    return markers;
+  }
+
+  Status ForgetChunks(std::string_view run_id) override {
+    std::lock_guard lock(mu_);
+    FERRY_RETURN_IF_ERROR(Exec(catalogue_.get(), DeleteChunkMarkersSql(run_id), url_, location_));
+    FERRY_ASSIGN_OR_RETURN(
+        auto left, Query(catalogue_.get(), "SELECT COUNT(*) FROM ferry_chunks", url_, location_));
+    if (left.size() == 1 && left[0][0] == "0") {
+      return Exec(catalogue_.get(), "DROP TABLE ferry_chunks", url_, location_);
+    }
+    return OkStatus();
+  }
+
+  // Records the binary log position of a consistent snapshot (MariaDB reports the position
+  // that matches the snapshot exactly; MySQL the position at that moment). Readers cannot share
+  // one snapshot between sessions without FLUSH TABLES WITH READ LOCK, which ferry does not
+  // take on a production source: each chunk reads its own consistent snapshot.
+  Result<SnapshotInfo> ExportSnapshot() override {
+    std::lock_guard lock(mu_);
+    SnapshotInfo info{.note =
+                          "MySQL/MariaDB: each chunk reads its own consistent snapshot; the "
+                          "position is where the copy started"};
+    FERRY_RETURN_IF_ERROR(
+        Exec(catalogue_.get(), "START TRANSACTION WITH CONSISTENT SNAPSHOT", url_, location_));
+    auto status = Query(catalogue_.get(), "SHOW STATUS LIKE 'binlog_snapshot_%'", url_, location_);
+    auto gtid = Query(catalogue_.get(), "SELECT @@GLOBAL.gtid_binlog_pos", url_, location_);
+    FERRY_RETURN_IF_ERROR(Exec(catalogue_.get(), "COMMIT", url_, location_));
+    std::string file, position;
+    if (status.has_value()) {
+      for (const auto& row : *status) {
+        if (row[0] == "Binlog_snapshot_file") file = row[1].value_or("");
+        if (row[0] == "Binlog_snapshot_position") position = row[1].value_or("");
+      }
+    }
+    if (!file.empty()) {
+      info.position = fmt::format("binlog:{}:{}", file, position);
+    } else if (gtid.has_value() && gtid->size() == 1 && gtid->front()[0].has_value() &&
+               !gtid->front()[0]->empty()) {
+      info.position = "gtid:" + *gtid->front()[0];
+    } else {
+      info.note += "; the binary log is off, so there is no position to continue from";
+    }
+    return info;
   }
 
  private:

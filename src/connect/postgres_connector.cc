@@ -151,8 +151,12 @@ void AppendCopyText(const Value& v, std::string* out) {
 // Loads through COPY FROM STDIN inside one transaction: PostgreSQL's bulk path, all or nothing.
 class PostgresWriter final : public RowWriter {
  public:
-  PostgresWriter(Connection conn, const TableInfo& table, std::string location)
-      : conn_(std::move(conn)), table_(table), location_(std::move(location)) {}
+  PostgresWriter(Connection conn, const TableInfo& table, std::string location,
+                 std::optional<ChunkMarker> marker)
+      : conn_(std::move(conn)),
+        table_(table),
+        location_(std::move(location)),
+        marker_(std::move(marker)) {}
   // Closing the connection mid-COPY aborts the transaction: nothing is kept.
   ~PostgresWriter() override = default;
 
@@ -177,6 +181,21 @@ class PostgresWriter final : public RowWriter {
                          PQresultErrorField(res.get(), PG_DIAG_SQLSTATE));
     }
     while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+    if (marker_.has_value()) {
+      const std::string insert = InsertChunkMarkerSql(*marker_);
+      ResultHandle marked(PQexec(conn_.get(), insert.c_str()), &PQclear);
+      if (PQresultStatus(marked.get()) != PGRES_COMMAND_OK) {
+        const char* state = PQresultErrorField(marked.get(), PG_DIAG_SQLSTATE);
+        if (state != nullptr && std::string_view(state) == "23505") {
+          return Aborted(
+              "{}: table `{}`: chunk {} of run {} is already committed; this load was "
+              "rolled back",
+              location_, table_.name, marker_->chunk, marker_->run_id);
+        }
+        return Internal("{}: table `{}`: recording chunk {} failed: {}", location_, table_.name,
+                        marker_->chunk, Trimmed(PQresultErrorMessage(marked.get())));
+      }
+    }
     FERRY_ASSIGN_OR_RETURN(ResultHandle commit, Exec(conn_.get(), "COMMIT", {}, location_));
     return OkStatus();
   }
@@ -218,6 +237,7 @@ class PostgresWriter final : public RowWriter {
   Connection conn_;
   const TableInfo& table_;
   const std::string location_;
+  const std::optional<ChunkMarker> marker_;
   std::string buffer_;
   int64_t rows_ = 0;
 };
@@ -306,17 +326,28 @@ class PostgresConnector final : public Connector {
     FERRY_ASSIGN_OR_RETURN(
         ResultHandle begin,
         Exec(conn.get(), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, location_));
+    if (!spec.snapshot.empty()) {
+      // The exporting transaction must still be open: it is, for as long as this connector.
+      FERRY_ASSIGN_OR_RETURN(
+          ResultHandle imported,
+          Exec(conn.get(), fmt::format("SET TRANSACTION SNAPSHOT '{}'", spec.snapshot), {},
+               location_));
+    }
     FERRY_ASSIGN_OR_RETURN(
         ResultHandle declare,
         Exec(conn.get(),
-             fmt::format("DECLARE ferry_scan NO SCROLL CURSOR FOR SELECT {} FROM {}",
-                         fmt::join(columns, ", "), QuoteIdentifier(spec.table->name)),
+             fmt::format("DECLARE ferry_scan NO SCROLL CURSOR FOR SELECT {} FROM {}{}",
+                         fmt::join(columns, ", "), QuoteIdentifier(spec.table->name),
+                         spec.range.has_value()
+                             ? KeyRangeWhere(QuoteIdentifier(spec.range->column), *spec.range)
+                             : ""),
              {}, location_));
     return std::unique_ptr<RowReader>(
         std::make_unique<PostgresReader>(std::move(conn), *spec.table, spec.batch_rows, location_));
   }
 
-  Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode) override {
+  Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode,
+                                                const WriterOptions& options) override {
     FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
     FERRY_ASSIGN_OR_RETURN(ResultHandle begin, Exec(conn.get(), "BEGIN", {}, location_));
     if (mode == LoadMode::kCreate) {
@@ -337,14 +368,92 @@ class PostgresConnector final : public Connector {
                           Trimmed(PQresultErrorMessage(res.get()))));
     }
     return std::unique_ptr<RowWriter>(
-        std::make_unique<PostgresWriter>(std::move(conn), table, location_));
+        std::make_unique<PostgresWriter>(std::move(conn), table, location_, options.marker));
+  }
+
+  bool supports_chunks() const override { return true; }
+
+  Result<std::optional<KeyBounds>> GetKeyBounds(const TableInfo& table,
+                                                std::string_view column) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(ResultHandle res,
+                           Exec(catalogue_.get(),
+                                fmt::format("SELECT MIN({0})::bigint, MAX({0})::bigint FROM {1}",
+                                            QuoteIdentifier(column), QuoteIdentifier(table.name)),
+                                {}, location_));
+    if (PQntuples(res.get()) != 1 || PQgetisnull(res.get(), 0, 0)) {
+      return std::optional<KeyBounds>();
+    }
+    KeyBounds bounds;
+    std::string_view low = PQgetvalue(res.get(), 0, 0), high = PQgetvalue(res.get(), 0, 1);
+    std::from_chars(low.data(), low.data() + low.size(), bounds.low);
+    std::from_chars(high.data(), high.data() + high.size(), bounds.high);
+    return std::optional<KeyBounds>(bounds);
+  }
+
+  Status PrepareChunkMarkers() override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(ResultHandle res,
+                           Exec(catalogue_.get(), ChunkMarkerTableSql(), {}, location_));
+    return OkStatus();
+  }
+
+  Result<std::vector<ChunkMarker>> CommittedChunks(std::string_view run_id) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(ResultHandle res,
+                           Exec(catalogue_.get(), SelectChunkMarkersSql(run_id), {}, location_));
+    std::vector<ChunkMarker> markers;
+    for (int r = 0; r < PQntuples(res.get()); ++r) {
+      ChunkMarker marker{.run_id = std::string(run_id), .checksum = PQgetvalue(res.get(), r, 2)};
+      std::string_view chunk = PQgetvalue(res.get(), r, 0), loaded = PQgetvalue(res.get(), r, 1);
+      std::from_chars(chunk.data(), chunk.data() + chunk.size(), marker.chunk);
+      std::from_chars(loaded.data(), loaded.data() + loaded.size(), marker.rows);
+      markers.push_back(std::move(marker));
+    }
+    return markers;
+  }
+
+  Status ForgetChunks(std::string_view run_id) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(ResultHandle deleted,
+                           Exec(catalogue_.get(), DeleteChunkMarkersSql(run_id), {}, location_));
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle dropped,
+        Exec(catalogue_.get(),
+             "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM ferry_chunks) THEN DROP TABLE ferry_chunks; "
+             "END IF; END $$",
+             {}, location_));
+    return OkStatus();
+  }
+
+  // pg_export_snapshot in a repeatable-read transaction kept open on a connection of its own:
+  // every chunk's reader imports it, so all of them see the source as of one instant. The
+  // position is the WAL insert location at that instant (on a standby, the last replayed).
+  Result<SnapshotInfo> ExportSnapshot() override {
+    FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle begin,
+        Exec(conn.get(), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, location_));
+    FERRY_ASSIGN_OR_RETURN(ResultHandle res,
+                           Exec(conn.get(),
+                                "SELECT pg_export_snapshot(), CASE WHEN pg_is_in_recovery() THEN "
+                                "pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END",
+                                {}, location_));
+    SnapshotInfo info{.id = PQgetvalue(res.get(), 0, 0),
+                      .position = fmt::format("pg_lsn:{}", PQgetvalue(res.get(), 0, 1)),
+                      .shared = true,
+                      .note = "PostgreSQL: every chunk reads one exported snapshot"};
+    std::lock_guard lock(mu_);
+    snapshot_ = std::move(conn);
+    return info;
   }
 
  private:
   const std::string url_;
   const std::string location_;
   std::mutex mu_;
-  Connection catalogue_;  // GUARDED_BY(mu_); scans open their own connections
+  Connection catalogue_;                     // GUARDED_BY(mu_); scans open their own connections
+  Connection snapshot_{nullptr, &PQfinish};  // GUARDED_BY(mu_); holds ExportSnapshot's transaction
 };
 
 }  // namespace

@@ -191,15 +191,22 @@ class SqliteReader final : public RowReader {
 // all or nothing.
 class SqliteWriter final : public RowWriter {
  public:
-  SqliteWriter(Handle db, Statement insert, const TableInfo& table, std::string location)
+  // `begun`: the transaction is open already (it created or emptied the table). Otherwise it
+  // begins at the first row, so that parallel chunk loads read their sources while another
+  // holds SQLite's one write lock.
+  SqliteWriter(Handle db, Statement insert, const TableInfo& table, std::string location,
+               bool begun, std::optional<ChunkMarker> marker)
       : db_(std::move(db)),
         insert_(std::move(insert)),
         table_(table),
-        location_(std::move(location)) {}
+        location_(std::move(location)),
+        begun_(begun),
+        marker_(std::move(marker)) {}
   // Closing a connection with an open transaction rolls it back.
   ~SqliteWriter() override = default;
 
   Status Write(const std::vector<Row>& rows) override {
+    FERRY_RETURN_IF_ERROR(Begin());
     sqlite3_stmt* stmt = insert_.get();
     for (const Row& row : rows) {
       ++rows_;
@@ -236,7 +243,22 @@ class SqliteWriter final : public RowWriter {
     return OkStatus();
   }
 
-  Status Commit() override { return ExecSql(db_.get(), "COMMIT", location_); }
+  Status Commit() override {
+    FERRY_RETURN_IF_ERROR(Begin());
+    if (marker_.has_value()) {
+      Status marked = ExecSql(db_.get(), InsertChunkMarkerSql(*marker_), location_);
+      if (!marked.ok()) {
+        if ((sqlite3_extended_errcode(db_.get()) & 0xff) == SQLITE_CONSTRAINT) {
+          return Aborted(
+              "{}: table `{}`: chunk {} of run {} is already committed; this load was "
+              "rolled back",
+              location_, table_.name, marker_->chunk, marker_->run_id);
+        }
+        return marked;
+      }
+    }
+    return ExecSql(db_.get(), "COMMIT", location_);
+  }
 
  private:
   Status RowError(std::string_view step, size_t column) {
@@ -260,10 +282,18 @@ class SqliteWriter final : public RowWriter {
     return Internal("{}: {} failed: {}", where, step, sqlite3_errmsg(db_.get()));
   }
 
+  Status Begin() {
+    if (begun_) return OkStatus();
+    begun_ = true;
+    return ExecSql(db_.get(), "BEGIN IMMEDIATE", location_);
+  }
+
   Handle db_;
   Statement insert_;
   const TableInfo& table_;
   const std::string location_;
+  bool begun_;
+  const std::optional<ChunkMarker> marker_;
   int64_t rows_ = 0;
 };
 
@@ -342,21 +372,29 @@ class SqliteConnector final : public Connector {
     FERRY_ASSIGN_OR_RETURN(Handle db, OpenReadOnly(path_, location_));
     std::vector<std::string> columns;
     for (const ColumnInfo& c : spec.table->columns) columns.push_back(QuoteIdentifier(c.name));
-    FERRY_ASSIGN_OR_RETURN(Statement stmt,
-                           Prepare(db.get(),
-                                   fmt::format("SELECT {} FROM {}", fmt::join(columns, ", "),
-                                               QuoteIdentifier(spec.table->name)),
-                                   location_));
+    FERRY_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare(db.get(),
+                fmt::format("SELECT {} FROM {}{}", fmt::join(columns, ", "),
+                            QuoteIdentifier(spec.table->name),
+                            spec.range.has_value()
+                                ? KeyRangeWhere(QuoteIdentifier(spec.range->column), *spec.range)
+                                : ""),
+                location_));
     return std::unique_ptr<RowReader>(std::make_unique<SqliteReader>(
         std::move(db), std::move(stmt), *spec.table, spec.batch_rows, location_));
   }
 
-  Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode) override {
+  Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode,
+                                                const WriterOptions& options) override {
     FERRY_ASSIGN_OR_RETURN(Handle db, OpenDatabase(path_, location_, SQLITE_OPEN_READWRITE));
+    // Parallel chunk loads take turns on SQLite's one write lock: wait for it.
+    sqlite3_busy_timeout(db.get(), kWriterBusyTimeoutMs);
     // The load's own journal is enough: a crash rolls the transaction back on next open.
     FERRY_RETURN_IF_ERROR(
         ExecSql(db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", location_));
-    FERRY_RETURN_IF_ERROR(ExecSql(db.get(), "BEGIN IMMEDIATE", location_));
+    const bool begin_now = mode != LoadMode::kAppend;
+    if (begin_now) FERRY_RETURN_IF_ERROR(ExecSql(db.get(), "BEGIN IMMEDIATE", location_));
     if (mode == LoadMode::kCreate) {
       FERRY_RETURN_IF_ERROR(ExecSql(db.get(), CreateTableSql(table), location_));
     } else if (mode == LoadMode::kReplace) {
@@ -374,8 +412,79 @@ class SqliteConnector final : public Connector {
                 fmt::format("INSERT INTO {} ({}) VALUES ({})", QuoteIdentifier(table.name),
                             fmt::join(columns, ", "), fmt::join(marks, ", ")),
                 location_));
-    return std::unique_ptr<RowWriter>(
-        std::make_unique<SqliteWriter>(std::move(db), std::move(insert), table, location_));
+    return std::unique_ptr<RowWriter>(std::make_unique<SqliteWriter>(
+        std::move(db), std::move(insert), table, location_, begin_now, options.marker));
+  }
+
+  bool supports_chunks() const override { return true; }
+
+  Result<std::optional<KeyBounds>> GetKeyBounds(const TableInfo& table,
+                                                std::string_view column) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(
+        Statement stmt, Prepare(catalogue_.get(),
+                                fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}",
+                                            QuoteIdentifier(column), QuoteIdentifier(table.name)),
+                                location_));
+    if (sqlite3_step(stmt.get()) != SQLITE_ROW) {
+      return Err(Unavailable("{}: table `{}`: reading the bounds of `{}` failed: {}", location_,
+                             table.name, column, sqlite3_errmsg(catalogue_.get())));
+    }
+    if (sqlite3_column_type(stmt.get(), 0) == SQLITE_NULL) return std::optional<KeyBounds>();
+    if (sqlite3_column_type(stmt.get(), 0) != SQLITE_INTEGER ||
+        sqlite3_column_type(stmt.get(), 1) != SQLITE_INTEGER) {
+      return Err(FailedPrecondition("{}: table `{}`: key `{}` holds values that are not integers",
+                                    location_, table.name, column));
+    }
+    return std::optional<KeyBounds>(KeyBounds{.low = sqlite3_column_int64(stmt.get(), 0),
+                                              .high = sqlite3_column_int64(stmt.get(), 1)});
+  }
+
+  Status PrepareChunkMarkers() override {
+    FERRY_ASSIGN_OR_RETURN(Handle db, OpenDatabase(path_, location_, SQLITE_OPEN_READWRITE));
+    sqlite3_busy_timeout(db.get(), kWriterBusyTimeoutMs);
+    return ExecSql(db.get(), ChunkMarkerTableSql(), location_);
+  }
+
+  Result<std::vector<ChunkMarker>> CommittedChunks(std::string_view run_id) override {
+    FERRY_ASSIGN_OR_RETURN(Handle db, OpenReadOnly(path_, location_));
+    FERRY_ASSIGN_OR_RETURN(Statement stmt,
+                           Prepare(db.get(), SelectChunkMarkersSql(run_id), location_));
+    std::vector<ChunkMarker> markers;
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+      markers.push_back({.run_id = std::string(run_id),
+                         .chunk = sqlite3_column_int64(stmt.get(), 0),
+                         .rows = sqlite3_column_int64(stmt.get(), 1),
+                         .checksum = std::string(ColumnText(stmt.get(), 2))});
+    }
+    if (rc != SQLITE_DONE) {
+      return Err(
+          Unavailable("{}: reading chunk markers failed: {}", location_, sqlite3_errmsg(db.get())));
+    }
+    return markers;
+  }
+
+  Status ForgetChunks(std::string_view run_id) override {
+    FERRY_ASSIGN_OR_RETURN(Handle db, OpenDatabase(path_, location_, SQLITE_OPEN_READWRITE));
+    sqlite3_busy_timeout(db.get(), kWriterBusyTimeoutMs);
+    FERRY_RETURN_IF_ERROR(ExecSql(db.get(), DeleteChunkMarkersSql(run_id), location_));
+    // The user's database keeps no trace of ferry once no run needs its markers.
+    FERRY_ASSIGN_OR_RETURN(Statement left,
+                           Prepare(db.get(), "SELECT COUNT(*) FROM ferry_chunks", location_));
+    const bool empty =
+        sqlite3_step(left.get()) == SQLITE_ROW && sqlite3_column_int64(left.get(), 0) == 0;
+    left.reset();
+    return empty ? ExecSql(db.get(), "DROP TABLE ferry_chunks", location_) : OkStatus();
+  }
+
+  // SQLite cannot share one snapshot between connections (this build lacks
+  // sqlite3_snapshot_open), and a read lock held for the whole copy would stall writers and,
+  // through SQLite's pending lock, the copy's own readers.
+  Result<SnapshotInfo> ExportSnapshot() override {
+    return SnapshotInfo{.note =
+                            "SQLite: each chunk reads the latest commit; keep writers away "
+                            "from the source during the copy"};
   }
 
  private:
@@ -388,6 +497,8 @@ class SqliteConnector final : public Connector {
         "`sqlite3 FILE 'PRAGMA integrity_check'`",
         location_, sqlite3_errmsg(catalogue_.get()));
   }
+
+  static constexpr int kWriterBusyTimeoutMs = 600'000;
 
   const std::string path_;
   const std::string location_;

@@ -541,6 +541,33 @@ Result<Task> SqlStore::GetTask(int64_t id) {
   });
 }
 
+Result<int64_t> SqlStore::ReleaseLeases(std::string_view queue, std::string_view owner) {
+  return InTransaction<int64_t>([&](SqlConnection& conn) -> Result<int64_t> {
+    const SqlParam params[] = {std::string(queue), std::string(owner)};
+    // A new token fences the old holder, should it not be as dead as its supervisor thinks.
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query("UPDATE ferry_tasks SET state = 'pending', lease_owner = NULL, "
+                              "lease_expires_at = NULL, lease_token = lease_token + 1, attempts = "
+                              "CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = "
+                              "ferry_now() WHERE queue = ? AND state = 'leased' AND lease_owner = "
+                              "? RETURNING id",
+                              params));
+    return static_cast<int64_t>(rows.size());
+  });
+}
+
+Result<int64_t> SqlStore::RetryFailed(std::string_view queue) {
+  return InTransaction<int64_t>([&](SqlConnection& conn) -> Result<int64_t> {
+    const SqlParam params[] = {std::string(queue)};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query("UPDATE ferry_tasks SET state = 'pending', attempts = 0, "
+                              "finished_at = NULL, not_before = 0, updated_at = ferry_now() WHERE "
+                              "queue = ? AND state = 'failed' RETURNING id",
+                              params));
+    return static_cast<int64_t>(rows.size());
+  });
+}
+
 Result<std::vector<Task>> SqlStore::ListTasks(std::string_view queue) {
   return WithConnection<std::vector<Task>>([&](SqlConnection& conn) -> Result<std::vector<Task>> {
     const SqlParam params[] = {std::string(queue)};

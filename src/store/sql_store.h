@@ -87,6 +87,8 @@ class SqlStore final : public Store {
   Result<int64_t> ReclaimExpired(std::string_view queue) override;
   Result<QueueStats> GetQueueStats(std::string_view queue) override;
   Result<Task> GetTask(int64_t id) override;
+  Result<int64_t> ReleaseLeases(std::string_view queue, std::string_view owner) override;
+  Result<int64_t> RetryFailed(std::string_view queue) override;
   Result<std::vector<Task>> ListTasks(std::string_view queue) override;
 
   Status CreateRun(const RunRecord& run) override;

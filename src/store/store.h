@@ -195,6 +195,13 @@ class Store {
   virtual Result<QueueStats> GetQueueStats(std::string_view queue) = 0;
   virtual Result<Task> GetTask(int64_t id) = 0;
 
+  // Gives back at once the leases `owner` holds in `queue`, for a supervisor that knows the
+  // owner died (its process is gone): the tasks are pending again without waiting for the
+  // leases to expire, and the interrupted claims do not count as attempts. Returns how many.
+  virtual Result<int64_t> ReleaseLeases(std::string_view queue, std::string_view owner) = 0;
+  // Makes the failed tasks of `queue` pending again with their attempts reset, for a user who
+  // fixed the cause and resumes. Returns how many.
+  virtual Result<int64_t> RetryFailed(std::string_view queue) = 0;
   // Every task of `queue`, in id order (a run's chunks, to report on them).
   virtual Result<std::vector<Task>> ListTasks(std::string_view queue) = 0;
 

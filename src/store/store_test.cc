@@ -267,6 +267,33 @@ TEST_P(StoreTest, ListTasksReturnsAQueueInIdOrder) {
   EXPECT_EQ((*tasks)[1].result, R"({"rows":3})");
 }
 
+TEST_P(StoreTest, ReleaseLeasesOfADeadOwnerFencesItAndKeepsItsAttempt) {
+  ASSERT_TRUE(store_->EnqueueBatch({{.queue = "r", .kind = "a"}, {.queue = "r", .kind = "b"}}));
+  Task dead = ClaimOne("r", "host:1");
+  Task alive = ClaimOne("r", "host:2");
+  auto released = store_->ReleaseLeases("r", "host:1");
+  ASSERT_TRUE(released.has_value()) << released.error().ToString();
+  EXPECT_EQ(*released, 1);
+  EXPECT_EQ(store_->Complete(dead, "").code(), StatusCode::kAborted);
+  EXPECT_TRUE(store_->Complete(alive, "").ok());
+  Task again = ClaimOne("r", "host:3");
+  EXPECT_EQ(again.id, dead.id);
+  EXPECT_EQ(again.attempts, 1);  // the interrupted claim did not count
+}
+
+TEST_P(StoreTest, RetryFailedMakesFailedTasksPendingWithFreshAttempts) {
+  ASSERT_TRUE(store_->Enqueue({.queue = "f", .kind = "a", .max_attempts = 1}));
+  Task task = ClaimOne("f", "w");
+  ASSERT_TRUE(store_->Fail(task, "boom", 0).ok());
+  ASSERT_EQ(store_->GetTask(task.id)->state, TaskState::kFailed);
+  auto retried = store_->RetryFailed("f");
+  ASSERT_TRUE(retried.has_value()) << retried.error().ToString();
+  EXPECT_EQ(*retried, 1);
+  Task again = ClaimOne("f", "w");
+  EXPECT_EQ(again.id, task.id);
+  EXPECT_EQ(again.attempts, 1);
+}
+
 TEST_P(StoreTest, RunsAreCreatedUpdatedAndFoundByFingerprint) {
   ASSERT_TRUE(store_
                   ->CreateRun({.id = "copy-1",
