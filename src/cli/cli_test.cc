@@ -107,7 +107,7 @@ TEST_F(CliTest, MigrateThenStatusAsJson) {
   Outcome migrate = Run({"--store", store_url_, "store", "migrate", "--json"});
   ASSERT_EQ(migrate.code, 0) << migrate.err;
   Json applied = Json::parse(migrate.out);
-  EXPECT_EQ(applied["applied"], 1);
+  EXPECT_EQ(applied["applied"], applied["latest_version"]);  // every migration, from nothing
   EXPECT_EQ(applied["schema_version"], applied["latest_version"]);
   Outcome again = Run({"--store", store_url_, "store", "migrate", "--json"});
   EXPECT_EQ(Json::parse(again.out)["applied"], 0);

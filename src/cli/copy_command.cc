@@ -1,5 +1,5 @@
-// ferry copy --from URL --to URL [--tables a,b] [--if-exists fail|truncate|append]
-//            [--cast col:type] [--no-verify]
+// ferry copy --from URL --to URL [--tables a,b] [--jobs N] [--resume RUN_ID]
+//            [--if-exists fail|truncate|append] [--cast col:type] [--no-verify] [--max-rate R]
 #include <unistd.h>
 
 #include <memory>
@@ -7,10 +7,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/log.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "connect/connector.h"
 #include "move/copy.h"
+#include "store/store.h"
 
 namespace ferry {
 namespace {
@@ -23,6 +25,9 @@ struct CopyFlags {
   std::vector<std::string> casts;
   bool no_verify = false;
   std::string max_rate;
+  int jobs = 1;
+  int64_t chunk_rows = 250'000;
+  std::string resume;
 };
 
 Result<std::map<std::string, std::string>> ParseCasts(const std::vector<std::string>& casts) {
@@ -45,14 +50,29 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
   if (!flags.max_rate.empty()) {
     FERRY_ASSIGN_OR_RETURN(max_rate, ParseRateLimit(flags.max_rate));
   }
+  if (flags.jobs < 1 || flags.jobs > 64) {
+    return Err(InvalidArgument("--jobs {}: expected 1 to 64 workers", flags.jobs));
+  }
+  if (flags.chunk_rows < 1) {
+    return Err(InvalidArgument("--chunk-rows {}: expected at least 1", flags.chunk_rows));
+  }
   FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(flags.from));
   FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(flags.to, {.create_if_missing = true}));
+  FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
   CopyOptions options{.tables = flags.tables,
                       .if_exists = if_exists,
                       .casts = std::move(casts),
                       .verify = !flags.no_verify,
+                      .jobs = flags.jobs,
+                      .chunk_rows = flags.chunk_rows,
                       .max_rate = max_rate,
-                      .env = context.env};
+                      .env = context.env,
+                      .store = store.get(),
+                      .resume = flags.resume};
+  options.on_run = [&](const std::string& run_id, bool resumed) {
+    LogInfo(resumed ? "continuing copy run" : "copy run",
+            {{"run", run_id}, {"store", store->location()}});
+  };
   ProgressReporter progress(context.err, !context.json && isatty(STDERR_FILENO));
   options.on_progress = [&](const std::string& table, int64_t rows, int64_t estimated) {
     progress.Update(table, rows, estimated);
@@ -72,16 +92,27 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
                         {"rows", t.rows},
                         {"seconds", t.seconds},
                         {"created", t.created},
+                        {"chunks", t.chunks},
                         {"risks", risks}});
     }
-    Json doc = {{"ok", identical}, {"tables", tables}};
+    Json doc = {{"ok", identical},
+                {"run_id", report.run_id},
+                {"resumed", report.resumed},
+                {"source_position", report.snapshot.position},
+                {"consistency", report.snapshot.note},
+                {"tables", tables}};
     if (report.verification.has_value()) doc["verification"] = report.verification->ToJson();
     context.out << doc.dump(2) << "\n";
     return identical ? kExitOk : kExitCheckFailed;
   }
-  context.out << fmt::format("copy {} -> {}\n", source->location(), target->location());
+  context.out << fmt::format("copy {} -> {}\n  run {}{}\n", source->location(), target->location(),
+                             report.run_id, report.resumed ? " (continued)" : "");
+  if (!report.snapshot.position.empty()) {
+    context.out << fmt::format("  source position {}\n", report.snapshot.position);
+  }
   for (const TableCopy& t : report.tables) {
-    context.out << fmt::format("  {:<24} {:>10} rows  {:6.2f} s{}\n", t.table, t.rows, t.seconds,
+    context.out << fmt::format("  {:<24} {:>10} rows  {:>5} chunk{}  {:6.2f} s{}\n", t.table,
+                               t.rows, t.chunks, t.chunks == 1 ? " " : "s", t.seconds,
                                t.created ? "  (created)" : "");
     for (const ColumnMapping& c : t.mapping.columns) {
       for (const std::string& r : c.risks) {
@@ -123,6 +154,12 @@ std::vector<CommandSpec> CopyCommands() {
                  app.add_option("--cast", flags->casts,
                                 "Target type of a column, COLUMN:TYPE (repeatable)");
                  app.add_flag("--no-verify", flags->no_verify, "Skip the verification");
+                 app.add_option("--jobs,-j", flags->jobs, "Workers loading chunks at once (1)");
+                 app.add_option("--chunk-rows", flags->chunk_rows,
+                                "Rows per chunk, split by primary-key range (250000)");
+                 app.add_option("--resume", flags->resume,
+                                "Continue this run (default: the unfinished run of the same "
+                                "command, if any)");
                  app.add_option("--max-rate", flags->max_rate,
                                 "Stay under this rate: rows/s (5000) or bytes/s (10MB/s)");
                },

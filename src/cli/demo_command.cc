@@ -62,6 +62,9 @@ Result<int> RunDemo(CommandContext& context, const DemoFlags& flags) {
   Result<CopyReport> copied =
       Copy(*source, *target,
            {.if_exists = IfExists::kTruncate,
+            .store = store.get(),
+            // The bank is made anew each time: a demo never continues an earlier one.
+            .fingerprint_extra = run_id,
             .on_progress = [&](const std::string& table, int64_t rows, int64_t estimated) {
               progress.Update(table, rows, estimated);
             }});

@@ -127,7 +127,9 @@ struct ChunkMarker {
 };
 
 struct WriterOptions {
-  std::optional<ChunkMarker> marker;  // committed with the rows (Connector::supports_chunks)
+  // Committed with the rows (Connector::supports_chunks). Read at Commit, so the caller fills
+  // in the rows and checksum as the load goes; must outlive the writer.
+  const ChunkMarker* marker = nullptr;
 };
 
 // The smallest and largest key of a table.
@@ -179,6 +181,10 @@ class Connector {
   // every mode a load that fails or is abandoned leaves the target exactly as it was.
   virtual Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode,
                                                         const WriterOptions& options = {}) = 0;
+
+  // Drops `table` if it exists: a copy that created it and then failed before any of its
+  // rows were committed leaves the target as it found it.
+  virtual Status DropTable(std::string_view table) = 0;
 
   // ---- Chunked copies. Engines with SQL (SQLite, PostgreSQL, MySQL) support all of these;
   // the file engines read and write whole tables, and answer kUnimplemented.

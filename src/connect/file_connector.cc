@@ -719,7 +719,7 @@ class FileConnector final : public Connector {
 
   Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode mode,
                                                 const WriterOptions& options) override {
-    if (options.marker.has_value()) {
+    if (options.marker != nullptr) {
       return Err(Unimplemented("{}: {} targets load whole tables, without chunk markers", location_,
                                engine()));
     }
@@ -758,6 +758,16 @@ class FileConnector final : public Connector {
       FERRY_RETURN_IF_ERROR(writer->Put(header));
     }
     return std::unique_ptr<RowWriter>(std::move(writer));
+  }
+
+  Status DropTable(std::string_view table) override {
+    std::error_code error;
+    fs::remove(DataPath(table), error);
+    if (!error) fs::remove(SchemaPath(dir_, table), error);
+    if (error) {
+      return Unavailable("{}: cannot remove table `{}`: {}", location_, table, error.message());
+    }
+    return OkStatus();
   }
 
  private:

@@ -378,13 +378,13 @@ Status AppendLiteral(MYSQL* conn, const Value& v, std::string* out) {
 class MysqlWriter final : public RowWriter {
  public:
   MysqlWriter(Connection conn, const TableInfo& table, bool created, std::string url,
-              std::string location, std::optional<ChunkMarker> marker)
+              std::string location, const ChunkMarker* marker)
       : conn_(std::move(conn)),
         table_(table),
         created_(created),
         url_(std::move(url)),
         location_(std::move(location)),
-        marker_(std::move(marker)) {
+        marker_(marker) {
     std::vector<std::string> columns;
     for (const ColumnInfo& c : table_.columns) columns.push_back(QuoteName(c.name));
     insert_ = fmt::format("INSERT INTO {} ({}) VALUES ", QuoteName(table_.name),
@@ -415,7 +415,7 @@ class MysqlWriter final : public RowWriter {
         Status literal = AppendLiteral(conn_.get(), row[c], &buffer_);
         if (!literal.ok()) {
           return FailedPrecondition(
-              "{}: table `{}`, column `{}` ({}): {}; nothing of this table was committed; "
+              "{}: table `{}`, column `{}` ({}): {}; nothing of this load was committed; "
               "fix the row or cast the column, then run the copy again",
               location_, table_.name, c < table_.columns.size() ? table_.columns[c].name : "?",
               c < table_.columns.size() ? table_.columns[c].native_type : "?", literal.message());
@@ -430,7 +430,7 @@ class MysqlWriter final : public RowWriter {
 
   Status Commit() override {
     FERRY_RETURN_IF_ERROR(Flush());
-    if (marker_.has_value()) {
+    if (marker_ != nullptr) {
       const std::string insert = InsertChunkMarkerSql(*marker_);
       if (mysql_real_query(conn_.get(), insert.data(), insert.size()) != 0) {
         if (mysql_errno(conn_.get()) == 1062 /* ER_DUP_ENTRY */) {
@@ -500,7 +500,7 @@ class MysqlWriter final : public RowWriter {
       }
     }
     return FailedPrecondition(
-        "{}: table `{}`: the target refused {} ({}); nothing of this table was committed; widen "
+        "{}: table `{}`: the target refused {} ({}); nothing of this load was committed; widen "
         "the column with --cast or fix the row, then run the copy again",
         location_, table_.name,
         row > 0 ? fmt::format("row {} of the load", row)
@@ -513,7 +513,7 @@ class MysqlWriter final : public RowWriter {
   const bool created_;
   const std::string url_;
   const std::string location_;
-  const std::optional<ChunkMarker> marker_;
+  const ChunkMarker* const marker_;  // may be null
   std::string insert_;
   std::string buffer_;
   int64_t buffered_rows_ = 0;
@@ -703,6 +703,12 @@ class MysqlConnector final : public Connector {
           Exec(session, fmt::format("DELETE FROM {}", QuoteName(table.name)), url_, location_));
     }
     return std::unique_ptr<RowWriter>(std::move(writer));
+  }
+
+  Status DropTable(std::string_view table) override {
+    std::lock_guard lock(mu_);
+    return Exec(catalogue_.get(), fmt::format("DROP TABLE IF EXISTS {}", QuoteName(table)), url_,
+                location_);
   }
 
   bool supports_chunks() const override { return true; }

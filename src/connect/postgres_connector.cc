@@ -152,11 +152,8 @@ void AppendCopyText(const Value& v, std::string* out) {
 class PostgresWriter final : public RowWriter {
  public:
   PostgresWriter(Connection conn, const TableInfo& table, std::string location,
-                 std::optional<ChunkMarker> marker)
-      : conn_(std::move(conn)),
-        table_(table),
-        location_(std::move(location)),
-        marker_(std::move(marker)) {}
+                 const ChunkMarker* marker)
+      : conn_(std::move(conn)), table_(table), location_(std::move(location)), marker_(marker) {}
   // Closing the connection mid-COPY aborts the transaction: nothing is kept.
   ~PostgresWriter() override = default;
 
@@ -181,7 +178,7 @@ class PostgresWriter final : public RowWriter {
                          PQresultErrorField(res.get(), PG_DIAG_SQLSTATE));
     }
     while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
-    if (marker_.has_value()) {
+    if (marker_ != nullptr) {
       const std::string insert = InsertChunkMarkerSql(*marker_);
       ResultHandle marked(PQexec(conn_.get(), insert.c_str()), &PQclear);
       if (PQresultStatus(marked.get()) != PGRES_COMMAND_OK) {
@@ -213,7 +210,7 @@ class PostgresWriter final : public RowWriter {
   }
 
   Status Failure(std::string_view step) {
-    return Unavailable("{}: table `{}`: {} failed: {}; nothing of this table was committed",
+    return Unavailable("{}: table `{}`: {} failed: {}; nothing of this load was committed",
                        location_, table_.name, step, Trimmed(PQerrorMessage(conn_.get())));
   }
 
@@ -237,7 +234,7 @@ class PostgresWriter final : public RowWriter {
   Connection conn_;
   const TableInfo& table_;
   const std::string location_;
-  const std::optional<ChunkMarker> marker_;
+  const ChunkMarker* const marker_;  // may be null
   std::string buffer_;
   int64_t rows_ = 0;
 };
@@ -369,6 +366,15 @@ class PostgresConnector final : public Connector {
     }
     return std::unique_ptr<RowWriter>(
         std::make_unique<PostgresWriter>(std::move(conn), table, location_, options.marker));
+  }
+
+  Status DropTable(std::string_view table) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle res,
+        Exec(catalogue_.get(), fmt::format("DROP TABLE IF EXISTS {}", QuoteIdentifier(table)), {},
+             location_));
+    return OkStatus();
   }
 
   bool supports_chunks() const override { return true; }

@@ -195,13 +195,13 @@ class SqliteWriter final : public RowWriter {
   // begins at the first row, so that parallel chunk loads read their sources while another
   // holds SQLite's one write lock.
   SqliteWriter(Handle db, Statement insert, const TableInfo& table, std::string location,
-               bool begun, std::optional<ChunkMarker> marker)
+               bool begun, const ChunkMarker* marker)
       : db_(std::move(db)),
         insert_(std::move(insert)),
         table_(table),
         location_(std::move(location)),
         begun_(begun),
-        marker_(std::move(marker)) {}
+        marker_(marker) {}
   // Closing a connection with an open transaction rolls it back.
   ~SqliteWriter() override = default;
 
@@ -245,7 +245,7 @@ class SqliteWriter final : public RowWriter {
 
   Status Commit() override {
     FERRY_RETURN_IF_ERROR(Begin());
-    if (marker_.has_value()) {
+    if (marker_ != nullptr) {
       Status marked = ExecSql(db_.get(), InsertChunkMarkerSql(*marker_), location_);
       if (!marked.ok()) {
         if ((sqlite3_extended_errcode(db_.get()) & 0xff) == SQLITE_CONSTRAINT) {
@@ -293,7 +293,7 @@ class SqliteWriter final : public RowWriter {
   const TableInfo& table_;
   const std::string location_;
   bool begun_;
-  const std::optional<ChunkMarker> marker_;
+  const ChunkMarker* const marker_;  // may be null
   int64_t rows_ = 0;
 };
 
@@ -414,6 +414,13 @@ class SqliteConnector final : public Connector {
                 location_));
     return std::unique_ptr<RowWriter>(std::make_unique<SqliteWriter>(
         std::move(db), std::move(insert), table, location_, begin_now, options.marker));
+  }
+
+  Status DropTable(std::string_view table) override {
+    FERRY_ASSIGN_OR_RETURN(Handle db, OpenDatabase(path_, location_, SQLITE_OPEN_READWRITE));
+    sqlite3_busy_timeout(db.get(), kWriterBusyTimeoutMs);
+    return ExecSql(db.get(), fmt::format("DROP TABLE IF EXISTS {}", QuoteIdentifier(table)),
+                   location_);
   }
 
   bool supports_chunks() const override { return true; }

@@ -1,10 +1,19 @@
 // Copying tables between engines: `ferry copy`.
 //
-// This first version copies table by table, each in one transaction on the target (a table is
-// loaded entirely or not at all), after reporting every type mapping that could lose
-// information, and verifies the result (move/verify.h) unless asked not to. Chunked parallel
-// loading through the state store's work queue, resume, and transforms come next
-// (docs/copy.md, "Limits").
+// A copy is a run recorded in the state store (docs/copy.md):
+//   1. Plan: every table is described and mapped, and every mapping that could lose information
+//      is reported, before any row moves. A target table that holds rows is refused unless
+//      --if-exists says otherwise. Target tables are created (or emptied), the source's
+//      snapshot and position are taken, and each table is split into chunks by ranges of its
+//      integer primary key (one chunk for a table without one, and for the file engines),
+//      biggest tables first. The chunks are tasks in the store's work queue "copy:<run id>".
+//   2. Load: `jobs` workers claim chunks, stream each from the source, and load it in one
+//      transaction on the target that also inserts the chunk's marker row: a chunk is in the
+//      target exactly once, whatever crashes in between. The chunk's row count and checksum are
+//      then committed to the store.
+//   3. Verify (unless told not to): every table compared row for row (move/verify.h).
+// A run that stops (an error, a crash, SIGKILL) is continued by the same command, or by
+// --resume RUN_ID, from the chunks not committed.
 #ifndef FERRY_MOVE_COPY_H_
 #define FERRY_MOVE_COPY_H_
 
@@ -20,6 +29,7 @@
 #include "connect/schema_map.h"
 #include "move/throttle.h"
 #include "move/verify.h"
+#include "store/store.h"
 
 namespace ferry {
 
@@ -32,31 +42,52 @@ struct CopyOptions {
   IfExists if_exists = IfExists::kFail;
   std::map<std::string, std::string> casts;  // column -> target type, for every table
   bool verify = true;
-  size_t batch_rows = 4096;  // rows read and written at a time: bounds memory per table
+  size_t batch_rows = 4096;      // rows read and written at a time: bounds memory per worker
+  int jobs = 1;                  // workers loading chunks at once
+  int64_t chunk_rows = 250'000;  // rows per chunk, planned from the key range and row estimate
   // --max-rate: the copy as a whole stays at or under this many rows or bytes (of the rows'
   // canonical encoding) per second, to spare a production source. Default: no limit.
   RateLimit max_rate;
   Env* env = nullptr;  // clock for the throttle; nullptr: Env::Default()
-  // Called after each batch with the table, the rows copied so far, and the source's estimate
-  // of its rows (-1 when unknown); for progress display.
+
+  // Where the run and its chunks are recorded. Required.
+  Store* store = nullptr;
+  // A run to continue. Empty: continue the unfinished run of the same command (same source,
+  // target, tables and options), or start a new one.
+  std::string resume;
+  // Added to what makes two commands "the same" (e.g. a hash of a transform spec).
+  std::string fingerprint_extra;
+
+  // Called once the run is known, before any row moves (to print its id).
+  std::function<void(const std::string& run_id, bool resumed)> on_run;
+  // Called after each batch with the table, the rows copied so far (all chunks, including
+  // those of earlier attempts), and the source's estimate of its rows (-1 when unknown). Calls
+  // are serialised.
   std::function<void(const std::string& table, int64_t rows, int64_t estimated_rows)> on_progress;
+  // Tests: called by a worker after each chunk is committed to the target and before the
+  // store records it, the window in which a crash leaves the two disagreeing.
+  std::function<void(int64_t chunk)> after_chunk_commit;
 };
 
 struct TableCopy {
   std::string table;
   TableMapping mapping;
-  bool created = false;  // the target table was created by this copy
-  int64_t rows = 0;
-  double seconds = 0;
+  bool created = false;  // the target table was created by this run
+  int64_t rows = 0;      // rows in the target from this run (all its attempts)
+  int64_t chunks = 0;
+  double seconds = 0;  // wall time of this process's loading, first chunk to last
 };
 
 struct CopyReport {
+  std::string run_id;
+  bool resumed = false;   // continued a run an earlier process started
+  SnapshotInfo snapshot;  // the source's position when the run was planned
   std::vector<TableCopy> tables;
   std::optional<VerifyReport> verification;  // unless CopyOptions::verify is false
 };
 
-// Plans every table first (mappings, risks, target state), refusing before any row moves when
-// a target table holds rows and if_exists is kFail; then copies table by table.
+// Plans, loads and verifies as described above. Errors name the table, the chunk and the way
+// out; a run that fails stays resumable.
 Result<CopyReport> Copy(Connector& source, Connector& target, const CopyOptions& options);
 
 }  // namespace ferry

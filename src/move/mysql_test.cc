@@ -225,7 +225,7 @@ TEST_F(MysqlCopyTest, ValueThatDoesNotFitFailsNamingTheTableAndLeavesNoTable) {
   EXPECT_THAT(refused.error().message(), HasSubstr("table `account`"));
   EXPECT_THAT(refused.error().message(), HasSubstr("refused row 2 of the load"));
   EXPECT_THAT(refused.error().message(), HasSubstr("Data too long for column 'owner'"));
-  EXPECT_THAT(refused.error().message(), HasSubstr("nothing of this table was committed"));
+  EXPECT_THAT(refused.error().message(), HasSubstr("nothing of this load was committed"));
   EXPECT_FALSE(TableExists("account"));
   // The way out the message names: a wider type through --cast, read with MySQL's type names.
   auto widened = CopyUrls(narrow.url(), url(), {.casts = {{"owner", "VARCHAR(10)"}}});
@@ -263,14 +263,29 @@ TEST_F(MysqlCopyTest, RefusesATargetTableThatHoldsRowsAndTruncateReplacesThem) {
   EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM account").value_or(""), "3004");
 }
 
-TEST_F(MysqlCopyTest, FailedReplaceKeepsTheOldRows) {
-  ASSERT_TRUE(Execute("CREATE TABLE account (id BIGINT PRIMARY KEY, owner VARCHAR(3) NOT NULL); "
+// --if-exists truncate empties the table when the run is planned; a chunk that then fails is
+// rolled back alone, and the table keeps the chunks committed before it.
+TEST_F(MysqlCopyTest, FailedChunkKeepsTheChunksCommittedBeforeIt) {
+  ASSERT_TRUE(Execute("CREATE TABLE account (id BIGINT PRIMARY KEY, owner VARCHAR(12) NOT NULL); "
                       "INSERT INTO account VALUES (1, 'old')")
                   .ok());
-  auto refused = CopyUrls(source_.url(), url(), {.if_exists = IfExists::kTruncate});
+  SqliteFile source("long");
+  source.Exec(
+      "CREATE TABLE account (id INTEGER PRIMARY KEY, owner TEXT NOT NULL);"
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+      "INSERT INTO account SELECT i, 'owner ' || i FROM n;"
+      "UPDATE account SET owner = 'far too long a name' WHERE id = 95;");
+  TempStore store;
+  auto refused =
+      CopyUrls(source.url(), url(),
+               {.if_exists = IfExists::kTruncate, .chunk_rows = 10, .store = store.get()});
   ASSERT_FALSE(refused.has_value());
   EXPECT_THAT(refused.error().message(), HasSubstr("Data too long"));
-  EXPECT_EQ(QueryValue("SELECT owner FROM account").value_or(""), "old");
+  EXPECT_THAT(refused.error().message(), HasSubstr("--resume"));
+  // Chunks are claimed in key order: the nine before the bad one are in, the bad one is not.
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM account").value_or(""), "90");
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM account WHERE id = 1 AND owner = 'old'").value_or(""),
+            "0");
 }
 
 TEST_F(MysqlCopyTest, BadPasswordAndBadUrlNeverShowThePassword) {

@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +20,7 @@
 #include "connect/connector.h"
 #include "move/copy.h"
 #include "move/verify.h"
+#include "store/store.h"
 
 namespace ferry {
 
@@ -119,10 +122,32 @@ inline std::string Bulk(int first, int count) {
 }
 
 // Copy and Verify between two URLs, as the CLI does (the target is created when missing).
+// A state store of its own, in a scratch directory, for copies in tests.
+class TempStore {
+ public:
+  TempStore() : file_("store") {
+    auto store = Store::Open(SqliteStoreUrl(file_.path()));
+    if (!store.has_value()) {
+      ADD_FAILURE() << store.error().ToString();
+      abort();
+    }
+    store_ = std::move(store).value();
+  }
+  Store* get() const { return store_.get(); }
+  const std::string& path() const { return file_.path(); }
+
+ private:
+  SqliteFile file_;
+  std::unique_ptr<Store> store_;
+};
+
+// Copies `from` to `to`; with a scratch state store unless `options` names one.
 inline Result<CopyReport> CopyUrls(const std::string& from, const std::string& to,
-                                   const CopyOptions& options = {}) {
+                                   CopyOptions options = {}) {
   FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(from));
   FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(to, {.create_if_missing = true}));
+  std::optional<TempStore> scratch;
+  if (options.store == nullptr) options.store = scratch.emplace().get();
   return Copy(*source, *target, options);
 }
 

@@ -421,6 +421,13 @@ void SourceDigest::Add(const Row& source_row) {
   s.scan.total.AddRowHash(hash);
 }
 
+void SourceDigest::Merge(const SourceDigest& other) {
+  std::vector<ChunkChecksum>& mine = state_->scan.buckets;
+  const std::vector<ChunkChecksum>& theirs = other.state_->scan.buckets;
+  for (size_t b = 0; b < mine.size() && b < theirs.size(); ++b) mine[b] += theirs[b];
+  state_->scan.total += other.state_->scan.total;
+}
+
 Result<TableReport> VerifyCopiedTable(Connector& source, Connector& target,
                                       const SourceDigest& digest, const VerifyOptions& options) {
   const SourceDigest::State& s = *digest.state_;

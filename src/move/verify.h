@@ -94,6 +94,9 @@ class SourceDigest {
 
   // A row as read from the source: one value per column of the source table.
   void Add(const Row& source_row);
+  // Adds the rows `other` saw (a digest of the same tables and bucket count): chunks of one
+  // table digested on several threads make one digest.
+  void Merge(const SourceDigest& other);
 
   struct State;
 
