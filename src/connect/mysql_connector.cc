@@ -461,7 +461,7 @@ class MysqlWriter final : public RowWriter {
     if (rc != 0) {
       if (ConnectionLost(conn_.get())) {
         return Unavailable(
-            "{}: table `{}`: lost the connection ({}); nothing of this table was "
+            "{}: table `{}`: lost the connection ({}); nothing of this load was "
             "committed",
             location_, table_.name, ErrorOf(conn_.get(), url_));
       }

@@ -226,7 +226,7 @@ class PostgresWriter final : public RowWriter {
     // 22xxx: data exceptions (a value too long, out of range, invalid text); 23xxx: constraints.
     return FailedPrecondition(
         "{}: table `{}`: the target refused a row ({}); nothing of this "
-        "table was committed; widen the column with --cast or fix the "
+        "load was committed; widen the column with --cast or fix the "
         "row, then run the copy again",
         location_, table_.name, detail);
   }

@@ -27,7 +27,6 @@ namespace {
 __extension__ typedef __int128 Int128;
 
 constexpr std::string_view kRunKind = "copy";
-constexpr int64_t kLeaseMicros = 30'000'000;
 constexpr int kChunkAttempts = 6;
 // Chunks per table at most, whatever --chunk-rows says: keeps the queue and the plan small.
 constexpr int64_t kMaxChunksPerTable = 100'000;
@@ -529,7 +528,7 @@ class CopyRun {
     std::minstd_rand jitter(static_cast<unsigned>(std::hash<std::string>()(worker)));
     while (!stopping()) {
       Result<std::vector<Task>> claimed =
-          store_.Claim(queue(), {.worker = worker, .lease_micros = kLeaseMicros});
+          store_.Claim(queue(), {.worker = worker, .lease_micros = options_.lease_micros});
       if (!claimed.has_value()) {
         Stop(claimed.error().WithContext("claiming a chunk"));
         return;
@@ -548,6 +547,7 @@ class CopyRun {
       Task& task = claimed->front();
       Status status = RunChunk(task);
       if (status.ok()) continue;
+      if (status.code() == StatusCode::kCancelled) return;  // as if the process died here
       if (status.code() == StatusCode::kAborted &&
           status.message().find("lease") != std::string::npos) {
         LogWarn("lost a chunk's lease; another worker has it", {{"task", task.id}});
@@ -631,8 +631,8 @@ class CopyRun {
         throttle_->Consume(n, bytes);
       }
       Progress(plan, n);
-      if (env_->MonotonicMicros() - last_heartbeat > kLeaseMicros / 3) {
-        FERRY_RETURN_IF_ERROR(store_.Heartbeat(task, kLeaseMicros));
+      if (env_->MonotonicMicros() - last_heartbeat > options_.lease_micros / 3) {
+        FERRY_RETURN_IF_ERROR(store_.Heartbeat(task, options_.lease_micros));
         last_heartbeat = env_->MonotonicMicros();
       }
     }
@@ -660,7 +660,13 @@ class CopyRun {
           fmt::format("table `{}`, chunk {} ({} rows; nothing of this chunk was committed)",
                       plan.source.name, c.chunk, rows));
     }
-    if (options_.after_chunk_commit) options_.after_chunk_commit(c.chunk);
+    if (options_.after_chunk_commit) {
+      Status crashed = options_.after_chunk_commit(c.chunk);
+      if (!crashed.ok()) {
+        Stop(crashed);
+        return Cancelled("chunk {}: the worker stopped after committing it", c.chunk);
+      }
+    }
     const auto end = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(end - start).count();
     const Json result = {{"rows", rows}, {"checksum", marker.checksum}, {"seconds", seconds}};

@@ -64,9 +64,13 @@ struct CopyOptions {
   // those of earlier attempts), and the source's estimate of its rows (-1 when unknown). Calls
   // are serialised.
   std::function<void(const std::string& table, int64_t rows, int64_t estimated_rows)> on_progress;
+  // How long a worker's claim on a chunk lasts without a heartbeat; a crashed worker's chunks
+  // on another host are taken over after this.
+  int64_t lease_micros = 30'000'000;
   // Tests: called by a worker after each chunk is committed to the target and before the
-  // store records it, the window in which a crash leaves the two disagreeing.
-  std::function<void(int64_t chunk)> after_chunk_commit;
+  // store records it, the window in which a crash leaves the two disagreeing. An error makes
+  // the worker behave as if it crashed there: the store is not told, the run stops.
+  std::function<Status(int64_t chunk)> after_chunk_commit;
 };
 
 struct TableCopy {

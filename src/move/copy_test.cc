@@ -140,6 +140,92 @@ TEST_F(CopyTest, ARowThatDoesNotFitLeavesNoTableAndCastWidensIt) {
   EXPECT_TRUE(widened->verification->identical());
 }
 
+// Many chunks on several workers: every key range arrives exactly once, the marker table is
+// gone afterwards, and the store holds the run and a done task per chunk.
+TEST_F(CopyTest, ChunkedCopyWithSeveralWorkersVerifiesClean) {
+  source_.Exec(
+      "CREATE TABLE note (body TEXT);"  // no key: one chunk
+      "INSERT INTO note VALUES ('a'), ('b'), (NULL), ('b');");
+  TempStore store;
+  auto copied =
+      CopyUrls(source_.url(), url(), {.jobs = 4, .chunk_rows = 100, .store = store.get()});
+  ASSERT_TRUE(copied.has_value()) << copied.error().ToString();
+  ASSERT_TRUE(copied->verification.has_value());
+  EXPECT_TRUE(copied->verification->identical());
+  ASSERT_EQ(copied->tables.size(), 2u);
+  const TableCopy& account = copied->tables[0];
+  EXPECT_EQ(account.table, "account");
+  EXPECT_EQ(account.rows, 3004);
+  EXPECT_GE(account.chunks, 25);  // keys 1..3100 in ranges of about 100 rows
+  EXPECT_EQ(copied->tables[1].chunks, 1);
+  EXPECT_EQ(copied->tables[1].rows, 4);
+  EXPECT_EQ(PostgresRows(), 3004);
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM note").value_or(""), "4");
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM pg_class WHERE relname = 'ferry_chunks'").value_or(""),
+            "0");
+  auto run = store.get()->GetRun(copied->run_id);
+  ASSERT_TRUE(run.has_value()) << run.error().ToString();
+  EXPECT_EQ(run->state, "succeeded");
+  auto tasks = store.get()->ListTasks("copy:" + copied->run_id);
+  ASSERT_TRUE(tasks.has_value());
+  EXPECT_EQ(static_cast<int64_t>(tasks->size()), account.chunks + 1);
+  for (const Task& t : *tasks) EXPECT_EQ(t.state, TaskState::kDone) << t.payload;
+}
+
+// The window a crash can fall into: a chunk committed to the target whose completion the store
+// never heard of. The resumed run finds the chunk's marker and does not load it again.
+TEST_F(CopyTest, ChunkCommittedButNotRecordedIsNotLoadedTwice) {
+  TempStore store;
+  CopyOptions options{.chunk_rows = 500, .store = store.get(), .lease_micros = 200'000};
+  int64_t crashed_after = 0;
+  options.after_chunk_commit = [&](int64_t chunk) -> Status {
+    if (chunk == 3) {
+      crashed_after = chunk;
+      return Internal("simulated crash after chunk {}", chunk);
+    }
+    return OkStatus();
+  };
+  auto crashed = CopyUrls(source_.url(), url(), options);
+  ASSERT_FALSE(crashed.has_value());
+  EXPECT_EQ(crashed_after, 3);
+  EXPECT_THAT(crashed.error().message(), HasSubstr("--resume"));
+  const int64_t rows_before = PostgresRows();
+  EXPECT_GT(rows_before, 0);
+  EXPECT_LT(rows_before, 3004);
+  // Chunk 3's lease is still held by the "crashed" worker (this process): the resumed run
+  // waits for it to expire, then finds the marker.
+  options.after_chunk_commit = nullptr;
+  auto resumed = CopyUrls(source_.url(), url(), options);
+  ASSERT_TRUE(resumed.has_value()) << resumed.error().ToString();
+  EXPECT_TRUE(resumed->resumed);
+  EXPECT_EQ(resumed->run_id.substr(0, 5), "copy-");
+  EXPECT_TRUE(resumed->verification->identical());
+  EXPECT_EQ(PostgresRows(), 3004);
+  EXPECT_EQ(resumed->tables.at(0).rows, 3004);
+  // The same command once more starts a new run, which refuses the table that now holds rows.
+  auto again = CopyUrls(source_.url(), url(), options);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), StatusCode::kAlreadyExists);
+}
+
+TEST_F(CopyTest, ResumeNamesTheRunAndRefusesOtherArguments) {
+  TempStore store;
+  auto first = CopyUrls(source_.url(), url(), {.store = store.get()});
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  auto done = CopyUrls(source_.url(), url(), {.store = store.get(), .resume = first->run_id});
+  ASSERT_FALSE(done.has_value());
+  EXPECT_THAT(done.error().message(), HasSubstr("completed already"));
+  auto other =
+      CopyUrls(source_.url(), url(),
+               {.if_exists = IfExists::kTruncate, .store = store.get(), .resume = first->run_id});
+  ASSERT_FALSE(other.has_value());
+  EXPECT_EQ(other.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(other.error().message(), HasSubstr("started with other arguments"));
+  auto unknown = CopyUrls(source_.url(), url(), {.store = store.get(), .resume = "copy-nope"});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code(), StatusCode::kNotFound);
+}
+
 TEST_F(CopyTest, ABadCastIsRefusedBeforeAnythingMoves) {
   auto bad = CopyUrls(source_.url(), url(), {.casts = {{"balance", "date"}}});
   ASSERT_FALSE(bad.has_value());
