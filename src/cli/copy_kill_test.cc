@@ -1,0 +1,167 @@
+// `ferry copy` killed with SIGKILL at random moments, over and over, and resumed each time: the
+// run ends with every row in the target exactly once and a clean `ferry verify`.
+//
+// The real binary runs against a real PostgreSQL target with two workers and small chunks, and
+// is held to a modest --max-rate so that the kills land all across the run: while planning,
+// mid-chunk, between a chunk's commit and its record in the store, and while verifying.
+#include <stdlib.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "base/env.h"
+#include "harness/process.h"
+#include "harness/shared_servers.h"
+#include "store/store.h"
+
+namespace ferry {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class CopyKillTest : public testing::PostgresTest {
+ protected:
+  void SetUp() override {
+    testing::PostgresTest::SetUp();
+    char pattern[] = "/tmp/ferry-kill-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    source_ = dir_ + "/source.db";
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(source_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, R"sql(
+CREATE TABLE ledger (id INTEGER PRIMARY KEY, account INTEGER NOT NULL, amount NUMERIC(12,2),
+                     note TEXT, booked DATETIME);
+CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT NOT NULL, since DATE);
+CREATE TABLE audit (line TEXT);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)
+INSERT INTO ledger SELECT i * 3, i % 997, (i * 37 % 100000) / 100.0,
+  CASE WHEN i % 11 = 0 THEN NULL ELSE 'payment ' || i || ' Zoë' END,
+  datetime(1700000000 + i * 61, 'unixepoch') FROM n;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
+INSERT INTO customer SELECT i, 'customer ' || i, date(19000 + i % 5000, 'unixepoch') FROM n;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+INSERT INTO audit SELECT 'event ' || (i % 5000) FROM n;
+)sql",
+                                nullptr, nullptr, &error);
+    ASSERT_EQ(rc, SQLITE_OK) << (error != nullptr ? error : "");
+    sqlite3_close(db);
+  }
+  void TearDown() override {
+    Env::Default()->RemoveAll(dir_).IgnoreError();
+    testing::PostgresTest::TearDown();
+  }
+
+  std::vector<std::string> CopyCommand(const std::string& resume) const {
+    std::vector<std::string> argv = {
+        FERRY_BINARY,          "--store", store_url(),  "copy",   "--from",
+        "sqlite://" + source_, "--to",    url(),        "--jobs", "2",
+        "--chunk-rows",        "5000",    "--max-rate", "60000"};
+    if (!resume.empty()) {
+      argv.push_back("--resume");
+      argv.push_back(resume);
+    }
+    return argv;
+  }
+  std::string store_url() const { return SqliteStoreUrl(dir_ + "/state.db"); }
+
+  std::string dir_;
+  std::string source_;
+};
+
+TEST_F(CopyKillTest, SurvivesTwentySigkillsAndVerifiesClean) {
+  std::mt19937 random(20261123);
+  std::uniform_int_distribution<int> delay_ms(40, 700);
+  std::string run_id;
+  int kills = 0;
+  int kills_mid_copy = 0;  // with some chunks done and some not
+  bool finished = false;
+  for (int attempt = 0; attempt < 80 && !finished; ++attempt) {
+    // Every other attempt names the run; the others rely on "the same command again".
+    const std::string log = fmt::format("{}/attempt-{}.log", dir_, attempt);
+    auto child = testing::Subprocess::Spawn({.argv = CopyCommand(attempt % 2 == 1 ? run_id : ""),
+                                             .stdout_path = log,
+                                             .stderr_path = log});
+    ASSERT_TRUE(child.has_value()) << child.error().ToString();
+    const bool kill_it = kills < 20;
+    if (kill_it) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+    }
+    if (kill_it && (*child)->running()) {
+      ASSERT_TRUE((*child)->Signal(SIGKILL).ok());
+      // Reaped, so that the next attempt sees the worker's process gone.
+      auto status = (*child)->Wait(std::chrono::seconds(10));
+      ASSERT_TRUE(status.has_value()) << status.error().ToString();
+      ASSERT_EQ(status->signal, SIGKILL) << status->ToString() << "\n" << ReadFile(log);
+      ++kills;
+      if (!run_id.empty()) {
+        // Where the kill landed: chunks done so far.
+        auto store = Store::Open(store_url());
+        ASSERT_TRUE(store.has_value()) << store.error().ToString();
+        auto stats = (*store)->GetQueueStats("copy:" + run_id);
+        ASSERT_TRUE(stats.has_value());
+        if (stats->done > 0 && stats->done < stats->total()) ++kills_mid_copy;
+      }
+    } else {
+      auto status = (*child)->Wait(std::chrono::seconds(300));
+      ASSERT_TRUE(status.has_value()) << status.error().ToString();
+      ASSERT_TRUE(status->success()) << status->ToString() << "\n" << ReadFile(log);
+      finished = true;
+    }
+    if (run_id.empty()) {
+      std::smatch found;
+      const std::string text = ReadFile(log);
+      if (std::regex_search(text, found, std::regex("run=(copy-[0-9a-z]+)"))) run_id = found[1];
+    }
+  }
+  ASSERT_TRUE(finished);
+  EXPECT_GE(kills, 20);
+  EXPECT_GE(kills_mid_copy, 10);
+
+  // One run did it all: the store holds it, succeeded, with every chunk done once.
+  auto store = Store::Open(store_url());
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  auto run = (*store)->GetRun(run_id);
+  ASSERT_TRUE(run.has_value()) << run.error().ToString();
+  EXPECT_EQ(run->state, "succeeded") << run->result;
+  auto tasks = (*store)->ListTasks("copy:" + run_id);
+  ASSERT_TRUE(tasks.has_value());
+  EXPECT_GE(tasks->size(), 60u + 10u + 1u);  // 5,000-row chunks, at least
+  for (const Task& t : *tasks) EXPECT_EQ(t.state, TaskState::kDone) << t.payload;
+
+  // Exactly once: the keyless table proves it by count (a key would only have refused a
+  // duplicate), and verification compares every row.
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM audit").value_or(""), "20000");
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM ledger").value_or(""), "300000");
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM pg_class WHERE relname = 'ferry_chunks'").value_or(""),
+            "0");
+  const std::string verify_log = dir_ + "/verify.log";
+  auto verified = testing::RunToCompletion(
+      {.argv = {FERRY_BINARY, "verify", "--from", "sqlite://" + source_, "--to", url()},
+       .stdout_path = verify_log,
+       .stderr_path = verify_log},
+      std::chrono::seconds(300));
+  ASSERT_TRUE(verified.has_value()) << verified.error().ToString();
+  EXPECT_TRUE(verified->success()) << ReadFile(verify_log);
+  EXPECT_THAT(ReadFile(verify_log), HasSubstr("identical"));
+}
+
+}  // namespace
+}  // namespace ferry
