@@ -4,11 +4,13 @@
 # 15 server on loopback. Results go in BENCHMARKS.md.
 #
 #   bench/copy_bench.sh [ROWS]        # default 1000000; needs ./setup.sh build first
+#   JOBS=2 bench/copy_bench.sh        # ferry's --jobs (default 2, the machine's cores)
 #
 # Installs the anchor from Debian if it is missing (scripts/bench-packages.txt).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROWS="${1:-1000000}"
+JOBS="${JOBS:-2}"
 FERRY="${FERRY_BIN:-$ROOT/build/release/src/cli/ferry}"
 PG_BIN=/usr/lib/postgresql/15/bin
 [[ -x $FERRY ]] || { echo "build ferry first: ./setup.sh build" >&2; exit 2; }
@@ -51,19 +53,19 @@ sqlite3 "$WORK/source.db" "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, am
 seconds() { local start=$EPOCHREALTIME; "$@" >"$WORK/out.log" 2>&1 || { cat "$WORK/out.log" >&2; exit 1; }; echo "$EPOCHREALTIME - $start" | bc; }
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
-ferry_s=$(seconds "$FERRY" --store "sqlite://$WORK/ferry.db" copy --from "sqlite://$WORK/source.db" \
-  --to "postgresql://ferry@127.0.0.1:$PORT/ferry_target")
+ferry_s=$(seconds "$FERRY" --store "sqlite://$WORK/ferry.db" copy --jobs "$JOBS" \
+  --from "sqlite://$WORK/source.db" --to "postgresql://ferry@127.0.0.1:$PORT/ferry_target")
 pgloader_s=$(seconds pgloader "$WORK/source.db" "postgresql://ferry@127.0.0.1:$PORT/pgloader_target")
 verify_s=$(seconds "$FERRY" verify --from "sqlite://$WORK/source.db" \
   --to "postgresql://ferry@127.0.0.1:$PORT/ferry_target")
 "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PORT" -U ferry -d ferry_target -c "DROP TABLE t" >/dev/null
-ferry_rss=$(rss "$FERRY" --store "sqlite://$WORK/ferry2.db" copy --from "sqlite://$WORK/source.db" \
+ferry_rss=$(rss "$FERRY" --store "sqlite://$WORK/ferry2.db" copy --jobs "$JOBS" --from "sqlite://$WORK/source.db" \
   --to "postgresql://ferry@127.0.0.1:$PORT/ferry_target" --no-verify)
 "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PORT" -U ferry -d pgloader_target -c "DROP TABLE t" >/dev/null
 pgloader_rss=$(rss pgloader "$WORK/source.db" "postgresql://ferry@127.0.0.1:$PORT/pgloader_target")
 
 printf 'rows                          %s\n' "$ROWS"
-printf 'ferry copy + verify           %.2f s   peak %s KB (copy alone)\n' "$ferry_s" "$ferry_rss"
+printf 'ferry copy + verify --jobs %s %.2f s   peak %s KB (copy alone)\n' "$JOBS" "$ferry_s" "$ferry_rss"
 printf 'ferry verify alone            %.2f s\n' "$verify_s"
 printf 'pgloader %-20s %.2f s   peak %s KB\n' "$(pgloader --version 2>/dev/null | head -1 | awk '{print $3}')" "$pgloader_s" "$pgloader_rss"
 printf 'ratio (ferry copy+verify / pgloader copy) %.2f\n' "$(echo "$ferry_s / $pgloader_s" | bc -l)"

@@ -610,8 +610,12 @@ class CopyRun {
       if (!more) break;
       projected.clear();
       for (Row& row : batch) {
-        hasher.AddRow(row);
-        if (digest.has_value()) digest->Add(row);
+        // One hash per row: the verification's digest when verifying, else the chunk's own.
+        if (digest.has_value()) {
+          digest->Add(row);
+        } else {
+          hasher.AddRow(row);
+        }
         Row out;
         out.reserve(plan.order.size());
         for (int s : plan.order) out.push_back(s < 0 ? Value::Null() : std::move(row[s]));
@@ -637,7 +641,7 @@ class CopyRun {
       }
     }
     marker.rows = rows;
-    marker.checksum = hasher.checksum().ToHex();
+    marker.checksum = (digest.has_value() ? digest->total() : hasher.checksum()).ToHex();
     Status committed = writer->Commit();
     if (!committed.ok() && committed.code() == StatusCode::kAborted && chunked) {
       // Another worker committed this chunk while this one loaded it (this one's lease had

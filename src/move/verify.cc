@@ -421,6 +421,8 @@ void SourceDigest::Add(const Row& source_row) {
   s.scan.total.AddRowHash(hash);
 }
 
+const ChunkChecksum& SourceDigest::total() const { return state_->scan.total; }
+
 void SourceDigest::Merge(const SourceDigest& other) {
   std::vector<ChunkChecksum>& mine = state_->scan.buckets;
   const std::vector<ChunkChecksum>& theirs = other.state_->scan.buckets;

@@ -97,6 +97,8 @@ class SourceDigest {
   // Adds the rows `other` saw (a digest of the same tables and bucket count): chunks of one
   // table digested on several threads make one digest.
   void Merge(const SourceDigest& other);
+  // The checksum of every row added (in the compared form).
+  const ChunkChecksum& total() const;
 
   struct State;
 
