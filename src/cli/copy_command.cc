@@ -93,6 +93,9 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
                         {"seconds", t.seconds},
                         {"created", t.created},
                         {"chunks", t.chunks},
+                        {"indexes", t.indexes},
+                        {"foreign_keys", t.foreign_keys},
+                        {"not_copied", t.not_copied},
                         {"risks", risks}});
     }
     Json doc = {{"ok", identical},
@@ -114,11 +117,19 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
     context.out << fmt::format("  {:<24} {:>10} rows  {:>5} chunk{}  {:6.2f} s{}\n", t.table,
                                t.rows, t.chunks, t.chunks == 1 ? " " : "s", t.seconds,
                                t.created ? "  (created)" : "");
+    if (t.indexes > 0 || t.foreign_keys > 0) {
+      context.out << fmt::format("      built {} index{}, {} foreign key{}\n", t.indexes,
+                                 t.indexes == 1 ? "" : "es", t.foreign_keys,
+                                 t.foreign_keys == 1 ? "" : "s");
+    }
     for (const ColumnMapping& c : t.mapping.columns) {
       for (const std::string& r : c.risks) {
         context.out << fmt::format("      {} {} -> {}: {}\n", c.name, c.source_type, c.target_type,
                                    r);
       }
+    }
+    for (const std::string& what : t.not_copied) {
+      context.out << fmt::format("      not copied: {}\n", what);
     }
   }
   if (report.verification.has_value()) {

@@ -540,9 +540,10 @@ std::string MysqlCreateTableSql(const TableInfo& table) {
   for (const ColumnInfo& c : table.columns) {
     const bool key = std::any_of(table.primary_key.begin(), table.primary_key.end(),
                                  [&](const std::string& k) { return SameIdentifier(k, c.name); });
-    parts.push_back(fmt::format("{} {}{}", QuoteName(c.name),
-                                key ? KeyColumnType(c) : c.native_type,
-                                c.nullable && !key ? "" : " NOT NULL"));
+    parts.push_back(fmt::format(
+        "{} {}{}{}", QuoteName(c.name), key ? KeyColumnType(c) : c.native_type,
+        c.nullable && !key ? "" : " NOT NULL",
+        key && c.auto_increment && c.kind == TypeKind::kInt64 ? " AUTO_INCREMENT" : ""));
   }
   if (!table.primary_key.empty()) {
     std::vector<std::string> key;
@@ -605,13 +606,15 @@ class MysqlConnector final : public Connector {
       if (check[0].has_value() && check[1].has_value() &&
           *check[1] == fmt::format("json_valid({})", QuoteName(*check[0]))) {
         json_columns[*check[0]] = true;
+      } else if (check[0].has_value()) {
+        table.not_copied.push_back(fmt::format("check constraint `{}`", *check[0]));
       }
     }
     FERRY_ASSIGN_OR_RETURN(
         auto columns,
         Query(catalogue_.get(),
               fmt::format("SELECT column_name, column_type, data_type, is_nullable, "
-                          "numeric_precision, numeric_scale, character_maximum_length FROM "
+                          "numeric_precision, numeric_scale, character_maximum_length, extra FROM "
                           "information_schema.columns WHERE table_schema = DATABASE() AND "
                           "table_name = {} ORDER BY ordinal_position",
                           relation),
@@ -627,6 +630,8 @@ class MysqlConnector final : public Connector {
         column.native_type = "json";
       }
       column.nullable = row[3].value_or("YES") == "YES";
+      column.auto_increment =
+          AsciiLower(row[7].value_or("")).find("auto_increment") != std::string::npos;
       if (column.kind == TypeKind::kDecimal && data_type == "decimal") {
         column.precision = NumberOr(row[4], -1);
         column.scale = NumberOr(row[5], -1);
@@ -644,6 +649,61 @@ class MysqlConnector final : public Connector {
                           relation),
               url_, location_));
     for (const auto& row : key) table.primary_key.push_back(row[0].value_or(""));
+    FERRY_ASSIGN_OR_RETURN(
+        auto indexes,
+        Query(catalogue_.get(),
+              fmt::format("SELECT index_name, non_unique, column_name, sub_part FROM "
+                          "information_schema.statistics WHERE table_schema = DATABASE() AND "
+                          "table_name = {} AND index_name <> 'PRIMARY' ORDER BY index_name, "
+                          "seq_in_index",
+                          relation),
+              url_, location_));
+    std::map<std::string, IndexInfo> by_name;
+    std::map<std::string, bool> partial;
+    for (const auto& row : indexes) {
+      const std::string index_name = row[0].value_or("");
+      IndexInfo& index = by_name[index_name];
+      index.name = index_name;
+      index.unique = row[1].value_or("1") == "0";
+      if (!row[2].has_value()) partial[index_name] = true;  // a functional index part
+      index.columns.push_back(row[2].value_or(""));
+      if (row[3].has_value()) partial[index_name] = true;  // a prefix of the column
+    }
+    for (auto& [index_name, index] : by_name) {
+      if (partial.contains(index_name)) {
+        table.not_copied.push_back(fmt::format("prefix or functional index `{}`", index_name));
+      } else {
+        table.indexes.push_back(std::move(index));
+      }
+    }
+    FERRY_ASSIGN_OR_RETURN(
+        auto fks,
+        Query(catalogue_.get(),
+              fmt::format("SELECT k.constraint_name, k.column_name, k.referenced_table_name, "
+                          "k.referenced_column_name, r.delete_rule, r.update_rule FROM "
+                          "information_schema.key_column_usage k JOIN "
+                          "information_schema.referential_constraints r ON "
+                          "r.constraint_schema = k.constraint_schema AND r.constraint_name = "
+                          "k.constraint_name AND r.table_name = k.table_name WHERE "
+                          "k.table_schema = DATABASE() AND k.table_name = {} AND "
+                          "k.referenced_table_name IS NOT NULL ORDER BY k.constraint_name, "
+                          "k.ordinal_position",
+                          relation),
+              url_, location_));
+    auto rule = [](const std::optional<std::string>& r) {
+      return r.value_or("") == "NO ACTION" ? std::string() : r.value_or("");
+    };
+    for (const auto& row : fks) {
+      const std::string fk_name = row[0].value_or("");
+      if (table.foreign_keys.empty() || table.foreign_keys.back().name != fk_name) {
+        table.foreign_keys.push_back({.name = fk_name,
+                                      .ref_table = row[2].value_or(""),
+                                      .on_delete = rule(row[4]),
+                                      .on_update = rule(row[5])});
+      }
+      table.foreign_keys.back().columns.push_back(row[1].value_or(""));
+      table.foreign_keys.back().ref_columns.push_back(row[3].value_or(""));
+    }
     FERRY_ASSIGN_OR_RETURN(
         auto estimate,
         Query(catalogue_.get(),
@@ -704,6 +764,19 @@ class MysqlConnector final : public Connector {
     }
     return std::unique_ptr<RowWriter>(std::move(writer));
   }
+
+  Status CreateIndex(const TableInfo& table, const IndexInfo& index) override {
+    std::lock_guard lock(mu_);
+    return Exec(catalogue_.get(), CreateIndexSql(table, index, &QuoteName), url_, location_);
+  }
+
+  Status AddForeignKey(const TableInfo& table, const ForeignKeyInfo& fk) override {
+    std::lock_guard lock(mu_);
+    return Exec(catalogue_.get(), AddForeignKeySql(table, fk, &QuoteName), url_, location_);
+  }
+
+  // InnoDB moves AUTO_INCREMENT past the largest value inserted.
+  Status SyncAutoIncrement(const TableInfo&, std::string_view) override { return OkStatus(); }
 
   Status DropTable(std::string_view table) override {
     std::lock_guard lock(mu_);

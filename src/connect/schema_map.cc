@@ -214,6 +214,9 @@ Result<TableMapping> MapTable(const TableInfo& source, std::string_view source_e
   TableMapping mapping;
   mapping.target.name = source.name;
   mapping.target.primary_key = source.primary_key;
+  mapping.target.indexes = source.indexes;
+  mapping.target.foreign_keys = source.foreign_keys;
+  mapping.target.not_copied = source.not_copied;
   for (const auto& [column, type] : casts) {
     if (source.ColumnIndex(column) < 0) {
       return Err(InvalidArgument("--cast {}:{}: table `{}` has no column `{}`", column, type,

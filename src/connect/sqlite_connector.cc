@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -335,6 +336,92 @@ class SqliteConnector final : public Connector {
     return names;
   }
 
+  // Indexes created with CREATE INDEX or by a UNIQUE constraint (not the primary key's).
+  Status DescribeIndexesLocked(TableInfo* table) {
+    FERRY_ASSIGN_OR_RETURN(
+        Statement list,
+        Prepare(catalogue_.get(),
+                fmt::format("PRAGMA index_list({})", QuoteIdentifier(table->name)), location_));
+    std::vector<IndexInfo> found;
+    int rc;
+    while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) {
+      if (ColumnText(list.get(), 3) == "pk") continue;
+      IndexInfo index{.name = std::string(ColumnText(list.get(), 1)),
+                      .unique = sqlite3_column_int(list.get(), 2) != 0};
+      if (sqlite3_column_int(list.get(), 4) != 0) {
+        table->not_copied.push_back(fmt::format("partial index `{}`", index.name));
+        continue;
+      }
+      found.push_back(std::move(index));
+    }
+    FERRY_RETURN_IF_ERROR(CatalogueDone(rc));
+    for (IndexInfo& index : found) {
+      FERRY_ASSIGN_OR_RETURN(
+          Statement info,
+          Prepare(catalogue_.get(),
+                  fmt::format("PRAGMA index_info({})", QuoteIdentifier(index.name)), location_));
+      bool expression = false;
+      while ((rc = sqlite3_step(info.get())) == SQLITE_ROW) {
+        if (sqlite3_column_int(info.get(), 1) < 0) expression = true;
+        index.columns.emplace_back(ColumnText(info.get(), 2));
+      }
+      FERRY_RETURN_IF_ERROR(CatalogueDone(rc));
+      if (expression) {
+        table->not_copied.push_back(fmt::format("expression index `{}`", index.name));
+        continue;
+      }
+      table->indexes.push_back(std::move(index));
+    }
+    std::sort(table->indexes.begin(), table->indexes.end(),
+              [](const IndexInfo& a, const IndexInfo& b) { return a.name < b.name; });
+    return OkStatus();
+  }
+
+  Status DescribeForeignKeysLocked(TableInfo* table) {
+    FERRY_ASSIGN_OR_RETURN(Statement list, Prepare(catalogue_.get(),
+                                                   fmt::format("PRAGMA foreign_key_list({})",
+                                                               QuoteIdentifier(table->name)),
+                                                   location_));
+    std::map<int, ForeignKeyInfo> by_id;
+    int rc;
+    while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) {
+      ForeignKeyInfo& fk = by_id[sqlite3_column_int(list.get(), 0)];
+      fk.ref_table = std::string(ColumnText(list.get(), 2));
+      fk.columns.emplace_back(ColumnText(list.get(), 3));
+      // A reference to the parent's primary key may leave its columns out.
+      fk.ref_columns.emplace_back(ColumnText(list.get(), 4));
+      auto action = [](std::string_view a) {
+        return a == "NO ACTION" ? std::string() : std::string(a);
+      };
+      fk.on_update = action(ColumnText(list.get(), 5));
+      fk.on_delete = action(ColumnText(list.get(), 6));
+    }
+    FERRY_RETURN_IF_ERROR(CatalogueDone(rc));
+    for (auto& [id, fk] : by_id) {
+      if (std::any_of(fk.ref_columns.begin(), fk.ref_columns.end(),
+                      [](const std::string& c) { return c.empty(); })) {
+        // REFERENCES parent without columns: the parent's primary key.
+        FERRY_ASSIGN_OR_RETURN(Statement parent, Prepare(catalogue_.get(),
+                                                         fmt::format("PRAGMA table_info({})",
+                                                                     QuoteIdentifier(fk.ref_table)),
+                                                         location_));
+        std::vector<std::pair<int, std::string>> key;
+        while ((rc = sqlite3_step(parent.get())) == SQLITE_ROW) {
+          if (sqlite3_column_int(parent.get(), 5) > 0) {
+            key.emplace_back(sqlite3_column_int(parent.get(), 5),
+                             std::string(ColumnText(parent.get(), 1)));
+          }
+        }
+        std::sort(key.begin(), key.end());
+        fk.ref_columns.clear();
+        for (auto& [position, column] : key) fk.ref_columns.push_back(column);
+      }
+      fk.name = fmt::format("{}_{}_fkey", table->name, fmt::join(fk.columns, "_"));
+      table->foreign_keys.push_back(std::move(fk));
+    }
+    return OkStatus();
+  }
+
   Result<TableInfo> DescribeLocked(TableInfo table) {
     FERRY_ASSIGN_OR_RETURN(
         Statement stmt,
@@ -353,6 +440,15 @@ class SqliteConnector final : public Connector {
     FERRY_RETURN_IF_ERROR(CatalogueDone(rc));
     std::sort(key.begin(), key.end());
     for (auto& [position, column] : key) table.primary_key.push_back(std::move(column));
+    // INTEGER PRIMARY KEY is the rowid: SQLite numbers rows that leave it out.
+    if (table.primary_key.size() == 1) {
+      const int k = table.ColumnIndex(table.primary_key[0]);
+      if (k >= 0 && AsciiLower(table.columns[static_cast<size_t>(k)].native_type) == "integer") {
+        table.columns[static_cast<size_t>(k)].auto_increment = true;
+      }
+    }
+    FERRY_RETURN_IF_ERROR(DescribeIndexesLocked(&table));
+    FERRY_RETURN_IF_ERROR(DescribeForeignKeysLocked(&table));
     // The largest rowid is found in the b-tree's last page, whatever the table's size, and is
     // the row count unless rows were deleted: a good estimate for progress. WITHOUT ROWID
     // tables have none, and stay unknown.
@@ -396,7 +492,8 @@ class SqliteConnector final : public Connector {
     const bool begin_now = mode != LoadMode::kAppend;
     if (begin_now) FERRY_RETURN_IF_ERROR(ExecSql(db.get(), "BEGIN IMMEDIATE", location_));
     if (mode == LoadMode::kCreate) {
-      FERRY_RETURN_IF_ERROR(ExecSql(db.get(), CreateTableSql(table), location_));
+      FERRY_RETURN_IF_ERROR(
+          ExecSql(db.get(), CreateTableSql(table, SqlFlavor::kSqlite), location_));
     } else if (mode == LoadMode::kReplace) {
       FERRY_RETURN_IF_ERROR(
           ExecSql(db.get(), fmt::format("DELETE FROM {}", QuoteIdentifier(table.name)), location_));
@@ -415,6 +512,30 @@ class SqliteConnector final : public Connector {
     return std::unique_ptr<RowWriter>(std::make_unique<SqliteWriter>(
         std::move(db), std::move(insert), table, location_, begin_now, options.marker));
   }
+
+  Status CreateIndex(const TableInfo& table, const IndexInfo& index) override {
+    FERRY_ASSIGN_OR_RETURN(Handle db, OpenDatabase(path_, location_, SQLITE_OPEN_READWRITE));
+    sqlite3_busy_timeout(db.get(), kWriterBusyTimeoutMs);
+    return ExecSql(db.get(), CreateIndexSql(table, index, &QuoteIdentifier), location_);
+  }
+
+  // SQLite declares foreign keys with the table (CreateTableSql does, for tables a copy
+  // creates) and cannot add one to an existing table.
+  Status AddForeignKey(const TableInfo& table, const ForeignKeyInfo& fk) override {
+    std::lock_guard lock(mu_);
+    TableInfo existing{.name = table.name};
+    FERRY_RETURN_IF_ERROR(DescribeForeignKeysLocked(&existing));
+    for (const ForeignKeyInfo& have : existing.foreign_keys) {
+      if (have.ref_table == fk.ref_table && have.columns == fk.columns) return OkStatus();
+    }
+    return Unimplemented(
+        "{}: table `{}`: SQLite cannot add a foreign key to an existing table; the key ({}) -> "
+        "{} was not created (copy into a new table to get it)",
+        location_, table.name, fmt::join(fk.columns, ", "), fk.ref_table);
+  }
+
+  // The rowid, and AUTOINCREMENT's sqlite_sequence, follow the largest key inserted.
+  Status SyncAutoIncrement(const TableInfo&, std::string_view) override { return OkStatus(); }
 
   Status DropTable(std::string_view table) override {
     FERRY_ASSIGN_OR_RETURN(Handle db, OpenDatabase(path_, location_, SQLITE_OPEN_READWRITE));

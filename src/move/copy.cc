@@ -51,6 +51,9 @@ struct TablePlan {
   int64_t chunks = 0;
   int64_t chunks_done = 0;
   int64_t chunks_done_here = 0;  // by this process, whose digests are in `digest`
+  int indexes = 0;
+  int foreign_keys = 0;
+  std::vector<std::string> not_copied;
   std::optional<SourceDigest> digest;
   std::chrono::steady_clock::time_point first_start{}, last_end{};
 };
@@ -166,6 +169,7 @@ class CopyRun {
     if (options_.on_run) options_.on_run(report_.run_id, report_.resumed);
     FERRY_RETURN_IF_ERROR(Plan());
     FERRY_RETURN_IF_ERROR(Load());
+    FERRY_RETURN_IF_ERROR(BuildAfterLoad());
     return Finish();
   }
 
@@ -258,6 +262,10 @@ class CopyRun {
           return existing.error();
         } else {
           plan.created = true;
+        }
+        for (const std::string& what : plan.source.not_copied) {
+          LogWarn("will not be carried to the target",
+                  {{"table", plan.source.name}, {"what", what}});
         }
         for (const ColumnMapping& c : plan.mapping.columns) {
           for (const std::string& risk : c.risks) {
@@ -425,7 +433,7 @@ class CopyRun {
   }
 
   Status Load() {
-    if (run_.state == "loaded") return OkStatus();  // stopped while verifying
+    if (run_.state == "loaded" || run_.state == "built") return OkStatus();  // loaded already
     // Leases of workers of this host whose process is gone (killed, crashed) are given back
     // now rather than when they expire.
     FERRY_ASSIGN_OR_RETURN(std::vector<Task> tasks, store_.ListTasks(queue()));
@@ -505,6 +513,91 @@ class CopyRun {
                 {{"table", plan.destination.name}, {"error", dropped.ToString()}});
       }
     }
+  }
+
+  // Indexes first (in parallel, `jobs` at a time), then foreign keys (their parents' keys are
+  // all there by then), then identity positions, for the tables this run created. What the
+  // target refuses is reported, not fatal: the rows are in and verified either way.
+  Status BuildAfterLoad() {
+    if (run_.state != "loaded") return OkStatus();
+    std::set<std::string> copied, index_names, repeated;
+    for (const TablePlan& plan : plans_) {
+      copied.insert(AsciiLower(plan.source.name));
+      for (const IndexInfo& index : plan.mapping.target.indexes) {
+        if (!index_names.insert(AsciiLower(index.name)).second)
+          repeated.insert(AsciiLower(index.name));
+      }
+    }
+    struct Step {
+      size_t table;
+      IndexInfo index;
+    };
+    std::vector<Step> steps;
+    for (size_t t = 0; t < plans_.size(); ++t) {
+      TablePlan& plan = plans_[t];
+      for (const std::string& what : plan.mapping.target.not_copied)
+        plan.not_copied.push_back(what);
+      if (!plan.created) continue;
+      for (IndexInfo index : plan.mapping.target.indexes) {
+        // Index names are per schema on PostgreSQL and SQLite, per table on MySQL.
+        if (repeated.contains(AsciiLower(index.name)) || copied.contains(AsciiLower(index.name))) {
+          index.name = plan.destination.name + "_" + index.name;
+        }
+        steps.push_back({t, std::move(index)});
+      }
+    }
+    std::atomic<size_t> next{0};
+    auto build = [&] {
+      for (size_t i = next++; i < steps.size(); i = next++) {
+        TablePlan& plan = plans_[steps[i].table];
+        Status built = target_.CreateIndex(plan.destination, steps[i].index);
+        std::lock_guard lock(mu_);
+        if (built.ok()) {
+          ++plan.indexes;
+        } else if (built.code() != StatusCode::kUnimplemented) {
+          plan.not_copied.push_back(
+              fmt::format("index `{}`: {}", steps[i].index.name, built.message()));
+        }
+      }
+    };
+    std::vector<std::thread> builders;
+    const size_t threads = std::min<size_t>(std::max(1, options_.jobs), steps.size());
+    for (size_t w = 0; w < threads; ++w) builders.emplace_back(build);
+    for (std::thread& b : builders) b.join();
+    for (TablePlan& plan : plans_) {
+      if (!plan.created) continue;
+      for (const ForeignKeyInfo& fk : plan.mapping.target.foreign_keys) {
+        if (!copied.contains(AsciiLower(fk.ref_table))) {
+          plan.not_copied.push_back(
+              fmt::format("foreign key ({}) -> `{}`: that table was not copied",
+                          fmt::join(fk.columns, ", "), fk.ref_table));
+          continue;
+        }
+        Status added = target_.AddForeignKey(plan.destination, fk);
+        if (added.ok()) {
+          ++plan.foreign_keys;
+        } else if (added.code() != StatusCode::kUnimplemented || target_.supports_chunks()) {
+          plan.not_copied.push_back(fmt::format("foreign key ({}) -> `{}`: {}",
+                                                fmt::join(fk.columns, ", "), fk.ref_table,
+                                                added.message()));
+        }
+      }
+      for (const ColumnInfo& c : plan.destination.columns) {
+        const int s = plan.source.ColumnIndex(c.name);
+        if (s < 0 || !plan.source.columns[static_cast<size_t>(s)].auto_increment) continue;
+        Status synced = target_.SyncAutoIncrement(plan.destination, c.name);
+        if (!synced.ok() && synced.code() != StatusCode::kUnimplemented) {
+          plan.not_copied.push_back(fmt::format("numbering of `{}`: {}", c.name, synced.message()));
+        }
+      }
+    }
+    for (const TablePlan& plan : plans_) {
+      for (const std::string& what : plan.not_copied) {
+        LogWarn("not carried to the target", {{"table", plan.source.name}, {"what", what}});
+      }
+    }
+    run_.state = "built";
+    return store_.UpdateRun(run_.id, run_.state, CanonicalJson(saved_));
   }
 
   Json WithError(const std::string& error) const {
@@ -703,7 +796,10 @@ class CopyRun {
                        .mapping = plan.mapping,
                        .created = plan.created,
                        .rows = plan.rows,
-                       .chunks = plan.chunks};
+                       .chunks = plan.chunks,
+                       .indexes = plan.indexes,
+                       .foreign_keys = plan.foreign_keys,
+                       .not_copied = plan.not_copied};
       if (plan.last_end > plan.first_start) {
         copied.seconds = std::chrono::duration<double>(plan.last_end - plan.first_start).count();
       }

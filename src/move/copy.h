@@ -11,7 +11,9 @@
 //      transaction on the target that also inserts the chunk's marker row: a chunk is in the
 //      target exactly once, whatever crashes in between. The chunk's row count and checksum are
 //      then committed to the store.
-//   3. Verify (unless told not to): every table compared row for row (move/verify.h).
+//   3. Build: secondary indexes (in parallel), foreign keys and identity positions of the tables
+//      the run created.
+//   4. Verify (unless told not to): every table compared row for row (move/verify.h).
 // A run that stops (an error, a crash, SIGKILL) is continued by the same command, or by
 // --resume RUN_ID, from the chunks not committed.
 #ifndef FERRY_MOVE_COPY_H_
@@ -80,6 +82,11 @@ struct TableCopy {
   int64_t rows = 0;      // rows in the target from this run (all its attempts)
   int64_t chunks = 0;
   double seconds = 0;  // wall time of this process's loading, first chunk to last
+  int indexes = 0;       // secondary indexes built after the load
+  int foreign_keys = 0;  // foreign keys added after the load
+  // What the copy did not carry to the target (an expression index, a check constraint, a
+  // foreign key to a table not copied, an index the target refused), one line each.
+  std::vector<std::string> not_copied;
 };
 
 struct CopyReport {

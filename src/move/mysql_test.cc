@@ -106,6 +106,53 @@ TEST_F(MysqlCopyTest, SqliteToMariaDbToPostgresAndSqliteVerifiesClean) {
   EXPECT_TRUE(round_trip->identical());
 }
 
+// What a copy carries besides rows: secondary indexes (built after the load), foreign keys
+// (added once every table is in), and the numbering of auto-increment keys. SQLite Chinook
+// into MariaDB, then back out of MariaDB into a new SQLite file.
+TEST_F(MysqlCopyTest, ChinookKeepsIndexesForeignKeysAndNumbering) {
+  const std::string chinook = FERRY_SHARED_DIR "/data/chinook/Chinook_Sqlite.sqlite";
+  if (!Env::Default()->FileExists(chinook)) {
+    GTEST_SKIP() << chinook << " not found: the shared datasets are not beside this clone";
+  }
+  auto copied = CopyUrls("sqlite://" + chinook, url(), {.jobs = 2});
+  ExpectVerifiedClean(copied);
+  int indexes = 0, foreign_keys = 0;
+  for (const TableCopy& t : copied->tables) {
+    indexes += t.indexes;
+    foreign_keys += t.foreign_keys;
+    EXPECT_TRUE(t.not_copied.empty()) << t.table << ": " << t.not_copied.front();
+  }
+  EXPECT_EQ(indexes, 11);  // Chinook's IFK_ indexes
+  EXPECT_EQ(foreign_keys, 11);
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM information_schema.referential_constraints WHERE "
+                       "constraint_schema = DATABASE()")
+                .value_or(""),
+            "11");
+  EXPECT_EQ(QueryValue("SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics "
+                       "WHERE table_schema = DATABASE() AND index_name LIKE 'IFK\\_%'")
+                .value_or(""),
+            "11");
+  // The foreign keys hold: a track of an album that does not exist is refused.
+  EXPECT_FALSE(Execute("INSERT INTO Track (TrackId, Name, AlbumId, MediaTypeId, Milliseconds, "
+                       "UnitPrice) VALUES (99999, 'x', 424242, 1, 1, 0.99)")
+                   .ok());
+  // And the numbering goes on after the largest key copied.
+  ASSERT_TRUE(Execute("INSERT INTO Genre (Name) VALUES ('Fado')").ok());
+  EXPECT_EQ(QueryValue("SELECT GenreId FROM Genre WHERE Name = 'Fado'").value_or(""), "26");
+
+  // MariaDB -> a new SQLite file: the foreign keys are declared with the tables.
+  SqliteFile back("back");
+  auto returned = CopyUrls(url(), back.url(), {.tables = {"Album", "Artist", "Track"}});
+  ASSERT_TRUE(returned.has_value()) << returned.error().ToString();
+  for (const TableCopy& t : returned->tables) {
+    if (t.table != "Track") continue;
+    // Track's keys to Genre and MediaType point at tables this copy left out.
+    EXPECT_EQ(t.foreign_keys, 1);
+    ASSERT_EQ(t.not_copied.size(), 2u);
+    EXPECT_THAT(t.not_copied[0], HasSubstr("that table was not copied"));
+  }
+}
+
 // Chinook as its MySQL script creates it, loaded into MariaDB: compared with the SQLite edition
 // across the two engines, then copied MariaDB -> PostgreSQL -> MariaDB, each step verified.
 // Skips with a message in a clone without ../shared.
