@@ -163,5 +163,66 @@ TEST_F(CopyKillTest, SurvivesTwentySigkillsAndVerifiesClean) {
   EXPECT_THAT(ReadFile(verify_log), HasSubstr("identical"));
 }
 
+// A target disk that fills up mid-copy (here: a file-size limit on the process, which makes
+// writes fail as a full disk does): the error names the table and the way out, the chunks
+// committed before it stay, and once there is room the same command finishes the run.
+TEST_F(CopyKillTest, TargetDiskFullStopsCleanlyAndTheSameCommandFinishes) {
+  const std::string target = dir_ + "/target.db";
+  const std::string log = dir_ + "/full.log";
+  const std::string copy = fmt::format(
+      "{} --store {} copy --from sqlite://{} --to sqlite://{} --chunk-rows 20000 --tables ledger",
+      FERRY_BINARY, store_url(), source_, target);
+  auto full = testing::RunToCompletion(
+      {.argv = {"bash", "-c", "trap '' XFSZ; ulimit -f 6000; exec " + copy},
+       .stdout_path = log,
+       .stderr_path = log},
+      std::chrono::seconds(300));
+  ASSERT_TRUE(full.has_value()) << full.error().ToString();
+  EXPECT_EQ(full->exit_code, 3) << ReadFile(log);
+  const std::string said = ReadFile(log);
+  EXPECT_THAT(said, HasSubstr("table `ledger`"));
+  EXPECT_THAT(said, HasSubstr("--resume"));
+
+  auto finished = testing::RunToCompletion(
+      {.argv = {"bash", "-c", "exec " + copy}, .stdout_path = log, .stderr_path = log},
+      std::chrono::seconds(300));
+  ASSERT_TRUE(finished.has_value()) << finished.error().ToString();
+  EXPECT_TRUE(finished->success()) << ReadFile(log);
+  EXPECT_THAT(ReadFile(log), HasSubstr("(continued)"));
+  EXPECT_THAT(ReadFile(log), HasSubstr("verified: every row arrived intact"));
+}
+
+// Text that is not UTF-8 in the source: the error names the table, the column and the way out;
+// once the row is fixed, the same command continues the run.
+TEST_F(CopyKillTest, InvalidUtf8InTheSourceIsNamedAndTheRunResumesAfterTheFix) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(source_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE customer SET name = CAST(x'41ff42' AS TEXT) WHERE id = 777",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  const std::string target = dir_ + "/target.db";
+  const std::string log = dir_ + "/utf8.log";
+  const std::vector<std::string> copy = {
+      FERRY_BINARY,          "--store", store_url(),          "copy",     "--from",
+      "sqlite://" + source_, "--to",    "sqlite://" + target, "--tables", "customer",
+      "--chunk-rows",        "500"};
+  auto refused = testing::RunToCompletion({.argv = copy, .stdout_path = log, .stderr_path = log},
+                                          std::chrono::seconds(120));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->exit_code, 2) << ReadFile(log);
+  EXPECT_THAT(ReadFile(log), HasSubstr("table `customer`, column `name`"));
+  EXPECT_THAT(ReadFile(log), HasSubstr("invalid UTF-8"));
+
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE customer SET name = 'customer 777' WHERE id = 777", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto resumed = testing::RunToCompletion({.argv = copy, .stdout_path = log, .stderr_path = log},
+                                          std::chrono::seconds(120));
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_TRUE(resumed->success()) << ReadFile(log);
+  EXPECT_THAT(ReadFile(log), HasSubstr("(continued)"));
+}
+
 }  // namespace
 }  // namespace ferry

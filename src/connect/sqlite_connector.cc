@@ -54,9 +54,18 @@ Status ExecSql(sqlite3* db, const std::string& sql, const std::string& location)
   if (rc == SQLITE_OK) return OkStatus();
   if ((rc & 0xff) == SQLITE_FULL) {
     return ResourceExhausted(
-        "{}: disk full ({}); free space and run the copy again: tables "
-        "already committed are kept",
+        "{}: disk full ({}); free space and run the copy again: what was already committed is "
+        "kept",
         location, detail);
+  }
+  if ((rc & 0xff) == SQLITE_IOERR) {
+    // A write the file system refused: a full disk or quota, a file-size limit, a failing disk.
+    const int system_errno = sqlite3_system_errno(db);
+    return Unavailable(
+        "{}: `{}` failed: {}{}; is the disk full? free space and run the same command again: "
+        "what was already committed is kept",
+        location, sql.substr(0, 120), detail,
+        system_errno != 0 ? fmt::format(" ({})", std::strerror(system_errno)) : "");
   }
   return Internal("{}: `{}` failed: {}", location, sql.substr(0, 120), detail);
 }
