@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -391,6 +392,81 @@ TEST(ProgressTest, DrawsABarOnATerminalAndLogsOtherwise) {
   EXPECT_THAT(lines[0], HasSubstr("eta=?"));
   EXPECT_EQ(FormatDuration(3725), "1 h 02 min");
   EXPECT_EQ(FormatDuration(184), "3 min 04 s");
+}
+
+// A transform spec end to end: the copy renames, hashes, masks and filters; `verify --spec`
+// compares the target with the source as the spec makes it; a row a step rejects goes to the
+// reject file, and --max-rejects decides whether the copy goes on.
+TEST_F(CliTest, CopyWithASpecVerifiesAsTransformedAndRejectsWhatDoesNotFit) {
+  const std::string db = dir_ + "/people.db";
+  auto made = testing::RunToCompletion(
+      {.argv = {"sqlite3", db,
+                "CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT NOT NULL, ssn TEXT, "
+                "card TEXT, country TEXT, joined TEXT);"
+                "INSERT INTO person VALUES (1, 'Ada', '123-45-6789', '4111111111111234', 'FR', "
+                "'31/12/2023'), (2, 'Bob', NULL, '5500005555555559', 'US', '01/02/2024'), "
+                "(3, 'Cyd', '987-65-4321', NULL, 'DE', '15/06/2022');"}},
+      std::chrono::seconds(30));
+  ASSERT_TRUE(made.has_value() && made->success());
+  const std::string spec = dir_ + "/spec.yaml";
+  {
+    std::ofstream out(spec);
+    out << "version: 1\n"
+           "tables:\n"
+           "  person:\n"
+           "    rename: customer\n"
+           "    filter: \"country <> 'US'\"\n"
+           "    columns:\n"
+           "      ssn: {sha256: true}\n"
+           "      card: {mask: last4}\n"
+           "      joined: {date_format: \"%d/%m/%Y\"}\n";
+  }
+  const std::string to = "sqlite://" + dir_ + "/out.db";
+  const std::string rejects = dir_ + "/rejects.jsonl";
+  Outcome copied = Run({"--store", store_url_, "copy", "--from", "sqlite://" + db, "--to", to,
+                        "--spec", spec, "--rejects", rejects});
+  ASSERT_EQ(copied.code, 0) << copied.err;
+  EXPECT_THAT(copied.out, HasSubstr("customer"));
+  EXPECT_THAT(copied.out, HasSubstr("verified: every row arrived intact"));
+  auto row = testing::RunToCompletion(
+      {.argv = {"sqlite3", dir_ + "/out.db",
+                "SELECT card || '|' || joined || '|' || length(ssn) FROM customer WHERE id = 1"},
+       .stdout_path = dir_ + "/row.txt"},
+      std::chrono::seconds(30));
+  ASSERT_TRUE(row.has_value() && row->success());
+  std::ifstream row_text(dir_ + "/row.txt");
+  std::string line;
+  std::getline(row_text, line);
+  EXPECT_EQ(line, "************1234|2023-12-31|64");
+
+  Outcome as_transformed = Run({"verify", "--from", "sqlite://" + db, "--to", to, "--spec", spec});
+  EXPECT_EQ(as_transformed.code, 0) << as_transformed.out << as_transformed.err;
+  Outcome plain = Run({"verify", "--from", "sqlite://" + db, "--to", to});
+  EXPECT_EQ(plain.code, 1) << plain.out;
+
+  // A date that does not parse: rejected. With the default --max-rejects 0 the copy stops.
+  auto broken = testing::RunToCompletion(
+      {.argv = {"sqlite3", db, "UPDATE person SET joined = '31-12-2023' WHERE id = 3"}},
+      std::chrono::seconds(30));
+  ASSERT_TRUE(broken.has_value() && broken->success());
+  const std::string to2 = "sqlite://" + dir_ + "/out2.db";
+  Outcome stopped = Run({"--store", store_url_, "copy", "--from", "sqlite://" + db, "--to", to2,
+                         "--spec", spec, "--rejects", rejects});
+  EXPECT_NE(stopped.code, 0);
+  EXPECT_THAT(stopped.err, HasSubstr("joined"));
+  std::ifstream reject_file(rejects);
+  std::string reject;
+  std::getline(reject_file, reject);
+  EXPECT_THAT(reject, HasSubstr("\"key\":\"id=3\""));
+  EXPECT_THAT(reject, HasSubstr("31-12-2023"));
+  // Allowed one reject, the copy goes on without the row.
+  const std::string to3 = "sqlite://" + dir_ + "/out3.db";
+  Outcome tolerated = Run({"--store", store_url_, "copy", "--from", "sqlite://" + db, "--to", to3,
+                           "--spec", spec, "--rejects", rejects, "--max-rejects", "1", "--json"});
+  EXPECT_EQ(tolerated.code, 0) << tolerated.err;
+  Json summary = Json::parse(tolerated.out);
+  EXPECT_EQ(summary["rejected_rows"], 1);
+  EXPECT_EQ(summary["tables"][0]["rows"], 1);
 }
 
 // The real binary: exit codes reach the shell.

@@ -7,11 +7,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/env.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "connect/connector.h"
 #include "move/copy.h"
+#include "move/transform.h"
+#include "move/transformed_source.h"
 #include "store/store.h"
 
 namespace ferry {
@@ -28,6 +32,9 @@ struct CopyFlags {
   int jobs = 1;
   int64_t chunk_rows = 250'000;
   std::string resume;
+  std::string spec;
+  std::string rejects = "ferry-rejects.jsonl";
+  int64_t max_rejects = 0;
 };
 
 Result<std::map<std::string, std::string>> ParseCasts(const std::vector<std::string>& casts) {
@@ -59,7 +66,27 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
   FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(flags.from));
   FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(flags.to, {.create_if_missing = true}));
   FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
-  CopyOptions options{.tables = flags.tables,
+  // With a spec, the copy reads the source as the spec makes it (move/transformed_source.h).
+  Connector* from = source.get();
+  std::optional<TransformSpec> spec;
+  std::unique_ptr<RejectSink> rejects;
+  std::optional<TransformedSource> transformed;
+  std::string spec_hash;
+  if (!flags.spec.empty()) {
+    FERRY_ASSIGN_OR_RETURN(spec, TransformSpec::LoadFile(flags.spec, context.env));
+    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> tables, source->ListTables());
+    FERRY_RETURN_IF_ERROR(spec->CheckTables(tables));
+    FERRY_ASSIGN_OR_RETURN(std::string text, context.env->ReadFile(flags.spec));
+    spec_hash = Sha256Hex(text);
+    FERRY_ASSIGN_OR_RETURN(rejects,
+                           RejectSink::Open(flags.rejects, flags.max_rejects, context.env));
+    from = &transformed.emplace(*source, *spec, rejects.get());
+  }
+  std::vector<std::string> wanted = flags.tables;
+  if (spec.has_value()) {
+    for (std::string& t : wanted) t = spec->TargetTableName(t);
+  }
+  CopyOptions options{.tables = wanted,
                       .if_exists = if_exists,
                       .casts = std::move(casts),
                       .verify = !flags.no_verify,
@@ -68,7 +95,8 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
                       .max_rate = max_rate,
                       .env = context.env,
                       .store = store.get(),
-                      .resume = flags.resume};
+                      .resume = flags.resume,
+                      .fingerprint_extra = spec_hash};
   options.on_run = [&](const std::string& run_id, bool resumed) {
     LogInfo(resumed ? "continuing copy run" : "copy run",
             {{"run", run_id}, {"store", store->location()}});
@@ -77,7 +105,10 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
   options.on_progress = [&](const std::string& table, int64_t rows, int64_t estimated) {
     progress.Update(table, rows, estimated);
   };
-  Result<CopyReport> copied = Copy(*source, *target, options);
+  Result<CopyReport> copied = Copy(*from, *target, options);
+  if (rejects != nullptr && rejects->count() > 0) {
+    LogWarn("rows rejected by the spec", {{"rows", rejects->count()}, {"file", rejects->path()}});
+  }
   progress.Finish();
   FERRY_ASSIGN_OR_RETURN(CopyReport report, std::move(copied));
   const bool identical = !report.verification.has_value() || report.verification->identical();
@@ -100,6 +131,7 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
     }
     Json doc = {{"ok", identical},
                 {"run_id", report.run_id},
+                {"rejected_rows", rejects != nullptr ? rejects->count() : 0},
                 {"resumed", report.resumed},
                 {"source_position", report.snapshot.position},
                 {"consistency", report.snapshot.note},
@@ -168,6 +200,13 @@ std::vector<CommandSpec> CopyCommands() {
                  app.add_option("--jobs,-j", flags->jobs, "Workers loading chunks at once (1)");
                  app.add_option("--chunk-rows", flags->chunk_rows,
                                 "Rows per chunk, split by primary-key range (250000)");
+                 app.add_option("--spec", flags->spec,
+                                "Transform spec (YAML): rename, cast, drop, filter, hash, mask... "
+                                "(docs/transforms.md)");
+                 app.add_option("--rejects", flags->rejects,
+                                "Where rows a transform rejects go (ferry-rejects.jsonl)");
+                 app.add_option("--max-rejects", flags->max_rejects,
+                                "Rejected rows allowed before the copy stops (0; -1: no limit)");
                  app.add_option("--resume", flags->resume,
                                 "Continue this run (default: the unfinished run of the same "
                                 "command, if any)");
