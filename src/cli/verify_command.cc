@@ -65,7 +65,7 @@ Result<int> RunVerify(CommandContext& context, const VerifyFlags& flags) {
     FERRY_ASSIGN_OR_RETURN(std::vector<std::string> tables, source->ListTables());
     FERRY_RETURN_IF_ERROR(spec->CheckTables(tables));
     // Rows the spec rejects never reach a target: they are counted, not compared.
-    FERRY_ASSIGN_OR_RETURN(rejected, RejectSink::Open("/dev/null", -1, context.env));
+    FERRY_ASSIGN_OR_RETURN(rejected, RejectSink::Open("", -1, context.env));
     compared = &transformed.emplace(*source, *spec, rejected.get());
   }
   std::vector<std::string> tables = flags.tables;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -3009,8 +3010,8 @@ Result<bool> ApplyRows(const TableTransform::Rep& rep, const Row& in, Row* consu
       if (!status.ok()) {
         // An Internal error is ferry's (OpenSSL failed), not the row's: it is not a reject.
         if (status.code() == StatusCode::kInternal) {
-          return Err(status.WithContext(fmt::format("table `{}` column `{}`", rep.source.name,
-                                                    c.name)));
+          return Err(
+              status.WithContext(fmt::format("table `{}` column `{}`", rep.source.name, c.name)));
         }
         if (rejected_column != nullptr) *rejected_column = c.name;
         if (c.hidden) {
@@ -3055,8 +3056,17 @@ Result<std::unique_ptr<RejectSink>> RejectSink::Open(const std::string& path, in
     return Err(
         InvalidArgument("--max-rejects {}: expected -1 (no bound) or a count from 0", max_rejects));
   }
-  Status created = env->WriteFileAtomic(path, "");
-  if (!created.ok()) return Err(created.WithContext("cannot create the reject file"));
+  // Only a regular file (or none) is emptied, by writing an empty one in its place. Anything
+  // else that exists (/dev/null, a FIFO, a terminal) is appended to as it is: replacing it would
+  // turn /dev/null into a regular file for the whole machine when ferry runs as root.
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  const bool special =
+      !error && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status);
+  if (!path.empty() && !special) {
+    Status created = env->WriteFileAtomic(path, "");
+    if (!created.ok()) return Err(created.WithContext("cannot create the reject file"));
+  }
   return std::unique_ptr<RejectSink>(new RejectSink(path, max_rejects, env));
 }
 
@@ -3084,20 +3094,20 @@ Status RejectSink::Reject(const TableTransform& transform, const Row& row, std::
   const std::string text = line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 
   std::lock_guard<std::mutex> lock(mu_);
-  Status written = env_->AppendFile(path_, text);
-  if (!written.ok()) {
-    return written.WithContext(fmt::format("cannot write the reject file {}", path_));
+  if (!path_.empty()) {
+    Status written = env_->AppendFile(path_, text);
+    if (!written.ok()) {
+      return written.WithContext(fmt::format("cannot write the reject file {}", path_));
+    }
   }
   ++count_;
   if (max_rejects_ >= 0 && count_ > max_rejects_) {
+    const std::string key = line["key"].get<std::string>();
     return FailedPrecondition(
-        "{} rows rejected, more than the {} allowed (--max-rejects); the last: table `{}`{}: {}; "
-        "every rejected row is in {}",
-        count_, max_rejects_, table.name,
-        line["key"].get<std::string>().empty()
-            ? std::string()
-            : fmt::format(" key {}", line["key"].get<std::string>()),
-        why.message(), path_);
+        "{} rows rejected, more than the {} allowed (--max-rejects); the last: table `{}`{}: {}{}",
+        count_, max_rejects_, table.name, key.empty() ? std::string() : " key " + key,
+        why.message(),
+        path_.empty() ? std::string() : fmt::format("; every rejected row is in {}", path_));
   }
   return OkStatus();
 }

@@ -146,9 +146,11 @@ class TableTransform {
 // Thread-safe: several tables' readers may share one sink.
 class RejectSink {
  public:
-  // Creates `path`, or empties it if it exists (an empty file after a run means no row was
-  // rejected). `max_rejects`: how many rows may be rejected before Reject fails; -1 for no
-  // bound, 0 when the first rejected row must stop the copy. `env` nullptr: Env::Default().
+  // Creates `path`, or empties it if it is a regular file (an empty file after a run means no
+  // row was rejected); anything else that exists there (/dev/null, a FIFO) is appended to and
+  // never replaced. An empty `path` writes nowhere: rows are only counted and bounded (verify's
+  // use). `max_rejects`: how many rows may be rejected before Reject fails; -1 for no bound, 0
+  // when the first rejected row must stop the copy. `env` nullptr: Env::Default().
   [[nodiscard]] static Result<std::unique_ptr<RejectSink>> Open(const std::string& path,
                                                                 int64_t max_rejects,
                                                                 Env* env = nullptr);

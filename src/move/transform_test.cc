@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include <optional>
 #include <random>
@@ -40,28 +42,46 @@ TableInfo Customers() {
   };
   return TableInfo{
       .name = "customers",
-      .columns = {{.name = "id", .native_type = "bigint", .kind = TypeKind::kInt64,
-                   .nullable = false},
-                  {.name = "full_name", .native_type = "varchar(40)", .kind = TypeKind::kText,
-                   .precision = 40},
-                  text("ssn"), text("email"), text("card_number"), text("notes"), text("amount"),
-                  {.name = "status", .native_type = "char(1)", .kind = TypeKind::kText,
-                   .precision = 1},
-                  text("opened"),
-                  {.name = "booked_at", .native_type = "timestamp", .kind = TypeKind::kTimestamp},
-                  text("region"), text("phone"),
-                  {.name = "balance", .native_type = "numeric(12,2)", .kind = TypeKind::kDecimal,
-                   .precision = 12, .scale = 2},
-                  text("country")},
+      .columns =
+          {{.name = "id", .native_type = "bigint", .kind = TypeKind::kInt64, .nullable = false},
+           {.name = "full_name",
+            .native_type = "varchar(40)",
+            .kind = TypeKind::kText,
+            .precision = 40},
+           text("ssn"),
+           text("email"),
+           text("card_number"),
+           text("notes"),
+           text("amount"),
+           {.name = "status", .native_type = "char(1)", .kind = TypeKind::kText, .precision = 1},
+           text("opened"),
+           {.name = "booked_at", .native_type = "timestamp", .kind = TypeKind::kTimestamp},
+           text("region"),
+           text("phone"),
+           {.name = "balance",
+            .native_type = "numeric(12,2)",
+            .kind = TypeKind::kDecimal,
+            .precision = 12,
+            .scale = 2},
+           text("country")},
       .primary_key = {"id"}};
 }
 
 Row CustomerRow(int64_t id) {
-  return Row{Value::Int64(id),     Text("Ada Lovelace"),     Text("123-45-6789"),
-             Text("ada@example.com"), Text("4111111111111234"), Text("likes tea"),
-             Text("12.50"),        Text("A"),                Text("31/12/2023"),
-             Timestamp("2024-01-15 12:00:00"), Text("somewhere"), Value::Null(),
-             Decimal("100.25"),    Text("FR")};
+  return Row{Value::Int64(id),
+             Text("Ada Lovelace"),
+             Text("123-45-6789"),
+             Text("ada@example.com"),
+             Text("4111111111111234"),
+             Text("likes tea"),
+             Text("12.50"),
+             Text("A"),
+             Text("31/12/2023"),
+             Timestamp("2024-01-15 12:00:00"),
+             Text("somewhere"),
+             Value::Null(),
+             Decimal("100.25"),
+             Text("FR")};
 }
 
 // The example of docs/transforms.md, verbatim.
@@ -107,7 +127,9 @@ class TransformTest : public ::testing::Test {
   // A table `t` (id int64 key, v of `kind`) whose column v gets `steps` (YAML flow syntax).
   static TableInfo SingleTable(TypeKind kind, std::string native = "") {
     return TableInfo{.name = "t",
-                     .columns = {{.name = "id", .native_type = "bigint", .kind = TypeKind::kInt64,
+                     .columns = {{.name = "id",
+                                  .native_type = "bigint",
+                                  .kind = TypeKind::kInt64,
                                   .nullable = false},
                                  {.name = "v", .native_type = std::move(native), .kind = kind}},
                      .primary_key = {"id"}};
@@ -124,9 +146,8 @@ class TransformTest : public ::testing::Test {
     Row out;
     FERRY_ASSIGN_OR_RETURN(bool kept, t.Apply(Row{Value::Int64(1), v}, &out));
     if (!kept) return Err(NotFound("filtered out"));
-    return out.at(static_cast<size_t>(t.output().ColumnIndex("v") >= 0
-                                          ? t.output().ColumnIndex("v")
-                                          : 1));
+    return out.at(
+        static_cast<size_t>(t.output().ColumnIndex("v") >= 0 ? t.output().ColumnIndex("v") : 1));
   }
   // Runs `v` through `steps` on a column of `kind`; a compile error fails the test.
   Result<Value> Through(TypeKind kind, std::string_view steps, const Value& v) {
@@ -161,10 +182,9 @@ TEST_F(TransformTest, TransformDocExampleCompilesToTheDocumentedTable) {
   EXPECT_EQ(out.name, "clients");
   std::vector<std::string> names;
   for (const ColumnInfo& c : out.columns) names.push_back(c.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"id", "name", "ssn", "email", "card_number",
-                                             "amount", "status", "opened", "booked_at", "region",
-                                             "phone_number", "balance", "country",
-                                             "migrated_by"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"id", "name", "ssn", "email", "card_number", "amount",
+                                             "status", "opened", "booked_at", "region",
+                                             "phone_number", "balance", "country", "migrated_by"}));
   EXPECT_EQ(out.primary_key, std::vector<std::string>{"id"});
   auto column = [&](std::string_view name) {
     return out.columns.at(static_cast<size_t>(out.ColumnIndex(name)));
@@ -337,13 +357,14 @@ TEST_F(TransformTest, TransformRenamesOnlyIsABijection) {
     TableInfo table{.name = fmt::format("t{}", round)};
     std::string forward = fmt::format("version: 1\ntables:\n  {}:\n    rename: u{}\n    columns:\n",
                                       table.name, round);
-    std::string backward = fmt::format("version: 1\ntables:\n  u{}:\n    rename: {}\n    "
-                                       "columns:\n",
-                                       round, table.name);
+    std::string backward = fmt::format(
+        "version: 1\ntables:\n  u{}:\n    rename: {}\n    "
+        "columns:\n",
+        round, table.name);
     for (size_t i = 0; i < n; ++i) {
       const TypeKind kind =
-          std::array{TypeKind::kInt64, TypeKind::kText, TypeKind::kDecimal, TypeKind::kDate,
-                     TypeKind::kFloat64, TypeKind::kBytes}[random() % 6];
+          std::array{TypeKind::kInt64, TypeKind::kText,    TypeKind::kDecimal,
+                     TypeKind::kDate,  TypeKind::kFloat64, TypeKind::kBytes}[random() % 6];
       table.columns.push_back({.name = fmt::format("c{}", i), .kind = kind});
       forward += fmt::format("      c{0}: {{rename: r{0}}}\n", i);
       backward += fmt::format("      r{0}: {{rename: c{0}}}\n", i);
@@ -446,7 +467,8 @@ TEST_F(TransformTest, TransformSha256OfTheTextForm) {
   EXPECT_EQ(*Through(TypeKind::kDate, "{sha256: true}", Date("2024-01-02")),
             Text(Sha256HexOf("2024-01-02")));
   EXPECT_TRUE(Through(TypeKind::kText, "{sha256: true}", Value::Null())->is_null());
-  EXPECT_THAT(CompileError(TypeKind::kText, "{sha256: false}"), HasSubstr("expected `sha256: true`"));
+  EXPECT_THAT(CompileError(TypeKind::kText, "{sha256: false}"),
+              HasSubstr("expected `sha256: true`"));
 }
 
 // RFC 4231 section 4.7 and 4.8 (test cases 6 and 7): a 131-byte key, hashed first.
@@ -522,8 +544,8 @@ TEST_F(TransformTest, TransformInlineKeysAreRefused) {
   for (std::string_view key_yaml :
        {"  pii: 0123456789abcdef0123456789abcdef\n", "  pii: {key: 0123456789abcdef}\n",
         "  pii: {env: FERRY_PII_KEY, secret: abc}\n"}) {
-    const std::string message = ParseError(fmt::format(
-        "version: 1\nhmac_keys:\n{}tables: {{}}\n", key_yaml));
+    const std::string message =
+        ParseError(fmt::format("version: 1\nhmac_keys:\n{}tables: {{}}\n", key_yaml));
     EXPECT_THAT(message, HasSubstr("migration.yaml:3:"));
     EXPECT_THAT(message, HasSubstr("a key is never written in the spec"));
     EXPECT_THAT(message, HasSubstr("{env: VARIABLE}"));
@@ -563,9 +585,9 @@ TEST_F(TransformTest, TransformUnknownKeyNamesAreSuggestedButSecretsNotEchoed) {
 TEST_F(TransformTest, TransformMaskKeepsTheEndsAndTheLength) {
   EXPECT_EQ(*Through(TypeKind::kText, "{mask: last4}", Text("4111111111111234")),
             Text("************1234"));
-  EXPECT_EQ(*Through(TypeKind::kText, "{mask: {keep_last: 2, keep_first: 1, char: X}}",
-                     Text("abcdef")),
-            Text("aXXXef"));
+  EXPECT_EQ(
+      *Through(TypeKind::kText, "{mask: {keep_last: 2, keep_first: 1, char: X}}", Text("abcdef")),
+      Text("aXXXef"));
   EXPECT_EQ(*Through(TypeKind::kText, "{mask: all}", Text("secret")), Text("******"));
   // Characters, not bytes: é is one character, and the mask may be one too.
   EXPECT_EQ(*Through(TypeKind::kText, "{mask: {keep_last: 1, char: \"•\"}}", Text("éte")),
@@ -578,9 +600,9 @@ TEST_F(TransformTest, TransformMaskKeepsTheEndsAndTheLength) {
   EXPECT_THAT(CompileError(TypeKind::kText, "{mask: {keep_last: 2, char: ab}}"),
               HasSubstr("expected one character"));
   // Masking a key would make rows collide.
-  Result<TableTransform> key_mask = Compile(
-      "version: 1\ntables:\n  t:\n    columns:\n      id: {mask: last4}\n",
-      SingleTable(TypeKind::kText));
+  Result<TableTransform> key_mask =
+      Compile("version: 1\ntables:\n  t:\n    columns:\n      id: {mask: last4}\n",
+              SingleTable(TypeKind::kText));
   ASSERT_FALSE(key_mask.has_value());
   EXPECT_THAT(key_mask.error().message(), HasSubstr("part of the primary key"));
 }
@@ -684,13 +706,14 @@ TEST_F(TransformTest, TransformDateAndTimeFormats) {
                      Text("2024-01-02 08:34+05:30")),
             TimestampTz("2024-01-02 03:04:00Z"));
 
-  Result<Value> february = Through(TypeKind::kText, "{date_format: \"%d/%m/%Y\"}", Text("31/02/2023"));
+  Result<Value> february =
+      Through(TypeKind::kText, "{date_format: \"%d/%m/%Y\"}", Text("31/02/2023"));
   ASSERT_FALSE(february.has_value());
   EXPECT_THAT(february.error().message(),
               HasSubstr("column `v` value '31/02/2023': date_format: does not match `%d/%m/%Y`: "
                         "day 31 is out of range for 2023-02"));
-  EXPECT_FALSE(Through(TypeKind::kText, "{date_format: \"%d/%m/%Y\"}", Text("31/12/2023 "))
-                   .has_value());
+  EXPECT_FALSE(
+      Through(TypeKind::kText, "{date_format: \"%d/%m/%Y\"}", Text("31/12/2023 ")).has_value());
   EXPECT_FALSE(Through(TypeKind::kText, "{date_format: \"%a %d/%m/%Y\"}", Text("Mon 29/02/2024"))
                    .has_value());
   Result<Value> neither =
@@ -763,10 +786,11 @@ TEST_F(TransformTest, TransformTimeZoneToUtcAndBack) {
 TEST_F(TransformTest, TransformStepsApplyInListOrder) {
   // NULL -> "0" -> 0 -> "0" hashed; the other order would leave NULL to the cast and then
   // replace it after.
-  EXPECT_EQ(*Through(TypeKind::kText, "[{default: \"0\"}, {cast: int64}, {sha256: true}]",
-                     Value::Null()),
-            Text(Sha256HexOf("0")));
-  EXPECT_FALSE(Through(TypeKind::kText, "[{cast: int64}, {default: \"0\"}]", Text(" 7")).has_value());
+  EXPECT_EQ(
+      *Through(TypeKind::kText, "[{default: \"0\"}, {cast: int64}, {sha256: true}]", Value::Null()),
+      Text(Sha256HexOf("0")));
+  EXPECT_FALSE(
+      Through(TypeKind::kText, "[{cast: int64}, {default: \"0\"}]", Text(" 7")).has_value());
   Result<TableTransform> t =
       CompileSingle(TypeKind::kText, "[{rename: amount}, {cast: decimal}, {cast: text}]");
   ASSERT_TRUE(t.has_value()) << t.error().ToString();
@@ -850,8 +874,7 @@ class TransformFilterTest : public TransformTest {
       if (c == '"' || c == '\\') quoted.push_back('\\');
       quoted.push_back(c);
     }
-    return Compile(fmt::format("version: 1\ntables:\n  t:\n    filter: \"{}\"\n", quoted),
-                   Table());
+    return Compile(fmt::format("version: 1\ntables:\n  t:\n    filter: \"{}\"\n", quoted), Table());
   }
   // The ids of `rows` the filter keeps.
   std::vector<int64_t> Kept(std::string_view expression, const std::vector<Row>& rows) {
@@ -909,7 +932,8 @@ TEST_F(TransformFilterTest, TransformFilterComparesByKind) {
 
 TEST_F(TransformFilterTest, TransformFilterNullIsUnknownAndUnknownIsDropped) {
   const std::vector<Row> rows = {RowOf(1, "a", "5"), RowOf(2, "b", std::nullopt),
-                                 RowOf(3, std::nullopt, "-1"), RowOf(4, std::nullopt, std::nullopt)};
+                                 RowOf(3, std::nullopt, "-1"),
+                                 RowOf(4, std::nullopt, std::nullopt)};
   EXPECT_EQ(Kept("balance >= 0", rows), (Ids{1}));
   EXPECT_EQ(Kept("NOT balance >= 0", rows), (Ids{3}));  // NOT unknown is unknown
   EXPECT_EQ(Kept("balance >= 0 OR balance IS NULL", rows), (Ids{1, 2, 4}));
@@ -1017,8 +1041,7 @@ TEST_F(TransformRejectTest, TransformRejectLinesNameTheRowAndHidePii) {
   EXPECT_EQ(line["table"], "customers");
   EXPECT_EQ(line["key"], "id=5");
   EXPECT_EQ(line["column"], "opened");
-  EXPECT_THAT(line["reason"].get<std::string>(),
-              HasSubstr("day 31 is out of range for 2023-02"));
+  EXPECT_THAT(line["reason"].get<std::string>(), HasSubstr("day 31 is out of range for 2023-02"));
   EXPECT_EQ(line["row"]["opened"], "31/02/2023");
   EXPECT_EQ(line["row"]["amount"], "12.50");
   EXPECT_EQ(line["row"]["booked_at"], "2024-01-15 12:00:00");
@@ -1071,6 +1094,31 @@ TEST_F(TransformRejectTest, TransformMaxRejectsBoundsTheCopy) {
   }
   EXPECT_FALSE(RejectSink::Open(path_, -2).has_value());
   EXPECT_FALSE(RejectSink::Open(dir_ + "/no/such/dir/rejects.jsonl", -1).has_value());
+}
+
+// /dev/null and other special files are written to, never replaced by a regular file (as
+// root, replacing /dev/null would break the machine); a FIFO stands in for /dev/null here.
+TEST_F(TransformRejectTest, TransformRejectSinkNeverReplacesSpecialFiles) {
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  Result<std::unique_ptr<RejectSink>> sink = RejectSink::Open(fifo, -1);
+  ASSERT_TRUE(sink.has_value()) << sink.error().ToString();
+  struct stat st{};
+  ASSERT_EQ(stat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+
+  // An empty path counts and bounds, and writes nothing.
+  Result<TableTransform> t = CompileSingle(TypeKind::kText, "{cast: int64}");
+  ASSERT_TRUE(t.has_value());
+  Result<std::unique_ptr<RejectSink>> counter = RejectSink::Open("", 1);
+  ASSERT_TRUE(counter.has_value()) << counter.error().ToString();
+  EXPECT_TRUE(
+      (*counter)->Reject(*t, Row{Value::Int64(1), Text("x")}, "v", InvalidArgument("x")).ok());
+  Status second =
+      (*counter)->Reject(*t, Row{Value::Int64(2), Text("x")}, "v", InvalidArgument("x"));
+  EXPECT_EQ(second.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.message(), Not(HasSubstr("every rejected row is in")));
+  EXPECT_EQ((*counter)->count(), 2);
 }
 
 TEST_F(TransformRejectTest, TransformRejectWriteFailuresAreReported) {
@@ -1233,12 +1281,13 @@ tables:
   Result<TableTransform> t = spec->ForTable(table, "postgresql");
   ASSERT_TRUE(t.has_value()) << t.error().ToString();
   Row out;
-  ASSERT_TRUE(*t->Apply(Row{Text("123-45-6789"), Text("zoë@example.com"), Value::Int64(-42)}, &out));
-  Result<testing::Rows> rows = Query(fmt::format(
-      "SELECT encode(hmac('123-45-6789'::text, '{0}', 'sha256'), 'hex'), "
-      "encode(sha256(convert_to('zoë@example.com', 'UTF8')), 'hex'), "
-      "encode(hmac((-42)::bigint::text, '{0}', 'sha256'), 'hex')",
-      kPiiKey));
+  ASSERT_TRUE(
+      *t->Apply(Row{Text("123-45-6789"), Text("zoë@example.com"), Value::Int64(-42)}, &out));
+  Result<testing::Rows> rows =
+      Query(fmt::format("SELECT encode(hmac('123-45-6789'::text, '{0}', 'sha256'), 'hex'), "
+                        "encode(sha256(convert_to('zoë@example.com', 'UTF8')), 'hex'), "
+                        "encode(hmac((-42)::bigint::text, '{0}', 'sha256'), 'hex')",
+                        kPiiKey));
   ASSERT_TRUE(rows.has_value()) << rows.error().ToString();
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ(out[0], Text(*(*rows)[0][0]));
@@ -1281,7 +1330,8 @@ TEST_F(TransformPostgresTest, TransformFiltersSelectWhatPostgresSelects) {
         "name < 'a' OR name = 'it''s'", "id = 1 OR id = 2 AND balance IS NULL",
         "NOT NOT (active = FALSE)", "balance > -2.5 AND balance != 100.25",
         "active IS NULL OR opened IS NULL"}) {
-    Result<testing::Rows> expected = Query(fmt::format("SELECT id FROM t WHERE {} ORDER BY id", filter));
+    Result<testing::Rows> expected =
+        Query(fmt::format("SELECT id FROM t WHERE {} ORDER BY id", filter));
     ASSERT_TRUE(expected.has_value()) << filter << ": " << expected.error().ToString();
     std::vector<std::string> want;
     for (const auto& row : *expected) want.push_back(*row[0]);
@@ -1318,58 +1368,5 @@ TEST_F(TransformMariaDbTest, TransformSha256ReproducesWithSha2) {
   EXPECT_EQ(out[0], Text(*expected));
 }
 
-}  // namespace
-}  // namespace ferry
-
-namespace ferry {
-namespace {
-
-// TEMPORARY-PERF
-TEST_F(TransformTest, DISABLED_TransformPerf) {
-  Result<TableTransform> t = Compile(kDocExample, Customers());
-  ASSERT_TRUE(t.has_value());
-  Result<TableTransform> light = Compile(R"yaml(
-version: 1
-tables:
-  customers:
-    rename: clients
-    filter: "country <> 'US' AND (balance >= 0 OR balance IS NULL)"
-    columns:
-      notes: drop
-      full_name: {rename: name}
-      amount: {cast: decimal}
-      region: {constant: EU}
-)yaml", Customers());
-  ASSERT_TRUE(light.has_value());
-  for (std::string_view step : {"{hmac: pii}", "{sha256: true}", "{mask: last4}", "{cast: decimal}",
-       "{map: {A: active, I: inactive}, else: unknown}", "{date_format: \"%d/%m/%Y\"}", "{constant: EU}", "{rename: x}"}) {
-    Result<TableTransform> one = Compile(fmt::format("version: 1\nhmac_keys:\n  pii: {{env: FERRY_PII_KEY}}\ntables:\n  customers:\n    columns:\n      {}: {}\n",
-      std::string_view(step).starts_with("{date") ? "opened" : std::string_view(step).starts_with("{map") ? "status" : std::string_view(step).starts_with("{cast") ? "amount" : "ssn", step), Customers());
-    ASSERT_TRUE(one.has_value()) << one.error().ToString();
-    std::vector<Row> rows;
-    for (int i = 0; i < 4096; ++i) rows.push_back(CustomerRow(i));
-    Row out;
-    const int64_t start = Env::Default()->MonotonicMicros();
-    int64_t n = 0;
-    for (int round = 0; round < 100; ++round) for (const Row& r : rows) if (*one->Apply(r, &out)) ++n;
-    const int64_t micros = Env::Default()->MonotonicMicros() - start;
-    fprintf(stderr, "%s: %.2f M rows/s (%.0f ns/row)\n", std::string(step).c_str(), n / (double)micros, micros * 1000.0 / n);
-  }
-  for (const TableTransform* tt : {&*t, &*light}) {
-    std::vector<Row> rows;
-    for (int i = 0; i < 4096; ++i) rows.push_back(CustomerRow(i));
-    Row out;
-    const int64_t start = Env::Default()->MonotonicMicros();
-    int64_t n = 0;
-    for (int round = 0; round < 200; ++round) {
-      for (const Row& r : rows) {
-        if (*tt->Apply(r, &out)) ++n;
-      }
-    }
-    const int64_t micros = Env::Default()->MonotonicMicros() - start;
-    fprintf(stderr, "%lld rows in %lld us: %.2f M rows/s\n", (long long)n, (long long)micros,
-            n / (double)micros);
-  }
-}
 }  // namespace
 }  // namespace ferry
