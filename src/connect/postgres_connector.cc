@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include "base/url.h"
+#include "connect/pg_binary.h"
 
 namespace ferry::connect_internal {
 namespace {
@@ -73,7 +74,8 @@ Result<Value> ParseAs(TypeKind kind, std::string_view text) {
 }
 
 // Reads through a cursor in a read-only repeatable-read transaction: the rows are one snapshot,
-// and the client holds one batch at a time whatever the table's size.
+// and the client holds one batch at a time whatever the table's size. The text path, for tables
+// with a column the binary reader (below) has no decoder for.
 class PostgresReader final : public RowReader {
  public:
   PostgresReader(Connection conn, const TableInfo& table, size_t batch_rows, std::string location)
@@ -128,6 +130,132 @@ class PostgresReader final : public RowReader {
   bool done_ = false;
 };
 
+// Reads `COPY (SELECT ...) TO STDOUT (FORMAT binary)` inside the scan's read-only
+// repeatable-read transaction: one snapshot, as the cursor gives, without the server formatting
+// and ferry parsing text. Memory stays bounded: libpq hands over one message (a tuple) at a time
+// and the reader holds one batch plus at most one partial tuple.
+class PostgresBinaryReader final : public RowReader {
+ public:
+  // `types`: the type OID of each column of `table`, each with a binary decoder of its kind.
+  PostgresBinaryReader(Connection conn, const TableInfo& table, std::vector<uint32_t> types,
+                       size_t batch_rows, std::string location)
+      : conn_(std::move(conn)),
+        table_(table),
+        types_(std::move(types)),
+        batch_rows_(std::max<size_t>(1, batch_rows)),
+        location_(std::move(location)) {}
+
+  Result<bool> Next(std::vector<Row>* batch) override {
+    batch->clear();
+    while (!ended_ && batch->size() < batch_rows_) {
+      size_t consumed = 0;
+      if (!header_read_) {
+        FERRY_ASSIGN_OR_RETURN(bool complete, ParsePgCopyHeader(stream_.unparsed(), &consumed));
+        if (complete) {
+          header_read_ = true;
+          stream_.Consume(consumed);
+        } else {
+          FERRY_RETURN_IF_ERROR(Receive());
+        }
+        continue;
+      }
+      FERRY_ASSIGN_OR_RETURN(PgCopyParse parsed, ParsePgCopyTuple(stream_.unparsed(), types_.size(),
+                                                                  &fields_, &consumed));
+      if (parsed == PgCopyParse::kNeedMore) {
+        FERRY_RETURN_IF_ERROR(Receive());
+        continue;
+      }
+      stream_.Consume(consumed);
+      if (parsed == PgCopyParse::kEnd) {
+        FERRY_RETURN_IF_ERROR(Finish());
+        break;
+      }
+      Row row;
+      row.reserve(types_.size());
+      for (size_t c = 0; c < types_.size(); ++c) {
+        const PgCopyField& field = fields_[c];
+        if (field.size < 0) {
+          row.push_back(Value::Null());
+          continue;
+        }
+        Result<Value> value = DecodePgBinaryField(
+            types_[c], std::string_view(field.data, static_cast<size_t>(field.size)));
+        if (!value.has_value()) {
+          const ColumnInfo& column = table_.columns[c];
+          return Err(value.error().WithContext(
+              fmt::format("{}: table `{}`, column `{}` ({}), row {}", location_, table_.name,
+                          column.name, column.native_type, rows_ + 1)));
+        }
+        row.push_back(std::move(value).value());
+      }
+      batch->push_back(std::move(row));
+      ++rows_;
+    }
+    return !batch->empty();
+  }
+
+ private:
+  // Takes the next message of the stream.
+  Status Receive() {
+    char* message = nullptr;
+    const int size = PQgetCopyData(conn_.get(), &message, /*async=*/0);
+    if (size > 0) {
+      stream_.Add(PgCopyBuffer::Message(message, &PQfreemem), static_cast<size_t>(size));
+      return OkStatus();
+    }
+    if (size == -1) {
+      // The COPY ended before its trailer: the server stopped it; its result says why.
+      FERRY_RETURN_IF_ERROR(CopyResult());
+      return DataLoss("{}: table `{}`: the COPY stream ended before its end marker, after {} rows",
+                      location_, table_.name, rows_);
+    }
+    return Unavailable(
+        "{}: table `{}`: reading the COPY stream failed: {}; check the server and "
+        "retry",
+        location_, table_.name, Trimmed(PQerrorMessage(conn_.get())));
+  }
+
+  // The COPY command's outcome, once its data has all been read.
+  Status CopyResult() {
+    ResultHandle res(PQgetResult(conn_.get()), &PQclear);
+    const ExecStatusType status = PQresultStatus(res.get());
+    std::string error = Trimmed(PQresultErrorMessage(res.get()));
+    while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+    if (status == PGRES_COMMAND_OK) return OkStatus();
+    if (PQstatus(conn_.get()) != CONNECTION_OK) {
+      return Unavailable("{}: lost the connection ({}); check the server and retry", location_,
+                         Trimmed(PQerrorMessage(conn_.get())));
+    }
+    return Internal("{}: table `{}`: the scan failed: {}", location_, table_.name, error);
+  }
+
+  // After the trailer: the end of the COPY, then of the transaction.
+  Status Finish() {
+    ended_ = true;
+    char* message = nullptr;
+    int size = 0;
+    while ((size = PQgetCopyData(conn_.get(), &message, /*async=*/0)) > 0) PQfreemem(message);
+    if (size == -2) {
+      return Unavailable("{}: table `{}`: reading the COPY stream failed: {}", location_,
+                         table_.name, Trimmed(PQerrorMessage(conn_.get())));
+    }
+    FERRY_RETURN_IF_ERROR(CopyResult());
+    FERRY_ASSIGN_OR_RETURN(ResultHandle end, Exec(conn_.get(), "COMMIT", {}, location_));
+    return OkStatus();
+  }
+
+  Connection conn_;
+  const TableInfo& table_;
+  const std::vector<uint32_t> types_;
+  const size_t batch_rows_;
+  const std::string location_;
+  PgCopyBuffer stream_;
+  std::vector<PgCopyField> fields_;
+  bool header_read_ = false;
+  bool ended_ = false;
+  int64_t rows_ = 0;
+};
+
 // COPY text format (PostgreSQL documentation, "COPY", section "Text Format"): tab-separated
 // columns, \N for NULL, backslash escapes for backslash, newline, carriage return and tab.
 void AppendCopyText(const Value& v, std::string* out) {
@@ -149,16 +277,36 @@ void AppendCopyText(const Value& v, std::string* out) {
 }
 
 // Loads through COPY FROM STDIN inside one transaction: PostgreSQL's bulk path, all or nothing.
+// In binary when every column's type has an encoder (pg_binary.h), which spares the server
+// parsing numbers, dates and timestamps and ferry formatting them; otherwise in text. A value
+// with no binary form for its column (text into an integer column, which the text input
+// parses) ends the binary COPY and the load goes on in text in the same transaction, so the
+// binary path refuses nothing the text path takes.
 class PostgresWriter final : public RowWriter {
  public:
+  // `binary_types`: the type OID of each column, each with a binary encoder; empty for text.
   PostgresWriter(Connection conn, const TableInfo& table, std::string location,
-                 const ChunkMarker* marker)
-      : conn_(std::move(conn)), table_(table), location_(std::move(location)), marker_(marker) {}
+                 const ChunkMarker* marker, std::vector<uint32_t> binary_types)
+      : conn_(std::move(conn)),
+        table_(table),
+        location_(std::move(location)),
+        marker_(marker),
+        types_(std::move(binary_types)),
+        binary_(!types_.empty()) {}
   // Closing the connection mid-COPY aborts the transaction: nothing is kept.
   ~PostgresWriter() override = default;
 
+  // Starts the COPY.
+  Status Start() { return StartCopy(); }
+
   Status Write(const std::vector<Row>& rows) override {
-    for (const Row& row : rows) {
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& row = rows[i];
+      if (binary_) {
+        FERRY_ASSIGN_OR_RETURN(bool sent, AppendBinaryRow(row, rows_ + static_cast<int64_t>(i)));
+        if (sent) continue;
+        FERRY_RETURN_IF_ERROR(SwitchToText());
+      }
       for (size_t c = 0; c < row.size(); ++c) {
         if (c > 0) buffer_.push_back('\t');
         AppendCopyText(row[c], &buffer_);
@@ -170,14 +318,7 @@ class PostgresWriter final : public RowWriter {
   }
 
   Status Commit() override {
-    FERRY_RETURN_IF_ERROR(Flush());
-    if (PQputCopyEnd(conn_.get(), nullptr) != 1) return Failure("ending COPY");
-    ResultHandle res(PQgetResult(conn_.get()), &PQclear);
-    if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
-      return LoadRefused(PQresultErrorMessage(res.get()),
-                         PQresultErrorField(res.get(), PG_DIAG_SQLSTATE));
-    }
-    while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+    FERRY_RETURN_IF_ERROR(EndCopy());
     if (marker_ != nullptr) {
       const std::string insert = InsertChunkMarkerSql(*marker_);
       ResultHandle marked(PQexec(conn_.get(), insert.c_str()), &PQclear);
@@ -199,6 +340,71 @@ class PostgresWriter final : public RowWriter {
 
  private:
   static constexpr size_t kFlushBytes = 1 << 20;
+
+  Status StartCopy() {
+    std::vector<std::string> columns;
+    columns.reserve(table_.columns.size());
+    for (const ColumnInfo& c : table_.columns) columns.push_back(QuoteIdentifier(c.name));
+    const std::string copy =
+        fmt::format("COPY {} ({}) FROM STDIN{}", QuoteIdentifier(table_.name),
+                    fmt::join(columns, ", "), binary_ ? " (FORMAT binary)" : "");
+    ResultHandle res(PQexec(conn_.get(), copy.c_str()), &PQclear);
+    if (PQresultStatus(res.get()) != PGRES_COPY_IN) {
+      return Internal("{}: `{}` failed: {}", location_, copy,
+                      Trimmed(PQresultErrorMessage(res.get())));
+    }
+    if (binary_) AppendPgCopyHeader(&buffer_);
+    return OkStatus();
+  }
+
+  // Sends what is buffered and ends the COPY; the server's verdict on the rows comes here.
+  Status EndCopy() {
+    if (binary_) AppendPgCopyTrailer(&buffer_);
+    FERRY_RETURN_IF_ERROR(Flush());
+    if (PQputCopyEnd(conn_.get(), nullptr) != 1) return Failure("ending COPY");
+    ResultHandle res(PQgetResult(conn_.get()), &PQclear);
+    if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+      return LoadRefused(PQresultErrorMessage(res.get()),
+                         PQresultErrorField(res.get(), PG_DIAG_SQLSTATE));
+    }
+    while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+    return OkStatus();
+  }
+
+  Status SwitchToText() {
+    FERRY_RETURN_IF_ERROR(EndCopy());
+    binary_ = false;
+    return StartCopy();
+  }
+
+  // Appends `row` (the load's `index`th, from 0) in binary: true, or false with nothing
+  // appended when one of its values needs text.
+  Result<bool> AppendBinaryRow(const Row& row, int64_t index) {
+    const size_t start = buffer_.size();
+    AppendPgCopyTupleStart(row.size(), &buffer_);
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (row[c].is_null()) {
+        AppendPgBinaryNull(&buffer_);
+        continue;
+      }
+      Result<PgEncode> encoded = AppendPgBinaryField(types_[c], row[c], &buffer_);
+      if (!encoded.has_value() || *encoded == PgEncode::kNeedsText) {
+        buffer_.resize(start);
+        if (encoded.has_value()) return false;
+        const ColumnInfo& column = table_.columns[c];
+        const std::string_view wider = PgWiderType(types_[c]);
+        return Err(FailedPrecondition(
+            "{}: table `{}`: column `{}` ({}), row {} of this load: {}; nothing of this load "
+            "was committed; {}, then run the copy again",
+            location_, table_.name, column.name, column.native_type, index + 1,
+            encoded.error().message(),
+            wider.empty() ? std::string("fix the row")
+                          : fmt::format("widen the column with --cast '{}:{}' or fix the row",
+                                        column.name, wider)));
+      }
+    }
+    return true;
+  }
 
   Status Flush() {
     if (buffer_.empty()) return OkStatus();
@@ -235,9 +441,55 @@ class PostgresWriter final : public RowWriter {
   const TableInfo& table_;
   const std::string location_;
   const ChunkMarker* const marker_;  // may be null
+  const std::vector<uint32_t> types_;
+  bool binary_;  // the current COPY's format
   std::string buffer_;
   int64_t rows_ = 0;
 };
+
+// The type OID of each column of `table` when every one has a binary encoder; otherwise empty
+// (text). Read in the load's transaction, so a table it just created is seen.
+Result<std::vector<uint32_t>> BinaryColumnTypes(PGconn* conn, const TableInfo& table,
+                                                const std::string& location) {
+  FERRY_ASSIGN_OR_RETURN(
+      ResultHandle res,
+      Exec(conn,
+           "SELECT a.attname, a.atttypid FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
+           "AND a.attnum > 0 AND NOT a.attisdropped",
+           {QuoteIdentifier(table.name)}, location));
+  std::vector<uint32_t> types(table.columns.size(), 0);
+  for (int r = 0; r < PQntuples(res.get()); ++r) {
+    const std::string_view name = PQgetvalue(res.get(), r, 0);
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      if (table.columns[c].name != name) continue;
+      const std::string_view oid = PQgetvalue(res.get(), r, 1);
+      std::from_chars(oid.data(), oid.data() + oid.size(), types[c]);
+    }
+  }
+  for (uint32_t type : types) {
+    if (!PgBinaryCanEncode(type)) return std::vector<uint32_t>();
+  }
+  return types;
+}
+
+// The type OID of each column `select` returns when every one has a binary decoder making the
+// kind `table` reads it as; otherwise empty (the text cursor). A domain reports its base type.
+Result<std::vector<uint32_t>> BinaryResultTypes(PGconn* conn, const std::string& select,
+                                                const TableInfo& table,
+                                                const std::string& location) {
+  FERRY_ASSIGN_OR_RETURN(ResultHandle res, Exec(conn, select + " LIMIT 0", {}, location));
+  if (PQnfields(res.get()) != static_cast<int>(table.columns.size())) {
+    return std::vector<uint32_t>();
+  }
+  std::vector<uint32_t> types;
+  types.reserve(table.columns.size());
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    const uint32_t type = PQftype(res.get(), static_cast<int>(c));
+    if (PgBinaryDecodedKind(type) != table.columns[c].kind) return std::vector<uint32_t>();
+    types.push_back(type);
+  }
+  return types;
+}
 
 class PostgresConnector final : public Connector {
  public:
@@ -330,15 +582,26 @@ class PostgresConnector final : public Connector {
           Exec(conn.get(), fmt::format("SET TRANSACTION SNAPSHOT '{}'", spec.snapshot), {},
                location_));
     }
+    const std::string select = fmt::format(
+        "SELECT {} FROM {}{}", fmt::join(columns, ", "), QuoteIdentifier(spec.table->name),
+        spec.range.has_value() ? KeyRangeWhere(QuoteIdentifier(spec.range->column), *spec.range)
+                               : "");
+    FERRY_ASSIGN_OR_RETURN(std::vector<uint32_t> types,
+                           BinaryResultTypes(conn.get(), select, *spec.table, location_));
+    if (!types.empty()) {
+      const std::string copy = fmt::format("COPY ({}) TO STDOUT (FORMAT binary)", select);
+      ResultHandle res(PQexec(conn.get(), copy.c_str()), &PQclear);
+      if (PQresultStatus(res.get()) != PGRES_COPY_OUT) {
+        return Err(Internal("{}: `{}` failed: {}", location_, copy,
+                            Trimmed(PQresultErrorMessage(res.get()))));
+      }
+      return std::unique_ptr<RowReader>(std::make_unique<PostgresBinaryReader>(
+          std::move(conn), *spec.table, std::move(types), spec.batch_rows, location_));
+    }
     FERRY_ASSIGN_OR_RETURN(
         ResultHandle declare,
-        Exec(conn.get(),
-             fmt::format("DECLARE ferry_scan NO SCROLL CURSOR FOR SELECT {} FROM {}{}",
-                         fmt::join(columns, ", "), QuoteIdentifier(spec.table->name),
-                         spec.range.has_value()
-                             ? KeyRangeWhere(QuoteIdentifier(spec.range->column), *spec.range)
-                             : ""),
-             {}, location_));
+        Exec(conn.get(), fmt::format("DECLARE ferry_scan NO SCROLL CURSOR FOR {}", select), {},
+             location_));
     return std::unique_ptr<RowReader>(
         std::make_unique<PostgresReader>(std::move(conn), *spec.table, spec.batch_rows, location_));
   }
@@ -355,17 +618,12 @@ class PostgresConnector final : public Connector {
           ResultHandle truncated,
           Exec(conn.get(), fmt::format("TRUNCATE {}", QuoteIdentifier(table.name)), {}, location_));
     }
-    std::vector<std::string> columns;
-    for (const ColumnInfo& c : table.columns) columns.push_back(QuoteIdentifier(c.name));
-    const std::string copy = fmt::format("COPY {} ({}) FROM STDIN", QuoteIdentifier(table.name),
-                                         fmt::join(columns, ", "));
-    ResultHandle res(PQexec(conn.get(), copy.c_str()), &PQclear);
-    if (PQresultStatus(res.get()) != PGRES_COPY_IN) {
-      return Err(Internal("{}: `{}` failed: {}", location_, copy,
-                          Trimmed(PQresultErrorMessage(res.get()))));
-    }
-    return std::unique_ptr<RowWriter>(
-        std::make_unique<PostgresWriter>(std::move(conn), table, location_, options.marker));
+    FERRY_ASSIGN_OR_RETURN(std::vector<uint32_t> types,
+                           BinaryColumnTypes(conn.get(), table, location_));
+    auto writer = std::make_unique<PostgresWriter>(std::move(conn), table, location_,
+                                                   options.marker, std::move(types));
+    FERRY_RETURN_IF_ERROR(writer->Start());
+    return std::unique_ptr<RowWriter>(std::move(writer));
   }
 
   Status DropTable(std::string_view table) override {
