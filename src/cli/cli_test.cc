@@ -390,6 +390,27 @@ TEST(ProgressTest, DrawsABarOnATerminalAndLogsOtherwise) {
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_THAT(lines[0], HasSubstr("copying table=invoice rows=10"));
   EXPECT_THAT(lines[0], HasSubstr("eta=?"));
+  // Two workers on two tables take turns: each table's first report is logged, the rest
+  // wait out the interval, and each table's rate counts from its own start.
+  lines.clear();
+  SetLogSink([&](std::string_view line) { lines.emplace_back(line); });
+  ProgressReporter parallel(unused, /*terminal=*/false);
+  parallel.Update("a", 10, 100);
+  parallel.Update("b", 5, 100);
+  parallel.Update("a", 20, 100);
+  parallel.Update("b", 15, 100);
+  SetLogSink(nullptr);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[1], HasSubstr("table=b rows=5"));
+  std::ostringstream screen2;
+  ProgressReporter bars(screen2, /*terminal=*/true);
+  bars.Update("a", 0, 100000);
+  bars.Update("b", 0, 100000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  bars.Update("a", 3000, 100000);
+  EXPECT_THAT(screen2.str(), ::testing::ContainsRegex(" [1-9][0-9]* rows/s"));
+  bars.Finish();
+
   EXPECT_EQ(FormatDuration(3725), "1 h 02 min");
   EXPECT_EQ(FormatDuration(184), "3 min 04 s");
 }

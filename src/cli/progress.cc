@@ -35,16 +35,14 @@ std::string FormatDuration(double seconds) {
 
 void ProgressReporter::Update(const std::string& table, int64_t done, int64_t total) {
   const auto now = std::chrono::steady_clock::now();
-  if (table != table_) {
-    table_ = table;
-    table_start_ = now;
-    last_draw_ = {};
-  }
+  // Workers on several tables take turns here: each table keeps its own start, and its rate
+  // counts the rows since this process first saw it (a resumed run starts part done).
+  auto [it, first] = tables_.try_emplace(table, TableProgress{.start = now, .first_done = done});
   const auto interval = terminal_ ? std::chrono::milliseconds(100) : std::chrono::seconds(5);
-  if (now - last_draw_ < interval) return;
+  if (!first && now - last_draw_ < interval) return;
   last_draw_ = now;
-  const double elapsed = std::chrono::duration<double>(now - table_start_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+  const double elapsed = std::chrono::duration<double>(now - it->second.start).count();
+  const double rate = elapsed > 0 ? static_cast<double>(done - it->second.first_done) / elapsed : 0;
   // An estimate can be low (rows inserted since it was taken): never show more than 99%.
   const bool known = total > 0;
   const double fraction = known ? std::min(0.99, static_cast<double>(done) / total) : 0;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <string>
 
 #include "base/log.h"
@@ -32,8 +33,11 @@ class ProgressReporter {
  private:
   std::ostream& out_;
   const bool terminal_;
-  std::string table_;
-  std::chrono::steady_clock::time_point table_start_;
+  struct TableProgress {
+    std::chrono::steady_clock::time_point start;
+    int64_t first_done = 0;
+  };
+  std::map<std::string, TableProgress> tables_;
   std::chrono::steady_clock::time_point last_draw_;
   bool drawn_ = false;
   LogSink previous_sink_;
