@@ -1,7 +1,10 @@
 #include "base/ids.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <climits>
 #include <cstdint>
@@ -86,13 +89,35 @@ std::string NewId(std::string_view prefix) {
   return fmt::format("{}_{}", prefix, Encode(id));
 }
 
-std::string HostWorkerId() {
+namespace {
+
+std::string HostName() {
   char host[HOST_NAME_MAX + 1] = {};
   if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "unknown-host");
+  return host;
+}
+
+}  // namespace
+
+std::string HostWorkerId() {
+  const std::string host = HostName();
   unsigned char random[4];
   RandomBytes(random, sizeof(random));
   return fmt::format("{}:{}:{}", host, ::getpid(),
                      HexEncode(std::string_view(reinterpret_cast<const char*>(random), 4)));
+}
+
+bool WorkerProcessGone(std::string_view worker_id) {
+  // "<host>:<pid>:<hex>"
+  const size_t colon = worker_id.find(':');
+  if (colon == std::string_view::npos || worker_id.substr(0, colon) != HostName()) return false;
+  const std::string_view rest = worker_id.substr(colon + 1);
+  const std::string_view pid_text = rest.substr(0, rest.find(':'));
+  pid_t pid = 0;
+  auto [end, ec] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+  if (ec != std::errc() || end != pid_text.data() + pid_text.size()) return false;
+  if (pid <= 0 || pid == ::getpid()) return false;
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 }  // namespace ferry

@@ -25,6 +25,11 @@ std::string NewId(std::string_view prefix);
 // returns a new id: call it once per worker.
 std::string HostWorkerId();
 
+// Whether the worker named by a HostWorkerId() id ran on this host in a process that is gone
+// (killed, crashed, exited). False for other hosts, for this process, and for ids that are not
+// HostWorkerId()'s: only a supervisor on the worker's own host can know.
+bool WorkerProcessGone(std::string_view worker_id);
+
 }  // namespace ferry
 
 #endif  // FERRY_BASE_IDS_H_

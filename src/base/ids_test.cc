@@ -1,5 +1,6 @@
 #include "base/ids.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -92,6 +93,21 @@ TEST(IdsTest, HostWorkerId) {
   ASSERT_EQ(id.substr(0, expected_start.size()), expected_start);
   EXPECT_THAT(id.substr(expected_start.size()), MatchesRegex("[0-9a-f]{8}"));
   EXPECT_NE(HostWorkerId(), id);
+}
+
+TEST(IdsTest, WorkerProcessGoneOnlyForAReapedProcessOfThisHost) {
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof(host) - 1), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  EXPECT_TRUE(WorkerProcessGone(std::string(host) + ":" + std::to_string(child) + ":0badf00d"));
+  EXPECT_FALSE(WorkerProcessGone(HostWorkerId()));                     // this process
+  EXPECT_FALSE(WorkerProcessGone(std::string(host) + ":1:0badf00d"));  // init is alive
+  EXPECT_FALSE(WorkerProcessGone("another-host:" + std::to_string(child) + ":0badf00d"));
+  EXPECT_FALSE(WorkerProcessGone(std::string(host) + ":12x:0badf00d"));
+  EXPECT_FALSE(WorkerProcessGone("worker-7"));
 }
 
 }  // namespace

@@ -1,11 +1,7 @@
 #include "move/copy.h"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <limits>
 #include <mutex>
@@ -128,23 +124,6 @@ std::string Fingerprint(const Connector& source, const Connector& target,
 std::string NewRunId() {
   std::string id = NewId("");
   return "copy-" + AsciiLower(id);
-}
-
-// "host:pid:..." of a worker of this host whose process is gone.
-bool OwnerIsDeadHere(const std::string& owner) {
-  char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) != 0) return false;
-  const size_t colon = owner.find(':');
-  if (colon == std::string::npos || owner.substr(0, colon) != host) return false;
-  const size_t next = owner.find(':', colon + 1);
-  const std::string pid_text = owner.substr(colon + 1, next - colon - 1);
-  pid_t pid = 0;
-  for (char ch : pid_text) {
-    if (ch < '0' || ch > '9') return false;
-    pid = pid * 10 + (ch - '0');
-  }
-  if (pid <= 0 || pid == ::getpid()) return false;
-  return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 // Errors worth another attempt: the connection dropped, the server was busy or out of
@@ -440,7 +419,7 @@ class CopyRun {
     std::set<std::string> dead;
     for (const Task& task : tasks) {
       if (task.state == TaskState::kLeased && !dead.contains(task.lease_owner) &&
-          OwnerIsDeadHere(task.lease_owner)) {
+          WorkerProcessGone(task.lease_owner)) {
         dead.insert(task.lease_owner);
       }
     }
