@@ -7,14 +7,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include "base/env.h"
-#include "base/hash.h"
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "connect/connector.h"
 #include "move/copy.h"
-#include "move/transform.h"
 #include "move/transformed_source.h"
 #include "store/store.h"
 
@@ -68,23 +65,13 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
   FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
   // With a spec, the copy reads the source as the spec makes it (move/transformed_source.h).
   Connector* from = source.get();
-  std::optional<TransformSpec> spec;
-  std::unique_ptr<RejectSink> rejects;
-  std::optional<TransformedSource> transformed;
-  std::string spec_hash;
-  if (!flags.spec.empty()) {
-    FERRY_ASSIGN_OR_RETURN(spec, TransformSpec::LoadFile(flags.spec, context.env));
-    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> tables, source->ListTables());
-    FERRY_RETURN_IF_ERROR(spec->CheckTables(tables));
-    FERRY_ASSIGN_OR_RETURN(std::string text, context.env->ReadFile(flags.spec));
-    spec_hash = Sha256Hex(text);
-    FERRY_ASSIGN_OR_RETURN(rejects,
-                           RejectSink::Open(flags.rejects, flags.max_rejects, context.env));
-    from = &transformed.emplace(*source, *spec, rejects.get());
-  }
   std::vector<std::string> wanted = flags.tables;
-  if (spec.has_value()) {
-    for (std::string& t : wanted) t = spec->TargetTableName(t);
+  std::unique_ptr<SpecSource> spec;
+  if (!flags.spec.empty()) {
+    FERRY_ASSIGN_OR_RETURN(
+        spec, SpecSource::Open(*source, flags.spec, flags.rejects, flags.max_rejects, context.env));
+    from = &spec->connector();
+    wanted = spec->TargetNames(std::move(wanted));
   }
   CopyOptions options{.tables = wanted,
                       .if_exists = if_exists,
@@ -96,7 +83,7 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
                       .env = context.env,
                       .store = store.get(),
                       .resume = flags.resume,
-                      .fingerprint_extra = spec_hash};
+                      .fingerprint_extra = spec != nullptr ? spec->content_hash() : ""};
   options.on_run = [&](const std::string& run_id, bool resumed) {
     LogInfo(resumed ? "continuing copy run" : "copy run",
             {{"run", run_id}, {"store", store->location()}});
@@ -106,8 +93,9 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
     progress.Update(table, rows, estimated);
   };
   Result<CopyReport> copied = Copy(*from, *target, options);
-  if (rejects != nullptr && rejects->count() > 0) {
-    LogWarn("rows rejected by the spec", {{"rows", rejects->count()}, {"file", rejects->path()}});
+  if (spec != nullptr && spec->rejects().count() > 0) {
+    LogWarn("rows rejected by the spec",
+            {{"rows", spec->rejects().count()}, {"file", spec->rejects().path()}});
   }
   progress.Finish();
   FERRY_ASSIGN_OR_RETURN(CopyReport report, std::move(copied));
@@ -131,7 +119,7 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
     }
     Json doc = {{"ok", identical},
                 {"run_id", report.run_id},
-                {"rejected_rows", rejects != nullptr ? rejects->count() : 0},
+                {"rejected_rows", spec != nullptr ? spec->rejects().count() : 0},
                 {"resumed", report.resumed},
                 {"source_position", report.snapshot.position},
                 {"consistency", report.snapshot.note},

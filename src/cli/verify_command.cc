@@ -9,7 +9,6 @@
 #include "base/log.h"
 #include "cli/commands.h"
 #include "connect/connector.h"
-#include "move/transform.h"
 #include "move/transformed_source.h"
 #include "move/verify.h"
 
@@ -57,24 +56,17 @@ Result<int> RunVerify(CommandContext& context, const VerifyFlags& flags) {
   FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(flags.from));
   FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(flags.to));
   Connector* compared = source.get();
-  std::optional<TransformSpec> spec;
-  std::unique_ptr<RejectSink> rejected;
-  std::optional<TransformedSource> transformed;
-  if (!flags.spec.empty()) {
-    FERRY_ASSIGN_OR_RETURN(spec, TransformSpec::LoadFile(flags.spec, context.env));
-    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> tables, source->ListTables());
-    FERRY_RETURN_IF_ERROR(spec->CheckTables(tables));
-    // Rows the spec rejects never reach a target: they are counted, not compared.
-    FERRY_ASSIGN_OR_RETURN(rejected, RejectSink::Open("", -1, context.env));
-    compared = &transformed.emplace(*source, *spec, rejected.get());
-  }
   std::vector<std::string> tables = flags.tables;
-  if (spec.has_value()) {
-    for (std::string& t : tables) t = spec->TargetTableName(t);
+  std::unique_ptr<SpecSource> spec;
+  if (!flags.spec.empty()) {
+    // Rows the spec rejects never reach a target: they are counted, not compared.
+    FERRY_ASSIGN_OR_RETURN(spec, SpecSource::Open(*source, flags.spec, "", -1, context.env));
+    compared = &spec->connector();
+    tables = spec->TargetNames(std::move(tables));
   }
   FERRY_ASSIGN_OR_RETURN(VerifyReport report, Verify(*compared, *target, {.tables = tables}));
-  if (rejected != nullptr && rejected->count() > 0) {
-    LogWarn("source rows the spec rejects were not compared", {{"rows", rejected->count()}});
+  if (spec != nullptr && spec->rejects().count() > 0) {
+    LogWarn("source rows the spec rejects were not compared", {{"rows", spec->rejects().count()}});
   }
   if (context.json) {
     Json doc = report.ToJson();

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "base/env.h"
+#include "base/hash.h"
+
 namespace ferry {
 
 TransformedSource::TransformedSource(Connector& base, const TransformSpec& spec,
@@ -85,6 +88,34 @@ Result<std::unique_ptr<RowWriter>> TransformedSource::OpenWriter(const TableInfo
 Status TransformedSource::DropTable(std::string_view table) {
   return FailedPrecondition("{}: table `{}`: a transformed source is read, not written", location(),
                             table);
+}
+
+Result<std::unique_ptr<SpecSource>> SpecSource::Open(Connector& base, const std::string& spec_path,
+                                                     const std::string& rejects_path,
+                                                     int64_t max_rejects, Env* env) {
+  if (env == nullptr) env = Env::Default();
+  // LoadFile resolves key files relative to the spec and names a missing spec; the text is
+  // read again for the hash (a spec is small).
+  FERRY_ASSIGN_OR_RETURN(TransformSpec spec, TransformSpec::LoadFile(spec_path, env));
+  FERRY_ASSIGN_OR_RETURN(std::string text, env->ReadFile(spec_path));
+  FERRY_ASSIGN_OR_RETURN(std::vector<std::string> tables, base.ListTables());
+  FERRY_RETURN_IF_ERROR(spec.CheckTables(tables));
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<RejectSink> rejects,
+                         RejectSink::Open(rejects_path, max_rejects, env));
+  return std::unique_ptr<SpecSource>(
+      new SpecSource(std::move(spec), Sha256Hex(text), std::move(rejects), base));
+}
+
+SpecSource::SpecSource(TransformSpec spec, std::string content_hash,
+                       std::unique_ptr<RejectSink> rejects, Connector& base)
+    : spec_(std::move(spec)),
+      content_hash_(std::move(content_hash)),
+      rejects_(std::move(rejects)),
+      source_(std::make_unique<TransformedSource>(base, spec_, rejects_.get())) {}
+
+std::vector<std::string> SpecSource::TargetNames(std::vector<std::string> tables) const {
+  for (std::string& t : tables) t = spec_.TargetTableName(t);
+  return tables;
 }
 
 }  // namespace ferry

@@ -63,6 +63,35 @@ class TransformedSource final : public Connector {
   std::map<std::string, std::unique_ptr<Compiled>> compiled_;  // GUARDED_BY(mu_), by output name
 };
 
+// What `--spec FILE` sets up for a command: the spec (read once, with a hash of its text for a
+// run's fingerprint), checked against the source's tables, its reject sink, and the source as
+// the spec makes it. Not movable: the transformed source refers to the rest.
+class SpecSource {
+ public:
+  // `rejects_path` empty: rejected rows are counted and bounded by `max_rejects` (-1: no
+  // bound), not written anywhere. `env` nullptr: Env::Default().
+  [[nodiscard]] static Result<std::unique_ptr<SpecSource>> Open(Connector& base,
+                                                                const std::string& spec_path,
+                                                                const std::string& rejects_path,
+                                                                int64_t max_rejects, Env* env);
+
+  Connector& connector() { return *source_; }
+  RejectSink& rejects() { return *rejects_; }
+  // SHA-256 (hex) of the spec file's text.
+  const std::string& content_hash() const { return content_hash_; }
+  // Source table names as the target knows them (the spec's renames).
+  std::vector<std::string> TargetNames(std::vector<std::string> tables) const;
+
+ private:
+  SpecSource(TransformSpec spec, std::string content_hash, std::unique_ptr<RejectSink> rejects,
+             Connector& base);
+
+  const TransformSpec spec_;
+  const std::string content_hash_;
+  const std::unique_ptr<RejectSink> rejects_;
+  const std::unique_ptr<TransformedSource> source_;
+};
+
 }  // namespace ferry
 
 #endif  // FERRY_MOVE_TRANSFORMED_SOURCE_H_
