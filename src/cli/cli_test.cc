@@ -490,6 +490,30 @@ TEST_F(CliTest, CopyWithASpecVerifiesAsTransformedAndRejectsWhatDoesNotFit) {
   EXPECT_EQ(summary["tables"][0]["rows"], 1);
 }
 
+// A text key cast to an integer by the spec: the output looks rangeable, but ranges select
+// source rows by the source's key, so the table is copied as one chunk.
+TEST_F(CliTest, CopyWithASpecCastingATextKeyCopiesTheTableWhole) {
+  const std::string db = dir_ + "/codes.db";
+  auto made = testing::RunToCompletion(
+      {.argv = {"sqlite3", db,
+                "CREATE TABLE code (id TEXT PRIMARY KEY, label TEXT);"
+                "INSERT INTO code VALUES ('10', 'ten'), ('2', 'two'), ('33', 'thirty-three');"}},
+      std::chrono::seconds(30));
+  ASSERT_TRUE(made.has_value() && made->success());
+  const std::string spec = dir_ + "/cast.yaml";
+  {
+    std::ofstream out(spec);
+    out << "version: 1\ntables:\n  code:\n    columns:\n      id: {cast: int64}\n";
+  }
+  Outcome copied =
+      Run({"--store", store_url_, "copy", "--from", "sqlite://" + db, "--to",
+           "sqlite://" + dir_ + "/codes-out.db", "--spec", spec, "--chunk-rows", "1", "--json"});
+  ASSERT_EQ(copied.code, 0) << copied.err;
+  Json summary = Json::parse(copied.out);
+  EXPECT_EQ(summary["tables"][0]["rows"], 3);
+  EXPECT_EQ(summary["tables"][0]["chunks"], 1);
+}
+
 // The real binary: exit codes reach the shell.
 TEST_F(CliTest, BinaryExitCodes) {
   auto run = [&](std::vector<std::string> args) {

@@ -36,7 +36,11 @@ Result<const TransformedSource::Compiled*> TransformedSource::Compile(
   auto compiled = std::make_unique<Compiled>();
   compiled->transform = std::make_shared<const TableTransform>(std::move(transform));
   const TableInfo& output = compiled->transform->output();
-  if (output.primary_key.size() == 1 && source.primary_key.size() == 1) {
+  // Ranges select source rows by the source's key, which must be an integer to have them.
+  const int source_key =
+      source.primary_key.size() == 1 ? source.ColumnIndex(source.primary_key[0]) : -1;
+  if (output.primary_key.size() == 1 && source_key >= 0 &&
+      source.columns[static_cast<size_t>(source_key)].kind == TypeKind::kInt64) {
     compiled->output_key = output.primary_key[0];
     compiled->source_key = source.primary_key[0];
   }
