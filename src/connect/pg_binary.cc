@@ -185,51 +185,63 @@ void AppendGroup(unsigned group, bool pad, std::string* out) {
 }
 
 // numeric_send: int16 ndigits, int16 weight (of the first digit, in powers of 10000), uint16
-// sign, uint16 dscale (digits shown after the point), then ndigits base-10000 digits.
-Result<Value> DecodeNumeric(std::string_view bytes) {
-  if (bytes.size() < 8) return Err(InvalidArgument("numeric in binary: {} bytes", bytes.size()));
+// sign, uint16 dscale (digits shown after the point), then ndigits base-10000 digits. Writes the
+// canonical decimal (value.h) directly, digit group by digit group: what ParseDecimal makes of
+// the text numeric_out prints, without printing and parsing it.
+Status DecodeNumeric(std::string_view bytes, Value* out) {
+  if (bytes.size() < 8) return InvalidArgument("numeric in binary: {} bytes", bytes.size());
   const size_t ndigits = Read16(bytes.data());
   const auto weight = static_cast<int16_t>(Read16(bytes.data() + 2));
   const uint16_t sign = Read16(bytes.data() + 4);
   const size_t dscale = Read16(bytes.data() + 6);
   if (bytes.size() != 8 + 2 * ndigits) {
-    return Err(InvalidArgument("numeric in binary: {} bytes for {} digits", bytes.size(), ndigits));
+    return InvalidArgument("numeric in binary: {} bytes for {} digits", bytes.size(), ndigits);
   }
   switch (sign) {
-    case kNumericNaN: return ParseDecimal("NaN");
-    case kNumericPlusInfinity: return ParseDecimal("Infinity");
-    case kNumericMinusInfinity: return ParseDecimal("-Infinity");
+    case kNumericNaN: out->AssignCanonicalDecimal("NaN"); return OkStatus();
+    case kNumericPlusInfinity: out->AssignCanonicalDecimal("Infinity"); return OkStatus();
+    case kNumericMinusInfinity: out->AssignCanonicalDecimal("-Infinity"); return OkStatus();
     case kNumericPositive:
     case kNumericNegative: break;
-    default: return Err(InvalidArgument("numeric in binary: sign word {:#06x}", sign));
+    default: return InvalidArgument("numeric in binary: sign word {:#06x}", sign);
   }
   auto digit = [&](int64_t k) -> unsigned {
     return k >= 0 && static_cast<size_t>(k) < ndigits ? Read16(bytes.data() + 8 + 2 * k) : 0;
   };
   for (size_t k = 0; k < ndigits; ++k) {
     if (digit(static_cast<int64_t>(k)) > 9999) {
-      return Err(InvalidArgument("numeric in binary: digit {} is not base 10000",
-                                 digit(static_cast<int64_t>(k))));
+      return InvalidArgument("numeric in binary: digit {} is not base 10000",
+                             digit(static_cast<int64_t>(k)));
     }
   }
-  // The text numeric_out prints (dscale digits after the point), which ParseDecimal normalises.
-  std::string text;
-  text.reserve(static_cast<size_t>(std::max<int>(weight + 1, 1)) * 4 + dscale + 3);
+  // One buffer per thread: a numeric may have up to 147,455 digits.
+  thread_local std::string text;
+  text.clear();
   if (sign == kNumericNegative) text.push_back('-');
-  if (weight < 0) {
-    text.push_back('0');
-  } else {
-    for (int64_t k = 0; k <= weight; ++k) AppendGroup(digit(k), k > 0, &text);
+  const size_t integer_start = text.size();
+  for (int64_t k = 0; k <= weight; ++k) {
+    const bool leading = text.size() == integer_start;
+    if (leading && digit(k) == 0) continue;
+    AppendGroup(digit(k), /*pad=*/!leading, &text);
   }
+  const bool integer_zero = text.size() == integer_start;
+  if (integer_zero) text.push_back('0');
   if (dscale > 0) {
-    text.push_back('.');
     const size_t point = text.size();
+    text.push_back('.');
     for (size_t j = 0; j * 4 < dscale; ++j) {
       AppendGroup(digit(int64_t{weight} + 1 + static_cast<int64_t>(j)), true, &text);
     }
-    text.resize(point + dscale);
+    text.resize(point + 1 + dscale);
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
   }
-  return ParseDecimal(text);
+  // -0 and -0.000 are 0.
+  if (integer_zero && sign == kNumericNegative && text.size() == integer_start + 1) {
+    text.erase(0, 1);
+  }
+  out->AssignCanonicalDecimal(text);
+  return OkStatus();
 }
 
 // ---- Encoding
@@ -415,54 +427,66 @@ std::optional<TypeKind> PgBinaryDecodedKind(uint32_t type_oid) {
   return std::nullopt;
 }
 
-Result<Value> DecodePgBinaryField(uint32_t oid, std::string_view bytes) {
+Status DecodePgBinaryField(uint32_t oid, std::string_view bytes, Value* out) {
   const char* p = bytes.data();
   switch (oid) {
     case pg_type::kBool:
       FERRY_RETURN_IF_ERROR(ExpectSize(oid, bytes, 1));
-      return Value::Bool(p[0] != 0);
+      *out = Value::Bool(p[0] != 0);
+      return OkStatus();
     case pg_type::kInt2:
       FERRY_RETURN_IF_ERROR(ExpectSize(oid, bytes, 2));
-      return Value::Int64(static_cast<int16_t>(Read16(p)));
+      *out = Value::Int64(static_cast<int16_t>(Read16(p)));
+      return OkStatus();
     case pg_type::kInt4:
       FERRY_RETURN_IF_ERROR(ExpectSize(oid, bytes, 4));
-      return Value::Int64(static_cast<int32_t>(Read32(p)));
+      *out = Value::Int64(static_cast<int32_t>(Read32(p)));
+      return OkStatus();
     case pg_type::kOid:
       FERRY_RETURN_IF_ERROR(ExpectSize(oid, bytes, 4));
-      return Value::Int64(Read32(p));
+      *out = Value::Int64(Read32(p));
+      return OkStatus();
     case pg_type::kInt8:
       FERRY_RETURN_IF_ERROR(ExpectSize(oid, bytes, 8));
-      return Value::Int64(static_cast<int64_t>(Read64(p)));
+      *out = Value::Int64(static_cast<int64_t>(Read64(p)));
+      return OkStatus();
     case pg_type::kFloat4:
       FERRY_RETURN_IF_ERROR(ExpectSize(oid, bytes, 4));
-      return Value::Float64(Float4AsText(std::bit_cast<float>(Read32(p))));
+      *out = Value::Float64(Float4AsText(std::bit_cast<float>(Read32(p))));
+      return OkStatus();
     case pg_type::kFloat8:
       FERRY_RETURN_IF_ERROR(ExpectSize(oid, bytes, 8));
-      return Value::Float64(std::bit_cast<double>(Read64(p)));
-    case pg_type::kNumeric: return DecodeNumeric(bytes);
-    case pg_type::kBytea: return Value::Bytes(std::string(bytes));
+      *out = Value::Float64(std::bit_cast<double>(Read64(p)));
+      return OkStatus();
+    case pg_type::kNumeric: return DecodeNumeric(bytes, out);
+    case pg_type::kBytea: out->AssignBytes(bytes); return OkStatus();
     // In the client encoding, UTF-8 (the session sets it): the server has checked it.
     case pg_type::kText:
     case pg_type::kVarchar:
     case pg_type::kBpchar:
-    case pg_type::kName: return Value::Text(std::string(bytes));
+    case pg_type::kName: out->AssignText(bytes); return OkStatus();
     case pg_type::kDate: {
       FERRY_RETURN_IF_ERROR(ExpectSize(oid, bytes, 4));
       const auto pg = static_cast<int32_t>(Read32(p));
-      if (pg == kDateInfinity || pg == kDateMinusInfinity) return Value::Date(pg);
+      if (pg == kDateInfinity || pg == kDateMinusInfinity) {
+        *out = Value::Date(pg);
+        return OkStatus();
+      }
       const int64_t days = int64_t{pg} + kPgEpochDays;
       if (days <= kDateMinusInfinity || days >= kDateInfinity) {
-        return Err(InvalidArgument("date in binary: day {} is out of the 32-bit day range", pg));
+        return InvalidArgument("date in binary: day {} is out of the 32-bit day range", pg);
       }
-      return Value::Date(static_cast<int32_t>(days));
+      *out = Value::Date(static_cast<int32_t>(days));
+      return OkStatus();
     }
     case pg_type::kTime: {
       FERRY_RETURN_IF_ERROR(ExpectSize(oid, bytes, 8));
       const auto micros = static_cast<int64_t>(Read64(p));
       if (micros < 0 || micros > kMicrosPerDay) {
-        return Err(InvalidArgument("time in binary: {} microseconds is not a time of day", micros));
+        return InvalidArgument("time in binary: {} microseconds is not a time of day", micros);
       }
-      return Value::Time(micros);
+      *out = Value::Time(micros);
+      return OkStatus();
     }
     case pg_type::kTimestamp:
     case pg_type::kTimestampTz: {
@@ -473,30 +497,63 @@ Result<Value> DecodePgBinaryField(uint32_t oid, std::string_view bytes) {
           (__builtin_add_overflow(pg, kPgEpochMicros, &micros) || micros == kTimestampInfinity ||
            micros == kTimestampMinusInfinity)) {
         // The text path's error for the same value (value.cc, TimestampMicros).
-        return Err(InvalidArgument(
+        return InvalidArgument(
             "{} in binary: out of range: 64-bit microseconds since 1970 reach the years "
             "290308 BC to 294247 AD",
-            TypeName(oid)));
+            TypeName(oid));
       }
-      return oid == pg_type::kTimestamp ? Value::Timestamp(micros) : Value::TimestampTz(micros);
+      *out = oid == pg_type::kTimestamp ? Value::Timestamp(micros) : Value::TimestampTz(micros);
+      return OkStatus();
     }
     case pg_type::kUuid: {
       FERRY_RETURN_IF_ERROR(ExpectSize(oid, bytes, 16));
       UuidBytes uuid;
       std::memcpy(uuid.data(), p, uuid.size());
-      return Value::Uuid(uuid);
+      *out = Value::Uuid(uuid);
+      return OkStatus();
     }
-    case pg_type::kJson: return ParseJsonValue(bytes);
-    case pg_type::kJsonb:
+    case pg_type::kJson: {
+      FERRY_ASSIGN_OR_RETURN(*out, ParseJsonValue(bytes));
+      return OkStatus();
+    }
+    case pg_type::kJsonb: {
       // jsonb_send: a version byte, 1, then the text jsonb_out prints.
       if (bytes.empty() || bytes[0] != 1) {
-        return Err(InvalidArgument("jsonb in binary: unknown format version {}",
-                                   bytes.empty() ? -1 : int{bytes[0]}));
+        return InvalidArgument("jsonb in binary: unknown format version {}",
+                               bytes.empty() ? -1 : int{bytes[0]});
       }
-      return ParseJsonValue(bytes.substr(1));
+      FERRY_ASSIGN_OR_RETURN(*out, ParseJsonValue(bytes.substr(1)));
+      return OkStatus();
+    }
     default: break;
   }
-  return Err(Internal("no binary decoder for type {}", oid));
+  return Internal("no binary decoder for type {}", oid);
+}
+
+Result<Value> DecodePgBinaryField(uint32_t oid, std::string_view bytes) {
+  Value value;
+  FERRY_RETURN_IF_ERROR(DecodePgBinaryField(oid, bytes, &value));
+  return value;
+}
+
+Status DecodePgBinaryRow(std::span<const uint32_t> types, std::span<const PgCopyField> fields,
+                         std::vector<Value>* row, size_t* failed_column) {
+  row->resize(types.size());
+  for (size_t c = 0; c < types.size(); ++c) {
+    const PgCopyField& field = fields[c];
+    Value& value = (*row)[c];
+    if (field.size < 0) {
+      value.SetNull();
+      continue;
+    }
+    Status status = DecodePgBinaryField(
+        types[c], std::string_view(field.data, static_cast<size_t>(field.size)), &value);
+    if (!status.ok()) {
+      *failed_column = c;
+      return status;
+    }
+  }
+  return OkStatus();
 }
 
 Result<bool> ParsePgCopyHeader(std::string_view data, size_t* consumed) {

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,8 @@ std::optional<TypeKind> PgBinaryDecodedKind(uint32_t type_oid);
 // microseconds since 1970. Errors: malformed bytes, and values no Value holds (timestamps past
 // 294247 AD), as InvalidArgument naming the type. Precondition: PgBinaryDecodedKind(type_oid).
 [[nodiscard]] Result<Value> DecodePgBinaryField(uint32_t type_oid, std::string_view bytes);
+// The same into *out, reusing its string's capacity (Value::AssignText): the reader's hot path.
+[[nodiscard]] Status DecodePgBinaryField(uint32_t type_oid, std::string_view bytes, Value* out);
 
 // One field of a tuple: `size` < 0 for NULL.
 struct PgCopyField {
@@ -90,6 +93,12 @@ enum class PgCopyParse {
 [[nodiscard]] Result<PgCopyParse> ParsePgCopyTuple(std::string_view data, size_t columns,
                                                    std::vector<PgCopyField>* fields,
                                                    size_t* consumed);
+
+// Decodes a parsed tuple's fields into *row (resized to `types.size()`), reusing its values'
+// capacity. On an error, `*failed_column` is the column whose field did not decode.
+[[nodiscard]] Status DecodePgBinaryRow(std::span<const uint32_t> types,
+                                       std::span<const PgCopyField> fields, std::vector<Value>* row,
+                                       size_t* failed_column);
 
 // The unparsed bytes of a COPY stream received message by message. COPY TO sends a tuple per
 // message, so a message is parsed where it lies; only bytes left over from one message (a tuple

@@ -89,6 +89,39 @@ TEST(PgBinaryTest, NumericKnownBytes) {
   EXPECT_EQ(Decoded(pg_type::kNumeric, Bytes({0, 0, 0, 0, 0xd0, 0, 0, 0})), Decimal("Infinity"));
   EXPECT_FALSE(DecodePgBinaryField(pg_type::kNumeric, Bytes({0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10})));
   EXPECT_FALSE(DecodePgBinaryField(pg_type::kNumeric, Bytes({0, 2, 0, 0, 0, 0, 0, 0, 0, 1})));
+  // Forms numeric_send never produces but a decoder must still read canonically: a leading
+  // zero group, zero digits after the point, a negative zero with a scale.
+  EXPECT_EQ(Decoded(pg_type::kNumeric, Bytes({0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5})), Decimal("5"));
+  EXPECT_EQ(Decoded(pg_type::kNumeric, Bytes({0, 2, 0, 0, 0, 0, 0, 4, 0, 3, 0, 0})), Decimal("3"));
+  EXPECT_EQ(Decoded(pg_type::kNumeric, Bytes({0, 1, 0xff, 0xff, 0x40, 0, 0, 3, 0, 0})),
+            Decimal("0"));
+  EXPECT_EQ(Decoded(pg_type::kNumeric, Bytes({0, 1, 0xff, 0xff, 0x40, 0, 0, 2, 0x13, 0x88})),
+            Decimal("-0.5"));
+}
+
+// The reader refills one batch: a slot that held text, then NULL, then a number, then shorter
+// text, holds each in turn exactly, whatever it held before.
+TEST(PgBinaryTest, RowDecodingReusesSlots) {
+  const std::vector<uint32_t> types = {pg_type::kText, pg_type::kNumeric};
+  std::vector<Value> row;
+  size_t failed = 99;
+  const std::string long_text(100, 'x');
+  const std::string numeric = Bytes({0, 2, 0, 0, 0, 0, 0, 2, 0, 1, 0x13, 0x88});
+  std::vector<PgCopyField> fields = {
+      {.data = long_text.data(), .size = static_cast<int32_t>(long_text.size())},
+      {.data = numeric.data(), .size = static_cast<int32_t>(numeric.size())}};
+  ASSERT_TRUE(DecodePgBinaryRow(types, fields, &row, &failed).ok());
+  EXPECT_EQ(row, (std::vector<Value>{Value::Text(long_text), Decimal("1.5")}));
+  fields[0].size = -1;
+  ASSERT_TRUE(DecodePgBinaryRow(types, fields, &row, &failed).ok());
+  EXPECT_EQ(row, (std::vector<Value>{Value(), Decimal("1.5")}));
+  fields[0] = {.data = "ab", .size = 2};
+  ASSERT_TRUE(DecodePgBinaryRow(types, fields, &row, &failed).ok());
+  EXPECT_EQ(row, (std::vector<Value>{Value::Text("ab"), Decimal("1.5")}));
+  const std::string bad = Bytes({0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10});  // digit 10000
+  fields[1] = {.data = bad.data(), .size = static_cast<int32_t>(bad.size())};
+  EXPECT_FALSE(DecodePgBinaryRow(types, fields, &row, &failed).ok());
+  EXPECT_EQ(failed, 1u);
 }
 
 TEST(PgBinaryTest, RandomNumericsRoundTrip) {

@@ -145,9 +145,11 @@ class PostgresBinaryReader final : public RowReader {
         batch_rows_(std::max<size_t>(1, batch_rows)),
         location_(std::move(location)) {}
 
+  // Refills `batch` in place: its rows and their values keep their capacity from the last
+  // call, so a scan allocates little beyond its first batch.
   Result<bool> Next(std::vector<Row>* batch) override {
-    batch->clear();
-    while (!ended_ && batch->size() < batch_rows_) {
+    size_t filled = 0;
+    while (!ended_ && filled < batch_rows_) {
       size_t consumed = 0;
       if (!header_read_) {
         FERRY_ASSIGN_OR_RETURN(bool complete, ParsePgCopyHeader(stream_.unparsed(), &consumed));
@@ -170,28 +172,21 @@ class PostgresBinaryReader final : public RowReader {
         FERRY_RETURN_IF_ERROR(Finish());
         break;
       }
-      Row row;
-      row.reserve(types_.size());
-      for (size_t c = 0; c < types_.size(); ++c) {
-        const PgCopyField& field = fields_[c];
-        if (field.size < 0) {
-          row.push_back(Value::Null());
-          continue;
-        }
-        Result<Value> value = DecodePgBinaryField(
-            types_[c], std::string_view(field.data, static_cast<size_t>(field.size)));
-        if (!value.has_value()) {
-          const ColumnInfo& column = table_.columns[c];
-          return Err(value.error().WithContext(
-              fmt::format("{}: table `{}`, column `{}` ({}), row {}", location_, table_.name,
-                          column.name, column.native_type, rows_ + 1)));
-        }
-        row.push_back(std::move(value).value());
+      if (filled == batch->size()) batch->emplace_back();
+      size_t failed = 0;
+      Status decoded = DecodePgBinaryRow(types_, fields_, &(*batch)[filled], &failed);
+      if (!decoded.ok()) {
+        const ColumnInfo& column = table_.columns[failed];
+        batch->resize(filled);
+        return Err(decoded.WithContext(fmt::format("{}: table `{}`, column `{}` ({}), row {}",
+                                                   location_, table_.name, column.name,
+                                                   column.native_type, rows_ + 1)));
       }
-      batch->push_back(std::move(row));
+      ++filled;
       ++rows_;
     }
-    return !batch->empty();
+    batch->resize(filled);
+    return filled > 0;
   }
 
  private:

@@ -4,6 +4,8 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <system_error>
@@ -535,6 +537,18 @@ Result<Value> ParseInt64(std::string_view text) {
     return Err(InvalidArgument("int64 `{}`: not an integer (expected [+-]digits)", Shown(text)));
   }
   return Value::Int64(value);
+}
+
+void Value::AssignCanonicalDecimal(std::string_view canonical) {
+  AssignString(TypeKind::kDecimal, canonical);
+#ifndef NDEBUG
+  Result<Value> parsed = ParseDecimal(canonical);
+  if (!parsed.has_value() || parsed->str() != canonical) {
+    std::fprintf(stderr, "AssignCanonicalDecimal: `%.*s` is not canonical\n",
+                 static_cast<int>(canonical.size()), canonical.data());
+    std::abort();
+  }
+#endif
 }
 
 Result<Value> ParseDecimal(std::string_view text) {

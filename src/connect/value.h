@@ -117,6 +117,19 @@ class Value {
   // Decimals and JSON come only from ParseDecimal and ParseJsonValue/JsonValue, which
   // normalise, so a Value of those kinds always holds its canonical text.
 
+  // In-place forms for readers that refill one batch of rows: a value's string keeps its
+  // capacity from row to row, so reading text columns does not allocate per value once the
+  // batch has warmed up. Same preconditions as the factories above.
+  void SetNull() {
+    null_ = true;
+    str_.clear();
+  }
+  void AssignText(std::string_view utf8) { AssignString(TypeKind::kText, utf8); }
+  void AssignBytes(std::string_view bytes) { AssignString(TypeKind::kBytes, bytes); }
+  // Precondition: `canonical` is already in ParseDecimal's canonical form (a decoder that
+  // builds it digit by digit, like PostgreSQL's binary numeric); checked in debug builds.
+  void AssignCanonicalDecimal(std::string_view canonical);
+
   bool is_null() const { return null_; }
   // Precondition for kind() and every accessor: !is_null(); the accessor matches kind().
   TypeKind kind() const { return kind_; }
@@ -152,6 +165,11 @@ class Value {
   };
   Value(TypeKind kind, Scalar scalar) : kind_(kind), null_(false), scalar_(scalar) {}
   Value(TypeKind kind, std::string str) : kind_(kind), null_(false), str_(std::move(str)) {}
+  void AssignString(TypeKind kind, std::string_view s) {
+    kind_ = kind;
+    null_ = false;
+    str_.assign(s.data(), s.size());
+  }
   explicit Value(const UuidBytes& uuid)
       : kind_(TypeKind::kUuid), null_(false), scalar_{.uuid = uuid} {}
 

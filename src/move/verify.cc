@@ -4,6 +4,7 @@
 #include <cmath>
 #include <future>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -75,19 +76,6 @@ struct Projection {
   std::vector<int> key;         // positions within the projection; empty: the whole row
   std::vector<std::string> names;
 
-  Row Apply(const Row& row) const {
-    Row out;
-    out.reserve(columns.size());
-    for (size_t i = 0; i < columns.size(); ++i)
-      out.push_back(Comparable(row[columns[i]], kinds[i]));
-    return out;
-  }
-  std::string KeyBytes(const Row& projected) const {
-    if (key.empty()) return CanonicalRow(projected);
-    std::string out;
-    for (int k : key) AppendCanonical(projected[k], &out);
-    return out;
-  }
   std::string RowDisplay(const Row& projected) const {
     std::vector<std::string> parts;
     for (size_t i = 0; i < projected.size(); ++i) {
@@ -108,6 +96,52 @@ struct Projection {
   }
 };
 
+// The hot path of both passes: a row's encoding in the compared form and its key's, without
+// copying the values that are already of the compared kind (nearly all of them: a copy made by
+// ferry has the same kinds on both sides). Only conversions are materialised, into slots that
+// keep their capacity from row to row. One per scanning thread.
+class RowEncoder {
+ public:
+  explicit RowEncoder(const Projection& p)
+      : p_(p), view_(p.columns.size()), converted_(p.columns.size()) {}
+
+  // Encodes `row`; encoding() and key() are valid until the next call.
+  void Encode(const Row& row) {
+    for (size_t i = 0; i < p_.columns.size(); ++i) {
+      const Value& v = row[static_cast<size_t>(p_.columns[i])];
+      if (v.is_null() || v.kind() == p_.kinds[i]) {
+        view_[i] = &v;
+      } else {
+        converted_[i] = Comparable(v, p_.kinds[i]);
+        view_[i] = &converted_[i];
+      }
+    }
+    encoded_.clear();
+    for (const Value* v : view_) AppendCanonical(*v, &encoded_);
+    if (!p_.key.empty()) {
+      key_.clear();
+      for (int k : p_.key) AppendCanonical(*view_[static_cast<size_t>(k)], &key_);
+    }
+  }
+  std::string_view encoding() const { return encoded_; }
+  // The key's encoding; a keyless table's key is the whole row.
+  std::string_view key() const { return p_.key.empty() ? encoded_ : key_; }
+  // The row last encoded, in the compared form, as values of its own.
+  Row Projected() const {
+    Row out;
+    out.reserve(view_.size());
+    for (const Value* v : view_) out.push_back(*v);
+    return out;
+  }
+
+ private:
+  const Projection& p_;
+  std::vector<const Value*> view_;
+  Row converted_;
+  std::string encoded_;
+  std::string key_;
+};
+
 size_t BucketOf(std::string_view key_bytes, int buckets) {
   return static_cast<size_t>(RowHash(key_bytes).low % static_cast<uint64_t>(buckets));
 }
@@ -125,16 +159,14 @@ Result<BucketScan> ScanBuckets(Connector& side, const TableInfo& table, const Pr
   FERRY_ASSIGN_OR_RETURN(auto reader,
                          side.Scan({.table = &table, .batch_rows = options.batch_rows}));
   std::vector<Row> batch;
-  std::string encoded;
+  RowEncoder encoder(p);
   for (;;) {
     FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
     if (!more) break;
     for (const Row& row : batch) {
-      Row projected = p.Apply(row);
-      encoded.clear();
-      for (const Value& v : projected) AppendCanonical(v, &encoded);
-      const Hash128 hash = RowHash(encoded);
-      scan.buckets[BucketOf(p.KeyBytes(projected), options.buckets)].AddRowHash(hash);
+      encoder.Encode(row);
+      const Hash128 hash = RowHash(encoder.encoding());
+      scan.buckets[BucketOf(encoder.key(), options.buckets)].AddRowHash(hash);
       scan.total.AddRowHash(hash);
     }
   }
@@ -157,18 +189,18 @@ Result<Collected> CollectRows(Connector& side, const TableInfo& table, const Pro
   FERRY_ASSIGN_OR_RETURN(auto reader,
                          side.Scan({.table = &table, .batch_rows = options.batch_rows}));
   std::vector<Row> batch;
+  RowEncoder encoder(p);
   for (;;) {
     FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
     if (!more) break;
     for (const Row& row : batch) {
-      Row projected = p.Apply(row);
-      std::string key = p.KeyBytes(projected);
-      if (!differing.contains(BucketOf(key, options.buckets))) continue;
+      encoder.Encode(row);
+      if (!differing.contains(BucketOf(encoder.key(), options.buckets))) continue;
       if (++collected.held > options.max_rows_in_memory) {
         collected.incomplete = true;
         return collected;
       }
-      collected.rows[std::move(key)].push_back(std::move(projected));
+      collected.rows[std::string(encoder.key())].push_back(encoder.Projected());
     }
   }
   return collected;
@@ -392,7 +424,7 @@ struct SourceDigest::State {
   TableComparison comparison;
   BucketScan scan;
   int buckets;
-  std::string encoded;  // reused encoding buffer
+  std::optional<RowEncoder> encoder;  // refers to comparison.from_source
 };
 
 SourceDigest::SourceDigest(const TableInfo& source, const TableInfo& target,
@@ -402,8 +434,9 @@ SourceDigest::SourceDigest(const TableInfo& source, const TableInfo& target,
                                            .comparison = Prepare(source, target),
                                            .scan = {},
                                            .buckets = options.buckets,
-                                           .encoded = {}})) {
+                                           .encoder = std::nullopt})) {
   state_->scan.buckets.resize(static_cast<size_t>(std::max(1, options.buckets)));
+  state_->encoder.emplace(state_->comparison.from_source);
 }
 
 SourceDigest::~SourceDigest() = default;
@@ -412,12 +445,9 @@ SourceDigest& SourceDigest::operator=(SourceDigest&&) noexcept = default;
 
 void SourceDigest::Add(const Row& source_row) {
   State& s = *state_;
-  const Projection& p = s.comparison.from_source;
-  Row projected = p.Apply(source_row);
-  s.encoded.clear();
-  for (const Value& v : projected) AppendCanonical(v, &s.encoded);
-  const Hash128 hash = RowHash(s.encoded);
-  s.scan.buckets[BucketOf(p.KeyBytes(projected), std::max(1, s.buckets))].AddRowHash(hash);
+  s.encoder->Encode(source_row);
+  const Hash128 hash = RowHash(s.encoder->encoding());
+  s.scan.buckets[BucketOf(s.encoder->key(), std::max(1, s.buckets))].AddRowHash(hash);
   s.scan.total.AddRowHash(hash);
 }
 
