@@ -268,18 +268,24 @@ class MysqlReader final : public RowReader {
     if (!done_ && res_ != nullptr) mariadb_cancel(conn_.get());
   }
 
+  // Refills `batch` in place: its rows and their values keep their capacity from the last
+  // call, so a scan allocates little beyond its first batch.
   Result<bool> Next(std::vector<Row>* batch) override {
-    batch->clear();
-    if (done_) return false;
+    if (done_) {
+      batch->clear();
+      return false;
+    }
     const unsigned columns = mysql_num_fields(res_.get());
     if (columns != table_.columns.size()) {
       return Err(Internal("{}: table `{}`: the scan returned {} columns, expected {}", location_,
                           table_.name, columns, table_.columns.size()));
     }
-    while (batch->size() < batch_rows_) {
+    size_t filled = 0;
+    while (filled < batch_rows_) {
       MYSQL_ROW row = mysql_fetch_row(res_.get());
       if (row == nullptr) {
         if (mysql_errno(conn_.get()) != 0) {
+          batch->resize(filled);
           return Err(Unavailable("{}: table `{}`: the scan failed after {} rows: {}", location_,
                                  table_.name, rows_, ErrorOf(conn_.get(), url_)));
         }
@@ -290,25 +296,38 @@ class MysqlReader final : public RowReader {
       }
       const unsigned long* lengths = mysql_fetch_lengths(res_.get());
       ++rows_;
-      Row out;
-      out.reserve(columns);
+      if (filled == batch->size()) batch->emplace_back();
+      Row& out = (*batch)[filled];
+      out.resize(columns);
       for (unsigned c = 0; c < columns; ++c) {
         if (row[c] == nullptr) {
-          out.push_back(Value::Null());
+          out[c].SetNull();
           continue;
         }
         const ColumnInfo& column = table_.columns[c];
-        Result<Value> value = ParseAs(column.kind, {row[c], lengths[c]});
+        const std::string_view text(row[c], lengths[c]);
+        // The session's character set is utf8mb4: the server converts every text column to it.
+        if (column.kind == TypeKind::kText) {
+          out[c].AssignText(text);
+          continue;
+        }
+        if (column.kind == TypeKind::kBytes) {
+          out[c].AssignBytes(text);
+          continue;
+        }
+        Result<Value> value = ParseAs(column.kind, text);
         if (!value.has_value()) {
+          batch->resize(filled);
           return Err(value.error().WithContext(
               fmt::format("{}: table `{}`, column `{}` ({}), row {}", location_, table_.name,
                           column.name, column.native_type, rows_)));
         }
-        out.push_back(std::move(value).value());
+        out[c] = std::move(value).value();
       }
-      batch->push_back(std::move(out));
+      ++filled;
     }
-    return !batch->empty();
+    batch->resize(filled);
+    return filled > 0;
   }
 
  private:

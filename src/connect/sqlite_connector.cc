@@ -146,6 +146,38 @@ Result<Value> ReadValue(sqlite3_stmt* stmt, int c, const ColumnInfo& column) {
   return Err(Internal("unhandled kind"));
 }
 
+// ReadValue into *out, reusing its string's capacity for text and blobs (the reader refills one
+// batch); the other kinds hold no heap memory.
+Status ReadValueInto(sqlite3_stmt* stmt, int c, const ColumnInfo& column, Value* out) {
+  const int storage = sqlite3_column_type(stmt, c);
+  if (storage == SQLITE_NULL) {
+    out->SetNull();
+    return OkStatus();
+  }
+  if (column.kind == TypeKind::kBytes ||
+      (column.kind == TypeKind::kText && storage == SQLITE_BLOB)) {
+    const std::string_view bytes(static_cast<const char*>(sqlite3_column_blob(stmt, c)),
+                                 static_cast<size_t>(sqlite3_column_bytes(stmt, c)));
+    if (column.kind == TypeKind::kBytes) {
+      out->AssignBytes(bytes);
+      return OkStatus();
+    }
+    if (ValidateUtf8(bytes).ok()) {
+      out->AssignText(bytes);
+      return OkStatus();
+    }
+  } else if (column.kind == TypeKind::kText) {
+    const std::string_view text = ColumnText(stmt, c);
+    if (ValidateUtf8(text).ok()) {
+      out->AssignText(text);
+      return OkStatus();
+    }
+  }
+  // Every other kind, and text that is not UTF-8 (ReadValue's error names it).
+  FERRY_ASSIGN_OR_RETURN(*out, ReadValue(stmt, c, column));
+  return OkStatus();
+}
+
 class SqliteReader final : public RowReader {
  public:
   SqliteReader(Handle db, Statement stmt, const TableInfo& table, size_t batch_rows,
@@ -156,35 +188,43 @@ class SqliteReader final : public RowReader {
         batch_rows_(std::max<size_t>(1, batch_rows)),
         location_(std::move(location)) {}
 
+  // Refills `batch` in place: its rows and their values keep their capacity from the last
+  // call, so a scan allocates little beyond its first batch.
   Result<bool> Next(std::vector<Row>* batch) override {
-    batch->clear();
-    if (done_) return false;
+    if (done_) {
+      batch->clear();
+      return false;
+    }
     const size_t columns = table_.columns.size();
-    while (batch->size() < batch_rows_) {
+    size_t filled = 0;
+    while (filled < batch_rows_) {
       int rc = sqlite3_step(stmt_.get());
       if (rc == SQLITE_DONE) {
         done_ = true;
         break;
       }
       if (rc != SQLITE_ROW) {
+        batch->resize(filled);
         return Err(Unavailable("{}: reading table `{}` failed: {}", location_, table_.name,
                                sqlite3_errmsg(db_.get())));
       }
-      Row row;
-      row.reserve(columns);
+      if (filled == batch->size()) batch->emplace_back();
+      Row& row = (*batch)[filled];
+      row.resize(columns);
       for (size_t c = 0; c < columns; ++c) {
-        Result<Value> value = ReadValue(stmt_.get(), static_cast<int>(c), table_.columns[c]);
-        if (!value.has_value()) {
-          return Err(value.error().WithContext(
-              fmt::format("{}: table `{}`, column `{}` ({}), row {}", location_, table_.name,
-                          table_.columns[c].name, table_.columns[c].native_type, rows_ + 1)));
+        Status read = ReadValueInto(stmt_.get(), static_cast<int>(c), table_.columns[c], &row[c]);
+        if (!read.ok()) {
+          batch->resize(filled);
+          return Err(read.WithContext(fmt::format("{}: table `{}`, column `{}` ({}), row {}",
+                                                  location_, table_.name, table_.columns[c].name,
+                                                  table_.columns[c].native_type, rows_ + 1)));
         }
-        row.push_back(std::move(value).value());
       }
-      batch->push_back(std::move(row));
+      ++filled;
       ++rows_;
     }
-    return !batch->empty();
+    batch->resize(filled);
+    return filled > 0;
   }
 
  private:
