@@ -674,25 +674,41 @@ class CopyRun {
     Counter& rows_copied = MetricsRegistry::Default().GetCounter(
         "ferry_rows_copied_total", "Rows written to copy targets (committed or not).",
         {{"table", plan.source.name}});
-    std::vector<Row> batch, projected;
+    // The target's columns in the source's order, all of them: the batch goes as it is read.
+    bool same_order = plan.order.size() == plan.source.columns.size();
+    for (size_t i = 0; same_order && i < plan.order.size(); ++i) {
+      same_order = plan.order[i] == static_cast<int>(i);
+    }
+    // Both vectors keep their rows from batch to batch, and values move between them by swap,
+    // so neither the reader nor this loop allocates per row once they have warmed up.
+    std::vector<Row> batch, reordered;
     int64_t rows = 0;
     int64_t last_heartbeat = env_->MonotonicMicros();
     for (;;) {
       FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
       if (!more) break;
-      projected.clear();
-      for (Row& row : batch) {
+      if (!same_order) reordered.resize(batch.size());
+      for (size_t r = 0; r < batch.size(); ++r) {
+        Row& row = batch[r];
         // One hash per row: the verification's digest when verifying, else the chunk's own.
         if (digest.has_value()) {
           digest->Add(row);
         } else {
           hasher.AddRow(row);
         }
-        Row out;
-        out.reserve(plan.order.size());
-        for (int s : plan.order) out.push_back(s < 0 ? Value::Null() : std::move(row[s]));
-        projected.push_back(std::move(out));
+        if (same_order) continue;
+        Row& out = reordered[r];
+        out.resize(plan.order.size());
+        for (size_t i = 0; i < plan.order.size(); ++i) {
+          const int s = plan.order[i];
+          if (s < 0) {
+            out[i].SetNull();
+          } else {
+            std::swap(out[i], row[static_cast<size_t>(s)]);
+          }
+        }
       }
+      const std::vector<Row>& projected = same_order ? batch : reordered;
       FERRY_RETURN_IF_ERROR(writer->Write(projected).WithContext(
           fmt::format("table `{}`, chunk {}", plan.source.name, c.chunk)));
       const auto n = static_cast<int64_t>(projected.size());
