@@ -520,8 +520,14 @@ class PostgresConnector final : public Connector {
              "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.attnotnull, "
              "information_schema._pg_char_max_length(a.atttypid, a.atttypmod), "
              "information_schema._pg_numeric_precision(a.atttypid, a.atttypmod), "
-             "information_schema._pg_numeric_scale(a.atttypid, a.atttypmod) "
+             "information_schema._pg_numeric_scale(a.atttypid, a.atttypmod), "
+             // Numbered by the engine: an identity column, or a serial one (a nextval default
+             // on a sequence the column owns; a default on a shared sequence is not numbering
+             // the copy could keep going).
+             "a.attidentity IN ('a', 'd') OR (pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%' "
+             "AND pg_get_serial_sequence(a.attrelid::regclass::text, a.attname) IS NOT NULL) "
              "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+             "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
              "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped "
              "ORDER BY a.attnum",
              {relation}, location_));
@@ -541,6 +547,7 @@ class PostgresConnector final : public Connector {
       };
       column.precision = column.kind == TypeKind::kText ? number(4) : number(5);
       column.scale = column.kind == TypeKind::kDecimal ? number(6) : -1;
+      column.auto_increment = std::string_view(PQgetvalue(columns.get(), r, 7)) == "t";
       table.columns.push_back(std::move(column));
     }
     FERRY_ASSIGN_OR_RETURN(
@@ -560,6 +567,8 @@ class PostgresConnector final : public Connector {
       std::string_view text = PQgetvalue(estimate.get(), 0, 0);
       std::from_chars(text.data(), text.data() + text.size(), table.estimated_rows);
     }
+    FERRY_RETURN_IF_ERROR(DescribeIndexesLocked(relation, &table));
+    FERRY_RETURN_IF_ERROR(DescribeConstraintsLocked(relation, &table));
     return table;
   }
 
@@ -619,6 +628,44 @@ class PostgresConnector final : public Connector {
                                                    options.marker, std::move(types));
     FERRY_RETURN_IF_ERROR(writer->Start());
     return std::unique_ptr<RowWriter>(std::move(writer));
+  }
+
+  Status CreateIndex(const TableInfo& table, const IndexInfo& index) override {
+    std::lock_guard lock(mu_);
+    return ExecDdlLocked(CreateIndexSql(table, index, &QuoteIdentifier),
+                         fmt::format("table `{}`: index `{}`", table.name, index.name));
+  }
+
+  Status AddForeignKey(const TableInfo& table, const ForeignKeyInfo& fk) override {
+    std::lock_guard lock(mu_);
+    return ExecDdlLocked(AddForeignKeySql(table, fk, &QuoteIdentifier),
+                         fmt::format("table `{}`: foreign key `{}` ({}) -> `{}`", table.name,
+                                     fk.name, fmt::join(fk.columns, ", "), fk.ref_table));
+  }
+
+  // Rows copied with their keys do not move the column's sequence (an identity column's or a
+  // serial's): set it so that the next row gets the number after the largest copied (before
+  // the smallest, for a descending sequence), and never one before the sequence's start
+  // (GREATEST and LEAST ignore the NULL of an empty table). A column without a sequence has
+  // nothing to set.
+  Status SyncAutoIncrement(const TableInfo& table, std::string_view column) override {
+    std::lock_guard lock(mu_);
+    const std::string sql = fmt::format(
+        "SELECT setval(s.seqrelid, CASE WHEN s.seqincrement > 0 "
+        "THEN GREATEST((SELECT max({0})::bigint + 1 FROM {1}), s.seqstart) "
+        "ELSE LEAST((SELECT min({0})::bigint - 1 FROM {1}), s.seqstart) END, false) "
+        "FROM pg_sequence s WHERE s.seqrelid = pg_get_serial_sequence($1, $2)::regclass",
+        QuoteIdentifier(column), QuoteIdentifier(table.name));
+    // pg_get_serial_sequence parses the table as SQL (a quoted identifier) and takes the
+    // column as it is.
+    Result<ResultHandle> res =
+        Exec(catalogue_.get(), sql, {QuoteIdentifier(table.name), std::string(column)}, location_);
+    if (!res.has_value()) {
+      return res.error().WithContext(
+          fmt::format("table `{}`: setting the sequence of `{}` after the largest value copied",
+                      table.name, column));
+    }
+    return OkStatus();
   }
 
   Status DropTable(std::string_view table) override {
@@ -708,6 +755,133 @@ class PostgresConnector final : public Connector {
   }
 
  private:
+  // Runs `sql` (DDL after the load) on the catalogue connection. A failure names `what`, the
+  // server's reason and the statement, to run again once the rows allow it.
+  Status ExecDdlLocked(const std::string& sql, const std::string& what) {
+    ResultHandle res(PQexec(catalogue_.get(), sql.c_str()), &PQclear);
+    if (PQresultStatus(res.get()) == PGRES_COMMAND_OK) return OkStatus();
+    if (PQstatus(catalogue_.get()) != CONNECTION_OK) {
+      return Unavailable("{}: {}: lost the connection ({}); check the server and run `{}`",
+                         location_, what, Trimmed(PQerrorMessage(catalogue_.get())), sql);
+    }
+    const std::string error = Trimmed(PQresultErrorMessage(res.get()));
+    // Class 23, integrity constraint violation: the rows break the index or key.
+    const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+    if (state != nullptr && std::string_view(state).starts_with("23")) {
+      return FailedPrecondition("{}: {}: the rows do not satisfy it ({}); fix them and run `{}`",
+                                location_, what, error, sql);
+    }
+    return Internal("{}: {}: `{}` failed: {}", location_, what, sql, error);
+  }
+
+  // Secondary indexes (not the primary key's; those of UNIQUE constraints included) on plain
+  // columns, btree, over the whole table, by name. The others are listed as not copied:
+  // IndexInfo has no expression, predicate or access method, and another engine has no gin or
+  // gist. Exclusion constraints' indexes are left to DescribeConstraintsLocked.
+  Status DescribeIndexesLocked(const std::string& relation, TableInfo* table) {
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle res,
+        Exec(catalogue_.get(),
+             "SELECT c.relname, i.indisunique, am.amname, i.indpred IS NOT NULL, "
+             "i.indexprs IS NOT NULL, NOT i.indisvalid, k.n > i.indnkeyatts, a.attname "
+             "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+             "JOIN pg_am am ON am.oid = c.relam "
+             "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+             "LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+             "WHERE i.indrelid = $1::regclass AND NOT i.indisprimary AND NOT EXISTS (SELECT 1 "
+             "FROM pg_constraint x WHERE x.conindid = i.indexrelid AND x.contype = 'x') "
+             "ORDER BY c.relname, k.n",
+             {relation}, location_));
+    auto flag = [&](int r, int c) { return std::string_view(PQgetvalue(res.get(), r, c)) == "t"; };
+    const int rows = PQntuples(res.get());
+    for (int r = 0; r < rows;) {
+      const std::string name = PQgetvalue(res.get(), r, 0);
+      IndexInfo index{.name = name, .unique = flag(r, 1)};
+      const std::string method = PQgetvalue(res.get(), r, 2);
+      const bool partial = flag(r, 3), expression = flag(r, 4), invalid = flag(r, 5);
+      bool included = false;
+      for (; r < rows && name == PQgetvalue(res.get(), r, 0); ++r) {
+        if (flag(r, 6)) {
+          included = true;
+        } else if (!PQgetisnull(res.get(), r, 7)) {
+          index.columns.emplace_back(PQgetvalue(res.get(), r, 7));
+        }
+      }
+      if (invalid) {
+        table->not_copied.push_back(fmt::format("invalid index `{}`", name));
+      } else if (partial) {
+        table->not_copied.push_back(fmt::format("partial index `{}`", name));
+      } else if (expression) {
+        table->not_copied.push_back(fmt::format("expression index `{}`", name));
+      } else if (method != "btree") {
+        table->not_copied.push_back(fmt::format("{} index `{}`", method, name));
+      } else {
+        // The key columns carry the lookups and the uniqueness; INCLUDE columns only spare
+        // reading the table.
+        if (included) {
+          table->not_copied.push_back(fmt::format("INCLUDE columns of index `{}`", name));
+        }
+        table->indexes.push_back(std::move(index));
+      }
+    }
+    return OkStatus();
+  }
+
+  // Foreign keys (columns in key order), and the check and exclusion constraints a copy does not
+  // carry, by name.
+  Status DescribeConstraintsLocked(const std::string& relation, TableInfo* table) {
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle res,
+        Exec(catalogue_.get(),
+             "SELECT c.conname, c.contype, c.confdeltype, c.confupdtype, r.relname, "
+             "r.relnamespace = t.relnamespace, rn.nspname, a.attname, ra.attname "
+             "FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
+             "LEFT JOIN pg_class r ON r.oid = c.confrelid "
+             "LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace "
+             "LEFT JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(attnum, "
+             "refnum, n) ON true "
+             "LEFT JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum "
+             "LEFT JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = k.refnum "
+             "WHERE c.conrelid = $1::regclass AND c.contype IN ('f', 'c', 'x') "
+             "ORDER BY c.conname, k.n",
+             {relation}, location_));
+    auto rule = [](std::string_view action) -> std::string {
+      if (action == "r") return "RESTRICT";
+      if (action == "c") return "CASCADE";
+      if (action == "n") return "SET NULL";
+      if (action == "d") return "SET DEFAULT";
+      return "";  // 'a': NO ACTION
+    };
+    const int rows = PQntuples(res.get());
+    for (int r = 0; r < rows;) {
+      const std::string name = PQgetvalue(res.get(), r, 0);
+      const std::string_view type = PQgetvalue(res.get(), r, 1);
+      ForeignKeyInfo fk{.name = name,
+                        .ref_table = PQgetvalue(res.get(), r, 4),
+                        .on_delete = rule(PQgetvalue(res.get(), r, 2)),
+                        .on_update = rule(PQgetvalue(res.get(), r, 3))};
+      const bool same_schema = std::string_view(PQgetvalue(res.get(), r, 5)) == "t";
+      const std::string ref_schema = PQgetvalue(res.get(), r, 6);
+      for (; r < rows && name == PQgetvalue(res.get(), r, 0); ++r) {
+        fk.columns.emplace_back(PQgetvalue(res.get(), r, 7));
+        fk.ref_columns.emplace_back(PQgetvalue(res.get(), r, 8));
+      }
+      if (type == "c") {
+        table->not_copied.push_back(fmt::format("check constraint `{}`", name));
+      } else if (type == "x") {
+        table->not_copied.push_back(fmt::format("exclusion constraint `{}`", name));
+      } else if (!same_schema) {
+        // The copy names tables without a schema: the key would point at whatever table of
+        // that name the target's schema holds.
+        table->not_copied.push_back(fmt::format("foreign key `{}` to `{}.{}` in another schema",
+                                                name, ref_schema, fk.ref_table));
+      } else {
+        table->foreign_keys.push_back(std::move(fk));
+      }
+    }
+    return OkStatus();
+  }
+
   const std::string url_;
   const std::string location_;
   std::mutex mu_;
