@@ -68,6 +68,40 @@ Value Comparable(const Value& v, TypeKind want) {
   return back.has_value() && *back == v ? std::move(converted).value() : v;
 }
 
+// Values in a report are shown whole up to this many characters; a longer text, blob or JSON
+// shows its start, its size, and (for a changed value) where the two sides first differ.
+constexpr size_t kMaxShownChars = 80;
+
+std::string Shown(const Value& v) {
+  std::string display = v.ToDisplay();
+  if (display.size() <= kMaxShownChars) return display;
+  size_t cut = kMaxShownChars;
+  // Do not cut a UTF-8 sequence in two.
+  while (cut > 0 && (static_cast<unsigned char>(display[cut]) & 0xC0) == 0x80) --cut;
+  display.resize(cut);
+  display += "...";
+  if (!v.is_null() && !v.str().empty()) display += fmt::format(" ({} bytes)", v.str().size());
+  return display;
+}
+
+// "a -> b" for a changed value, with the offset of the first differing byte when the values are
+// too long to show whole.
+std::string ShownChange(const Value& a, const Value& b) {
+  std::string shown = fmt::format("{} -> {}", Shown(a), Shown(b));
+  const bool long_values =
+      a.ToDisplay().size() > kMaxShownChars || b.ToDisplay().size() > kMaxShownChars;
+  if (long_values && !a.is_null() && !b.is_null() && a.kind() == b.kind() &&
+      (a.kind() == TypeKind::kText || a.kind() == TypeKind::kBytes ||
+       a.kind() == TypeKind::kJson)) {
+    const std::string_view x = a.str(), y = b.str();
+    const size_t common = std::min(x.size(), y.size());
+    size_t at = 0;
+    while (at < common && x[at] == y[at]) ++at;
+    shown += fmt::format(" (first difference at byte {})", at);
+  }
+  return shown;
+}
+
 // How one side's rows are brought to the compared form: which of its columns, in which order,
 // as which kinds, and which of them form the key.
 struct Projection {
@@ -79,7 +113,7 @@ struct Projection {
   std::string RowDisplay(const Row& projected) const {
     std::vector<std::string> parts;
     for (size_t i = 0; i < projected.size(); ++i) {
-      parts.push_back(fmt::format("{}={}", names[i], projected[i].ToDisplay()));
+      parts.push_back(fmt::format("{}={}", names[i], Shown(projected[i])));
     }
     return fmt::format("({})", fmt::join(parts, ", "));
   }
@@ -87,10 +121,10 @@ struct Projection {
     std::vector<std::string> parts;
     if (key.empty()) {
       for (size_t i = 0; i < projected.size(); ++i) {
-        parts.push_back(fmt::format("{}={}", names[i], projected[i].ToDisplay()));
+        parts.push_back(fmt::format("{}={}", names[i], Shown(projected[i])));
       }
     } else {
-      for (int k : key) parts.push_back(fmt::format("{}={}", names[k], projected[k].ToDisplay()));
+      for (int k : key) parts.push_back(fmt::format("{}={}", names[k], Shown(projected[k])));
     }
     return fmt::format("{}", fmt::join(parts, ", "));
   }
@@ -343,8 +377,8 @@ Result<TableReport> Finish(Connector& source, Connector& target, const TableInfo
       for (size_t c = 0; c < row.size(); ++c) {
         if (row[c] == target_row[c]) continue;
         changed.columns.push_back(from_source.names[c]);
-        details.push_back(fmt::format("{}: {} -> {}", from_source.names[c], row[c].ToDisplay(),
-                                      target_row[c].ToDisplay()));
+        details.push_back(
+            fmt::format("{}: {}", from_source.names[c], ShownChange(row[c], target_row[c])));
       }
       if (changed.columns.empty()) continue;  // same row; its bucket differs for other rows
       changed.detail = fmt::format("{}", fmt::join(details, "; "));

@@ -88,6 +88,32 @@ TEST_F(SqliteVerifyTest, ReportsLostPrecision) {
   EXPECT_THAT(t.differences[0].detail, HasSubstr("balance: 1234.5 -> 1235"));
 }
 
+// A changed 20 KB blob is reported by its start, its size and where it first differs, not
+// printed whole.
+TEST_F(SqliteVerifyTest, LongChangedValuesAreShortenedWithTheFirstDifference) {
+  for (SqliteFile* f : {&source_, &target_}) {
+    f->Exec(
+        "UPDATE account SET photo = zeroblob(20000), owner = printf('%.3000c', 'a') "
+        "WHERE id = 150");
+  }
+  target_.Exec(
+      "UPDATE account SET photo = CAST(substr(photo, 1, 12345) || x'01' || "
+      "substr(photo, 12347) AS BLOB), owner = printf('%.2999c', 'a') || 'b' "
+      "WHERE id = 150");
+  auto report = VerifyUrls(source_.url(), target_.url());
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  const TableReport& t = Only(*report);
+  ASSERT_EQ(t.changed, 1);
+  const RowDifference& d = t.differences.at(0);
+  EXPECT_EQ(d.key, "id=150");
+  EXPECT_THAT(d.columns, ElementsAre("owner", "photo"));
+  EXPECT_LT(d.detail.size(), 600u) << d.detail;
+  EXPECT_THAT(d.detail, HasSubstr("(20000 bytes) -> x'"));
+  EXPECT_THAT(d.detail, HasSubstr("(first difference at byte 12345)"));
+  EXPECT_THAT(d.detail, HasSubstr("(3000 bytes)"));
+  EXPECT_THAT(d.detail, HasSubstr("(first difference at byte 2999)"));
+}
+
 TEST_F(SqliteVerifyTest, ListsAFewAndCountsTheRest) {
   target_.Exec("DELETE FROM account WHERE id >= 200");
   auto report = VerifyUrls(source_.url(), target_.url(), {.max_listed_differences = 5});
