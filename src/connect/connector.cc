@@ -83,6 +83,10 @@ Result<std::optional<KeyBounds>> Connector::GetKeyBounds(const TableInfo& table,
                            table.name, engine()));
 }
 
+Result<std::optional<int64_t>> Connector::GetPageCount(const TableInfo&) {
+  return std::optional<int64_t>();
+}
+
 Status Connector::PrepareChunkMarkers() {
   return Unimplemented("{}: {} targets load whole tables, without chunk markers", location(),
                        engine());

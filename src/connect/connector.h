@@ -118,12 +118,22 @@ struct KeyRange {
   int64_t high = 0;
 };
 
+// The rows of one chunk of a table that has no integer key: those stored in the pages
+// [first, end) of its heap (PostgreSQL's ctid block numbers); `end` < 0 reaches every page from
+// `first` on, so rows in pages added since the plan are read too.
+struct PageRange {
+  int64_t first = 0;
+  int64_t end = -1;
+};
+
 struct ScanSpec {
   const TableInfo* table = nullptr;
   // Rows per batch handed out by RowReader::Next. Bounds the reader's memory.
   size_t batch_rows = 4096;
   // Only the rows of this key range (engines with SQL only; see Connector::GetKeyBounds).
   std::optional<KeyRange> range;
+  // Only the rows stored in these pages (see Connector::GetPageCount).
+  std::optional<PageRange> pages;
   // A snapshot from Connector::ExportSnapshot: the reader sees the source as it was then.
   std::string snapshot;
 };
@@ -237,6 +247,9 @@ class Connector {
   // Bounds of the integer column `column` of `table`; nullopt when the table is empty.
   virtual Result<std::optional<KeyBounds>> GetKeyBounds(const TableInfo& table,
                                                         std::string_view column);
+  // The number of pages of `table`'s storage, for engines whose scans take a PageRange
+  // (PostgreSQL); nullopt for the others.
+  virtual Result<std::optional<int64_t>> GetPageCount(const TableInfo& table);
   // Creates the `ferry_chunks` table when it does not exist (before any chunk loads: on MySQL
   // DDL would commit a load's transaction).
   virtual Status PrepareChunkMarkers();

@@ -700,8 +700,8 @@ class FileConnector final : public Connector {
   }
 
   Result<std::unique_ptr<RowReader>> Scan(const ScanSpec& spec) override {
-    if (spec.range.has_value()) {
-      return Err(Unimplemented("{}: table `{}`: {} tables are read whole, not by key range",
+    if (spec.range.has_value() || spec.pages.has_value()) {
+      return Err(Unimplemented("{}: table `{}`: {} tables are read whole, not by key or page range",
                                location_, spec.table->name, engine()));
     }
     const std::string path = DataPath(spec.table->name);

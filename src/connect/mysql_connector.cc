@@ -738,6 +738,10 @@ class MysqlConnector final : public Connector {
   }
 
   Result<std::unique_ptr<RowReader>> Scan(const ScanSpec& spec) override {
+    if (spec.pages.has_value()) {
+      return Err(Unimplemented("{}: table `{}`: MySQL tables are not read by page range", location_,
+                               spec.table->name));
+    }
     FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
     FERRY_RETURN_IF_ERROR(Exec(
         conn.get(), "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", url_, location_));
@@ -784,9 +788,10 @@ class MysqlConnector final : public Connector {
     return std::unique_ptr<RowWriter>(std::move(writer));
   }
 
+  // On a connection of its own, so that the copy's workers build several indexes at once.
   Status CreateIndex(const TableInfo& table, const IndexInfo& index) override {
-    std::lock_guard lock(mu_);
-    return Exec(catalogue_.get(), CreateIndexSql(table, index, &QuoteName), url_, location_);
+    FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
+    return Exec(conn.get(), CreateIndexSql(table, index, &QuoteName), url_, location_);
   }
 
   Status AddForeignKey(const TableInfo& table, const ForeignKeyInfo& fk) override {

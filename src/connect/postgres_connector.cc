@@ -586,10 +586,16 @@ class PostgresConnector final : public Connector {
           Exec(conn.get(), fmt::format("SET TRANSACTION SNAPSHOT '{}'", spec.snapshot), {},
                location_));
     }
-    const std::string select = fmt::format(
-        "SELECT {} FROM {}{}", fmt::join(columns, ", "), QuoteIdentifier(spec.table->name),
-        spec.range.has_value() ? KeyRangeWhere(QuoteIdentifier(spec.range->column), *spec.range)
-                               : "");
+    std::string where;
+    if (spec.range.has_value()) {
+      where = KeyRangeWhere(QuoteIdentifier(spec.range->column), *spec.range);
+    } else if (spec.pages.has_value()) {
+      // A TID range scan (PostgreSQL 14+) reads only these pages.
+      where = fmt::format(" WHERE ctid >= '({},0)'::tid", spec.pages->first);
+      if (spec.pages->end >= 0) where += fmt::format(" AND ctid < '({},0)'::tid", spec.pages->end);
+    }
+    const std::string select = fmt::format("SELECT {} FROM {}{}", fmt::join(columns, ", "),
+                                           QuoteIdentifier(spec.table->name), where);
     FERRY_ASSIGN_OR_RETURN(std::vector<uint32_t> types,
                            BinaryResultTypes(conn.get(), select, *spec.table, location_));
     if (!types.empty()) {
@@ -630,17 +636,18 @@ class PostgresConnector final : public Connector {
     return std::unique_ptr<RowWriter>(std::move(writer));
   }
 
+  // On a connection of its own, so that the copy's workers build several indexes at once.
   Status CreateIndex(const TableInfo& table, const IndexInfo& index) override {
-    std::lock_guard lock(mu_);
-    return ExecDdlLocked(CreateIndexSql(table, index, &QuoteIdentifier),
-                         fmt::format("table `{}`: index `{}`", table.name, index.name));
+    FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
+    return ExecDdl(conn.get(), CreateIndexSql(table, index, &QuoteIdentifier),
+                   fmt::format("table `{}`: index `{}`", table.name, index.name));
   }
 
   Status AddForeignKey(const TableInfo& table, const ForeignKeyInfo& fk) override {
     std::lock_guard lock(mu_);
-    return ExecDdlLocked(AddForeignKeySql(table, fk, &QuoteIdentifier),
-                         fmt::format("table `{}`: foreign key `{}` ({}) -> `{}`", table.name,
-                                     fk.name, fmt::join(fk.columns, ", "), fk.ref_table));
+    return ExecDdl(catalogue_.get(), AddForeignKeySql(table, fk, &QuoteIdentifier),
+                   fmt::format("table `{}`: foreign key `{}` ({}) -> `{}`", table.name, fk.name,
+                               fmt::join(fk.columns, ", "), fk.ref_table));
   }
 
   // Rows copied with their keys do not move the column's sequence (an identity column's or a
@@ -695,6 +702,23 @@ class PostgresConnector final : public Connector {
     std::from_chars(low.data(), low.data() + low.size(), bounds.low);
     std::from_chars(high.data(), high.data() + high.size(), bounds.high);
     return std::optional<KeyBounds>(bounds);
+  }
+
+  Result<std::optional<int64_t>> GetPageCount(const TableInfo& table) override {
+    std::lock_guard lock(mu_);
+    FERRY_ASSIGN_OR_RETURN(
+        ResultHandle res,
+        Exec(catalogue_.get(),
+             "SELECT pg_relation_size($1::regclass) / current_setting('block_size')::bigint",
+             {QuoteIdentifier(table.name)}, location_));
+    int64_t pages = 0;
+    const std::string_view text = PQgetvalue(res.get(), 0, 0);
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pages);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      return Err(
+          Internal("{}: table `{}`: page count `{}` is not a number", location_, table.name, text));
+    }
+    return std::optional<int64_t>(pages);
   }
 
   Status PrepareChunkMarkers() override {
@@ -757,12 +781,12 @@ class PostgresConnector final : public Connector {
  private:
   // Runs `sql` (DDL after the load) on the catalogue connection. A failure names `what`, the
   // server's reason and the statement, to run again once the rows allow it.
-  Status ExecDdlLocked(const std::string& sql, const std::string& what) {
-    ResultHandle res(PQexec(catalogue_.get(), sql.c_str()), &PQclear);
+  Status ExecDdl(PGconn* conn, const std::string& sql, const std::string& what) {
+    ResultHandle res(PQexec(conn, sql.c_str()), &PQclear);
     if (PQresultStatus(res.get()) == PGRES_COMMAND_OK) return OkStatus();
-    if (PQstatus(catalogue_.get()) != CONNECTION_OK) {
+    if (PQstatus(conn) != CONNECTION_OK) {
       return Unavailable("{}: {}: lost the connection ({}); check the server and run `{}`",
-                         location_, what, Trimmed(PQerrorMessage(catalogue_.get())), sql);
+                         location_, what, Trimmed(PQerrorMessage(conn)), sql);
     }
     const std::string error = Trimmed(PQresultErrorMessage(res.get()));
     // Class 23, integrity constraint violation: the rows break the index or key.

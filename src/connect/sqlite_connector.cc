@@ -513,6 +513,10 @@ class SqliteConnector final : public Connector {
 
  public:
   Result<std::unique_ptr<RowReader>> Scan(const ScanSpec& spec) override {
+    if (spec.pages.has_value()) {
+      return Err(Unimplemented("{}: table `{}`: SQLite tables are not read by page range",
+                               location_, spec.table->name));
+    }
     // Each reader has its own read-only connection, so readers run on their own threads.
     FERRY_ASSIGN_OR_RETURN(Handle db, OpenReadOnly(path_, location_));
     std::vector<std::string> columns;

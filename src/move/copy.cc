@@ -57,7 +57,8 @@ struct TablePlan {
 struct ChunkSpec {
   size_t table = 0;
   int64_t chunk = 0;
-  std::optional<KeyRange> range;  // nullopt: the whole table
+  std::optional<KeyRange> range;   // a key range, or
+  std::optional<PageRange> pages;  // a page range; neither: the whole table
 };
 
 Json ChunkPayload(const TablePlan& plan, const ChunkSpec& c) {
@@ -66,6 +67,10 @@ Json ChunkPayload(const TablePlan& plan, const ChunkSpec& c) {
     j["key"] = c.range->column;
     j["low"] = c.range->low;
     j["high"] = c.range->high;
+  }
+  if (c.pages.has_value()) {
+    j["first_page"] = c.pages->first;
+    j["end_page"] = c.pages->end;
   }
   return j;
 }
@@ -86,6 +91,10 @@ Result<ChunkSpec> ParseChunkPayload(std::string_view payload, size_t tables) {
     c.range = KeyRange{.column = (*parsed)["key"].get<std::string>(),
                        .low = (*parsed)["low"].get<int64_t>(),
                        .high = (*parsed)["high"].get<int64_t>()};
+  }
+  if (parsed->contains("first_page")) {
+    c.pages = PageRange{.first = (*parsed)["first_page"].get<int64_t>(),
+                        .end = (*parsed)["end_page"].get<int64_t>()};
   }
   return c;
 }
@@ -407,6 +416,23 @@ class CopyRun {
         return Err(bounds.error());
       }
     }
+    // No integer key: physical ranges where the source has them (PostgreSQL's ctid pages). Every
+    // chunk reads the run's snapshot, so a row is in exactly one page of it.
+    if (!keyed && target_.supports_chunks() && plan.source.estimated_rows > options_.chunk_rows) {
+      FERRY_ASSIGN_OR_RETURN(std::optional<int64_t> pages, source_.GetPageCount(plan.source));
+      if (pages.has_value() && *pages > 1) {
+        const int64_t wanted =
+            (plan.source.estimated_rows + options_.chunk_rows - 1) / options_.chunk_rows;
+        const int64_t n = std::min({wanted, *pages, kMaxChunksPerTable});
+        const int64_t per = (*pages + n - 1) / n;
+        for (int64_t first = 0; first < *pages; first += per) {
+          const bool last = first + per >= *pages;
+          chunks.push_back(
+              {.table = t, .pages = PageRange{.first = first, .end = last ? -1 : first + per}});
+        }
+        return chunks;
+      }
+    }
     chunks.push_back({.table = t});
     return chunks;
   }
@@ -667,6 +693,7 @@ class CopyRun {
     FERRY_ASSIGN_OR_RETURN(auto reader, source_.Scan({.table = &plan.source,
                                                       .batch_rows = options_.batch_rows,
                                                       .range = c.range,
+                                                      .pages = c.pages,
                                                       .snapshot = snapshot_.id}));
     std::optional<SourceDigest> digest;
     if (options_.verify) digest.emplace(plan.source, plan.destination, VerifyOptions{});

@@ -48,6 +48,21 @@ class SqliteFile {
     ASSERT_EQ(rc, SQLITE_OK) << message << "\n" << sql;
   }
 
+  // The first column of the first row of `sql`, as text; "" when there is no row.
+  std::string QueryValue(std::string_view sql) const {
+    sqlite3* db = nullptr;
+    if (sqlite3_open(path_.c_str(), &db) != SQLITE_OK) abort();
+    sqlite3_stmt* stmt = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db, std::string(sql).c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+
  private:
   std::string dir_;
   std::string path_;

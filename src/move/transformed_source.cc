@@ -83,6 +83,11 @@ Result<std::optional<KeyBounds>> TransformedSource::GetKeyBounds(const TableInfo
   return base_.GetKeyBounds(compiled->transform->source(), range.column);
 }
 
+Result<std::optional<int64_t>> TransformedSource::GetPageCount(const TableInfo& table) {
+  FERRY_ASSIGN_OR_RETURN(const Compiled* compiled, Compile(table.name));
+  return base_.GetPageCount(compiled->transform->source());
+}
+
 Result<std::unique_ptr<RowWriter>> TransformedSource::OpenWriter(const TableInfo& table, LoadMode,
                                                                  const WriterOptions&) {
   return Err(FailedPrecondition("{}: table `{}`: a transformed source is read, not written",

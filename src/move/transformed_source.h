@@ -40,6 +40,9 @@ class TransformedSource final : public Connector {
   Result<std::optional<KeyBounds>> GetKeyBounds(const TableInfo& table,
                                                 std::string_view column) override;
   Result<SnapshotInfo> ExportSnapshot() override { return base_.ExportSnapshot(); }
+  // The source table's pages: a transform maps rows one by one, so a page range of the source
+  // is a chunk of the output.
+  Result<std::optional<int64_t>> GetPageCount(const TableInfo& table) override;
 
   // A source is not written to.
   Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode,
