@@ -488,6 +488,9 @@ TEST_F(CliTest, CopyWithASpecVerifiesAsTransformedAndRejectsWhatDoesNotFit) {
   Json summary = Json::parse(tolerated.out);
   EXPECT_EQ(summary["rejected_rows"], 1);
   EXPECT_EQ(summary["tables"][0]["rows"], 1);
+  EXPECT_EQ(summary["verification"]["identical"], true);
+  ASSERT_TRUE(summary["verification_seconds"].is_number());
+  EXPECT_GT(summary["verification_seconds"].get<double>(), 0.0);
 }
 
 // A text key cast to an integer by the spec: the output looks rangeable, but ranges select

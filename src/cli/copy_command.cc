@@ -124,7 +124,10 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
                 {"source_position", report.snapshot.position},
                 {"consistency", report.snapshot.note},
                 {"tables", tables}};
-    if (report.verification.has_value()) doc["verification"] = report.verification->ToJson();
+    if (report.verification.has_value()) {
+      doc["verification"] = report.verification->ToJson();
+      doc["verification_seconds"] = report.verification_seconds;
+    }
     context.out << doc.dump(2) << "\n";
     return identical ? kExitOk : kExitCheckFailed;
   }
@@ -153,9 +156,10 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
     }
   }
   if (report.verification.has_value()) {
-    context.out << (identical ? "verified: every row arrived intact\n"
-                              : "VERIFICATION FOUND DIFFERENCES: run `ferry verify` with the "
-                                "same --from and --to for the list\n");
+    context.out << (identical ? fmt::format("verified: every row arrived intact ({:.2f} s)\n",
+                                            report.verification_seconds)
+                              : std::string("VERIFICATION FOUND DIFFERENCES: run `ferry verify` "
+                                            "with the same --from and --to for the list\n"));
   } else {
     context.out << "not verified (--no-verify)\n";
   }

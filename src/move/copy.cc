@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -15,6 +16,7 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/thread_pool.h"
 
 namespace ferry {
 namespace {
@@ -832,21 +834,34 @@ class CopyRun {
       report_.tables.push_back(std::move(copied));
     }
     if (options_.verify) {
+      const auto verify_start = std::chrono::steady_clock::now();
       VerifyReport verification{.source = source_.location(), .target = target_.location()};
-      for (TablePlan& plan : plans_) {
-        // Tables loaded wholly by this process were digested on the way: only the target is
-        // scanned. Others (a resumed run) are compared by scanning both sides.
-        if (plan.digest.has_value() && plan.chunks_done_here == plan.chunks) {
-          FERRY_ASSIGN_OR_RETURN(TableReport t,
-                                 VerifyCopiedTable(source_, target_, *plan.digest, {}));
-          verification.tables.push_back(std::move(t));
-        } else {
-          FERRY_ASSIGN_OR_RETURN(VerifyReport v,
-                                 Verify(source_, target_, {.tables = {plan.source.name}}));
-          for (TableReport& t : v.tables) verification.tables.push_back(std::move(t));
+      // Tables loaded wholly by this process were digested on the way: only the target is
+      // scanned. Others (a resumed run) are compared by scanning both sides. `--jobs` tables
+      // at a time, in plan order (biggest first).
+      std::vector<std::future<Result<std::vector<TableReport>>>> verified;
+      {
+        ThreadPool pool(static_cast<size_t>(std::max(1, options_.jobs)));
+        for (TablePlan& plan : plans_) {
+          verified.push_back(pool.Submit([this, &plan]() -> Result<std::vector<TableReport>> {
+            if (plan.digest.has_value() && plan.chunks_done_here == plan.chunks) {
+              FERRY_ASSIGN_OR_RETURN(TableReport t,
+                                     VerifyCopiedTable(source_, target_, *plan.digest, {}));
+              return std::vector<TableReport>{std::move(t)};
+            }
+            FERRY_ASSIGN_OR_RETURN(VerifyReport v,
+                                   Verify(source_, target_, {.tables = {plan.source.name}}));
+            return std::move(v.tables);
+          }));
         }
       }
+      for (auto& f : verified) {
+        FERRY_ASSIGN_OR_RETURN(std::vector<TableReport> tables, f.get());
+        for (TableReport& t : tables) verification.tables.push_back(std::move(t));
+      }
       report_.verification = std::move(verification);
+      report_.verification_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - verify_start).count();
     }
     if (target_.supports_chunks()) {
       Status forgotten = target_.ForgetChunks(report_.run_id);

@@ -81,7 +81,7 @@ struct TableCopy {
   bool created = false;  // the target table was created by this run
   int64_t rows = 0;      // rows in the target from this run (all its attempts)
   int64_t chunks = 0;
-  double seconds = 0;  // wall time of this process's loading, first chunk to last
+  double seconds = 0;    // wall time of this process's loading, first chunk to last
   int indexes = 0;       // secondary indexes built after the load
   int foreign_keys = 0;  // foreign keys added after the load
   // What the copy did not carry to the target (an expression index, a check constraint, a
@@ -95,6 +95,8 @@ struct CopyReport {
   SnapshotInfo snapshot;  // the source's position when the run was planned
   std::vector<TableCopy> tables;
   std::optional<VerifyReport> verification;  // unless CopyOptions::verify is false
+  // Wall time of the verification after the load (the rows were hashed during it already).
+  double verification_seconds = 0;
 };
 
 // Plans, loads and verifies as described above. Errors name the table, the chunk and the way
