@@ -41,10 +41,12 @@ std::vector<CommandSpec> StoreCommands();
 std::vector<CommandSpec> DemoCommands();
 std::vector<CommandSpec> VerifyCommands();
 std::vector<CommandSpec> CopyCommands();
+std::vector<CommandSpec> DiscoverCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
-  for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands()}) {
+  for (auto group :
+       {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(), DiscoverCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;
