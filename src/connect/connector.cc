@@ -83,6 +83,11 @@ Result<std::optional<KeyBounds>> Connector::GetKeyBounds(const TableInfo& table,
                            table.name, engine()));
 }
 
+Status Connector::AddPrimaryKey(const TableInfo& table) {
+  return Unimplemented("{}: table `{}`: {} tables are created with their primary key", location(),
+                       table.name, engine());
+}
+
 Result<std::optional<int64_t>> Connector::GetPageCount(const TableInfo&) {
   return std::optional<int64_t>();
 }

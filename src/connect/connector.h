@@ -235,6 +235,14 @@ class Connector {
   // ---- After the load. Engines with SQL build what the copy carries besides rows; the file
   // engines answer kUnimplemented.
   virtual Status CreateIndex(const TableInfo& table, const IndexInfo& index);
+  // Whether a table a copy creates is better created without its primary key, which
+  // AddPrimaryKey then adds after the load: one index build instead of an index maintained row
+  // by row (PostgreSQL). Not for engines whose table is the key's index (SQLite rowid tables,
+  // InnoDB), where adding the key later rewrites the table.
+  virtual bool adds_primary_key_after_load() const { return false; }
+  // ALTER TABLE ... ADD PRIMARY KEY (table.primary_key). kFailedPrecondition when the rows
+  // break it (a duplicate or NULL key), naming the key.
+  virtual Status AddPrimaryKey(const TableInfo& table);
   virtual Status AddForeignKey(const TableInfo& table, const ForeignKeyInfo& fk);
   // Makes the engine's numbering of `column` continue after the largest value in the table.
   virtual Status SyncAutoIncrement(const TableInfo& table, std::string_view column);

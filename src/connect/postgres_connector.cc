@@ -636,6 +636,19 @@ class PostgresConnector final : public Connector {
     return std::unique_ptr<RowWriter>(std::move(writer));
   }
 
+  bool adds_primary_key_after_load() const override { return true; }
+
+  // On a connection of its own, like CreateIndex: the keys of several tables build at once.
+  Status AddPrimaryKey(const TableInfo& table) override {
+    std::vector<std::string> key;
+    for (const std::string& k : table.primary_key) key.push_back(QuoteIdentifier(k));
+    FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
+    return ExecDdl(conn.get(),
+                   fmt::format("ALTER TABLE {} ADD PRIMARY KEY ({})", QuoteIdentifier(table.name),
+                               fmt::join(key, ", ")),
+                   fmt::format("table `{}`: primary key ({})", table.name, fmt::join(key, ", ")));
+  }
+
   // On a connection of its own, so that the copy's workers build several indexes at once.
   Status CreateIndex(const TableInfo& table, const IndexInfo& index) override {
     FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));

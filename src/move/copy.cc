@@ -289,8 +289,9 @@ class CopyRun {
         Result<TableInfo> existing = target_.DescribeTable(plan.source.name);
         if (!existing.has_value() && existing.error().code() == StatusCode::kNotFound &&
             plan.created) {
-          FERRY_ASSIGN_OR_RETURN(auto writer,
-                                 target_.OpenWriter(plan.mapping.target, LoadMode::kCreate));
+          // The writer refers to the table until it commits.
+          const TableInfo created = CreatedTable(plan);
+          FERRY_ASSIGN_OR_RETURN(auto writer, target_.OpenWriter(created, LoadMode::kCreate));
           FERRY_RETURN_IF_ERROR(writer->Commit());
         }
         FERRY_RETURN_IF_ERROR(Describe(plan));
@@ -304,8 +305,9 @@ class CopyRun {
     if (target_.supports_chunks()) FERRY_RETURN_IF_ERROR(target_.PrepareChunkMarkers());
     for (TablePlan& plan : plans_) {
       if (plan.created) {
-        FERRY_ASSIGN_OR_RETURN(auto writer,
-                               target_.OpenWriter(plan.mapping.target, LoadMode::kCreate));
+        // The writer refers to the table until it commits.
+        const TableInfo created = CreatedTable(plan);
+        FERRY_ASSIGN_OR_RETURN(auto writer, target_.OpenWriter(created, LoadMode::kCreate));
         FERRY_RETURN_IF_ERROR(writer->Commit());
       } else if (options_.if_exists == IfExists::kTruncate) {
         FERRY_ASSIGN_OR_RETURN(TableInfo existing, target_.DescribeTable(plan.source.name));
@@ -508,6 +510,14 @@ class CopyRun {
     return store_.UpdateRun(run_.id, run_.state, CanonicalJson(saved_));
   }
 
+  // The table to create for `plan`: its mapped definition, without the primary key when the
+  // target builds it faster after the load (BuildAfterLoad adds it then).
+  TableInfo CreatedTable(const TablePlan& plan) const {
+    TableInfo table = plan.mapping.target;
+    if (target_.adds_primary_key_after_load()) table.primary_key.clear();
+    return table;
+  }
+
   // Tables this run created that hold no committed chunk are dropped when the run stops, so
   // a failed copy leaves no empty tables behind, and a new run with, say, a --cast creates
   // them with the new types. A resumed run creates them again.
@@ -538,8 +548,17 @@ class CopyRun {
     struct Step {
       size_t table;
       IndexInfo index;
+      bool primary_key = false;  // the table's primary key, deferred to now
     };
     std::vector<Step> steps;
+    // Primary keys first: foreign keys need them, and they are the biggest builds.
+    for (size_t t = 0; t < plans_.size(); ++t) {
+      const TablePlan& plan = plans_[t];
+      if (plan.created && target_.adds_primary_key_after_load() &&
+          !plan.mapping.target.primary_key.empty() && plan.destination.primary_key.empty()) {
+        steps.push_back({.table = t, .index = {}, .primary_key = true});
+      }
+    }
     for (size_t t = 0; t < plans_.size(); ++t) {
       TablePlan& plan = plans_[t];
       for (const std::string& what : plan.mapping.target.not_copied)
@@ -550,13 +569,26 @@ class CopyRun {
         if (repeated.contains(AsciiLower(index.name)) || copied.contains(AsciiLower(index.name))) {
           index.name = plan.destination.name + "_" + index.name;
         }
-        steps.push_back({t, std::move(index)});
+        steps.push_back({.table = t, .index = std::move(index)});
       }
     }
     std::atomic<size_t> next{0};
+    std::vector<Status> key_errors;
     auto build = [&] {
       for (size_t i = next++; i < steps.size(); i = next++) {
         TablePlan& plan = plans_[steps[i].table];
+        if (steps[i].primary_key) {
+          TableInfo keyed = plan.destination;
+          keyed.primary_key = plan.mapping.target.primary_key;
+          Status added = target_.AddPrimaryKey(keyed);
+          std::lock_guard lock(mu_);
+          if (added.ok()) {
+            plan.destination.primary_key = keyed.primary_key;
+          } else {
+            key_errors.push_back(added);
+          }
+          continue;
+        }
         Status built = target_.CreateIndex(plan.destination, steps[i].index);
         std::lock_guard lock(mu_);
         if (built.ok()) {
@@ -571,6 +603,15 @@ class CopyRun {
     const size_t threads = std::min<size_t>(std::max(1, options_.jobs), steps.size());
     for (size_t w = 0; w < threads; ++w) builders.emplace_back(build);
     for (std::thread& b : builders) b.join();
+    if (!key_errors.empty()) {
+      // Unlike an index, a primary key the rows break is not left out: the run stops at
+      // "loaded", with every row kept, and the same command builds what is missing.
+      return key_errors.front().WithContext(fmt::format(
+          "copy run {}: every row is loaded, but the primary key could not be built ({} "
+          "table{}); remove the duplicate or NULL keys from the target (or fix the source and "
+          "copy again with --if-exists truncate), then run the same command to finish",
+          run_.id, key_errors.size(), key_errors.size() == 1 ? "" : "s"));
+    }
     for (TablePlan& plan : plans_) {
       if (!plan.created) continue;
       for (const ForeignKeyInfo& fk : plan.mapping.target.foreign_keys) {

@@ -227,6 +227,43 @@ TEST_F(CopyTest, ChunkedCopyWithSeveralWorkersVerifiesClean) {
   for (const Task& t : *tasks) EXPECT_EQ(t.state, TaskState::kDone) << t.payload;
 }
 
+// A PostgreSQL table the copy creates gets its primary key after the load (one index build).
+// Rows that break it (NULL keys, which SQLite allows in a text primary key) stop the run at the
+// build, with every row kept; once the target is fixed, the same command builds the key and
+// finishes, and the verification names what was removed.
+TEST_F(CopyTest, PrimaryKeyIsBuiltAfterTheLoadAndRowsThatBreakItStopTheRun) {
+  SqliteFile codes("codes");
+  codes.Exec(
+      "CREATE TABLE code (k TEXT PRIMARY KEY, v TEXT);"
+      "INSERT INTO code VALUES ('a', 'one'), (NULL, 'two'), ('b', 'three');");
+  TempStore store;
+  auto stopped = CopyUrls(codes.url(), url(), {.store = store.get()});
+  ASSERT_FALSE(stopped.has_value());
+  EXPECT_EQ(stopped.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(stopped.error().message(), HasSubstr("every row is loaded"));
+  EXPECT_THAT(stopped.error().message(), HasSubstr("table `code`: primary key (\"k\")"));
+  EXPECT_THAT(stopped.error().message(), HasSubstr("null values"));
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM code").value_or(""), "3");
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM pg_constraint WHERE conrelid = 'code'::regclass "
+                       "AND contype = 'p'")
+                .value_or(""),
+            "0");
+
+  ASSERT_TRUE(Execute("DELETE FROM code WHERE k IS NULL").ok());
+  auto finished = CopyUrls(codes.url(), url(), {.store = store.get()});
+  ASSERT_TRUE(finished.has_value()) << finished.error().ToString();
+  EXPECT_TRUE(finished->resumed);
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM pg_constraint WHERE conrelid = 'code'::regclass "
+                       "AND contype = 'p'")
+                .value_or(""),
+            "1");
+  ASSERT_TRUE(finished->verification.has_value());
+  const TableReport& t = finished->verification->tables.at(0);
+  EXPECT_EQ(t.source_rows, 3);
+  EXPECT_EQ(t.target_rows, 2);
+  EXPECT_EQ(t.missing, 1);
+}
+
 // The window a crash can fall into: a chunk committed to the target whose completion the store
 // never heard of. The resumed run finds the chunk's marker and does not load it again.
 TEST_F(CopyTest, ChunkCommittedButNotRecordedIsNotLoadedTwice) {
