@@ -270,7 +270,8 @@ bool IsUnspecified(std::string_view address) { return address == "0.0.0.0" || ad
 
 }  // namespace
 
-std::vector<SocketLine> ParseProcNetSockets(std::string_view text, bool tcp, bool ipv6) {
+std::vector<SocketLine> ParseProcNetSockets(std::string_view text, bool tcp, bool ipv6,
+                                            bool inventory_only) {
   std::vector<SocketLine> lines;
   std::vector<std::string_view> fields;
   ForEachLine(text, [&](std::string_view line) {
@@ -287,10 +288,15 @@ std::vector<SocketLine> ParseProcNetSockets(std::string_view text, bool tcp, boo
       *port = static_cast<uint16_t>(*value);
       return true;
     };
+    auto state = ParseHex(fields[3]);
+    const auto wanted = static_cast<uint64_t>(tcp ? kTcpListen : kUdpUnconnected);
+    if (inventory_only && state.has_value() && *state != uint64_t{kTcpEstablished} &&
+        *state != wanted) {
+      return;
+    }
     SocketLine socket;
     socket.tcp = tcp;
     socket.ipv6 = ipv6;
-    auto state = ParseHex(fields[3]);
     auto uid = ParseUint(fields[7]);
     auto inode = ParseUint(fields[9]);
     if (!endpoint(fields[1], &socket.local_address, &socket.local_port) ||
@@ -344,7 +350,7 @@ Json CollectSockets(const HostRoot& root, const ProcessScan& processes, const Us
       if (!(ipv6 && error == ENOENT)) NoteUnreadable(unseen, path, error);  // no IPv6: fine
       continue;
     }
-    for (SocketLine& socket : ParseProcNetSockets(text, tcp, ipv6)) {
+    for (SocketLine& socket : ParseProcNetSockets(text, tcp, ipv6, /*inventory_only=*/true)) {
       sockets.push_back(std::move(socket));
     }
   }

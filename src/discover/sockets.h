@@ -43,8 +43,11 @@ inline constexpr int kTcpEstablished = 1;
 inline constexpr int kTcpListen = 10;
 inline constexpr int kUdpUnconnected = 7;  // TCP_CLOSE, which UDP uses for "not connected"
 
-// The lines of one /proc/net/{tcp,tcp6,udp,udp6} file (the header skipped).
-std::vector<SocketLine> ParseProcNetSockets(std::string_view text, bool tcp, bool ipv6);
+// The lines of one /proc/net/{tcp,tcp6,udp,udp6} file (the header skipped). `inventory_only`
+// keeps only the sockets an inventory lists (listening, established, bound UDP) and skips the
+// others before decoding their addresses: a busy web server has tens of thousands in TIME_WAIT.
+std::vector<SocketLine> ParseProcNetSockets(std::string_view text, bool tcp, bool ipv6,
+                                            bool inventory_only = false);
 
 struct ServiceGuess {
   std::string name;   // "postgresql", "https", "ssh"...

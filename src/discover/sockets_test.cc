@@ -30,6 +30,12 @@ TEST(SocketsTest, ParsesProcNetTcpLines) {
   EXPECT_EQ(lines[1].local_port, 50001);
   EXPECT_EQ(lines[1].state, kTcpEstablished);
 
+  // TIME_WAIT and the like are left out when only the inventory's sockets are wanted.
+  EXPECT_EQ(ParseProcNetSockets("   0: 0A00000A:C352 1E00000A:1538 06 00000000:00000000 "
+                                "00:00000000 00000000     0        0 0 1 0 100 0 0 10 0\n",
+                                true, false, /*inventory_only=*/true)
+                .size(),
+            0u);
   std::vector<SocketLine> v6 = ParseProcNetSockets(
       "   0: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A "
       "00000000:00000000 00:00000000 00000000     0        0 999 1 0000000000000000 100 0 0 10 0\n",
