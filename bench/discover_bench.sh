@@ -81,7 +81,7 @@ ferry_ms=$("$FERRY" discover | python3 -c 'import json,sys; print(json.load(sys.
 
 echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB," \
   "$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
-echo "versions: $("$FERRY" --version), $(ansible --version | head -1), facter $(facter --version)"
+echo "versions: $("$FERRY" --version), $(ansible --version 2>/dev/null | sed -n 1p), facter $(facter --version)"
 echo "host: $(ps -e --no-headers | wc -l) processes, $(dpkg-query -W -f='.\n' | wc -l) packages, $(ss -tanH | wc -l) TCP sockets"
 echo "runs: $RUNS samples each after one warm-up (ferry: 20 invocations a sample); median wall and CPU (user + sys) seconds per invocation"
 printf '%-8s %10s %10s %10s %10s %12s\n' tool wall_s cpu_s min_wall_s max_rss_kb output_bytes
