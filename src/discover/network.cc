@@ -243,12 +243,17 @@ Json CollectNetwork(const HostRoot& root, UnseenLog* unseen) {
     auto state = attribute("operstate");
     // `speed` fails with EINVAL on interfaces without a link speed (virtual ones, a link down).
     auto speed = attribute("speed");
-    std::optional<int64_t> mbps = speed ? ParseInt(*speed) : std::nullopt;
+    // A plain number (-1: unknown or none), not an optional: GCC 12 at -O2 warns that an
+    // optional built by a conditional may be read uninitialised.
+    int64_t mbps = -1;
+    if (speed) {
+      if (std::optional<int64_t> parsed = ParseInt(*speed)) mbps = *parsed;
+    }
     Json entry = {{"name", name},
                   {"mac", mac && !mac->empty() ? Json(*mac) : Json(nullptr)},
                   {"mtu", mtu && ParseUint(*mtu) ? Json(*ParseUint(*mtu)) : Json(nullptr)},
                   {"state", state && !state->empty() ? Json(*state) : Json(nullptr)},
-                  {"speed_mbps", mbps && *mbps > 0 ? Json(*mbps) : Json(nullptr)},
+                  {"speed_mbps", mbps > 0 ? Json(mbps) : Json(nullptr)},
                   {"addresses", Json::array()}};
     if (auto it = addresses.find(name); it != addresses.end()) entry["addresses"] = it->second;
     interfaces.push_back(std::move(entry));
