@@ -42,11 +42,12 @@ std::vector<CommandSpec> DemoCommands();
 std::vector<CommandSpec> VerifyCommands();
 std::vector<CommandSpec> CopyCommands();
 std::vector<CommandSpec> DiscoverCommands();
+std::vector<CommandSpec> PlanCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
-  for (auto group :
-       {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(), DiscoverCommands()}) {
+  for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(),
+                     DiscoverCommands(), PlanCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;
