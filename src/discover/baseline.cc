@@ -149,7 +149,7 @@ std::unique_ptr<CounterSource> NewProcCounterSource(const std::string& root) {
 
 double NearestRankPercentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return std::numeric_limits<double>::quiet_NaN();
-  const double n = static_cast<double>(sorted.size());
+  const auto n = static_cast<double>(sorted.size());
   // ceil(p/100 * N), 1-based; clamped so that p near 0 is the smallest value. The small
   // tolerance keeps 0.95 * 20 = 19.000000000000004 at rank 19, as arithmetic says it is.
   double rank = std::ceil(p / 100.0 * n - 1e-9);

@@ -64,8 +64,8 @@ std::unique_ptr<CounterSource> NewProcCounterSource(const std::string& root);
 
 struct BaselineOptions {
   // How long to sample and how often. interval_ms > 0 and duration_ms >= interval_ms.
-  int64_t duration_ms = 10 * 60 * 1000;
-  int64_t interval_ms = 30 * 1000;
+  int64_t duration_ms = int64_t{10} * 60 * 1000;
+  int64_t interval_ms = int64_t{30} * 1000;
 };
 
 struct MetricSummary {

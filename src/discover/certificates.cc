@@ -2,12 +2,12 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <set>
@@ -79,7 +79,7 @@ bool HasCertificateExtension(std::string_view name) {
 
 std::string BioText(BIO* bio) {
   char* data = nullptr;
-  long size = BIO_get_mem_data(bio, &data);
+  const auto size = BIO_get_mem_data(bio, &data);
   return size > 0 ? std::string(data, static_cast<size_t>(size)) : std::string();
 }
 
@@ -145,6 +145,7 @@ std::vector<X509Ptr> LoadCertificates(std::string_view content) {
     }
   } else if (!content.empty() && static_cast<unsigned char>(content.front()) == 0x30) {
     const auto* data = reinterpret_cast<const unsigned char*>(content.data());
+    // NOLINTNEXTLINE(google-runtime-int): the type d2i_X509 takes
     if (X509* certificate = d2i_X509(nullptr, &data, static_cast<long>(content.size()))) {
       certificates.emplace_back(certificate);
     }

@@ -129,7 +129,7 @@ class Row {
                           "sheet (or empty it) and import again",
                           path_, record_.line, header, Text(key)));
     }
-    return std::optional<double>(*value);
+    return value;
   }
 
   int line() const { return record_.line; }

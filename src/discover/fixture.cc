@@ -1,10 +1,10 @@
 #include "discover/fixture.h"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -318,7 +318,7 @@ void WriteSampleHost(FixtureRoot& root) {
                             "/opt/kafka/config/server.properties"},
                    .exe = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java",
                    .socket_inodes = {1006}});
-  const char* kTcpHeader =
+  const char* tcp_header =
       "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
       "inode\n";
   auto line = [](int n, const char* local, const char* remote, const char* state, int uid,
@@ -329,7 +329,7 @@ void WriteSampleHost(FixtureRoot& root) {
         n, local, remote, state, uid, inode);
   };
   root.Write("/proc/net/tcp",
-             std::string(kTcpHeader) +
+             std::string(tcp_header) +
                  line(0, "00000000:0050", "00000000:0000", "0A", 0, 1001) +     // :80
                  line(1, "00000000:01BB", "00000000:0000", "0A", 0, 1003) +     // :443
                  line(2, "0100007F:1539", "00000000:0000", "0A", 105, 1004) +   // 127.0.0.1:5433
@@ -340,12 +340,12 @@ void WriteSampleHost(FixtureRoot& root) {
                  line(7, "0A00000A:C351", "1E00000A:1538", "01", 1000, 2003) +  // -> 10.0.0.30:5432
                  line(8, "0A00000A:C352", "1E00000A:1538", "06", 0, 0));        // time-wait
   root.Write("/proc/net/tcp6",
-             std::string(kTcpHeader) + line(0, "00000000000000000000000000000000:0050",
+             std::string(tcp_header) + line(0, "00000000000000000000000000000000:0050",
                                             "00000000000000000000000000000000:0000", "0A", 0,
                                             1002));  // [::]:80
-  root.Write("/proc/net/udp", std::string(kTcpHeader) +
+  root.Write("/proc/net/udp", std::string(tcp_header) +
                                   line(0, "00000000:0035", "00000000:0000", "07", 65534, 1005));
-  root.Write("/proc/net/udp6", kTcpHeader);
+  root.Write("/proc/net/udp6", tcp_header);
 }
 
 Status ValidateInventoryFiles(const std::vector<std::string>& paths) {

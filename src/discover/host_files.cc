@@ -125,7 +125,7 @@ void NoteUnreadable(UnseenLog* unseen, std::string_view path, int error, std::st
 }
 
 std::string IsoTimeUtc(int64_t unix_seconds) {
-  const time_t t = static_cast<time_t>(unix_seconds);
+  const auto t = static_cast<time_t>(unix_seconds);
   tm parts{};
   ::gmtime_r(&t, &parts);
   char text[32];

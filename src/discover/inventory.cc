@@ -181,7 +181,7 @@ Result<LoadedInventory> ParseInventory(std::string_view text, const std::string&
         "discover` (or `ferry discover import`); docs/inventory.schema.json describes the format",
         source));
   }
-  const std::string& text_version = version->get_ref<const std::string&>();
+  const auto& text_version = version->get_ref<const std::string&>();
   std::vector<std::string_view> parts = discover_internal::Split(text_version, '.');
   std::optional<int64_t> major, minor;
   if (parts.size() == 2) {

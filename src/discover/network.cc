@@ -106,7 +106,7 @@ std::string ProcHexToIpv6(std::string_view hex, bool words) {
     // if_inet6 and ipv6_route print the bytes in order; tcp6/udp6 print each 32-bit word of
     // the address as a native integer.
     if (!words) word = htonl(word);
-    std::memcpy(&address.s6_addr[i * 4], &word, sizeof(word));
+    std::memcpy(&address.s6_addr[static_cast<size_t>(i) * 4], &word, sizeof(word));
   }
   char text[INET6_ADDRSTRLEN] = {};
   ::inet_ntop(AF_INET6, &address, text, sizeof(text));
@@ -243,6 +243,7 @@ Json CollectNetwork(const HostRoot& root, UnseenLog* unseen) {
     auto state = attribute("operstate");
     // `speed` fails with EINVAL on interfaces without a link speed (virtual ones, a link down).
     auto speed = attribute("speed");
+    std::optional<uint64_t> mtu_value = mtu ? ParseUint(*mtu) : std::nullopt;
     // A plain number (-1: unknown or none), not an optional: GCC 12 at -O2 warns that an
     // optional built by a conditional may be read uninitialised.
     int64_t mbps = -1;
@@ -251,7 +252,7 @@ Json CollectNetwork(const HostRoot& root, UnseenLog* unseen) {
     }
     Json entry = {{"name", name},
                   {"mac", mac && !mac->empty() ? Json(*mac) : Json(nullptr)},
-                  {"mtu", mtu && ParseUint(*mtu) ? Json(*ParseUint(*mtu)) : Json(nullptr)},
+                  {"mtu", mtu_value ? Json(*mtu_value) : Json(nullptr)},
                   {"state", state && !state->empty() ? Json(*state) : Json(nullptr)},
                   {"speed_mbps", mbps > 0 ? Json(mbps) : Json(nullptr)},
                   {"addresses", Json::array()}};
