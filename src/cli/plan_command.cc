@@ -108,6 +108,8 @@ Result<int> RunPlan(CommandContext& context, const PlanFlags& flags) {
                          {"sizing_ms", plan.timings.sizing_ms},
                          {"total_ms", plan.timings.total_ms()}});
 
+  // The plan keeps what it needs of the connections (its graph): free them before rendering.
+  std::vector<plan::ObservedConnection>().swap(estate.connections);
   std::string text;
   switch (format) {
     case plan::PlanFormat::kJson: text = plan::RenderPlanJson(estate, plan); break;

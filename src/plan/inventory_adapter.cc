@@ -155,8 +155,7 @@ std::string BaseName(const std::string& path) {
 
 }  // namespace
 
-Result<InventoryDocument> ParseInventoryDocument(std::string_view text,
-                                                 const std::string& source) {
+Result<InventoryDocument> ParseInventoryDocument(std::string_view text, const std::string& source) {
   FERRY_ASSIGN_OR_RETURN(LoadedInventory loaded, ParseInventory(text, source));
   return InventoryDocument{std::move(loaded.document), std::move(loaded.warnings)};
 }

@@ -90,6 +90,7 @@ Result<Plan> MakePlan(const Estate& estate, const Catalog& catalog, const PlanOp
   }
   Plan plan;
   plan.options = options;
+  plan.connection_records = static_cast<int64_t>(estate.connections.size());
   Stopwatch watch;
 
   // The clouds to size and price, and their regions.
@@ -142,6 +143,8 @@ Result<Plan> MakePlan(const Estate& estate, const Catalog& catalog, const PlanOp
   wave_input.protection.resize(static_cast<size_t>(n));
   wave_input.criticality.resize(static_cast<size_t>(n));
   std::vector<std::string> names(static_cast<size_t>(n));
+  // Estates repeat a handful of OS releases: look each up once.
+  std::map<std::pair<std::string, std::string>, std::optional<OsLifecycle>> lifecycles;
   for (int32_t i = 0; i < n; ++i) {
     const Server& server = estate.servers[i];
     ServerPlan& sp = plan.servers[i];
@@ -154,7 +157,10 @@ Result<Plan> MakePlan(const Estate& estate, const Catalog& catalog, const PlanOp
     c.level = c.relative >= options.high_criticality ? "high"
               : c.relative >= 1.5                    ? "medium"
                                                      : "low";
-    sp.lifecycle = FindOsLifecycle(server.os_id, server.os_version_id);
+    auto [known, inserted] =
+        lifecycles.try_emplace({server.os_id, server.os_version_id}, std::nullopt);
+    if (inserted) known->second = FindOsLifecycle(server.os_id, server.os_version_id);
+    sp.lifecycle = known->second;
     if (sp.lifecycle && !sp.lifecycle->end_date.empty()) {
       sp.days_to_end_of_life = DaysUntil(options.today, sp.lifecycle->end_date);
     }

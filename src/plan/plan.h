@@ -85,6 +85,7 @@ struct PricedCloud {
 
 struct Plan {
   PlanOptions options;
+  int64_t connection_records = 0;  // Estate::connections.size() when planned
   DependencyGraph graph;
   Components components;
   int pagerank_iterations = 0;

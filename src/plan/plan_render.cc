@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -43,7 +45,8 @@ class JsonWriter {
   }
   // Rounded to cents (money) or to `digits` decimals.
   void Rounded(double value, int digits = 2) {
-    const double scale = std::pow(10.0, digits);
+    static constexpr double kScale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    const double scale = kScale[std::clamp(digits, 0, 9)];
     Double(std::round(value * scale) / scale);
   }
   void Bool(bool value) {
@@ -118,23 +121,44 @@ class JsonWriter {
     if (had_elements && stack_.size() < kPrettyDepth) NewLine(stack_.size());
     out_->push_back(bracket);
   }
+  // Whether any byte of `word` is a control character, `"` or `\` (bit tricks of S. E.
+  // Anderson, "Bit Twiddling Hacks": "Determine if a word has a byte less than n" and "...equal
+  // to n").
+  static bool NeedsEscape(uint64_t word) {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHighs = 0x8080808080808080ULL;
+    auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+    const uint64_t below_space = (word - kOnes * 0x20) & ~word & kHighs;
+    return below_space != 0 || has_zero(word ^ (kOnes * '"')) != 0 ||
+           has_zero(word ^ (kOnes * '\\')) != 0;
+  }
+
   void Quote(std::string_view text) {
     out_->push_back('"');
-    for (char c : text) {
+    size_t start = 0;
+    size_t i = 0;
+    // Most text needs no escape: skip it eight bytes at a time.
+    while (i + 8 <= text.size()) {
+      uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      if (NeedsEscape(word)) break;
+      i += 8;
+    }
+    for (; i < text.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(text[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_->append(text.data() + start, i - start);
+      start = i + 1;
       switch (c) {
         case '"': out_->append("\\\""); break;
         case '\\': out_->append("\\\\"); break;
         case '\n': out_->append("\\n"); break;
         case '\t': out_->append("\\t"); break;
         case '\r': out_->append("\\r"); break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            fmt::format_to(std::back_inserter(*out_), "\\u{:04x}", static_cast<int>(c));
-          } else {
-            out_->push_back(c);
-          }
+        default: fmt::format_to(std::back_inserter(*out_), "\\u{:04x}", static_cast<int>(c));
       }
     }
+    out_->append(text.data() + start, text.size() - start);
     out_->push_back('"');
   }
 
@@ -221,20 +245,18 @@ Summary Summarise(const Plan& plan) {
   return s;
 }
 
-void WriteChoice(JsonWriter& w, const InstanceChoice& choice, double hours_per_month) {
-  if (choice.type == nullptr) {
-    w.Null();
-    return;
-  }
+void WriteInstanceType(JsonWriter& w, const InstanceType& type, const InstancePrice& price,
+                       double hours_per_month) {
   w.BeginObject();
-  w.Member("type", choice.type->name);
-  w.Member("family", choice.type->family);
-  w.Member("vcpus", choice.type->vcpus);
-  w.MemberDouble("memory_gib", choice.type->memory_gib);
-  w.MemberDouble("usd_per_hour", choice.price->on_demand);
-  w.MemberRounded("usd_per_month", choice.price->on_demand * hours_per_month);
-  if (choice.price->commit_1y) w.MemberDouble("usd_per_hour_1y", *choice.price->commit_1y);
-  if (choice.price->commit_3y) w.MemberDouble("usd_per_hour_3y", *choice.price->commit_3y);
+  w.Member("family", type.family);
+  w.Member("vcpus", type.vcpus);
+  w.MemberDouble("memory_gib", type.memory_gib);
+  w.Member("architecture", type.architecture);
+  if (type.burstable) w.Member("burstable", true);
+  w.MemberDouble("usd_per_hour", price.on_demand);
+  w.MemberRounded("usd_per_month", price.on_demand * hours_per_month);
+  if (price.commit_1y) w.MemberDouble("usd_per_hour_1y", *price.commit_1y);
+  if (price.commit_3y) w.MemberDouble("usd_per_hour_3y", *price.commit_3y);
   w.EndObject();
 }
 
@@ -249,7 +271,9 @@ Result<PlanFormat> ParsePlanFormat(std::string_view name) {
 
 std::string RenderPlanJson(const Estate& estate, const Plan& plan) {
   std::string out;
-  out.reserve(estate.servers.size() * 1500 + plan.graph.edges().size() * 90 + 4096);
+  // Generous: reserved pages that are never written cost address space, not memory, and a
+  // string that has to grow copies itself (twice the memory for a moment).
+  out.reserve(estate.servers.size() * 4096 + plan.graph.edges().size() * 192 + (1 << 20));
   JsonWriter w(&out);
   const int32_t n = static_cast<int32_t>(estate.servers.size());
   const PlanOptions& o = plan.options;
@@ -281,7 +305,7 @@ std::string RenderPlanJson(const Estate& estate, const Plan& plan) {
   w.BeginObject();
   w.Member("read", estate.inputs_read);
   w.Member("servers", static_cast<int64_t>(n));
-  w.Member("connections", static_cast<int64_t>(estate.connections.size()));
+  w.Member("connections", plan.connection_records);
   for (const auto& [key, notes] :
        {std::pair{"skipped", &estate.skipped}, std::pair{"warnings", &estate.warnings}}) {
     w.Key(key);
@@ -336,6 +360,8 @@ std::string RenderPlanJson(const Estate& estate, const Plan& plan) {
   w.EndArray();
 
   const double hours_per_month = o.costs.hours_per_month;
+  // The instance types the sizes name, listed once each after the servers.
+  std::vector<std::set<const InstanceType*>> used_types(plan.clouds.size());
   w.Key("servers");
   w.BeginArray();
   for (int32_t i = 0; i < n; ++i) {
@@ -420,15 +446,49 @@ std::string RenderPlanJson(const Estate& estate, const Plan& plan) {
       w.MemberRounded("memory_gib", z.need[k].memory_gib, 2);
       for (size_t c = 0; c < plan.clouds.size(); ++c) {
         w.Key(CloudName(plan.clouds[c].cloud));
-        WriteChoice(w, z.choice[k][c], hours_per_month);
+        const InstanceChoice& choice = z.choice[k][c];
+        if (choice.type == nullptr) {
+          w.Null();
+        } else {
+          w.String(choice.type->name);
+          used_types[c].insert(choice.type);
+        }
       }
       w.EndObject();
+    }
+    w.EndObject();
+    w.Key("balanced_usd_per_month");
+    w.BeginObject();
+    for (size_t c = 0; c < plan.clouds.size(); ++c) {
+      const InstanceChoice& choice = z.choice[static_cast<size_t>(SizingOption::kBalanced)][c];
+      w.Key(CloudName(plan.clouds[c].cloud));
+      if (choice.price == nullptr) {
+        w.Null();
+      } else {
+        w.Rounded(choice.price->on_demand * hours_per_month);
+      }
     }
     w.EndObject();
     w.EndObject();
     w.EndObject();
   }
   w.EndArray();
+
+  w.Key("instance_types");
+  w.BeginObject();
+  for (size_t c = 0; c < plan.clouds.size(); ++c) {
+    w.Key(CloudName(plan.clouds[c].cloud));
+    std::vector<const InstanceType*> types(used_types[c].begin(), used_types[c].end());
+    std::sort(types.begin(), types.end(),
+              [](const InstanceType* a, const InstanceType* b) { return a->name < b->name; });
+    w.BeginObject();
+    for (const InstanceType* type : types) {
+      w.Key(type->name);
+      WriteInstanceType(w, *type, type->prices.at(plan.clouds[c].region), hours_per_month);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
 
   w.Key("components");
   w.BeginArray();
@@ -589,7 +649,7 @@ std::string RenderPlanMarkdown(const Estate& estate, const Plan& plan) {
                  "Planned by ferry {} on {} from {} server(s) ({} input(s) read, {} skipped), "
                  "{} connection(s).\n\n",
                  FERRY_VERSION, plan.options.today, n, estate.inputs_read, estate.skipped.size(),
-                 estate.connections.size());
+                 plan.connection_records);
   fmt::format_to(out, "## Summary\n\n| | |\n|---|---|\n");
   fmt::format_to(out, "| servers | {} |\n| waves | {} ({} production) |\n", n,
                  plan.waves.waves.size(), summary.production_waves);
@@ -714,7 +774,7 @@ std::string RenderPlanTable(const Estate& estate, const Plan& plan, size_t max_r
   fmt::format_to(out,
                  "plan of {} server(s), {} connection(s): {} wave(s) ({} production), {} "
                  "strongly coupled group(s), {} risk(s)\n",
-                 n, estate.connections.size(), plan.waves.waves.size(), summary.production_waves,
+                 n, plan.connection_records, plan.waves.waves.size(), summary.production_waves,
                  summary.coupled_groups, plan.risks.size());
   for (const std::string& note : plan.notes) fmt::format_to(out, "  note: {}\n", note);
 

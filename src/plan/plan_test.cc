@@ -84,9 +84,13 @@ TEST_F(ThreeTierPlanTest, RiskRegisterCoversTheKnownRisks) {
   EXPECT_THAT(titles("end-of-life"), Contains(HasSubstr("prd-wrk-04: CentOS 6")));
   EXPECT_THAT(titles("end-of-life"), Contains(HasSubstr("tst-db-02: CentOS 7")));
   EXPECT_THAT(titles("end-of-life"),
-              Contains(HasSubstr("Ubuntu 20.04 LTS reaches its end of life")));
-  EXPECT_THAT(titles("sizing"), Contains(HasSubstr("dev-wrk-01: no performance baseline")));
-  EXPECT_THAT(titles("certificate"), Contains(HasSubstr("prd-web-06")));
+              Contains(HasSubstr("Ubuntu 20.04 LTS reaches its end of life on 2025-05-31: 3 "
+                                 "servers (prd-cache-01, prd-cache-02, prd-cache-03)")));
+  EXPECT_THAT(titles("sizing"),
+              Contains(HasSubstr("no performance baseline, sized as on premises: 2 servers "
+                                 "(dev-wrk-01, tst-web-02)")));
+  EXPECT_THAT(titles("sizing"), Contains(HasSubstr("prd-web-06: a baseline covering 40%")));
+  EXPECT_THAT(titles("certificate"), Contains(HasSubstr("prd-web-06: a certificate expires")));
   EXPECT_THAT(titles("dependency"), Contains(HasSubstr("203.0.113.10")));
   EXPECT_THAT(titles("dependency"), Contains(HasSubstr("non-production server(s) depend on")));
   for (const Risk& risk : plan_.risks) {
@@ -146,8 +150,12 @@ TEST_F(ThreeTierPlanTest, JsonFollowsTheDocumentedShape) {
   EXPECT_TRUE(web["placement"].get<std::string>().starts_with("wave "));
   for (const char* option : {"conservative", "balanced", "aggressive"}) {
     for (const char* cloud : {"aws", "azure", "gcp"}) {
-      EXPECT_TRUE(web["sizing"]["options"][option][cloud].contains("type")) << option << cloud;
+      const Json& type = web["sizing"]["options"][option][cloud];
+      ASSERT_TRUE(type.is_string()) << option << cloud;
+      // Every type a size names is described once, with its price.
+      EXPECT_GT(doc["instance_types"][cloud][type.get<std::string>()]["usd_per_hour"], 0);
     }
+    EXPECT_GT(web["sizing"]["balanced_usd_per_month"]["aws"], 0);
   }
   EXPECT_EQ(doc["dependencies"]["list"].size(), plan_.graph.edges().size());
   EXPECT_EQ(doc["tco"]["clouds"].size(), 3u);
@@ -169,6 +177,19 @@ TEST_F(ThreeTierPlanTest, MarkdownAndTable) {
   EXPECT_THAT(table, HasSubstr("3-YEAR TCO"));
   EXPECT_TRUE(ParsePlanFormat("md").has_value());
   EXPECT_THAT(ParsePlanFormat("yaml").error().message(), HasSubstr("table, json or markdown"));
+}
+
+TEST(PlanTest, JsonEscapesWhatNamesContain) {
+  Estate estate = ThreeTierEstate();
+  const std::vector<std::string> names = {"quote\"d", "back\\slash", "tab\there",
+                                          "line\nbreak", "bell\x07", "caf\xc3\xa9-01",
+                                          "plain-long-name-without-escapes"};
+  for (size_t k = 0; k < names.size(); ++k) estate.servers[k].name = names[k];
+  Result<Plan> plan = MakePlan(estate, BuiltinCatalog(), Options());
+  ASSERT_TRUE(plan.has_value());
+  Result<Json> doc = ParseJson(RenderPlanJson(estate, *plan), "plan.json");
+  ASSERT_TRUE(doc.has_value()) << doc.error().ToString();
+  for (size_t k = 0; k < names.size(); ++k) EXPECT_EQ((*doc)["servers"][k]["name"], names[k]);
 }
 
 TEST(PlanTest, ACycleThroughTheWholeEstateStillGivesAPlan) {

@@ -1,7 +1,7 @@
 #include "plan/risk.h"
 
 #include <algorithm>
-#include <tuple>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -49,6 +49,28 @@ std::vector<Risk> BuildRiskRegister(const Estate& estate, const Plan& plan) {
                      .impact = std::clamp(impact, 1, 5),
                      .mitigation = std::move(mitigation)});
   };
+  // Per-server risks of the same kind, figures and mitigation are one entry listing every
+  // server it concerns: a register of 100,000 servers stays readable.
+  struct Group {
+    std::string category;
+    std::string what;
+    int probability;
+    int impact;
+    std::string_view mitigation;
+    std::vector<int32_t> servers;
+  };
+  std::vector<Group> groups;
+  std::unordered_map<std::string, size_t> group_index;
+  auto add_server = [&](std::string_view category, std::string what, int32_t server,
+                        int probability, int impact, std::string_view mitigation) {
+    std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}", category, what, probability, impact);
+    auto [it, inserted] = group_index.try_emplace(std::move(key), groups.size());
+    if (inserted) {
+      groups.push_back(
+          {std::string(category), std::move(what), probability, impact, mitigation, {}});
+    }
+    groups[it->second].servers.push_back(server);
+  };
 
   for (int32_t i = 0; i < n; ++i) {
     const Server& server = estate.servers[i];
@@ -56,26 +78,23 @@ std::vector<Risk> BuildRiskRegister(const Estate& estate, const Plan& plan) {
     const bool production = server.environment == Environment::kProduction;
 
     if (server.tables_without_keys && *server.tables_without_keys > 0) {
-      add("data-loss",
-          fmt::format("{}: {} table(s) without a primary or unique key", server.name,
-                      *server.tables_without_keys),
-          {i}, 3, production ? 5 : 3,
-          "add a primary key (or a unique index over non-null columns) to each before the copy; "
-          "without one a copy cannot be resumed or verified row by row, and a duplicate or "
-          "lost row goes unnoticed. Otherwise copy those tables whole and compare them in full "
-          "with `ferry verify`");
+      add_server(
+          "data-loss",
+          fmt::format("{} table(s) without a primary or unique key", *server.tables_without_keys),
+          i, 3, production ? 5 : 3,
+          "add a primary key (or a unique index over non-null columns) to each before the "
+          "copy; without one a copy cannot be resumed or verified row by row, and a "
+          "duplicate or lost row goes unnoticed. Otherwise copy those tables whole and "
+          "compare them in full with `ferry verify`");
     }
 
     std::vector<std::string> weak_keys;
-    std::vector<std::string> expired, expiring;
+    bool expired = false, expiring = false;
     for (const CertificateNote& cert : server.certificates) {
       if (!cert.quantum_safe) weak_keys.push_back(cert.key_type.empty() ? "?" : cert.key_type);
       if (cert.days_to_expiry) {
-        if (*cert.days_to_expiry < 0) {
-          expired.push_back(cert.path);
-        } else if (*cert.days_to_expiry <= kCertificateSoonDays) {
-          expiring.push_back(cert.path);
-        }
+        expired |= *cert.days_to_expiry < 0;
+        expiring |= *cert.days_to_expiry >= 0 && *cert.days_to_expiry <= kCertificateSoonDays;
       }
     }
     if (!weak_keys.empty()) {
@@ -84,65 +103,60 @@ std::vector<Risk> BuildRiskRegister(const Estate& estate, const Plan& plan) {
       const bool exposed = server.roles & (kRoleWeb | kRoleLoadBalancer);
       std::string kinds;
       for (const std::string& k : weak_keys) kinds += (kinds.empty() ? "" : ", ") + k;
-      add("quantum",
-          fmt::format("{}: {} certificate(s) with keys a quantum computer could break ({})",
-                      server.name, server.certificates.size(), kinds),
-          {i}, exposed ? 3 : 2, production ? 4 : 2,
-          "traffic recorded today can be decrypted later (harvest now, decrypt later): when the "
-          "certificates are issued again for the cloud, turn on hybrid post-quantum key "
-          "exchange (X25519 + ML-KEM-768) in TLS, and plan ML-DSA certificates as CAs issue "
-          "them; keep the inventory of keys and their lifetimes");
+      add_server("quantum",
+                 fmt::format("certificates with keys a quantum computer could break ({}){}", kinds,
+                             exposed ? ", on a server clients reach" : ""),
+                 i, exposed ? 3 : 2, production ? 4 : 2,
+                 "traffic recorded today can be decrypted later (harvest now, decrypt later): "
+                 "when the certificates are issued again for the cloud, turn on hybrid "
+                 "post-quantum key exchange (X25519 + ML-KEM-768) in TLS, and plan ML-DSA "
+                 "certificates as CAs issue them; keep the inventory of keys and their lifetimes");
     }
-    if (!expired.empty()) {
-      add("certificate",
-          fmt::format("{}: {} certificate(s) expired ({})", server.name, expired.size(),
-                      expired.front()),
-          {i}, 5, production ? 4 : 2,
-          "renew them before the move: an expired certificate fails the cutover's health "
-          "checks, or is already failing its clients");
+    if (expired) {
+      add_server("certificate", "a certificate expired", i, 5, production ? 4 : 2,
+                 "renew it before the move: an expired certificate fails the cutover's health "
+                 "checks, or is already failing its clients");
     }
-    if (!expiring.empty()) {
-      add("certificate",
-          fmt::format("{}: {} certificate(s) expire within {} days ({})", server.name,
-                      expiring.size(), kCertificateSoonDays, expiring.front()),
-          {i}, 4, production ? 3 : 2,
-          "renew them before the move, or issue the cloud's certificates first");
+    if (expiring) {
+      add_server("certificate",
+                 fmt::format("a certificate expires within {} days", kCertificateSoonDays), i, 4,
+                 production ? 3 : 2,
+                 "renew it before the move, or issue the cloud's certificate first");
     }
 
     if (sp.lifecycle && sp.lifecycle->legacy_platform) {
-      add("end-of-life",
-          fmt::format("{}: {} is a legacy platform", server.name, sp.lifecycle->product), {i}, 4,
-          production ? 4 : 2,
-          "no cloud runs it as a virtual machine: encapsulate it behind an API and plan its "
-          "replacement; keep its hardware support contract until then");
+      add_server("end-of-life", fmt::format("{} is a legacy platform", sp.lifecycle->product), i, 4,
+                 production ? 4 : 2,
+                 "no cloud runs it as a virtual machine: encapsulate it behind an API and plan "
+                 "its replacement; keep its hardware support contract until then");
     } else if (sp.days_to_end_of_life && *sp.days_to_end_of_life < 0) {
-      add("end-of-life",
-          fmt::format("{}: {} reached its end of life on {}", server.name, sp.lifecycle->product,
-                      sp.lifecycle->end_date),
-          {i}, 4, production ? 4 : 2,
-          "no security fixes any more: upgrade the OS before or during the move (a new image "
-          "in the cloud), or buy extended support for the time of the migration");
+      add_server("end-of-life",
+                 fmt::format("{} reached its end of life on {}", sp.lifecycle->product,
+                             sp.lifecycle->end_date),
+                 i, 4, production ? 4 : 2,
+                 "no security fixes any more: upgrade the OS before or during the move (a new "
+                 "image in the cloud), or buy extended support for the time of the migration");
     } else if (sp.days_to_end_of_life && *sp.days_to_end_of_life <= kEndOfLifeSoonDays) {
-      add("end-of-life",
-          fmt::format("{}: {} reaches its end of life on {} (in {} days)", server.name,
-                      sp.lifecycle->product, sp.lifecycle->end_date, *sp.days_to_end_of_life),
-          {i}, 3, production ? 3 : 2,
-          "move it onto a supported OS image in the cloud rather than rehosting the old one");
+      add_server("end-of-life",
+                 fmt::format("{} reaches its end of life on {}", sp.lifecycle->product,
+                             sp.lifecycle->end_date),
+                 i, 3, production ? 3 : 2,
+                 "move it onto a supported OS image in the cloud rather than rehosting the old "
+                 "one");
     }
 
     if (MovesToCloud(sp.strategy.strategy)) {
       if (!server.baseline) {
-        add("sizing", fmt::format("{}: no performance baseline, sized as on premises", server.name),
-            {i}, 3, production ? 3 : 2,
-            "run `ferry discover --watch 7d --interval 1m` on it (a week or more, covering a "
-            "busy period), then plan again for a performance-based size and cost");
+        add_server("sizing", "no performance baseline, sized as on premises", i, 3,
+                   production ? 3 : 2,
+                   "run `ferry discover --watch 7d --interval 1m` on it (a week or more, "
+                   "covering a busy period), then plan again for a performance-based size and "
+                   "cost");
       } else if (server.baseline->sampled && sp.sizing.confidence_stars <= 2) {
-        add("sizing",
-            fmt::format("{}: baseline with low coverage ({})", server.name,
-                        sp.sizing.confidence_reason),
-            {i}, 2, production ? 3 : 2,
-            "sample it again, longer, without interruptions; until then prefer the "
-            "conservative size");
+        add_server("sizing", "a baseline covering 40% or less of its expected samples", i, 2,
+                   production ? 3 : 2,
+                   "sample it again, longer, without interruptions; until then prefer the "
+                   "conservative size");
       }
       bool any_fit = false, all_fit = true;
       for (const InstanceChoice& choice :
@@ -151,17 +165,22 @@ std::vector<Risk> BuildRiskRegister(const Estate& estate, const Plan& plan) {
         all_fit &= choice.type != nullptr;
       }
       if (!all_fit && !sp.sizing.choice[1].empty()) {
-        const Requirement& need = sp.sizing.need[static_cast<size_t>(SizingOption::kBalanced)];
-        add("sizing",
-            fmt::format("{}: {} instance type of the catalogue has {:.1f} vCPUs and {:.1f} GiB "
-                        "({})",
-                        server.name, any_fit ? "not every cloud has an" : "no", need.vcpus,
-                        need.memory_gib, sp.sizing.architecture),
-            {i}, 5, 4,
-            "split the workload, use a dedicated or bare-metal host, or refresh the catalogue "
-            "with the provider's larger families (`ferry catalog import`)");
+        add_server("sizing",
+                   fmt::format("{} instance type of the catalogue is big enough ({})",
+                               any_fit ? "not every cloud has an" : "no", sp.sizing.architecture),
+                   i, 5, 4,
+                   "split the workload, use a dedicated or bare-metal host, or refresh the "
+                   "catalogue with the provider's larger families (`ferry catalog import`)");
       }
     }
+  }
+  for (Group& g : groups) {
+    std::string title = g.servers.size() == 1
+                            ? fmt::format("{}: {}", estate.servers[g.servers[0]].name, g.what)
+                            : fmt::format("{}: {} servers ({})", g.what, g.servers.size(),
+                                          Names(g.servers, estate, 5));
+    add(std::move(g.category), std::move(title), std::move(g.servers), g.probability, g.impact,
+        std::string(g.mitigation));
   }
 
   // Strongly coupled groups: one cutover for all.

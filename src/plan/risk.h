@@ -26,10 +26,12 @@
 
 namespace ferry::plan {
 
+// A risk concerns one server or several: per-server risks of the same kind, figures and
+// mitigation are one entry listing all the servers concerned.
 struct Risk {
   std::string id;        // "R0001", in register order
   std::string category;  // "data-loss", "downtime", "quantum", "end-of-life", ...
-  std::string title;     // one line, naming the server(s)
+  std::string title;     // one line, naming the server(s) (the first five, and how many more)
   std::vector<int32_t> servers;
   int probability = 1;  // 1 rare .. 5 almost certain
   int impact = 1;       // 1 negligible .. 5 severe

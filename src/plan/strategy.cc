@@ -19,7 +19,7 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
-std::string ManagedDatabase(DatabaseEngine engine) {
+std::string_view ManagedDatabase(DatabaseEngine engine) {
   switch (engine) {
     case DatabaseEngine::kPostgreSQL:
       return "managed PostgreSQL (Amazon RDS/Aurora PostgreSQL, Azure Database for PostgreSQL "

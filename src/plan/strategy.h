@@ -46,7 +46,9 @@ bool MovesToCloud(Strategy strategy);
 
 struct StrategyChoice {
   Strategy strategy = Strategy::kRehost;
-  std::string target;  // "managed PostgreSQL (Amazon RDS, Azure Database, Cloud SQL)", "VM"
+  // "managed PostgreSQL (Amazon RDS, ...)", "virtual machine of the recommended size": a
+  // constant text (static storage), shared by every server with that target.
+  std::string_view target;
   std::vector<std::string> reasons;
 };
 

@@ -1,0 +1,191 @@
+// `ferry plan` and `ferry catalog` through the command line, in-process: formats, files, flags,
+// bad input and exit codes.
+#include <stdlib.h>
+
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "plan/estate_file.h"
+#include "plan/estate_generator.h"
+
+namespace ferry {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Outcome {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+class PlanCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/ferry-plan-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    for (const char* name :
+         {"FERRY_STORE", "FERRY_CONFIG", "FERRY_LOG_LEVEL", "FERRY_LOG_FORMAT"}) {
+      env_.SetEnvVar(name, std::nullopt);
+    }
+    inventories_ = dir_ + "/inventories";
+    ASSERT_TRUE(plan::WriteInventories(plan::ThreeTierEstate(), inventories_, &env_).ok());
+  }
+  void TearDown() override {
+    SetLogSink(nullptr);
+    ConfigureLogging({});
+    ASSERT_TRUE(Env::Default()->RemoveAll(dir_).ok());
+  }
+
+  Outcome Run(std::vector<std::string> args) {
+    std::vector<const char*> argv = {"ferry", "--log-level", "error"};
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    std::ostringstream out, err;
+    int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env_);
+    return {code, out.str(), err.str()};
+  }
+
+  std::string Testdata(const std::string& name) {
+    return std::string(FERRY_SOURCE_DIR) + "/src/plan/testdata/" + name;
+  }
+
+  FaultInjectionEnv env_{Env::Default()};
+  std::string dir_;
+  std::string inventories_;
+};
+
+TEST_F(PlanCommandTest, PlansADirectoryOfInventoriesAsJson) {
+  Outcome r = Run({"plan", "--inventory", inventories_, "--format", "json", "--date", "2025-06-01",
+                   "--max-wave-size", "8"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result<Json> plan = ParseJson(r.out, "stdout");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  EXPECT_EQ((*plan)["summary"]["servers"], 50);
+  EXPECT_EQ((*plan)["options"]["max_wave_size"], 8);
+  for (const Json& wave : (*plan)["waves"]) EXPECT_LE(wave["size"].get<int>(), 8);
+  EXPECT_EQ((*plan)["date"], "2025-06-01");
+}
+
+TEST_F(PlanCommandTest, TableByDefaultAndFormatsByExtension) {
+  Outcome table = Run({"plan", "--inventory", inventories_});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("plan of 50 server(s)"));
+  EXPECT_THAT(table.out, HasSubstr("WAVE"));
+
+  const std::string markdown = dir_ + "/plan.md";
+  Outcome md = Run({"plan", "--inventory", inventories_, "--out", markdown});
+  ASSERT_EQ(md.code, 0) << md.err;
+  EXPECT_THAT(md.out, HasSubstr("written to " + markdown));
+  EXPECT_THAT(*env_.ReadFile(markdown), HasSubstr("# Migration plan"));
+
+  const std::string json = dir_ + "/plan.json";
+  ASSERT_EQ(Run({"plan", "--inventory", inventories_, "--out", json}).code, 0);
+  EXPECT_TRUE(ParseJson(*env_.ReadFile(json), json).has_value());
+
+  Outcome global_json = Run({"--json", "plan", "--inventory", inventories_});
+  ASSERT_EQ(global_json.code, 0);
+  EXPECT_TRUE(ParseJson(global_json.out, "stdout").has_value());
+}
+
+TEST_F(PlanCommandTest, ReadsAnEstateFile) {
+  const std::string estate = dir_ + "/three-tier.estate";
+  ASSERT_TRUE(env_.WriteFileAtomic(estate, plan::FormatEstateFile(plan::ThreeTierEstate())).ok());
+  Outcome r = Run({"plan", "--inventory", estate, "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ((*ParseJson(r.out, "stdout"))["summary"]["servers"], 50);
+}
+
+TEST_F(PlanCommandTest, BadInventoriesAreLeftOutAndNamed) {
+  ASSERT_TRUE(
+      env_.WriteFileAtomic(inventories_ + "/broken.json", "{\"schema_version\": \"1.0\",\n").ok());
+  ASSERT_TRUE(
+      env_.WriteFileAtomic(inventories_ + "/future.json", R"({"schema_version": "3.1"})").ok());
+  Outcome r = Run({"plan", "--inventory", inventories_, "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json plan = *ParseJson(r.out, "stdout");
+  EXPECT_EQ(plan["summary"]["servers"], 50);
+  ASSERT_EQ(plan["inputs"]["skipped"].size(), 2u);
+  EXPECT_THAT(plan["inputs"]["skipped"].dump(), HasSubstr("broken.json is truncated"));
+  EXPECT_THAT(plan["inputs"]["skipped"].dump(), HasSubstr("future.json has schema_version 3.1"));
+}
+
+TEST_F(PlanCommandTest, UsageErrorsExitTwoWithTheWayOut) {
+  Outcome missing = Run({"plan", "--inventory", dir_ + "/nowhere"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("--inventory " + dir_ + "/nowhere"));
+  Outcome percentile = Run({"plan", "--inventory", inventories_, "--percentile", "90"});
+  EXPECT_EQ(percentile.code, 2);
+  EXPECT_THAT(percentile.err, HasSubstr("use 50, 95, 99 or 100"));
+  Outcome wave = Run({"plan", "--inventory", inventories_, "--max-wave-size", "0"});
+  EXPECT_EQ(wave.code, 2);
+  Outcome region = Run({"plan", "--inventory", inventories_, "--region", "aws"});
+  EXPECT_EQ(region.code, 2);
+  EXPECT_THAT(region.err, HasSubstr("CLOUD=REGION"));
+  Outcome format = Run({"plan", "--inventory", inventories_, "--format", "yaml"});
+  EXPECT_EQ(format.code, 2);
+  Outcome empty = Run({"plan", "--inventory", dir_});  // holds no inventory file
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_THAT(empty.err, HasSubstr("no server to plan"));
+  const std::string costs = dir_ + "/costs.yaml";
+  ASSERT_TRUE(env_.WriteFileAtomic(costs, "power:\n  pue: 0\n").ok());
+  Outcome bad_costs = Run({"plan", "--inventory", inventories_, "--costs", costs});
+  EXPECT_EQ(bad_costs.code, 2);
+  EXPECT_THAT(bad_costs.err, HasSubstr("power.pue"));
+}
+
+TEST_F(PlanCommandTest, CostsAndRegionsChangeTheCosts) {
+  const std::string costs = dir_ + "/costs.yaml";
+  ASSERT_TRUE(env_.WriteFileAtomic(costs, "years: 5\nhardware:\n  usd_per_vcpu: 1000\n").ok());
+  Outcome r = Run({"plan", "--inventory", inventories_, "--format", "json", "--costs", costs,
+                   "--region", "aws=eu-west-1", "--region", "gcp=europe-west1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json plan = *ParseJson(r.out, "stdout");
+  EXPECT_EQ(plan["tco"]["years"], 5);
+  EXPECT_EQ(plan["tco"]["cost_model"]["hardware"]["usd_per_vcpu"], 1000);
+  EXPECT_EQ(plan["options"]["regions"]["aws"], "eu-west-1");
+  EXPECT_EQ(plan["options"]["regions"]["azure"], "eastus");
+  EXPECT_EQ(plan["tco"]["clouds"][2]["region"], "europe-west1");
+}
+
+TEST_F(PlanCommandTest, CatalogImportThenPlanWithIt) {
+  const std::string catalog = dir_ + "/catalog.json";
+  Outcome aws = Run(
+      {"catalog", "import", "--from", "aws", Testdata("aws_offer_ec2.json"), "--catalog", catalog});
+  ASSERT_EQ(aws.code, 0) << aws.err;
+  EXPECT_THAT(aws.out, HasSubstr("imported 4 price(s) of 3 aws instance type(s)"));
+  EXPECT_THAT(aws.out, HasSubstr("1 warning(s)"));
+  Outcome json =
+      Run({"--json", "catalog", "import", "--from", "gcp", Testdata("gcp_machine_types.json"),
+           "--catalog", catalog, "--date", "2024-09-30"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  Json report = *ParseJson(json.out, "stdout");
+  ASSERT_EQ(report["warnings"].size(), 2u);
+  EXPECT_THAT(report["warnings"][0].get<std::string>(), HasSubstr("`a2`"));
+
+  Outcome show = Run({"catalog", "show", "--catalog", catalog});
+  ASSERT_EQ(show.code, 0);
+  EXPECT_THAT(show.out, HasSubstr("gcp: "));
+  EXPECT_THAT(show.out, HasSubstr("prices of 2024-09-30"));
+
+  Outcome plan =
+      Run({"plan", "--inventory", inventories_, "--format", "json", "--catalog", catalog});
+  ASSERT_EQ(plan.code, 0) << plan.err;
+  EXPECT_THAT((*ParseJson(plan.out, "stdout"))["catalog"].dump(), HasSubstr("aws_offer_ec2.json"));
+
+  Outcome unknown = Run({"catalog", "import", "--from", "oracle", Testdata("aws_offer_ec2.json")});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("aws, azure or gcp"));
+  Outcome wrong = Run({"catalog", "import", "--from", "aws", Testdata("gcp_machine_types.json"),
+                       "--catalog", catalog});
+  EXPECT_EQ(wrong.code, 2);
+  EXPECT_THAT(wrong.err, HasSubstr("gcp_machine_types.json"));
+}
+
+}  // namespace
+}  // namespace ferry
