@@ -243,16 +243,20 @@ Json CollectNetwork(const HostRoot& root, UnseenLog* unseen) {
     auto state = attribute("operstate");
     // `speed` fails with EINVAL on interfaces without a link speed (virtual ones, a link down).
     auto speed = attribute("speed");
-    std::optional<uint64_t> mtu_value = mtu ? ParseUint(*mtu) : std::nullopt;
-    // A plain number (-1: unknown or none), not an optional: GCC 12 at -O2 warns that an
-    // optional built by a conditional may be read uninitialised.
+    // Plain numbers (-1: unknown or none), not optionals: GCC 12 at -O2 warns that an optional
+    // built by a conditional may be read uninitialised.
+    int64_t mtu_value = -1;
+    if (mtu) {
+      if (std::optional<uint64_t> parsed = ParseUint(*mtu))
+        mtu_value = static_cast<int64_t>(*parsed);
+    }
     int64_t mbps = -1;
     if (speed) {
       if (std::optional<int64_t> parsed = ParseInt(*speed)) mbps = *parsed;
     }
     Json entry = {{"name", name},
                   {"mac", mac && !mac->empty() ? Json(*mac) : Json(nullptr)},
-                  {"mtu", mtu_value ? Json(*mtu_value) : Json(nullptr)},
+                  {"mtu", mtu_value >= 0 ? Json(mtu_value) : Json(nullptr)},
                   {"state", state && !state->empty() ? Json(*state) : Json(nullptr)},
                   {"speed_mbps", mbps > 0 ? Json(mbps) : Json(nullptr)},
                   {"addresses", Json::array()}};
