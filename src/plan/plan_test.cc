@@ -181,8 +181,12 @@ TEST_F(ThreeTierPlanTest, MarkdownAndTable) {
 
 TEST(PlanTest, JsonEscapesWhatNamesContain) {
   Estate estate = ThreeTierEstate();
-  const std::vector<std::string> names = {"quote\"d", "back\\slash", "tab\there",
-                                          "line\nbreak", "bell\x07", "caf\xc3\xa9-01",
+  const std::vector<std::string> names = {"quote\"d",
+                                          "back\\slash",
+                                          "tab\there",
+                                          "line\nbreak",
+                                          "bell\x07",
+                                          "caf\xc3\xa9-01",
                                           "plain-long-name-without-escapes"};
   for (size_t k = 0; k < names.size(); ++k) estate.servers[k].name = names[k];
   Result<Plan> plan = MakePlan(estate, BuiltinCatalog(), Options());
@@ -218,6 +222,26 @@ TEST(PlanTest, ACycleThroughTheWholeEstateStillGivesAPlan) {
   // Everything else is still planned: sizes, strategies, costs.
   EXPECT_EQ(plan->tco.clouds.size(), 3u);
   EXPECT_EQ(plan->servers[0].sizing.choice[1].size(), 3u);
+}
+
+TEST(PlanTest, ACycleThroughALargeEstateStaysLinear) {
+  Estate estate = LargeEstate({.servers = 20'000, .connections = 100'000, .seed = 3});
+  const size_t n = estate.servers.size();
+  for (size_t i = 0; i < n; ++i) {
+    ObservedConnection c;
+    c.client = static_cast<int32_t>(i);
+    c.remote_address = estate.servers[(i + 1) % n].addresses.front();
+    c.port = 7000;
+    estate.connections.push_back(c);
+  }
+  Result<Plan> plan = MakePlan(estate, BuiltinCatalog(), Options());
+  ASSERT_TRUE(plan.has_value());
+  ASSERT_EQ(plan->components.count(), 1);
+  ASSERT_EQ(plan->waves.waves.size(), 1u);
+  EXPECT_TRUE(plan->waves.waves[0].oversized);
+  EXPECT_THAT(plan->waves.reason[0], HasSubstr("and 19994 more"));
+  EXPECT_LT(plan->timings.total_ms(), 20'000);
+  EXPECT_TRUE(ParseJson(RenderPlanJson(estate, *plan), "ring").has_value());
 }
 
 TEST(PlanTest, AnEmptyEstateIsAnErrorThatSaysWhy) {
