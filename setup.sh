@@ -21,6 +21,9 @@ with a CMake preset, then:
   asan [ARGS...]    build `asan` and run the whole suite under ASan+UBSan; ARGS go to ctest
                     (e.g. -L store)
 
+`test` and `asan` also install the Node.js test tools (test/node: the HCL parser the iac tests
+run) with `npm ci`, when test/node/package-lock.json is newer than the last install.
+
 Installing needs root: as root it runs apt-get itself, as a user it uses `sudo -n` when that
 works without a password, and otherwise stops (exit 2) and says what to run.
 
@@ -233,6 +236,70 @@ drop_root_after_sudo() {
     "$ROOT/setup.sh" "$COMMAND" "$@"
 }
 
+# --- Node.js test tools ----------------------------------------------------------------------
+# The iac tests parse the Terraform ferry writes with a real HCL parser, @cdktf/hcl2json, which
+# test/node/hcl2json.mjs runs. It is pinned (exact version, integrity hashes) in
+# test/node/package-lock.json and installed into test/node/node_modules by `npm ci`.
+NODE_TOOLS="$ROOT/test/node"
+
+# True when test/node/node_modules was installed from the current package-lock.json: `npm ci`
+# writes node_modules/.package-lock.json, so a missing or older one means install again.
+node_tools_current() {
+  local stamp="$NODE_TOOLS/node_modules/.package-lock.json"
+  [[ -f $stamp && ! $NODE_TOOLS/package-lock.json -nt $stamp ]]
+}
+
+# Makes sure node and npm are on PATH when `npm ci` is to run. Node.js itself is `nodejs` in
+# scripts/debian-packages.txt, so ensure_packages has installed it. npm is NOT listed there:
+# Debian's nodejs 18 comes without npm (Debian ships it as the separate package `npm`), while a
+# NodeSource nodejs (20 and later) bundles its own npm and declares `Conflicts: npm`, so
+# installing Debian's npm next to it would make apt remove that nodejs. So Debian's `npm` is
+# installed here, and only when no npm is on PATH after the packages step. This runs before
+# drop_root_after_sudo, so that `sudo ./setup.sh test` installs as root; `npm ci` itself runs
+# after it, as the user (ensure_node_tools).
+ensure_node_packages() {
+  if [[ ${FERRY_SKIP_PACKAGES:-0} == 1 ]] || node_tools_current; then
+    return
+  fi
+  local -a missing=()
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  ((${#missing[@]} > 0)) || return 0
+  phase_begin "node packages"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    warn "not a Debian system: install Node.js 18 or later with npm yourself"
+    phase_end "skipped"
+    return
+  fi
+  say "not on PATH: ${missing[*]} (needed to install the test tools in test/node)"
+  install_packages "${missing[@]}"
+  command -v node >/dev/null 2>&1 || die 1 "no node on PATH after apt-get install ${missing[*]}"
+  command -v npm >/dev/null 2>&1 || die 1 "no npm on PATH after apt-get install ${missing[*]}"
+  phase_end "installed ${missing[*]}"
+}
+
+# Installs test/node/node_modules from test/node/package-lock.json with `npm ci`, when it is
+# missing or older than the lock file. --prefer-offline: what is in npm's cache (~/.npm) is used
+# without asking the registry, so a reinstall works offline.
+ensure_node_tools() {
+  if node_tools_current; then
+    return
+  fi
+  phase_begin "node test tools (npm ci)"
+  local -a missing=()
+  command -v node >/dev/null 2>&1 || missing+=(node)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  if ((${#missing[@]} > 0)); then
+    die 2 "the test tools in test/node need node and npm; not on PATH: ${missing[*]}." \
+      "Run ./setup.sh $COMMAND without FERRY_SKIP_PACKAGES=1 (it installs Debian's nodejs and npm), or install Node.js 18 or later with npm yourself, and rerun."
+  fi
+  npm ci --prefix "$NODE_TOOLS" --no-audit --no-fund --prefer-offline >&2 ||
+    die 1 "npm ci --prefix test/node failed (see above)"
+  [[ -f $NODE_TOOLS/node_modules/.package-lock.json ]] ||
+    die 1 "npm ci did not write test/node/node_modules/.package-lock.json (npm $(npm --version) is too old?)"
+  phase_end "installed from test/node/package-lock.json (node $(node --version), npm $(npm --version))"
+}
+
 # --- build and test --------------------------------------------------------------------------
 configure() {
   local preset=$1
@@ -316,6 +383,9 @@ if [[ ${CI:-} == true ]]; then
 fi
 
 ensure_packages
+case $COMMAND in
+  test | asan) ensure_node_packages ;;
+esac
 drop_root_after_sudo "$@"
 
 case $COMMAND in
@@ -339,6 +409,7 @@ case $COMMAND in
     ;;
   test)
     status=0
+    ensure_node_tools
     configure ci
     build ci
     run_ctest ci "whole suite" "$@" || status=1
@@ -351,6 +422,7 @@ case $COMMAND in
     ;;
   asan)
     status=0
+    ensure_node_tools
     configure asan
     build asan
     run_ctest asan "whole suite" "$@" || status=1
