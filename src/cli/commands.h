@@ -43,11 +43,12 @@ std::vector<CommandSpec> VerifyCommands();
 std::vector<CommandSpec> CopyCommands();
 std::vector<CommandSpec> DiscoverCommands();
 std::vector<CommandSpec> PlanCommands();
+std::vector<CommandSpec> IacCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
   for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(),
-                     DiscoverCommands(), PlanCommands()}) {
+                     DiscoverCommands(), PlanCommands(), IacCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;

@@ -1,0 +1,368 @@
+// The model of a plan in each cloud: what is provisioned as what, tiers, flows checked against
+// the plan's dependencies recomputed here from the plan JSON alone, database sizes, names, and
+// the plan reader's errors.
+#include "iac/model.h"
+
+#include <random>
+#include <set>
+#include <tuple>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "iac/test_plan.h"
+#include "plan/catalog.h"
+
+namespace ferry::iac {
+namespace {
+
+using ::testing::HasSubstr;
+
+IacPlan ThreeTierPlan() {
+  Result<IacPlan> plan = ReadPlanJson(ThreeTierPlanJson(), "plan.json");
+  EXPECT_TRUE(plan.has_value()) << plan.error().ToString();
+  return *plan;
+}
+
+// The tier docs/iac.md gives each role, written here from the table, not from model.cc.
+std::string ExpectedTier(const Json& roles) {
+  std::set<std::string> r;
+  for (const Json& role : roles) r.insert(role.get<std::string>());
+  for (const char* data : {"database", "cache", "queue", "file-server"}) {
+    if (r.contains(data)) return "data";
+  }
+  if (r.contains("load-balancer") || r.contains("web")) return "web";
+  if (r.contains("dns") || r.contains("directory") || r.contains("monitoring")) return "mgmt";
+  return "app";
+}
+
+// Provisioned: a strategy that moves the server onto infrastructure, and a size in the cloud.
+bool ExpectProvisioned(const Json& server, std::string_view cloud) {
+  const std::string strategy = server["strategy"]["name"];
+  const Json& balanced = server["sizing"]["options"]["balanced"];
+  return (strategy == "rehost" || strategy == "replatform" || strategy == "refactor") &&
+         balanced.contains(cloud) && balanced[std::string(cloud)].is_string();
+}
+
+using FlowKey = std::tuple<std::string, std::string, std::string, int>;
+
+// The flows the plan's dependencies call for, recomputed from the plan JSON.
+std::set<FlowKey> ExpectedFlows(const Json& plan, std::string_view cloud) {
+  std::map<std::string, std::string> subnet;
+  for (const Json& s : plan["servers"]) {
+    if (!ExpectProvisioned(s, cloud)) continue;
+    subnet[s["name"]] = std::string(s["environment"] == "production" ? "prod" : "nonprod") + "-" +
+                        ExpectedTier(s["roles"]);
+  }
+  std::set<FlowKey> flows;
+  for (const Json& d : plan["dependencies"]["list"]) {
+    auto from = subnet.find(d["from"]);
+    auto to = subnet.find(d["to"]);
+    if (from == subnet.end() || to == subnet.end()) continue;
+    flows.insert({from->second, to->second, d["protocol"], d["port"].get<int>()});
+  }
+  return flows;
+}
+
+TEST(IacModelTest, EveryServerIsProvisionedOnceOrListedWithItsReason) {
+  const IacPlan plan = ThreeTierPlan();
+  const Json& json = ThreeTierPlanJson();
+  for (Cloud cloud : plan::kAllClouds) {
+    SCOPED_TRACE(plan::CloudName(cloud));
+    IacModel model = BuildModel(plan, cloud);
+    std::map<std::string, int> seen;
+    for (const Resource& r : model.machines) ++seen[r.name];
+    for (const Resource& r : model.databases) ++seen[r.name];
+    for (const Unprovisioned& u : model.unprovisioned) {
+      ++seen[u.name];
+      EXPECT_FALSE(u.reason.empty());
+    }
+    ASSERT_EQ(seen.size(), json["servers"].size());
+    for (const Json& s : json["servers"]) {
+      const std::string name = s["name"];
+      EXPECT_EQ(seen[name], 1) << name;
+      const bool provisioned = std::any_of(model.machines.begin(), model.machines.end(),
+                                           [&](const Resource& r) { return r.name == name; }) ||
+                               std::any_of(model.databases.begin(), model.databases.end(),
+                                           [&](const Resource& r) { return r.name == name; });
+      EXPECT_EQ(provisioned, ExpectProvisioned(s, plan::CloudName(cloud))) << name;
+    }
+    EXPECT_FALSE(model.machines.empty());
+    EXPECT_FALSE(model.unprovisioned.empty());  // the estate has retired and repurchased servers
+  }
+}
+
+TEST(IacModelTest, MachinesTakeThePlansBalancedSizeAndDatabasesTheirManagedService) {
+  const IacPlan plan = ThreeTierPlan();
+  const Json& json = ThreeTierPlanJson();
+  for (Cloud cloud : plan::kAllClouds) {
+    SCOPED_TRACE(plan::CloudName(cloud));
+    const std::string cloud_name(plan::CloudName(cloud));
+    IacModel model = BuildModel(plan, cloud);
+    std::map<std::string, const Json*> servers;
+    for (const Json& s : json["servers"]) servers[s["name"]] = &s;
+    for (const Resource& r : model.machines) {
+      const Json& s = *servers.at(r.name);
+      EXPECT_EQ(r.instance_type, s["sizing"]["options"]["balanced"][cloud_name]) << r.name;
+      const Json& type = json["instance_types"][cloud_name][r.instance_type];
+      EXPECT_EQ(r.vcpus, type["vcpus"].get<int>());
+      EXPECT_GE(r.storage_gb, s["sizing"]["storage_gb"].get<double>());
+      EXPECT_EQ(r.stand_in_for.empty(), s["strategy"]["name"] == "rehost") << r.name;
+    }
+    // The estate's PostgreSQL servers are replatformed: managed databases.
+    size_t postgres = 0;
+    for (const Json& s : json["servers"]) {
+      postgres += s.value("database_engine", "") == "postgresql" &&
+                  s["strategy"]["name"] == "replatform" &&
+                  s["sizing"]["options"]["balanced"][cloud_name].is_string();
+    }
+    ASSERT_GE(postgres, 3u);
+    ASSERT_EQ(model.databases.size(), postgres);
+    for (const Resource& r : model.databases) {
+      EXPECT_EQ(r.engine, "postgresql");
+      EXPECT_EQ(r.tier, Tier::kData);
+      EXPECT_FALSE(r.database_class.empty());
+    }
+  }
+}
+
+TEST(IacModelTest, FlowsAreExactlyThePortsTheDependenciesUsedBetweenTiers) {
+  const IacPlan plan = ThreeTierPlan();
+  for (Cloud cloud : plan::kAllClouds) {
+    SCOPED_TRACE(plan::CloudName(cloud));
+    IacModel model = BuildModel(plan, cloud);
+    std::set<FlowKey> got;
+    std::set<std::string> keys;
+    std::map<std::string, std::set<int>> priorities;
+    for (const Flow& f : model.flows) {
+      got.insert({f.from, f.to, f.protocol, f.port});
+      EXPECT_TRUE(keys.insert(f.key).second) << f.key;
+      EXPECT_GT(f.pairs, 0);
+      EXPECT_TRUE(priorities[f.to].insert(f.priority).second) << "duplicate priority " << f.key;
+      EXPECT_GE(f.priority, 100);
+      EXPECT_LT(f.priority, 3000);  // below the public rules and the deny rule
+    }
+    EXPECT_EQ(got, ExpectedFlows(ThreeTierPlanJson(), plan::CloudName(cloud)));
+    EXPECT_FALSE(got.empty());
+    // Every dependency is either behind a flow or listed as open, with its reason.
+    EXPECT_EQ(model.dependencies_used + static_cast<int64_t>(model.open_dependencies.size()),
+              static_cast<int64_t>(plan.dependencies.size()));
+    for (const OpenDependency& d : model.open_dependencies) {
+      EXPECT_THAT(d.reason, HasSubstr("not provisioned"));
+    }
+    // Subnets: one per (environment, tier) in use, netnums distinct and from 1.
+    std::set<int> netnums;
+    for (const Subnet& s : model.subnets) {
+      EXPECT_TRUE(netnums.insert(s.netnum).second);
+      EXPECT_GE(s.netnum, 1);
+      EXPECT_LT(s.netnum, model.next_netnum);
+      EXPECT_EQ(s.public_facing, s.tier == Tier::kWeb);
+    }
+  }
+}
+
+TEST(IacModelTest, ANewDependencyOpensItsPortAndOnlyThat) {
+  Json json = ThreeTierPlanJson();
+  Result<IacPlan> before = ReadPlanJson(json, "plan.json");
+  ASSERT_TRUE(before.has_value());
+  IacModel model_before = BuildModel(*before, Cloud::kAws);
+
+  // A web server starts talking to a database on a port nobody used.
+  std::string web, database;
+  for (const Json& s : json["servers"]) {
+    if (s["strategy"]["name"] == "rehost" && ExpectedTier(s["roles"]) == "web" &&
+        s["environment"] == "production" && web.empty()) {
+      web = s["name"];
+    }
+    if (s["strategy"]["name"] == "replatform" && s.value("database_engine", "") == "postgresql" &&
+        s["environment"] == "production" && database.empty()) {
+      database = s["name"];
+    }
+  }
+  ASSERT_FALSE(web.empty());
+  ASSERT_FALSE(database.empty());
+  json["dependencies"]["list"].push_back(
+      {{"from", web}, {"to", database}, {"port", 6543}, {"protocol", "tcp"}, {"frequency", 2}});
+  Result<IacPlan> after = ReadPlanJson(json, "plan.json");
+  ASSERT_TRUE(after.has_value());
+  IacModel model_after = BuildModel(*after, Cloud::kAws);
+  ASSERT_EQ(model_after.flows.size(), model_before.flows.size() + 1);
+  std::set<std::string> keys_before;
+  for (const Flow& f : model_before.flows) keys_before.insert(f.key);
+  for (const Flow& f : model_after.flows) {
+    if (keys_before.contains(f.key)) continue;
+    EXPECT_EQ(f.from, "prod-web");
+    EXPECT_EQ(f.to, "prod-data");
+    EXPECT_EQ(f.port, 6543);
+    EXPECT_EQ(f.example, web + " -> " + database);
+  }
+
+  // Retiring the database instead: no rule into it any more, its dependencies are listed.
+  Json retired = ThreeTierPlanJson();
+  for (Json& s : retired["servers"]) {
+    if (s["name"] == database) s["strategy"]["name"] = "retain";
+  }
+  Result<IacPlan> kept = ReadPlanJson(retired, "plan.json");
+  ASSERT_TRUE(kept.has_value());
+  IacModel model_kept = BuildModel(*kept, Cloud::kAws);
+  EXPECT_EQ(model_kept.databases.size(), model_before.databases.size() - 1);
+  bool listed = false;
+  for (const OpenDependency& d : model_kept.open_dependencies) {
+    if (d.to == database || d.from == database) {
+      listed = true;
+      EXPECT_THAT(d.reason, HasSubstr(database + " is not provisioned in aws: retain"));
+    }
+  }
+  EXPECT_TRUE(listed);
+}
+
+TEST(IacModelTest, TiersFollowTheRoleTable) {
+  EXPECT_EQ(TierOfRoles({"web", "database"}), Tier::kData);
+  EXPECT_EQ(TierOfRoles({"load-balancer"}), Tier::kWeb);
+  EXPECT_EQ(TierOfRoles({"dns"}), Tier::kManagement);
+  EXPECT_EQ(TierOfRoles({"api"}), Tier::kApp);
+  EXPECT_EQ(TierOfRoles({"worker"}), Tier::kApp);
+  EXPECT_EQ(TierOfRoles({}), Tier::kApp);
+  EXPECT_EQ(TierOfRoles({"monitoring", "cache"}), Tier::kData);
+}
+
+TEST(IacModelTest, CloudSafeNamesAreAcceptedEverywhereAndStayApart) {
+  EXPECT_EQ(CloudSafeName("prd-web-01", 40), "prd-web-01");
+  EXPECT_EQ(CloudSafeName("PRD_Web.01.example.com", 40), "prd-web-01-example-com");
+  EXPECT_EQ(CloudSafeName("01-db", 40), "s-01-db");
+  EXPECT_EQ(CloudSafeName("---", 40), "s");
+  const std::string long_a(60, 'a');
+  std::string long_b = long_a;
+  long_b.back() = 'b';
+  const std::string a = CloudSafeName(long_a, 40), b = CloudSafeName(long_b, 40);
+  EXPECT_LE(a.size(), 40u);
+  EXPECT_NE(a, b);
+  std::mt19937 random(7);
+  for (int i = 0; i < 500; ++i) {
+    std::string name;
+    const int length = static_cast<int>(random() % 70);
+    for (int k = 0; k < length; ++k) name.push_back(static_cast<char>(32 + random() % 95));
+    const std::string safe = CloudSafeName(name, 40);
+    ASSERT_FALSE(safe.empty());
+    EXPECT_LE(safe.size(), 40u) << name;
+    EXPECT_TRUE(safe[0] >= 'a' && safe[0] <= 'z') << safe;
+    EXPECT_NE(safe.back(), '-') << name << " -> " << safe;
+    for (char c : safe) {
+      EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') << safe;
+    }
+  }
+}
+
+TEST(IacModelTest, TheModelNamesTwoServersOfTheSameSafeNameApart) {
+  Json json = ThreeTierPlanJson();
+  Json twin = json["servers"][0];
+  std::string name = twin["name"];
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  twin["name"] = name;  // "PRD-DNS-01": the same cloud-safe name as "prd-dns-01"
+  twin["strategy"]["name"] = "rehost";
+  json["servers"][0]["strategy"]["name"] = "rehost";
+  json["servers"].push_back(twin);
+  Result<IacPlan> plan = ReadPlanJson(json, "plan.json");
+  ASSERT_TRUE(plan.has_value());
+  IacModel model = BuildModel(*plan, Cloud::kGcp);
+  std::set<std::string> names;
+  for (const Resource& r : model.machines) EXPECT_TRUE(names.insert(r.resource_name).second);
+}
+
+TEST(IacModelTest, DatabaseClassesFitTheServer) {
+  // AWS: a catalogue type of an RDS family is its db. class; another family, a class of at
+  // least the vCPUs and memory.
+  EXPECT_EQ(DatabaseClass(Cloud::kAws, "postgresql", "r6i.xlarge", 4, 32), "db.r6i.xlarge");
+  EXPECT_EQ(DatabaseClass(Cloud::kAws, "mysql", "m7g.large", 2, 8), "db.m7g.large");
+  EXPECT_EQ(DatabaseClass(Cloud::kAws, "sqlserver", "m7g.large", 2, 8), "db.m6i.large");
+  EXPECT_EQ(DatabaseClass(Cloud::kAws, "postgresql", "c6i.2xlarge", 8, 16), "db.m6i.2xlarge");
+  EXPECT_EQ(DatabaseClass(Cloud::kAws, "postgresql", "x9z.4xlarge", 16, 256), "db.r6i.8xlarge");
+  // Azure flexible servers and Azure SQL.
+  EXPECT_EQ(DatabaseClass(Cloud::kAzure, "postgresql", "Standard_D4s_v5", 4, 16),
+            "GP_Standard_D4ds_v5");
+  EXPECT_EQ(DatabaseClass(Cloud::kAzure, "postgresql", "Standard_E8s_v5", 8, 64),
+            "MO_Standard_E8ds_v5");
+  EXPECT_EQ(DatabaseClass(Cloud::kAzure, "mysql", "Standard_D2s_v5", 2, 8), "GP_Standard_D2ds_v4");
+  EXPECT_EQ(DatabaseClass(Cloud::kAzure, "sqlserver", "Standard_D4s_v5", 4, 16), "GP_Gen5_4");
+  // GCP custom tiers, over many sizes: 1 or an even number of vCPUs up to 96, memory a
+  // multiple of 256 MiB within 0.9-6.5 GiB a vCPU, at least the server's memory.
+  std::mt19937 random(11);
+  for (int i = 0; i < 2000; ++i) {
+    const int vcpus = 1 + static_cast<int>(random() % 80);
+    const double memory = 0.5 + static_cast<double>(random() % 4000) / 10.0;
+    const std::string tier = DatabaseClass(Cloud::kGcp, "postgresql", "n2-x", vcpus, memory);
+    int cpus = 0;
+    int64_t mib = 0;
+    ASSERT_EQ(std::sscanf(tier.c_str(), "db-custom-%d-%ld", &cpus, &mib), 2) << tier;
+    EXPECT_TRUE(cpus == 1 || cpus % 2 == 0) << tier;
+    EXPECT_LE(cpus, 96);
+    EXPECT_GE(cpus, vcpus);
+    EXPECT_EQ(mib % 256, 0) << tier;
+    EXPECT_GE(static_cast<double>(mib), 0.9 * cpus * 1024 - 1e-6) << tier;
+    EXPECT_LE(static_cast<double>(mib), 6.5 * cpus * 1024 + 256) << tier;
+    if (memory <= 6.5 * 96) {
+      EXPECT_GE(static_cast<double>(mib), memory * 1024 - 1e-6) << tier;
+    }
+  }
+}
+
+TEST(IacModelTest, PlanReaderErrorsNameThePathAndTheWayOut) {
+  Json json = ThreeTierPlanJson();
+  json["plan_version"] = kPlanVersionRead + 1;
+  Result<IacPlan> newer = ReadPlanJson(json, "p.json");
+  ASSERT_FALSE(newer.has_value());
+  EXPECT_THAT(newer.error().message(), HasSubstr("p.json: plan_version 2 is newer"));
+  EXPECT_THAT(newer.error().message(), HasSubstr("upgrade ferry"));
+
+  json = ThreeTierPlanJson();
+  json["servers"][3].erase("sizing");
+  Result<IacPlan> missing = ReadPlanJson(json, "p.json");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_THAT(missing.error().message(), HasSubstr("p.json: servers[3].sizing: missing"));
+
+  json = ThreeTierPlanJson();
+  json["dependencies"]["list"][0]["port"] = "http";
+  Result<IacPlan> wrong = ReadPlanJson(json, "p.json");
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_THAT(wrong.error().message(),
+              HasSubstr("p.json: dependencies.list[0].port: expected an integer"));
+
+  json = ThreeTierPlanJson();
+  json["dependencies"]["list"][0]["port"] = 70000;
+  Result<IacPlan> port = ReadPlanJson(json, "p.json");
+  ASSERT_FALSE(port.has_value());
+  EXPECT_THAT(port.error().message(), HasSubstr("70000 is not a port"));
+
+  Result<IacPlan> not_object = ReadPlanJson(Json::array(), "p.json");
+  ASSERT_FALSE(not_object.has_value());
+  EXPECT_THAT(not_object.error().message(), HasSubstr("expected an object"));
+}
+
+TEST(IacModelTest, AServerNoTypeFitsIsListedNotProvisioned) {
+  Json json = ThreeTierPlanJson();
+  std::string name;
+  for (Json& s : json["servers"]) {
+    if (s["strategy"]["name"] == "rehost") {
+      s["sizing"]["options"]["balanced"]["azure"] = nullptr;
+      name = s["name"];
+      break;
+    }
+  }
+  Result<IacPlan> plan = ReadPlanJson(json, "plan.json");
+  ASSERT_TRUE(plan.has_value());
+  IacModel azure = BuildModel(*plan, Cloud::kAzure);
+  bool listed = false;
+  for (const Unprovisioned& u : azure.unprovisioned) {
+    if (u.name == name) {
+      listed = true;
+      EXPECT_THAT(u.reason, HasSubstr("no instance type of azure fits"));
+    }
+  }
+  EXPECT_TRUE(listed);
+  IacModel aws = BuildModel(*plan, Cloud::kAws);
+  EXPECT_TRUE(std::any_of(aws.machines.begin(), aws.machines.end(),
+                          [&](const Resource& r) { return r.name == name; }));
+}
+
+}  // namespace
+}  // namespace ferry::iac
