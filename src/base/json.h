@@ -23,6 +23,14 @@ using Json = nlohmann::json;
 // 1-based, columns counted in bytes.
 [[nodiscard]] Result<Json> ParseJson(std::string_view text, std::string_view source_name);
 
+// ParseJson for documents too large to hold whole: `filter` sees each parse event as nlohmann's
+// parser callbacks do, (depth, event, value), and returns false to leave the value out of the
+// result (a key: its value is skipped; an object or array end: it is dropped once the filter
+// has read it). The errors are ParseJson's.
+using JsonFilter = Json::parser_callback_t;
+[[nodiscard]] Result<Json> ParseJsonFiltered(std::string_view text, std::string_view source_name,
+                                             const JsonFilter& filter);
+
 // The canonical text of a value, stable across runs and builds so that it can be hashed: keys
 // sorted, no whitespace, numbers in their shortest round-trip form, strings as UTF-8 with only
 // `"`, `\` and control characters escaped. Invalid UTF-8 in a string is replaced by U+FFFD.

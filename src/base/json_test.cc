@@ -50,6 +50,37 @@ TEST(JsonTest, InvalidUtf8IsAnError) {
   EXPECT_THAT(ParseJson("\"ok\xff\"", "s").error().message(), HasSubstr("ill-formed UTF-8 byte"));
 }
 
+TEST(JsonTest, FilteredParseSkipsKeysAndDropsFinishedObjects) {
+  // Keep the names of the rows, read each row as it ends and drop it, skip "blob" everywhere.
+  std::vector<int64_t> ids;
+  auto filter = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    if (event == Json::parse_event_t::key) return parsed != "blob";
+    if (event == Json::parse_event_t::object_end && depth == 2) {
+      ids.push_back(parsed["id"].get<int64_t>());
+      return false;
+    }
+    return true;
+  };
+  Result<Json> value = ParseJsonFiltered(
+      R"({"rows": [{"id": 1, "blob": "x"}, {"id": 2, "blob": [1, 2]}], "blob": 3, "n": 2})", "doc",
+      filter);
+  ASSERT_TRUE(value.has_value()) << value.error().ToString();
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(*value, Json::parse(R"({"rows": [], "n": 2})"));
+}
+
+TEST(JsonTest, FilteredParseErrorsNameTheLineAndColumn) {
+  auto keep = [](int, Json::parse_event_t, Json&) { return true; };
+  Result<Json> value = ParseJsonFiltered("{\n  \"a\": [1,\n  2,", "cut.json", keep);
+  ASSERT_FALSE(value.has_value());
+  EXPECT_THAT(value.error().message(), StartsWith("cut.json:3:5: "));
+  // A filter that drops the whole document leaves null, not a discarded value.
+  auto none = [](int, Json::parse_event_t, Json&) { return false; };
+  Result<Json> dropped = ParseJsonFiltered("{\"a\": 1}", "d", none);
+  ASSERT_TRUE(dropped.has_value());
+  EXPECT_TRUE(dropped->is_null());
+}
+
 TEST(JsonTest, CanonicalFormIsSortedAndCompact) {
   Json value =
       ParseJson(R"({"z": 1, "a": {"y": [true, null], "b": "é\n"}, "m": 0.1})", "s").value();

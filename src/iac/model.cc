@@ -72,6 +72,7 @@ class PlanReader {
 };
 
 Result<PlannedServer> ReadServer(const PlanReader& r, const Json& s, const std::string& path) {
+  if (!s.is_object()) return Err(r.WrongType(path, "an object"));
   PlannedServer server;
   FERRY_ASSIGN_OR_RETURN(server.name, r.String(s, path, "name"));
   FERRY_ASSIGN_OR_RETURN(server.environment, r.String(s, path, "environment"));
@@ -194,25 +195,25 @@ std::string GcpDatabaseClass(int vcpus, double memory_gib) {
   return fmt::format("db-custom-{}-{}", cpus, rounded);
 }
 
-}  // namespace
-
-Result<IacPlan> ReadPlanJson(const Json& document, const std::string& source) {
-  PlanReader r(source);
-  if (!document.is_object()) return Err(r.WrongType("the document", "an object"));
-  IacPlan plan;
-  plan.source = source;
+Status CheckVersion(const PlanReader& r, const Json& document, const std::string& source) {
   FERRY_ASSIGN_OR_RETURN(int64_t version, r.Integer(document, "", "plan_version"));
   if (version > kPlanVersionRead) {
-    return Err(FailedPrecondition(
+    return FailedPrecondition(
         "{}: plan_version {} is newer than this ferry reads ({}); upgrade ferry, or make the plan "
         "with this ferry's `ferry plan`",
-        source, version, kPlanVersionRead));
+        source, version, kPlanVersionRead);
   }
-  plan.plan_version = static_cast<int>(version);
-  FERRY_ASSIGN_OR_RETURN(plan.date, r.String(document, "", "date"));
+  return OkStatus();
+}
+
+// plan_version, date, generator, options.regions and instance_types.
+Status ReadHeader(const PlanReader& r, const Json& document, IacPlan* plan) {
+  FERRY_ASSIGN_OR_RETURN(int64_t version, r.Integer(document, "", "plan_version"));
+  plan->plan_version = static_cast<int>(version);
+  FERRY_ASSIGN_OR_RETURN(plan->date, r.String(document, "", "date"));
   if (auto generator = document.find("generator");
       generator != document.end() && generator->is_object()) {
-    plan.generator =
+    plan->generator =
         fmt::format("{} {}", generator->value("name", "ferry"), generator->value("version", ""));
   }
   FERRY_ASSIGN_OR_RETURN(const Json* options,
@@ -220,23 +221,9 @@ Result<IacPlan> ReadPlanJson(const Json& document, const std::string& source) {
   if (auto regions = options->find("regions"); regions != options->end() && regions->is_object()) {
     for (const auto& [name, region] : regions->items()) {
       auto cloud = plan::ParseCloud(name);
-      if (cloud && region.is_string()) plan.regions[*cloud] = region.get<std::string>();
+      if (cloud && region.is_string()) plan->regions[*cloud] = region.get<std::string>();
     }
   }
-
-  FERRY_ASSIGN_OR_RETURN(const Json* servers,
-                         r.Member(document, "", "servers", Json::value_t::array));
-  plan.servers.reserve(servers->size());
-  std::set<int> waves;
-  for (size_t i = 0; i < servers->size(); ++i) {
-    const std::string path = fmt::format("servers[{}]", i);
-    if (!(*servers)[i].is_object()) return Err(r.WrongType(path, "an object"));
-    FERRY_ASSIGN_OR_RETURN(PlannedServer server, ReadServer(r, (*servers)[i], path));
-    waves.insert(server.wave);
-    plan.servers.push_back(std::move(server));
-  }
-  plan.waves.assign(waves.begin(), waves.end());
-
   if (auto types = document.find("instance_types"); types != document.end() && types->is_object()) {
     for (const auto& [cloud_name, by_type] : types->items()) {
       auto cloud = plan::ParseCloud(cloud_name);
@@ -248,33 +235,152 @@ Result<IacPlan> ReadPlanJson(const Json& document, const std::string& source) {
         planned.vcpus = static_cast<int>(vcpus);
         FERRY_ASSIGN_OR_RETURN(planned.memory_gib, r.Number(type, path, "memory_gib"));
         FERRY_ASSIGN_OR_RETURN(planned.architecture, r.String(type, path, "architecture"));
-        plan.instance_types[*cloud][name] = planned;
+        plan->instance_types[*cloud][name] = planned;
       }
     }
   }
+  return OkStatus();
+}
 
+Result<PlannedDependency> ReadDependency(const PlanReader& r, const Json& edge,
+                                         const std::string& path, const std::string& source) {
+  if (!edge.is_object()) return Err(r.WrongType(path, "an object"));
+  PlannedDependency d;
+  FERRY_ASSIGN_OR_RETURN(d.from, r.String(edge, path, "from"));
+  FERRY_ASSIGN_OR_RETURN(d.to, r.String(edge, path, "to"));
+  FERRY_ASSIGN_OR_RETURN(int64_t port, r.Integer(edge, path, "port"));
+  if (port < 0 || port > 65535) {
+    return Err(InvalidArgument("{}: {}.port: {} is not a port (0 to 65535)", source, path, port));
+  }
+  d.port = static_cast<int>(port);
+  FERRY_ASSIGN_OR_RETURN(d.protocol, r.String(edge, path, "protocol"));
+  d.service = edge.value("service", "");
+  d.frequency = edge.value("frequency", int64_t{1});
+  return d;
+}
+
+}  // namespace
+
+Result<IacPlan> ReadPlanJson(const Json& document, const std::string& source) {
+  PlanReader r(source);
+  if (!document.is_object()) return Err(r.WrongType("the document", "an object"));
+  IacPlan plan;
+  plan.source = source;
+  FERRY_RETURN_IF_ERROR(CheckVersion(r, document, source));
+  FERRY_RETURN_IF_ERROR(ReadHeader(r, document, &plan));
+  FERRY_ASSIGN_OR_RETURN(const Json* servers,
+                         r.Member(document, "", "servers", Json::value_t::array));
+  plan.servers.reserve(servers->size());
+  std::set<int> waves;
+  for (size_t i = 0; i < servers->size(); ++i) {
+    FERRY_ASSIGN_OR_RETURN(PlannedServer server,
+                           ReadServer(r, (*servers)[i], fmt::format("servers[{}]", i)));
+    waves.insert(server.wave);
+    plan.servers.push_back(std::move(server));
+  }
+  plan.waves.assign(waves.begin(), waves.end());
   FERRY_ASSIGN_OR_RETURN(const Json* dependencies,
                          r.Member(document, "", "dependencies", Json::value_t::object));
   FERRY_ASSIGN_OR_RETURN(const Json* list,
                          r.Member(*dependencies, "dependencies", "list", Json::value_t::array));
   plan.dependencies.reserve(list->size());
   for (size_t i = 0; i < list->size(); ++i) {
-    const std::string path = fmt::format("dependencies.list[{}]", i);
-    const Json& edge = (*list)[i];
-    if (!edge.is_object()) return Err(r.WrongType(path, "an object"));
-    PlannedDependency d;
-    FERRY_ASSIGN_OR_RETURN(d.from, r.String(edge, path, "from"));
-    FERRY_ASSIGN_OR_RETURN(d.to, r.String(edge, path, "to"));
-    FERRY_ASSIGN_OR_RETURN(int64_t port, r.Integer(edge, path, "port"));
-    if (port < 0 || port > 65535) {
-      return Err(InvalidArgument("{}: {}.port: {} is not a port (0 to 65535)", source, path, port));
-    }
-    d.port = static_cast<int>(port);
-    FERRY_ASSIGN_OR_RETURN(d.protocol, r.String(edge, path, "protocol"));
-    d.service = edge.value("service", "");
-    d.frequency = edge.value("frequency", int64_t{1});
+    FERRY_ASSIGN_OR_RETURN(
+        PlannedDependency d,
+        ReadDependency(r, (*list)[i], fmt::format("dependencies.list[{}]", i), source));
     plan.dependencies.push_back(std::move(d));
   }
+  return plan;
+}
+
+Result<IacPlan> ReadPlanText(std::string_view text, const std::string& source) {
+  // The plan of 100,000 servers is some 250 MB of JSON: read each server and dependency as the
+  // parser finishes it and drop it, and skip what infrastructure does not use, so that only the
+  // model is held (not the document).
+  static const std::set<std::string_view> kTopLevel = {
+      "plan_version", "date", "generator", "options", "servers", "instance_types", "dependencies"};
+  static const std::set<std::string_view> kServerSkipped = {
+      "source",       "environment_reason", "placement",         "component",
+      "coupled_with", "dependencies",       "dependents",        "criticality",
+      "complexity",   "end_of_life",        "reasons",           "basis",
+      "basis_reason", "confidence_stars",   "confidence_reason", "egress_gb_per_month",
+      "recommended",  "conservative",       "aggressive",        "balanced_usd_per_month"};
+  PlanReader r(source);
+  IacPlan plan;
+  plan.source = source;
+  Status failed;
+  std::string top;     // the top-level member being read
+  std::string second;  // the member of `dependencies` being read
+  bool saw_servers = false, saw_list = false;
+  int64_t servers = 0, dependencies = 0;
+  std::set<int> waves;
+  auto filter = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
+    using Event = Json::parse_event_t;
+    if (!failed.ok()) return false;
+    switch (event) {
+      case Event::key: {
+        const auto& key = parsed.get_ref<const std::string&>();
+        if (depth == 1) {
+          top = key;
+          return kTopLevel.contains(key);
+        }
+        if (top == "servers") return !kServerSkipped.contains(key);
+        if (top == "dependencies" && depth == 2) {
+          second = key;
+          return key == "list";
+        }
+        return true;
+      }
+      case Event::value:
+        if (depth == 1 && top == "plan_version") {
+          failed = CheckVersion(r, Json{{"plan_version", parsed}}, source);
+        }
+        return true;
+      case Event::array_start:
+        saw_servers |= depth == 1 && top == "servers";
+        saw_list |= depth == 2 && top == "dependencies" && second == "list";
+        return true;
+      case Event::object_end:
+        if (depth == 2 && top == "servers") {
+          auto server = ReadServer(r, parsed, fmt::format("servers[{}]", servers++));
+          if (!server) {
+            failed = server.error();
+          } else {
+            waves.insert(server->wave);
+            plan.servers.push_back(std::move(*server));
+          }
+          return false;
+        }
+        if (depth == 3 && top == "dependencies") {
+          auto d = ReadDependency(r, parsed, fmt::format("dependencies.list[{}]", dependencies++),
+                                  source);
+          if (!d) {
+            failed = d.error();
+          } else {
+            plan.dependencies.push_back(std::move(*d));
+          }
+          return false;
+        }
+        return true;
+      default: return true;
+    }
+  };
+  Result<Json> rest = ParseJsonFiltered(text, source, filter);
+  FERRY_RETURN_IF_ERROR(failed);
+  if (!rest) return Err(rest.error());
+  if (!rest->is_object()) return Err(r.WrongType("the document", "an object"));
+  FERRY_RETURN_IF_ERROR(CheckVersion(r, *rest, source));
+  FERRY_RETURN_IF_ERROR(ReadHeader(r, *rest, &plan));
+  if (!saw_servers) {
+    return Err(rest->contains("servers") ? r.WrongType("servers", "an array")
+                                         : r.Missing("servers"));
+  }
+  if (!saw_list) {
+    FERRY_ASSIGN_OR_RETURN(const Json* d,
+                           r.Member(*rest, "", "dependencies", Json::value_t::object));
+    FERRY_RETURN_IF_ERROR(StatusOf(r.Member(*d, "dependencies", "list", Json::value_t::array)));
+  }
+  plan.waves.assign(waves.begin(), waves.end());
   return plan;
 }
 
@@ -286,8 +392,7 @@ Result<IacPlan> ReadPlanFile(const std::string& path, Env* env) {
                     "--out plan.json`",
                     path)));
   }
-  FERRY_ASSIGN_OR_RETURN(Json document, ParseJson(*text, path));
-  return ReadPlanJson(document, path);
+  return ReadPlanText(*text, path);
 }
 
 std::string_view TierName(Tier tier) {

@@ -364,5 +364,102 @@ TEST(IacModelTest, AServerNoTypeFitsIsListedNotProvisioned) {
                           [&](const Resource& r) { return r.name == name; }));
 }
 
+bool SamePlan(const IacPlan& a, const IacPlan& b) {
+  auto server = [](const PlannedServer& s) {
+    return std::tie(s.name, s.environment, s.roles, s.database_engine, s.architecture, s.os, s.wave,
+                    s.strategy, s.target, s.storage_gb, s.balanced);
+  };
+  auto dependency = [](const PlannedDependency& d) {
+    return std::tie(d.from, d.to, d.port, d.protocol, d.service, d.frequency);
+  };
+  if (a.servers.size() != b.servers.size() || a.dependencies.size() != b.dependencies.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.servers.size(); ++i) {
+    if (server(a.servers[i]) != server(b.servers[i])) return false;
+  }
+  for (size_t i = 0; i < a.dependencies.size(); ++i) {
+    if (dependency(a.dependencies[i]) != dependency(b.dependencies[i])) return false;
+  }
+  if (a.instance_types.size() != b.instance_types.size()) return false;
+  for (const auto& [cloud, types] : a.instance_types) {
+    const auto& other = b.instance_types.at(cloud);
+    if (types.size() != other.size()) return false;
+    for (const auto& [name, t] : types) {
+      const PlannedType& u = other.at(name);
+      if (t.vcpus != u.vcpus || t.memory_gib != u.memory_gib || t.architecture != u.architecture) {
+        return false;
+      }
+    }
+  }
+  return a.plan_version == b.plan_version && a.date == b.date && a.generator == b.generator &&
+         a.regions == b.regions && a.waves == b.waves;
+}
+
+TEST(IacPlanTextTest, ReadingTheTextAsItStreamsGivesWhatTheDocumentGives) {
+  const Json& json = ThreeTierPlanJson();
+  Result<IacPlan> whole = ReadPlanJson(json, "plan.json");
+  Result<IacPlan> streamed = ReadPlanText(json.dump(1), "plan.json");
+  ASSERT_TRUE(whole.has_value()) << whole.error().ToString();
+  ASSERT_TRUE(streamed.has_value()) << streamed.error().ToString();
+  EXPECT_TRUE(SamePlan(*whole, *streamed));
+  EXPECT_EQ(streamed->servers.size(), json["servers"].size());
+  EXPECT_EQ(streamed->dependencies.size(), json["dependencies"]["list"].size());
+  EXPECT_FALSE(streamed->instance_types.empty());
+  // Members in another order (a plan edited by hand and saved by another tool) read the same.
+  Json reordered = Json::object();
+  for (const char* key : {"dependencies", "servers", "instance_types", "options", "date",
+                          "generator", "plan_version"}) {
+    reordered[key] = json[key];
+  }
+  std::string text = "{";
+  for (const char* key : {"dependencies", "servers", "instance_types", "options", "date",
+                          "generator", "plan_version"}) {
+    text += (text.size() > 1 ? "," : "") + Json(key).dump() + ":" + reordered[key].dump();
+  }
+  text += "}";
+  Result<IacPlan> again = ReadPlanText(text, "plan.json");
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_TRUE(SamePlan(*whole, *again));
+}
+
+TEST(IacPlanTextTest, ErrorsNameTheLineTheJsonPathAndTheWayOut) {
+  const std::string text = ThreeTierPlanJson().dump(1);
+  Result<IacPlan> cut = ReadPlanText(text.substr(0, text.size() / 3), "p.json");
+  ASSERT_FALSE(cut.has_value());
+  EXPECT_THAT(cut.error().message(), ::testing::MatchesRegex("p\\.json:[0-9]+:[0-9]+: .*"));
+
+  Json json = ThreeTierPlanJson();
+  json["servers"][7]["strategy"].erase("name");
+  Result<IacPlan> missing = ReadPlanText(json.dump(), "p.json");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_THAT(missing.error().message(), HasSubstr("p.json: servers[7].strategy.name: missing"));
+
+  json = ThreeTierPlanJson();
+  json["dependencies"]["list"][4]["to"] = 12;
+  Result<IacPlan> wrong = ReadPlanText(json.dump(), "p.json");
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_THAT(wrong.error().message(), HasSubstr("dependencies.list[4].to: expected a string"));
+
+  json = ThreeTierPlanJson();
+  json["plan_version"] = 7;
+  json["servers"][0].erase("name");  // a newer plan is refused for its version, not its fields
+  Result<IacPlan> newer = ReadPlanText(json.dump(), "p.json");
+  ASSERT_FALSE(newer.has_value());
+  EXPECT_THAT(newer.error().message(), HasSubstr("plan_version 7 is newer"));
+
+  json = ThreeTierPlanJson();
+  json.erase("servers");
+  Result<IacPlan> no_servers = ReadPlanText(json.dump(), "p.json");
+  ASSERT_FALSE(no_servers.has_value());
+  EXPECT_THAT(no_servers.error().message(), HasSubstr("p.json: servers: missing"));
+
+  json = ThreeTierPlanJson();
+  json["dependencies"].erase("list");
+  Result<IacPlan> no_list = ReadPlanText(json.dump(), "p.json");
+  ASSERT_FALSE(no_list.has_value());
+  EXPECT_THAT(no_list.error().message(), HasSubstr("p.json: dependencies.list: missing"));
+}
+
 }  // namespace
 }  // namespace ferry::iac
