@@ -124,7 +124,8 @@ void WriteLocals(const IacModel& model, HclWriter& w) {
     if (size_t arrow = example.find(" -> "); arrow != std::string::npos) {
       example.replace(arrow, 4, " to ");
     }
-    const std::string description = PlainText(fmt::format(
+    // Azure holds 140 characters of a rule's description, AWS 255.
+    std::string description = PlainText(fmt::format(
         "{}from {}: {} pair(s), {} connection(s), e.g. {}", services.empty() ? "" : services + " ",
         f.from, f.pairs, f.connections, example));
     w.MapEntry(f.key, HclObject({{"name", HclString(CloudSafeName(f.key, 50))},

@@ -127,7 +127,9 @@ void Network(HclWriter& w, bool flexible_servers) {
   w.Attr("public_ip_address_id", "azurerm_public_ip.nat[0].id");
   w.Close();
   w.Open("resource \"azurerm_subnet_nat_gateway_association\" \"tier\"");
-  w.Attr("for_each", "var.nat_gateway ? local.subnets : {}");
+  // A filter, not `var.nat_gateway ? local.subnets : {}`: the two sides of a conditional must
+  // have one type, and an object of subnets and an empty object do not.
+  w.Attr("for_each", "{ for key, s in local.subnets : key => s if var.nat_gateway }");
   w.Attr("subnet_id", "azurerm_subnet.tier[each.key].id");
   w.Attr("nat_gateway_id", "azurerm_nat_gateway.main[0].id");
   w.Close();
@@ -298,7 +300,7 @@ void Databases(HclWriter& w, const std::set<std::string>& engines) {
     w.Attr("administrator_password", "random_password.database[each.key].result");
     w.Attr("backup_retention_days", "7");
     w.Open("storage");
-    w.Attr("size_gb", "each.value.storage_gb");
+    w.Attr("size_gb", "max(20, each.value.storage_gb)");  // MySQL flexible: 20 GB at least
     w.Close();
     w.Attr("tags",
            HclObject({{"ferry-server", "each.key"}, {"ferry-wave", "tostring(each.value.wave)"}}));

@@ -112,8 +112,8 @@ void Security(HclWriter& w) {
   w.Close();
   w.Open("resource \"google_compute_firewall\" \"public\"");
   w.Attr("for_each",
-         "length(var.public_ingress_cidrs) > 0 && length(var.public_ingress_ports) > 0 ? "
-         "{ for key, s in local.subnets : key => s if s.public } : {}");
+         "{ for key, s in local.subnets : key => s if s.public && "
+         "length(var.public_ingress_cidrs) > 0 && length(var.public_ingress_ports) > 0 }");
   w.Attr("name", PrefixedName("each.key", "-public"));
   w.Attr("network", "google_compute_network.main.id");
   w.Attr("direction", HclString("INGRESS"));
