@@ -39,6 +39,26 @@ std::string PrefixedName(std::string_view expression, std::string_view suffix) {
   return fmt::format("\"${{var.name_prefix}}-${{{}}}{}\"", expression, suffix);
 }
 
+void WriteTerraformBlock(HclWriter& w, const std::vector<Provider>& providers) {
+  w.Open("terraform");
+  w.Attr("required_version", HclString(kTerraformVersion));
+  w.Open("required_providers");
+  for (const Provider& p : providers) {
+    w.Attr(p.name, HclObject({{"source", HclString(p.source)}, {"version", HclString(p.version)}}));
+  }
+  w.Close();
+  w.Close();
+}
+
+void WriteDatabasePasswords(HclWriter& w, std::string_view for_each) {
+  w.Open("resource \"random_password\" \"database\"");
+  w.Attr("for_each", for_each);
+  w.Attr("length", "32");
+  w.Attr("special", "true");
+  w.Attr("override_special", HclString("!#%*-_=+"));
+  w.Close();
+}
+
 std::vector<int> WebTierPorts(const IacModel& model) {
   std::set<int> ports;
   for (const Flow& flow : model.flows) {

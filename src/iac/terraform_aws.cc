@@ -17,13 +17,7 @@ std::string_view RdsEngine(std::string_view engine) {
 }
 
 void Versions(HclWriter& w, const IacModel& model) {
-  w.Open("terraform");
-  w.Attr("required_version", HclString(kTerraformVersion));
-  w.Open("required_providers");
-  w.Attr("aws", HclObject({{"source", HclString("hashicorp/aws")},
-                           {"version", HclString(kAwsProviderVersion)}}));
-  w.Close();
-  w.Close();
+  WriteTerraformBlock(w, {{"aws", "hashicorp/aws", kAwsProviderVersion}});
   w.Open("provider \"aws\"");
   w.Attr("region", "var.region");
   w.Open("default_tags");

@@ -2,6 +2,7 @@
 // network security group per subnet (a rule per flow, then a deny of the rest of the network),
 // Linux VMs, flexible servers for PostgreSQL and MySQL (in delegated subnets, with private DNS),
 // and Azure SQL Database behind a private endpoint for SQL Server.
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
@@ -20,17 +21,9 @@ void Placed(HclWriter& w) {
 }
 
 void Versions(HclWriter& w, bool databases) {
-  w.Open("terraform");
-  w.Attr("required_version", HclString(kTerraformVersion));
-  w.Open("required_providers");
-  w.Attr("azurerm", HclObject({{"source", HclString("hashicorp/azurerm")},
-                               {"version", HclString(kAzureProviderVersion)}}));
-  if (databases) {
-    w.Attr("random", HclObject({{"source", HclString("hashicorp/random")},
-                                {"version", HclString(kRandomProviderVersion)}}));
-  }
-  w.Close();
-  w.Close();
+  std::vector<Provider> providers = {{"azurerm", "hashicorp/azurerm", kAzureProviderVersion}};
+  if (databases) providers.push_back({"random", "hashicorp/random", kRandomProviderVersion});
+  WriteTerraformBlock(w, providers);
   w.Open("provider \"azurerm\"");
   w.Open("features");
   w.Close();
@@ -259,53 +252,45 @@ void Compute(HclWriter& w) {
   w.Close();
 }
 
-void Databases(HclWriter& w, const std::set<std::string>& engines) {
-  w.Open("resource \"random_password\" \"database\"");
-  w.Attr("for_each", "local.selected_databases");
-  w.Attr("length", "32");
-  w.Attr("special", "true");
-  w.Attr("override_special", HclString("!#%*-_=+"));
+// A flexible server of `engine` (postgresql, mysql) in its delegated subnet and private DNS zone;
+// `storage` writes the engine's own storage attribute.
+void FlexibleServer(HclWriter& w, std::string_view engine,
+                    const std::function<void(HclWriter&)>& storage) {
+  w.Open(fmt::format("resource \"azurerm_{}_flexible_server\" \"database\"", engine));
+  w.Attr("for_each", fmt::format("{{ for key, d in local.selected_databases : key => d if "
+                                 "d.engine == \"{}\" }}",
+                                 engine));
+  w.Attr("name", PrefixedName("each.value.name"));
+  Placed(w);
+  w.Attr("version", fmt::format("var.database_versions[\"{}\"]", engine));
+  w.Attr("sku_name", "each.value.class");
+  w.Attr("delegated_subnet_id", "azurerm_subnet.database[each.value.database_subnet].id");
+  w.Attr("private_dns_zone_id",
+         fmt::format("azurerm_private_dns_zone.database[\"{}\"].id", engine));
+  w.Attr("administrator_login", "var.database_admin_username");
+  w.Attr("administrator_password", "random_password.database[each.key].result");
+  w.Attr("backup_retention_days", "7");
+  storage(w);
+  w.Attr("tags",
+         HclObject({{"ferry-server", "each.key"}, {"ferry-wave", "tostring(each.value.wave)"}}));
+  w.Attr("depends_on", "[azurerm_private_dns_zone_virtual_network_link.database]");
   w.Close();
+}
+
+void Databases(HclWriter& w, const std::set<std::string>& engines) {
+  WriteDatabasePasswords(w, "local.selected_databases");
   if (engines.contains("postgresql")) {
-    w.Open("resource \"azurerm_postgresql_flexible_server\" \"database\"");
-    w.Attr("for_each",
-           "{ for key, d in local.selected_databases : key => d if d.engine == \"postgresql\" }");
-    w.Attr("name", PrefixedName("each.value.name"));
-    Placed(w);
-    w.Attr("version", "var.database_versions[\"postgresql\"]");
-    w.Attr("sku_name", "each.value.class");
-    w.Attr("storage_mb", "local.postgresql_storage_mb[each.key]");
-    w.Attr("delegated_subnet_id", "azurerm_subnet.database[each.value.database_subnet].id");
-    w.Attr("private_dns_zone_id", "azurerm_private_dns_zone.database[\"postgresql\"].id");
-    w.Attr("public_network_access_enabled", "false");
-    w.Attr("administrator_login", "var.database_admin_username");
-    w.Attr("administrator_password", "random_password.database[each.key].result");
-    w.Attr("backup_retention_days", "7");
-    w.Attr("tags",
-           HclObject({{"ferry-server", "each.key"}, {"ferry-wave", "tostring(each.value.wave)"}}));
-    w.Attr("depends_on", "[azurerm_private_dns_zone_virtual_network_link.database]");
-    w.Close();
+    FlexibleServer(w, "postgresql", [](HclWriter& h) {
+      h.Attr("storage_mb", "local.postgresql_storage_mb[each.key]");
+      h.Attr("public_network_access_enabled", "false");
+    });
   }
   if (engines.contains("mysql")) {
-    w.Open("resource \"azurerm_mysql_flexible_server\" \"database\"");
-    w.Attr("for_each",
-           "{ for key, d in local.selected_databases : key => d if d.engine == \"mysql\" }");
-    w.Attr("name", PrefixedName("each.value.name"));
-    Placed(w);
-    w.Attr("version", "var.database_versions[\"mysql\"]");
-    w.Attr("sku_name", "each.value.class");
-    w.Attr("delegated_subnet_id", "azurerm_subnet.database[each.value.database_subnet].id");
-    w.Attr("private_dns_zone_id", "azurerm_private_dns_zone.database[\"mysql\"].id");
-    w.Attr("administrator_login", "var.database_admin_username");
-    w.Attr("administrator_password", "random_password.database[each.key].result");
-    w.Attr("backup_retention_days", "7");
-    w.Open("storage");
-    w.Attr("size_gb", "max(20, each.value.storage_gb)");  // MySQL flexible: 20 GB at least
-    w.Close();
-    w.Attr("tags",
-           HclObject({{"ferry-server", "each.key"}, {"ferry-wave", "tostring(each.value.wave)"}}));
-    w.Attr("depends_on", "[azurerm_private_dns_zone_virtual_network_link.database]");
-    w.Close();
+    FlexibleServer(w, "mysql", [](HclWriter& h) {
+      h.Open("storage");
+      h.Attr("size_gb", "max(20, each.value.storage_gb)");  // MySQL flexible: 20 GB at least
+      h.Close();
+    });
   }
   if (engines.contains("sqlserver")) {
     w.Open("resource \"azurerm_mssql_server\" \"database\"");

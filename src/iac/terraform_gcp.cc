@@ -11,17 +11,9 @@ namespace ferry::iac::internal {
 namespace {
 
 void Versions(HclWriter& w, bool sql_server) {
-  w.Open("terraform");
-  w.Attr("required_version", HclString(kTerraformVersion));
-  w.Open("required_providers");
-  w.Attr("google", HclObject({{"source", HclString("hashicorp/google")},
-                              {"version", HclString(kGoogleProviderVersion)}}));
-  if (sql_server) {
-    w.Attr("random", HclObject({{"source", HclString("hashicorp/random")},
-                                {"version", HclString(kRandomProviderVersion)}}));
-  }
-  w.Close();
-  w.Close();
+  std::vector<Provider> providers = {{"google", "hashicorp/google", kGoogleProviderVersion}};
+  if (sql_server) providers.push_back({"random", "hashicorp/random", kRandomProviderVersion});
+  WriteTerraformBlock(w, providers);
   w.Open("provider \"google\"");
   w.Attr("project", "var.project");
   w.Attr("region", "var.region");
@@ -153,12 +145,7 @@ void Databases(HclWriter& w, bool sql_server) {
     w.Comment(
         "Cloud SQL for SQL Server needs a root password from the start (one per database, so "
         "that both\nbranches of root_password below can be evaluated).");
-    w.Open("resource \"random_password\" \"database\"");
-    w.Attr("for_each", "local.selected_databases");
-    w.Attr("length", "32");
-    w.Attr("special", "true");
-    w.Attr("override_special", HclString("!#%*-_=+"));
-    w.Close();
+    WriteDatabasePasswords(w, "local.selected_databases");
   }
   w.Open("resource \"google_sql_database_instance\" \"database\"");
   w.Attr("for_each", "local.selected_databases");

@@ -29,6 +29,14 @@ void WriteCommonVariables(const IacModel& model, HclWriter& w);
 void Variable(HclWriter& w, std::string_view name, std::string_view type,
               std::string_view description, std::string_view default_value, bool sensitive = false);
 
+// `terraform { required_version, required_providers { name = { source, version } } }`.
+struct Provider {
+  std::string_view name, source, version;
+};
+void WriteTerraformBlock(HclWriter& w, const std::vector<Provider>& providers);
+// A `random_password "database"` per element of `for_each` (32 characters).
+void WriteDatabasePasswords(HclWriter& w, std::string_view for_each);
+
 // The ports flows into a web-tier subnet use: the default of var.public_ingress_ports.
 std::vector<int> WebTierPorts(const IacModel& model);
 
