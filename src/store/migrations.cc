@@ -92,6 +92,27 @@ CREATE INDEX ferry_runs_fingerprint ON ferry_runs (kind, fingerprint, created_at
 )sql",
      .sqlite_sql = "",
      .postgres_sql = ""},
+    // The inventories `ferry discover --save` took, one row per host (the latest save wins),
+    // which `ferry plan --from-store` reads. The document is the inventory's JSON text, kept
+    // as written; the other columns say what it is without parsing it.
+    {.version = 3,
+     .name = "inventories",
+     .common_sql = R"sql(
+CREATE TABLE ferry_inventories (
+  name TEXT PRIMARY KEY,
+  source_kind TEXT NOT NULL,
+  taken_at BIGINT NOT NULL,
+  schema_version TEXT NOT NULL,
+  document TEXT NOT NULL,
+  saved_at BIGINT NOT NULL
+);
+)sql",
+     .sqlite_sql = "",
+     // Names sort byte by byte in both engines (SQLite's BINARY), whatever the database's
+     // locale, so that a listing pages the same way on either.
+     .postgres_sql = R"sql(
+ALTER TABLE ferry_inventories ALTER COLUMN name TYPE TEXT COLLATE "C";
+)sql"},
 };
 
 }  // namespace

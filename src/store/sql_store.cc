@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <limits>
 #include <random>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
+#include "base/hash.h"
 #include "base/log.h"
 #include "store/event_chain.h"
 #include "store/migrations.h"
@@ -677,6 +679,109 @@ Result<std::vector<RunRecord>> SqlStore::FindRuns(std::string_view kind,
 }
 
 // ---------------------------------------------------------------------------------------------
+// Inventories
+
+namespace {
+
+constexpr std::string_view kInventoryColumns =
+    "name, source_kind, taken_at, schema_version, document, saved_at";
+
+Result<InventoryRecord> InventoryFromRow(const SqlRow& row) {
+  InventoryRecord inventory;
+  inventory.name = row[0].value_or("");
+  inventory.source_kind = row[1].value_or("");
+  FERRY_ASSIGN_OR_RETURN(inventory.taken_micros, ToInt(row[2], "inventory taken_at"));
+  inventory.schema_version = row[3].value_or("");
+  inventory.document = row[4].value_or("");
+  FERRY_ASSIGN_OR_RETURN(inventory.saved_micros, ToInt(row[5], "inventory saved_at"));
+  return inventory;
+}
+
+}  // namespace
+
+Result<int64_t> SqlStore::PutInventories(const std::vector<InventoryRecord>& inventories,
+                                         std::string_view actor) {
+  if (actor.empty()) {
+    return Err(InvalidArgument("store {}: saving inventories needs an actor", location_));
+  }
+  std::unordered_set<std::string_view> names;
+  for (const InventoryRecord& inventory : inventories) {
+    if (inventory.name.empty() || inventory.source_kind.empty() || inventory.document.empty()) {
+      return Err(InvalidArgument(
+          "store {}: inventory `{}` needs a name, a source kind and a document (got source "
+          "kind '{}', {} bytes of document)",
+          location_, inventory.name, inventory.source_kind, inventory.document.size()));
+    }
+    if (!names.insert(inventory.name).second) {
+      return Err(InvalidArgument(
+          "store {}: inventory `{}` is given twice in one save; name each host once", location_,
+          inventory.name));
+    }
+  }
+  Result<int64_t> replaced = InTransaction<int64_t>([&](SqlConnection& conn) -> Result<int64_t> {
+    int64_t replaced_now = 0;
+    for (const InventoryRecord& inventory : inventories) {
+      const SqlParam key[] = {inventory.name};
+      FERRY_ASSIGN_OR_RETURN(auto existing,
+                             conn.Query("SELECT 1 FROM ferry_inventories WHERE name = ?", key));
+      const bool replaces = !existing.empty();
+      FERRY_ASSIGN_OR_RETURN(
+          Event event,
+          AppendEventIn(conn, {.actor = std::string(actor),
+                               .kind = "inventory.saved",
+                               .payload = Json{{"name", inventory.name},
+                                               {"source_kind", inventory.source_kind},
+                                               {"schema_version", inventory.schema_version},
+                                               {"taken_at", inventory.taken_micros},
+                                               {"bytes", inventory.document.size()},
+                                               {"sha256", Sha256Hex(inventory.document)},
+                                               {"replaced", replaces}}}));
+      // saved_at is the event's time: the log and the table agree on when it happened.
+      const SqlParam params[] = {inventory.name,         inventory.source_kind,
+                                 inventory.taken_micros, inventory.schema_version,
+                                 inventory.document,     event.at_micros};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows,
+          conn.Query(fmt::format("INSERT INTO ferry_inventories ({}) VALUES (?, ?, ?, ?, ?, ?) "
+                                 "ON CONFLICT (name) DO UPDATE SET source_kind = "
+                                 "excluded.source_kind, taken_at = excluded.taken_at, "
+                                 "schema_version = excluded.schema_version, document = "
+                                 "excluded.document, saved_at = excluded.saved_at",
+                                 kInventoryColumns),
+                     params));
+      if (replaces) ++replaced_now;
+    }
+    return replaced_now;
+  });
+  if (replaced.has_value()) {
+    metrics_.events_appended.Increment(static_cast<double>(inventories.size()));
+  }
+  return replaced;
+}
+
+Result<std::vector<InventoryRecord>> SqlStore::ListInventories(std::string_view after_name,
+                                                               int limit) {
+  return WithConnection<std::vector<InventoryRecord>>(
+      [&](SqlConnection& conn) -> Result<std::vector<InventoryRecord>> {
+        std::vector<SqlParam> params = {std::string(after_name)};
+        std::string sql = fmt::format(
+            "SELECT {} FROM ferry_inventories WHERE name > ? ORDER BY name", kInventoryColumns);
+        if (limit > 0) {
+          sql += " LIMIT ?";
+          params.emplace_back(int64_t{limit});
+        }
+        FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query(sql, params));
+        std::vector<InventoryRecord> inventories;
+        inventories.reserve(rows.size());
+        for (const SqlRow& row : rows) {
+          FERRY_ASSIGN_OR_RETURN(InventoryRecord inventory, InventoryFromRow(row));
+          inventories.push_back(std::move(inventory));
+        }
+        return inventories;
+      });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Event log
 
 Result<Event> SqlStore::AppendEvent(const EventSpec& spec) {
@@ -686,43 +791,45 @@ Result<Event> SqlStore::AppendEvent(const EventSpec& spec) {
                         "actor '{}')",
                         location_, spec.kind, spec.actor));
   }
-  std::string payload = CanonicalJson(spec.payload);
-  Result<Event> appended = InTransaction<Event>([&](SqlConnection& conn) -> Result<Event> {
-    // Reading the head under a row lock serialises appenders across processes and machines.
-    FERRY_ASSIGN_OR_RETURN(
-        auto head, conn.Query(fmt::format("SELECT seq, hash, ferry_now() FROM ferry_event_head "
-                                          "WHERE id = 1{}",
-                                          dialect_.for_update)));
-    if (head.empty()) {
-      return Err(
-          DataLoss("store {}: the event log head is missing; the store was tampered "
-                   "with; run `ferry store verify-log` and restore from a backup",
-                   location_));
-    }
-    Event event;
-    FERRY_ASSIGN_OR_RETURN(int64_t head_seq, ToInt(head[0][0], "event head seq"));
-    event.seq = head_seq + 1;
-    event.prev_hash = head[0][1].value_or("");
-    FERRY_ASSIGN_OR_RETURN(event.at_micros, ToInt(head[0][2], "clock"));
-    event.run_id = spec.run_id;
-    event.actor = spec.actor;
-    event.kind = spec.kind;
-    event.payload = payload;
-    event.hash = EventHash(event);
-    const SqlParam insert[] = {event.seq,  event.at_micros, event.run_id,    event.actor,
-                               event.kind, event.payload,   event.prev_hash, event.hash};
-    FERRY_ASSIGN_OR_RETURN(
-        auto rows, conn.Query(fmt::format("INSERT INTO ferry_events ({}) VALUES (?, ?, ?, ?, ?, "
-                                          "?, ?, ?)",
-                                          kEventColumns),
-                              insert));
-    const SqlParam update[] = {event.seq, event.hash};
-    FERRY_ASSIGN_OR_RETURN(
-        rows, conn.Query("UPDATE ferry_event_head SET seq = ?, hash = ? WHERE id = 1", update));
-    return event;
-  });
+  Result<Event> appended = InTransaction<Event>(
+      [&](SqlConnection& conn) -> Result<Event> { return AppendEventIn(conn, spec); });
   if (appended.has_value()) metrics_.events_appended.Increment();
   return appended;
+}
+
+Result<Event> SqlStore::AppendEventIn(SqlConnection& conn, const EventSpec& spec) {
+  // Reading the head under a row lock serialises appenders across processes and machines.
+  FERRY_ASSIGN_OR_RETURN(
+      auto head, conn.Query(fmt::format("SELECT seq, hash, ferry_now() FROM ferry_event_head "
+                                        "WHERE id = 1{}",
+                                        dialect_.for_update)));
+  if (head.empty()) {
+    return Err(
+        DataLoss("store {}: the event log head is missing; the store was tampered "
+                 "with; run `ferry store verify-log` and restore from a backup",
+                 location_));
+  }
+  Event event;
+  FERRY_ASSIGN_OR_RETURN(int64_t head_seq, ToInt(head[0][0], "event head seq"));
+  event.seq = head_seq + 1;
+  event.prev_hash = head[0][1].value_or("");
+  FERRY_ASSIGN_OR_RETURN(event.at_micros, ToInt(head[0][2], "clock"));
+  event.run_id = spec.run_id;
+  event.actor = spec.actor;
+  event.kind = spec.kind;
+  event.payload = CanonicalJson(spec.payload);
+  event.hash = EventHash(event);
+  const SqlParam insert[] = {event.seq,  event.at_micros, event.run_id,    event.actor,
+                             event.kind, event.payload,   event.prev_hash, event.hash};
+  FERRY_ASSIGN_OR_RETURN(
+      auto rows, conn.Query(fmt::format("INSERT INTO ferry_events ({}) VALUES (?, ?, ?, ?, ?, "
+                                        "?, ?, ?)",
+                                        kEventColumns),
+                            insert));
+  const SqlParam update[] = {event.seq, event.hash};
+  FERRY_ASSIGN_OR_RETURN(
+      rows, conn.Query("UPDATE ferry_event_head SET seq = ?, hash = ? WHERE id = 1", update));
+  return event;
 }
 
 Result<std::vector<Event>> SqlStore::ReadEvents(int64_t after_seq, int limit,

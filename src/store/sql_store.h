@@ -97,6 +97,11 @@ class SqlStore final : public Store {
   Result<std::vector<RunRecord>> FindRuns(std::string_view kind,
                                           std::string_view fingerprint) override;
 
+  Result<int64_t> PutInventories(const std::vector<InventoryRecord>& inventories,
+                                 std::string_view actor) override;
+  Result<std::vector<InventoryRecord>> ListInventories(std::string_view after_name,
+                                                       int limit) override;
+
   Result<Event> AppendEvent(const EventSpec& spec) override;
   Result<std::vector<Event>> ReadEvents(int64_t after_seq, int limit,
                                         std::string_view run_id) override;
@@ -118,6 +123,9 @@ class SqlStore final : public Store {
   Result<int64_t> ReclaimIn(SqlConnection& conn, std::string_view queue);
   // Why a lease-guarded update matched no row: the task is gone or someone else's.
   Status LeaseLost(SqlConnection& conn, const Task& task, std::string_view action);
+  // Appends one event inside the caller's transaction on `conn`, so that a state change and
+  // its event are committed together or not at all.
+  Result<Event> AppendEventIn(SqlConnection& conn, const EventSpec& spec);
   // VerifyEventLog's walk, inside the read snapshot it opened on `conn`.
   Result<EventLogReport> VerifyEventLogIn(SqlConnection& conn, std::string_view expected_head);
 

@@ -54,6 +54,11 @@ std::string_view TaskStateName(TaskState state) {
   return "unknown";
 }
 
+Result<bool> Store::PutInventory(const InventoryRecord& inventory, std::string_view actor) {
+  FERRY_ASSIGN_OR_RETURN(int64_t replaced, PutInventories({inventory}, actor));
+  return replaced > 0;
+}
+
 std::string SqliteStoreUrl(std::string_view path) { return fmt::format("sqlite://{}", path); }
 
 Result<std::unique_ptr<Store>> Store::Open(std::string_view url, const StoreOptions& options) {

@@ -1,5 +1,5 @@
 // The state store: where a ferry run keeps everything that must survive a crash (tasks and
-// their leases, the event log, and, as later modules land, runs, chunks and inventories).
+// their leases, the event log, runs, host inventories, and, as later modules land, plans).
 //
 // Two implementations behind this one interface, chosen by URL:
 //   sqlite:///abs/path/ferry.db   the embedded default: one file, WAL journal, no server;
@@ -150,6 +150,21 @@ struct RunRecord {
   int64_t updated_micros = 0;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Inventories: the host inventories `ferry discover --save` took (docs/discover.md), one per
+// host, which `ferry plan --from-store` plans from. The store does not parse the documents: the
+// caller names the host and says what the document is.
+struct InventoryRecord {
+  // The key: the host's name as `ferry plan` names it (host.hostname, else host.external_id),
+  // else a name the caller chooses. Saving another inventory under the same name replaces it.
+  std::string name;
+  std::string source_kind;     // how it was taken: "agent", "azure-migrate", "aws-migration-hub"
+  int64_t taken_micros = 0;    // when it was taken (0: not known)
+  std::string schema_version;  // the inventory's own schema_version, e.g. "1.0"
+  std::string document;        // the inventory's JSON text, kept as given
+  int64_t saved_micros = 0;    // when the store saved it (its clock); set by the store
+};
+
 class Store {
  public:
   // Opens (and by default migrates) the store at `url`. Errors: kInvalidArgument for a URL
@@ -215,6 +230,24 @@ class Store {
   // Runs of `kind` with `fingerprint`, newest first.
   virtual Result<std::vector<RunRecord>> FindRuns(std::string_view kind,
                                                   std::string_view fingerprint) = 0;
+
+  // ---- Inventories
+  // Saves `inventories` in one transaction (all or none). Each replaces the inventory saved
+  // before under its name, if any: the latest save wins, whenever either was taken (a store
+  // keeps no history of a host; the event log does). Each save is also an `inventory.saved`
+  // event by `actor` (name, source kind, schema version, SHA-256 of the document, whether it
+  // replaced one), in the same transaction. Returns how many replaced an earlier inventory.
+  // kInvalidArgument, naming the record, for one without a name, source kind or document, or
+  // for a name given twice in `inventories`.
+  virtual Result<int64_t> PutInventories(const std::vector<InventoryRecord>& inventories,
+                                         std::string_view actor) = 0;
+  // One inventory; true when it replaced an earlier one.
+  Result<bool> PutInventory(const InventoryRecord& inventory, std::string_view actor);
+  // Saved inventories with their documents, in byte order of their names: those whose name
+  // sorts after `after_name`, at most `limit` of them (0: no limit). Pass the last name of a
+  // page to get the next, so that a large estate is read without holding all of it.
+  virtual Result<std::vector<InventoryRecord>> ListInventories(std::string_view after_name = {},
+                                                               int limit = 0) = 0;
 
   // ---- Event log
   virtual Result<Event> AppendEvent(const EventSpec& spec) = 0;

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "base/hash.h"
 #include "base/metrics.h"
 #include "store/event_chain.h"
 #include "store/migrations.h"
@@ -335,6 +336,157 @@ TEST_P(StoreTest, RunsAreCreatedUpdatedAndFoundByFingerprint) {
   auto none = store_->FindRuns("workflow", "f");
   ASSERT_TRUE(none.has_value());
   EXPECT_TRUE(none->empty());
+}
+
+// ---- Inventories
+
+InventoryRecord Inventory(std::string name, std::string document, int64_t taken = 1) {
+  return {.name = std::move(name),
+          .source_kind = "agent",
+          .taken_micros = taken,
+          .schema_version = "1.0",
+          .document = std::move(document)};
+}
+
+TEST_P(StoreTest, InventoriesAreSavedListedByNameAndReplaced) {
+  auto saved = store_->PutInventories({Inventory("web02", R"({"host":{"hostname":"web02"}})", 20),
+                                       {.name = "db01",
+                                        .source_kind = "azure-migrate",
+                                        .taken_micros = 10,
+                                        .schema_version = "1.0",
+                                        .document = R"({"host":{"hostname":"db01"}})"}},
+                                      "cli:discover");
+  ASSERT_TRUE(saved.has_value()) << saved.error().ToString();
+  EXPECT_EQ(*saved, 0);  // nothing replaced
+
+  auto listed = store_->ListInventories();
+  ASSERT_TRUE(listed.has_value()) << listed.error().ToString();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].name, "db01");
+  EXPECT_EQ((*listed)[0].source_kind, "azure-migrate");
+  EXPECT_EQ((*listed)[0].taken_micros, 10);
+  EXPECT_EQ((*listed)[0].schema_version, "1.0");
+  EXPECT_EQ((*listed)[0].document, R"({"host":{"hostname":"db01"}})");
+  EXPECT_GT((*listed)[0].saved_micros, 0);
+  EXPECT_EQ((*listed)[1].name, "web02");
+
+  // A newer discover of web02 replaces the older one; the latest save wins even when the
+  // inventory it saves was taken earlier.
+  auto replaced = store_->PutInventory(Inventory("web02", R"({"v":2})", 5), "cli:discover");
+  ASSERT_TRUE(replaced.has_value()) << replaced.error().ToString();
+  EXPECT_TRUE(*replaced);
+  listed = store_->ListInventories();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[1].document, R"({"v":2})");
+  EXPECT_EQ((*listed)[1].taken_micros, 5);
+
+  // Every save is an event naming the host, with the document's hash.
+  auto events = store_->ReadEvents(0, 100);
+  ASSERT_TRUE(events.has_value());
+  ASSERT_EQ(events->size(), 3u);
+  for (const Event& event : *events) {
+    EXPECT_EQ(event.kind, "inventory.saved");
+    EXPECT_EQ(event.actor, "cli:discover");
+  }
+  Json last = Json::parse(events->back().payload);
+  EXPECT_EQ(last["name"], "web02");
+  EXPECT_EQ(last["replaced"], true);
+  EXPECT_EQ(last["sha256"], Sha256Hex(R"({"v":2})"));
+  EXPECT_EQ(events->back().at_micros, (*listed)[1].saved_micros);
+  EXPECT_EQ(Json::parse((*events)[0].payload)["replaced"], false);
+  auto log = store_->VerifyEventLog();
+  ASSERT_TRUE(log.has_value());
+  EXPECT_TRUE(log->intact);
+}
+
+TEST_P(StoreTest, InventoriesPageInByteOrderOfTheirNames) {
+  // Byte order whatever the database's locale: upper case before lower case, UTF-8 last.
+  ASSERT_TRUE(store_->PutInventories(
+      {Inventory("\xc3\xa9"
+                 "clair",
+                 "{}"),
+       Inventory("alpha", "{}"), Inventory("Zeta", "{}"), Inventory("beta", "{}")},
+      "test"));
+  std::vector<std::string> names;
+  std::string after;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = store_->ListInventories(after, 3);
+    ASSERT_TRUE(page.has_value()) << page.error().ToString();
+    if (page->empty()) break;
+    EXPECT_LE(page->size(), 3u);
+    for (const InventoryRecord& inventory : *page) names.push_back(inventory.name);
+    after = page->back().name;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"Zeta", "alpha", "beta",
+                                             "\xc3\xa9"
+                                             "clair"}));
+  EXPECT_TRUE(store_
+                  ->ListInventories("\xc3\xa9"
+                                    "clair")
+                  ->empty());
+}
+
+TEST_P(StoreTest, InventoriesWithoutANameOrDocumentAreRefusedAndNothingIsSaved) {
+  auto unnamed =
+      store_->PutInventories({Inventory("web01", "{}"), Inventory("", "{}")}, "cli:discover");
+  ASSERT_FALSE(unnamed.has_value());
+  EXPECT_EQ(unnamed.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(unnamed.error().message(), HasSubstr("needs a name, a source kind and a document"));
+  auto empty = store_->PutInventory(Inventory("web01", ""), "cli:discover");
+  ASSERT_FALSE(empty.has_value());
+  EXPECT_THAT(empty.error().message(), HasSubstr("inventory `web01`"));
+  auto twice =
+      store_->PutInventories({Inventory("web01", "{}"), Inventory("web01", "{}")}, "cli:discover");
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_THAT(twice.error().message(), HasSubstr("`web01` is given twice"));
+  EXPECT_EQ(store_->PutInventory(Inventory("web01", "{}"), "").error().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->ListInventories()->empty());
+  EXPECT_TRUE(store_->ReadEvents(0, 10)->empty());
+}
+
+// A store written by the ferry before inventories (schema version 2, with a run and an event in
+// it) takes the inventories migration on open and keeps what it held.
+TEST_P(StoreTest, AStoreOfTheVersionBeforeInventoriesMigrates) {
+  auto old = testing::StoreLocation::Create(GetParam(), "before_inventories");
+  ASSERT_TRUE(old.has_value()) << old.error().ToString();
+  const auto engine = GetParam() == "sqlite" ? store_internal::SqlEngine::kSqlite
+                                             : store_internal::SqlEngine::kPostgres;
+  std::string script =
+      "CREATE TABLE ferry_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+      "applied_at BIGINT NOT NULL, ferry_version TEXT NOT NULL);\n";
+  for (const store_internal::Migration& m : store_internal::AllMigrations()) {
+    if (m.version > 2) break;
+    script += store_internal::MigrationScript(m, engine);
+    script +=
+        fmt::format("INSERT INTO ferry_migrations VALUES ({}, '{}', 1700000000000000, '0.1.0');\n",
+                    m.version, m.name);
+  }
+  ASSERT_TRUE((*old)->Exec(script).ok());
+  {
+    auto looked = Store::Open((*old)->url(), {.migrate = false});
+    ASSERT_TRUE(looked.has_value()) << looked.error().ToString();
+    auto status = (*looked)->GetSchemaStatus();
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(status->current_version, 2);
+    EXPECT_THAT(status->pending, ::testing::Contains("3 inventories"));
+    ASSERT_TRUE((*looked)->CreateRun({.id = "copy-1", .kind = "copy", .state = "succeeded"}).ok());
+    ASSERT_TRUE((*looked)->AppendEvent({.actor = "cli:copy", .kind = "run.finished"}));
+  }
+  auto store = Store::Open((*old)->url());
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  auto status = (*store)->GetSchemaStatus();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->current_version, store_internal::LatestSchemaVersion());
+  EXPECT_TRUE(status->pending.empty());
+  EXPECT_EQ((*store)->GetRun("copy-1")->state, "succeeded");
+  EXPECT_TRUE((*store)->ListInventories()->empty());
+  ASSERT_TRUE((*store)->PutInventory(Inventory("web01", "{}"), "cli:discover"));
+  EXPECT_EQ((*store)->ListInventories()->size(), 1u);
+  auto events = (*store)->ReadEvents(0, 10);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].kind, "inventory.saved");
+  EXPECT_TRUE((*store)->VerifyEventLog()->intact);
 }
 
 // ---- Event log
