@@ -5,12 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -67,6 +69,38 @@ TEST_F(EnvTest, ReadersNeverSeeATornAtomicWrite) {
     ++reads;
   }
   writer.join();
+}
+
+TEST_F(EnvTest, ReadFileReadsEmptyLargeProcAndPipeFilesWhole) {
+  // A regular file is sized by fstat; these are the cases where the size says nothing or lies.
+  const std::string empty = Path("empty");
+  ASSERT_TRUE(env_->WriteFileAtomic(empty, "").ok());
+  EXPECT_EQ(env_->ReadFile(empty).value(), "");
+  std::string big(size_t{3} * 1024 * 1024 + 17, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  const std::string large = Path("large");
+  ASSERT_TRUE(env_->WriteFileAtomic(large, big).ok());
+  EXPECT_EQ(env_->ReadFile(large).value(), big);
+  // procfs reports a size of 0 for files that hold text.
+  Result<std::string> status = env_->ReadFile("/proc/self/status");
+  ASSERT_TRUE(status.has_value()) << status.error().ToString();
+  EXPECT_THAT(*status, ::testing::HasSubstr("Pid:"));
+  // A pipe has no size at all: written in pieces larger than the first buffer.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::thread writer([&] {
+    for (size_t at = 0; at < big.size();) {
+      ssize_t n = ::write(fds[1], big.data() + at, std::min<size_t>(100'000, big.size() - at));
+      ASSERT_GT(n, 0);
+      at += static_cast<size_t>(n);
+    }
+    ::close(fds[1]);
+  });
+  Result<std::string> piped = env_->ReadFile(fmt::format("/proc/self/fd/{}", fds[0]));
+  writer.join();
+  ::close(fds[0]);
+  ASSERT_TRUE(piped.has_value()) << piped.error().ToString();
+  EXPECT_EQ(*piped, big);
 }
 
 TEST_F(EnvTest, ReadMissingFileNamesPathAndReason) {
