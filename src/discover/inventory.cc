@@ -137,6 +137,19 @@ Result<Json> DiscoverHost(const DiscoverOptions& options, Env* env) {
   return inventory;
 }
 
+std::string InventoryHostName(const Json& inventory) {
+  if (!inventory.is_object()) return "";
+  auto host = inventory.find("host");
+  if (host == inventory.end() || !host->is_object()) return "";
+  for (const char* key : {"hostname", "external_id"}) {
+    auto name = host->find(key);
+    if (name != host->end() && name->is_string() && !name->get_ref<const std::string&>().empty()) {
+      return name->get<std::string>();
+    }
+  }
+  return "";
+}
+
 Result<LoadedInventory> ParseInventory(std::string_view text, const std::string& source) {
   if (discover_internal::Trim(text).empty()) {
     return Err(InvalidArgument(

@@ -39,6 +39,10 @@ struct DiscoverOptions {
 // `unseen`); FailedPrecondition when `root` holds no /proc at all.
 [[nodiscard]] Result<Json> DiscoverHost(const DiscoverOptions& options, Env* env);
 
+// The name of the host an inventory describes, as `ferry plan` names its server and the state
+// store keys it: `host.hostname`, else `host.external_id` (imports); "" when it has neither.
+std::string InventoryHostName(const Json& inventory);
+
 struct LoadedInventory {
   std::string path;
   Json document;

@@ -17,7 +17,8 @@ bool IsJsonLines(const std::string& path) {
   return HasSuffix(path, ".jsonl") || HasSuffix(path, ".ndjson");
 }
 
-void AddInventoryText(std::string_view text, const std::string& source, Estate* estate) {
+void ReadInventoryText(std::string_view text, const std::string& source, Estate* estate,
+                       const std::string& fallback_name = {}) {
   Result<InventoryDocument> document = ParseInventoryDocument(text, source);
   if (!document.has_value()) {
     estate->skipped.push_back({source, document.error().message()});
@@ -26,7 +27,7 @@ void AddInventoryText(std::string_view text, const std::string& source, Estate* 
   for (std::string& warning : document->warnings) {
     estate->warnings.push_back({source, std::move(warning), /*logged=*/true});
   }
-  Status added = AddInventory(document->document, source, estate);
+  Status added = AddInventory(document->document, source, estate, fallback_name);
   if (!added.ok()) {
     estate->skipped.push_back({source, added.message()});
     return;
@@ -55,11 +56,11 @@ void AddEstateText(std::string_view text, const std::string& source, Estate* est
       ++line;
       pos = end + 1;
       if (one.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      AddInventoryText(one, fmt::format("{}:{}", source, line), estate);
+      ReadInventoryText(one, fmt::format("{}:{}", source, line), estate);
     }
     return;
   }
-  AddInventoryText(text, source, estate);
+  ReadInventoryText(text, source, estate);
 }
 
 Result<Estate> ReadEstate(const std::vector<std::string>& paths, Env* env) {
@@ -68,10 +69,15 @@ Result<Estate> ReadEstate(const std::vector<std::string>& paths, Env* env) {
         "no inventory given: pass --inventory with files or directories written by `ferry "
         "discover` (or an estate file)"));
   }
-  Estate estate;
+  EstateReader reader(env);
+  FERRY_RETURN_IF_ERROR(reader.AddPaths(paths));
+  return std::move(reader).Finish();
+}
+
+Status EstateReader::AddPaths(const std::vector<std::string>& paths) {
   std::vector<std::string> files;
   for (const std::string& path : paths) {
-    Result<std::vector<std::string>> entries = env->ListDir(path);
+    Result<std::vector<std::string>> entries = env_->ListDir(path);
     if (entries.has_value()) {
       size_t before = files.size();
       for (const std::string& name : *entries) {
@@ -80,36 +86,45 @@ Result<Estate> ReadEstate(const std::vector<std::string>& paths, Env* env) {
         }
       }
       if (files.size() == before) {
-        estate.warnings.push_back(
+        estate_.warnings.push_back(
             {path, fmt::format("--inventory {}: the directory holds no *.json, *.jsonl or "
                                "*.estate file",
                                path)});
       }
       continue;
     }
-    if (!env->FileExists(path)) {
-      return Err(
-          NotFound("--inventory {}: no such file or directory; pass inventories written "
-                   "by `ferry discover --out FILE`, or a directory of them",
-                   path));
+    if (!env_->FileExists(path)) {
+      return NotFound(
+          "--inventory {}: no such file or directory; pass inventories written "
+          "by `ferry discover --out FILE`, or a directory of them",
+          path);
     }
     files.push_back(path);
   }
   for (const std::string& file : files) {
-    Result<std::string> text = env->ReadFile(file);
+    Result<std::string> text = env_->ReadFile(file);
     if (!text.has_value()) {
-      estate.skipped.push_back({file, fmt::format("{}; check its permissions, or leave it out",
-                                                  text.error().message())});
+      estate_.skipped.push_back({file, fmt::format("{}; check its permissions, or leave it out",
+                                                   text.error().message())});
       continue;
     }
-    AddEstateText(*text, file, &estate);
+    AddEstateText(*text, file, &estate_);
   }
-  MakeNamesUnique(&estate);
-  for (const InputNote& note : estate.skipped) LogWarn(note.message);
-  for (const InputNote& note : estate.warnings) {
+  return OkStatus();
+}
+
+void EstateReader::AddInventoryText(std::string_view text, const std::string& source,
+                                    const std::string& name) {
+  ReadInventoryText(text, source, &estate_, name);
+}
+
+Estate EstateReader::Finish() && {
+  MakeNamesUnique(&estate_);
+  for (const InputNote& note : estate_.skipped) LogWarn(note.message);
+  for (const InputNote& note : estate_.warnings) {
     if (!note.logged) LogWarn(note.message);
   }
-  return estate;
+  return std::move(estate_);
 }
 
 }  // namespace ferry::plan

@@ -160,7 +160,8 @@ Result<InventoryDocument> ParseInventoryDocument(std::string_view text, const st
   return InventoryDocument{std::move(loaded.document), std::move(loaded.warnings)};
 }
 
-Status AddInventory(const Json& inv, const std::string& source, Estate* estate) {
+Status AddInventory(const Json& inv, const std::string& source, Estate* estate,
+                    const std::string& fallback_name) {
   const Json& host = Member(inv, "host");
   if (!host.is_object()) {
     return InvalidArgument(
@@ -171,9 +172,8 @@ Status AddInventory(const Json& inv, const std::string& source, Estate* estate) 
   const int32_t index = static_cast<int32_t>(estate->servers.size());
   Server server;
   server.source = source;
-  server.name = Str(host, "hostname");
-  if (server.name.empty()) server.name = Str(host, "external_id");
-  if (server.name.empty()) server.name = BaseName(source);
+  server.name = InventoryHostName(inv);
+  if (server.name.empty()) server.name = fallback_name.empty() ? BaseName(source) : fallback_name;
 
   const Json& os = Member(inv, "os");
   server.os_id = Str(os, "id");

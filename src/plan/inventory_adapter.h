@@ -37,7 +37,10 @@ struct InventoryDocument {
 
 // Adds the server of `inventory` to `estate`, with its connections. Fields that are absent or
 // null are left unknown; a document that is not an inventory at all (no `host`) is an error.
-[[nodiscard]] Status AddInventory(const Json& inventory, const std::string& source, Estate* estate);
+// The server is named by the inventory (InventoryHostName), else `fallback_name`, else the file
+// name in `source`.
+[[nodiscard]] Status AddInventory(const Json& inventory, const std::string& source, Estate* estate,
+                                  const std::string& fallback_name = {});
 
 }  // namespace ferry::plan
 

@@ -227,6 +227,39 @@ TEST(EstateReaderTest, JsonLinesAndMissingPaths) {
   EXPECT_THAT(missing.error().message(), HasSubstr("--inventory"));
 }
 
+// Inventories handed over as text (the state store's) are read as files are, together with
+// files; one that names no host is named by the name given with it.
+TEST(EstateReaderTest, InventoryTextIsReadAsAFileIs) {
+  TempDir dir;
+  const Estate generated = ThreeTierEstate();
+  const std::string file = dir.Write("a.json", InventoryOf(generated, 0).dump());
+  EstateReader reader(Env::Default());
+  ASSERT_TRUE(reader.AddPaths({file}).ok());
+  reader.AddInventoryText(InventoryOf(generated, 1).dump(), "store:" + generated.servers[1].name,
+                          generated.servers[1].name);
+  Json unnamed = InventoryOf(generated, 2);
+  unnamed["host"].erase("hostname");
+  reader.AddInventoryText(unnamed.dump(), "store:kept-name", "kept-name");
+  Json newer = InventoryOf(generated, 3);
+  newer["schema_version"] = "2.0";
+  reader.AddInventoryText(newer.dump(), "store:future", "future");
+  reader.AddInventoryText(InventoryOf(generated, 4).dump(), "store:again", "again");
+  reader.AddInventoryText(InventoryOf(generated, 4).dump(), "store:again-2", "again-2");
+  Estate estate = std::move(reader).Finish();
+
+  ASSERT_EQ(estate.servers.size(), 5u);
+  EXPECT_EQ(estate.inputs_read, 5);
+  EXPECT_EQ(estate.servers[0].source, file);
+  EXPECT_EQ(estate.servers[1].name, generated.servers[1].name);
+  EXPECT_EQ(estate.servers[1].source, "store:" + generated.servers[1].name);
+  EXPECT_EQ(estate.servers[2].name, "kept-name");
+  EXPECT_EQ(estate.servers[4].name, generated.servers[4].name + "#2");  // names made unique
+  ASSERT_EQ(estate.skipped.size(), 1u);
+  EXPECT_EQ(estate.skipped[0].source, "store:future");
+  EXPECT_THAT(estate.skipped[0].message,
+              HasSubstr("inventory store:future has schema_version 2.0"));
+}
+
 TEST(EstateFileTest, RoundTripKeepsServersAndDependencies) {
   const Estate generated = ThreeTierEstate();
   const std::string text = FormatEstateFile(generated);

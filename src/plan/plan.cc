@@ -85,7 +85,8 @@ Result<Plan> MakePlan(const Estate& estate, const Catalog& catalog, const PlanOp
                                         estate.skipped.size(), estate.skipped.front().message);
     return Err(InvalidArgument(
         "no server to plan: {}; pass inventories written by `ferry discover` (files, "
-        "directories of them, or an estate file) with --inventory",
+        "directories of them, or an estate file) with --inventory, or those `ferry discover "
+        "--save` kept in the store with --from-store",
         why));
   }
   Plan plan;
