@@ -1,5 +1,6 @@
-// ferry plan --inventory DIR|FILE... [--out FILE] [--format table|json|markdown] ...: waves,
-// strategies, risks, sizes and costs from inventories (docs/plan.md).
+// ferry plan --inventory DIR|FILE... | --from-store [--out FILE] [--format table|json|markdown]
+// ...: waves, strategies, risks, sizes and costs from inventories, files or those the state
+// store holds (docs/plan.md).
 // ferry catalog import --from aws|azure|gcp FILE... [--catalog FILE]: the providers' price files
 // into a catalogue file that `ferry plan --catalog FILE` uses.
 // ferry catalog show [--catalog FILE]: what the catalogue holds.
@@ -10,18 +11,21 @@
 #include <CLI/CLI.hpp>
 
 #include "base/log.h"
+#include "base/url.h"
 #include "cli/commands.h"
 #include "plan/catalog.h"
 #include "plan/catalog_import.h"
 #include "plan/estate_reader.h"
 #include "plan/plan.h"
 #include "plan/plan_render.h"
+#include "store/store.h"
 
 namespace ferry {
 namespace {
 
 struct PlanFlags {
   std::vector<std::string> inventories;
+  bool from_store = false;
   std::string out;
   std::string format;
   int max_wave_size = 50;
@@ -72,7 +76,54 @@ Result<std::map<plan::Cloud, std::string>> ParseRegions(const std::vector<std::s
   return regions;
 }
 
+// Every inventory the store holds (`ferry discover --save`), read as files are: source
+// "store:NAME", the stored name naming a server whose inventory names no host. Paged, so that
+// a large estate's documents are never all in memory at once.
+Status AddStoredInventories(const CommandContext& context, plan::EstateReader* reader) {
+  // Opening migrates an older store (its inventories table is then empty), but never creates
+  // one: a mistyped --store is reported, not planned as an empty estate.
+  Result<std::unique_ptr<Store>> store =
+      Store::Open(context.store_url, {.create_if_missing = false, .env = context.env});
+  if (!store.has_value()) {
+    if (store.error().code() != StatusCode::kNotFound) return store.error();
+    return NotFound(
+        "--from-store: there is no store at {}; save inventories first with `ferry discover "
+        "--save` (or `ferry discover import ... --save`), or point --store at the store that "
+        "holds them",
+        RedactUrl(context.store_url));
+  }
+  constexpr int kPage = 256;
+  int64_t read = 0;
+  std::string after;
+  for (;;) {
+    FERRY_ASSIGN_OR_RETURN(std::vector<InventoryRecord> page,
+                           (*store)->ListInventories(after, kPage));
+    for (const InventoryRecord& inventory : page) {
+      reader->AddInventoryText(inventory.document, "store:" + inventory.name, inventory.name);
+    }
+    read += static_cast<int64_t>(page.size());
+    if (static_cast<int>(page.size()) < kPage) break;
+    after = page.back().name;
+  }
+  if (read == 0) {
+    return FailedPrecondition(
+        "--from-store: the store {} holds no inventory; save some first with `ferry discover "
+        "--save` on each host (or `ferry discover import ... --save`), or point --store at the "
+        "store that holds them",
+        (*store)->location());
+  }
+  LogInfo("read inventories from the store",
+          {{"store", (*store)->location()}, {"inventories", read}});
+  return OkStatus();
+}
+
 Result<int> RunPlan(CommandContext& context, const PlanFlags& flags) {
+  if (flags.inventories.empty() && !flags.from_store) {
+    return Err(InvalidArgument(
+        "nothing to plan: pass --inventory with files or directories written by `ferry "
+        "discover` (or an estate file), or --from-store to plan the inventories `ferry discover "
+        "--save` kept in the store (--store), or both"));
+  }
   plan::PlanFormat format = plan::PlanFormat::kTable;
   if (!flags.format.empty()) {
     FERRY_ASSIGN_OR_RETURN(format, plan::ParsePlanFormat(flags.format));
@@ -98,7 +149,10 @@ Result<int> RunPlan(CommandContext& context, const PlanFlags& flags) {
     FERRY_ASSIGN_OR_RETURN(options.costs, plan::LoadCostModel(flags.costs, context.env));
   }
   FERRY_ASSIGN_OR_RETURN(plan::Catalog catalog, LoadCatalog(flags.catalogs, context.env));
-  FERRY_ASSIGN_OR_RETURN(plan::Estate estate, plan::ReadEstate(flags.inventories, context.env));
+  plan::EstateReader reader(context.env);
+  FERRY_RETURN_IF_ERROR(reader.AddPaths(flags.inventories));
+  if (flags.from_store) FERRY_RETURN_IF_ERROR(AddStoredInventories(context, &reader));
+  plan::Estate estate = std::move(reader).Finish();
   FERRY_ASSIGN_OR_RETURN(plan::Plan plan, plan::MakePlan(estate, catalog, options));
   LogDebug("plan made", {{"servers", static_cast<int64_t>(estate.servers.size())},
                          {"graph_ms", plan.timings.graph_ms},
@@ -242,8 +296,10 @@ std::vector<CommandSpec> PlanCommands() {
            [flags](CLI::App& app) {
              app.add_option("--inventory", flags->inventories,
                             "Inventories: files of `ferry discover`, directories of them, or an "
-                            "estate file (repeatable)")
-                 ->required();
+                            "estate file (repeatable; this or --from-store is required)");
+             app.add_flag("--from-store", flags->from_store,
+                          "Also plan every inventory `ferry discover --save` kept in the store "
+                          "(--store)");
              app.add_option("--out", flags->out, "Write the plan to FILE (default: stdout)");
              app.add_option("--format", flags->format,
                             "table, json or markdown (default: table on stdout, else by the "

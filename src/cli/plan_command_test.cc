@@ -1,7 +1,8 @@
 // `ferry plan`, `ferry catalog` and `ferry iac` through the command line, in-process: formats,
-// bad input and exit codes.
+// bad input and exit codes; inventories saved in the state store and planned from it.
 #include <stdlib.h>
 
+#include <set>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -12,6 +13,7 @@
 #include "cli/cli.h"
 #include "plan/estate_file.h"
 #include "plan/estate_generator.h"
+#include "store/store.h"
 
 namespace ferry {
 namespace {
@@ -185,6 +187,209 @@ TEST_F(PlanCommandTest, CatalogImportThenPlanWithIt) {
                        "--catalog", catalog});
   EXPECT_EQ(wrong.code, 2);
   EXPECT_THAT(wrong.err, HasSubstr("gcp_machine_types.json"));
+}
+
+// ---- Inventories kept in the state store: `ferry discover ... --save`, `ferry plan --from-store`
+
+// A plan's servers with where each was read from left out (a file or store:NAME): what
+// planning the same inventories from files and from the store must agree on.
+Json ServersWithoutSource(const Json& plan) {
+  Json servers = plan["servers"];
+  for (Json& server : servers) server.erase("source");
+  return servers;
+}
+
+class PlanFromStoreTest : public PlanCommandTest {
+ protected:
+  void SetUp() override {
+    PlanCommandTest::SetUp();
+    store_url_ = SqliteStoreUrl(dir_ + "/ferry.db");
+    csv_ = dir_ + "/azure.csv";
+    ASSERT_TRUE(env_.WriteFileAtomic(csv_,
+                                     "*Server name,IP addresses,*Cores,*Memory (In MB),*OS name\n"
+                                     "prd-web-01,10.0.0.1,4,8192,Ubuntu 22.04\n"
+                                     "prd-app-01,10.0.0.2,8,16384,Ubuntu 22.04\n"
+                                     "prd-db-01,10.0.0.3,16,65536,Windows Server 2019\n"
+                                     "dev-web-01,10.0.1.1,2,4096,Ubuntu 20.04\n")
+                    .ok());
+  }
+
+  // `ferry plan` with the store of this test, as JSON on a fixed date.
+  Outcome Plan(std::vector<std::string> args) {
+    std::vector<std::string> all = {"--store", store_url_, "plan",      "--format",
+                                    "json",    "--date",   "2025-06-01"};
+    all.insert(all.end(), args.begin(), args.end());
+    return Run(all);
+  }
+
+  // Saves inventory files into the store as `ferry discover --save` would (the generated estate
+  // has no discover command to run).
+  void SaveFiles(const std::string& dir) {
+    auto store = Store::Open(store_url_);
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    std::vector<InventoryRecord> records;
+    auto names = env_.ListDir(dir);
+    ASSERT_TRUE(names.has_value());
+    for (const std::string& name : *names) {
+      records.push_back({.name = name.substr(0, name.size() - 5),
+                         .source_kind = "agent",
+                         .schema_version = "1.0",
+                         .document = *env_.ReadFile(dir + "/" + name)});
+    }
+    auto saved = (*store)->PutInventories(records, "test");
+    ASSERT_TRUE(saved.has_value()) << saved.error().ToString();
+  }
+
+  std::string store_url_;
+  std::string csv_;
+};
+
+TEST_F(PlanFromStoreTest, ImportSaveThenPlanFromStoreGivesTheServersOfTheFiles) {
+  const std::string files = dir_ + "/imported";
+  ASSERT_EQ(Run({"discover", "import", "--from", "azure-migrate", csv_, "--out", files}).code, 0);
+  Outcome saved =
+      Run({"--store", store_url_, "discover", "import", "--from", "azure-migrate", csv_, "--save"});
+  ASSERT_EQ(saved.code, 0) << saved.err;
+  EXPECT_THAT(saved.out, HasSubstr("imported 4 server(s)"));
+  EXPECT_THAT(saved.out, HasSubstr("saved 4 inventories in the store " + store_url_));
+  EXPECT_THAT(saved.out, ::testing::Not(HasSubstr("schema_version")));  // no JSON Lines
+
+  Outcome from_files = Plan({"--inventory", files});
+  ASSERT_EQ(from_files.code, 0) << from_files.err;
+  Outcome from_store = Plan({"--from-store"});
+  ASSERT_EQ(from_store.code, 0) << from_store.err;
+  Json by_file = *ParseJson(from_files.out, "files");
+  Json by_store = *ParseJson(from_store.out, "store");
+  EXPECT_EQ(by_store["summary"]["servers"], 4);
+  EXPECT_EQ(ServersWithoutSource(by_store), ServersWithoutSource(by_file));
+  EXPECT_EQ(by_store["waves"], by_file["waves"]);
+  for (const Json& server : by_store["servers"]) {
+    EXPECT_EQ(server["source"], "store:" + server["name"].get<std::string>());
+  }
+  EXPECT_EQ(by_store["inputs"]["read"], 4);
+  EXPECT_TRUE(by_store["inputs"]["skipped"].empty());
+
+  // The same export again replaces each server's inventory: still four servers. With --out
+  // too, the files are written as well; --json reports what was saved.
+  Outcome again = Run({"--json", "--store", store_url_, "discover", "import", "--from",
+                       "azure-migrate", csv_, "--save", "--out", dir_ + "/again"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  Json report = *ParseJson(again.out, "stdout");
+  EXPECT_EQ(report["saved"]["saved"], 4);
+  EXPECT_EQ(report["saved"]["replaced"], 4);
+  EXPECT_EQ(report["inventories"].size(), 4u);
+  EXPECT_TRUE(env_.FileExists(dir_ + "/again/prd-db-01.json"));
+  EXPECT_EQ((*ParseJson(Plan({"--from-store"}).out, "stdout"))["summary"]["servers"], 4);
+
+  // Files and the store together.
+  Outcome both = Plan({"--inventory", inventories_, "--from-store"});
+  ASSERT_EQ(both.code, 0) << both.err;
+  EXPECT_EQ((*ParseJson(both.out, "stdout"))["summary"]["servers"], 54);
+}
+
+TEST_F(PlanFromStoreTest, TheStoreIsReadAsTheFilesAre) {
+  SaveFiles(inventories_);
+  Outcome from_files = Plan({"--inventory", inventories_});
+  ASSERT_EQ(from_files.code, 0) << from_files.err;
+  Outcome from_store = Plan({"--from-store"});
+  ASSERT_EQ(from_store.code, 0) << from_store.err;
+  Json by_file = *ParseJson(from_files.out, "files");
+  Json by_store = *ParseJson(from_store.out, "store");
+  EXPECT_EQ(by_store["summary"]["servers"], 50);
+  EXPECT_EQ(ServersWithoutSource(by_store), ServersWithoutSource(by_file));
+  for (const char* section : {"summary", "waves", "risks", "tco", "dependencies", "components"}) {
+    EXPECT_EQ(by_store[section], by_file[section]) << section;
+  }
+}
+
+TEST_F(PlanFromStoreTest, RowsOfOneNameAreKeptApartAsTheFilesAre) {
+  ASSERT_TRUE(env_.WriteFileAtomic(csv_,
+                                   "*Server name,IP addresses,*Cores,*Memory (In MB),*OS name\n"
+                                   "web01,10.0.0.1,4,8192,Ubuntu 22.04\n"
+                                   "web01,10.0.0.2,4,8192,Ubuntu 22.04\n")
+                  .ok());
+  Outcome saved = Run({"--json", "--store", store_url_, "discover", "import", "--from",
+                       "azure-migrate", csv_, "--save"});
+  ASSERT_EQ(saved.code, 0) << saved.err;
+  EXPECT_EQ((*ParseJson(saved.out, "stdout"))["saved"]["saved"], 2);
+  auto store = Store::Open(store_url_);
+  ASSERT_TRUE(store.has_value());
+  auto listed = (*store)->ListInventories();
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].name, "web01");
+  EXPECT_EQ((*listed)[1].name, "web01-2");
+  EXPECT_EQ((*listed)[1].source_kind, "azure-migrate");
+  EXPECT_EQ((*listed)[1].schema_version, "1.0");
+  auto events = (*store)->ReadEvents(0, 10);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].kind, "inventory.saved");
+  EXPECT_EQ(Json::parse((*events)[1].payload)["name"], "web01-2");
+
+  Outcome plan = Plan({"--from-store"});
+  ASSERT_EQ(plan.code, 0) << plan.err;
+  Json servers = (*ParseJson(plan.out, "stdout"))["servers"];
+  std::set<std::string> names;
+  for (const Json& server : servers) names.insert(server["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"web01", "web01#2"}));
+}
+
+TEST_F(PlanFromStoreTest, AnEmptyOrMissingStoreSaysToSaveInventoriesFirst) {
+  Outcome missing = Plan({"--from-store"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("there is no store at " + store_url_));
+  EXPECT_THAT(missing.err, HasSubstr("ferry discover --save"));
+  EXPECT_FALSE(env_.FileExists(dir_ + "/ferry.db"));  // looking does not create one
+
+  ASSERT_EQ(Run({"--store", store_url_, "store", "migrate"}).code, 0);
+  Outcome empty = Plan({"--from-store"});
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_THAT(empty.err, HasSubstr("the store " + store_url_ + " holds no inventory"));
+  EXPECT_THAT(empty.err, HasSubstr("ferry discover --save"));
+  // With files as well, an empty store is still a mistake worth stopping for.
+  Outcome with_files = Plan({"--inventory", inventories_, "--from-store"});
+  EXPECT_EQ(with_files.code, 2);
+  EXPECT_THAT(with_files.err, HasSubstr("holds no inventory"));
+}
+
+TEST_F(PlanFromStoreTest, NeitherInventoryNorFromStoreIsAUsageError) {
+  Outcome r = Run({"plan", "--format", "json"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--inventory"));
+  EXPECT_THAT(r.err, HasSubstr("--from-store"));
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(PlanFromStoreTest, AStoredInventoryOfANewerMajorIsLeftOutAsAFileIs) {
+  Json future = *ParseJson(*env_.ReadFile(inventories_ + "/" + env_.ListDir(inventories_)->at(0)),
+                           "inventory");
+  future["schema_version"] = "2.0";
+  future["host"]["hostname"] = "future01";
+  const std::string file = dir_ + "/future01.json";
+  ASSERT_TRUE(env_.WriteFileAtomic(file, future.dump()).ok());
+  auto store = Store::Open(store_url_);
+  ASSERT_TRUE(store.has_value());
+  ASSERT_TRUE((*store)->PutInventory({.name = "future01",
+                                      .source_kind = "agent",
+                                      .schema_version = "2.0",
+                                      .document = future.dump()},
+                                     "test"));
+
+  Outcome from_file = Plan({"--inventory", inventories_, file});
+  ASSERT_EQ(from_file.code, 0) << from_file.err;
+  Outcome from_store = Plan({"--inventory", inventories_, "--from-store"});
+  ASSERT_EQ(from_store.code, 0) << from_store.err;
+  Json by_file = *ParseJson(from_file.out, "files");
+  Json by_store = *ParseJson(from_store.out, "store");
+  EXPECT_EQ(by_store["summary"]["servers"], 50);
+  ASSERT_EQ(by_file["inputs"]["skipped"].size(), 1u);
+  ASSERT_EQ(by_store["inputs"]["skipped"].size(), 1u);
+  const Json& skipped = by_store["inputs"]["skipped"][0];
+  EXPECT_EQ(skipped["source"], "store:future01");
+  std::string expected = by_file["inputs"]["skipped"][0]["message"];
+  expected.replace(expected.find(file), file.size(), "store:future01");
+  EXPECT_EQ(skipped["message"], expected);
+  EXPECT_THAT(expected, HasSubstr("has schema_version 2.0, newer than this ferry"));
 }
 
 // ferry iac, from a plan `ferry plan` wrote.

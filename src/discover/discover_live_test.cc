@@ -1,7 +1,7 @@
 // `ferry discover` on this machine, through the real binary: its listening TCP services and
 // their processes against iproute2's `ss -ltnpH` (an independent implementation), the run as
-// `nobody`, --watch, the import command and the errors a user sees. Every inventory is checked
-// against docs/inventory.schema.json.
+// `nobody`, --watch, --save and `ferry plan --from-store`, the import command and the errors a
+// user sees. Every inventory is checked against docs/inventory.schema.json.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -259,6 +259,37 @@ TEST_F(DiscoverLiveTest, BadFlagsSayWhatToDo) {
   run = Ferry({"discover", "import", "--from", "vmware", "x.csv"});
   EXPECT_EQ(run.code, 2);
   EXPECT_THAT(run.err, HasSubstr("azure-migrate"));
+}
+
+TEST_F(DiscoverLiveTest, SaveKeepsTheInventoryInTheStoreWherePlanReadsIt) {
+  // Without --out, the inventory goes to the store (./ferry.db by default), not to stdout.
+  FerryRun run = Ferry({"discover", "--save"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("saved in the store sqlite://"));
+  EXPECT_THAT(run.out, HasSubstr("/ferry.db as `"));
+  EXPECT_THAT(run.out, ::testing::Not(HasSubstr("schema_version")));
+  EXPECT_TRUE(Env::Default()->FileExists(fixture_.Real("/ferry.db")));
+
+  // With --out as well: the file is written, and the host's inventory in the store replaced.
+  const std::string path = fixture_.Real("/inventory.json");
+  run = Ferry({"--json", "discover", "--save", "--out", path});
+  ASSERT_EQ(run.code, 0) << run.err;
+  Json report = Json::parse(run.out);
+  Json inventory = ReadJson(path);
+  const std::string name = InventoryHostName(inventory);
+  ASSERT_FALSE(name.empty());
+  EXPECT_EQ(report["out"], path);
+  EXPECT_EQ(report["saved"]["saved"], 1);
+  EXPECT_EQ(report["saved"]["replaced"], 1);
+  EXPECT_EQ(report["saved"]["name"], name);
+
+  run = Ferry({"--json", "plan", "--from-store"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  Json plan = Json::parse(run.out);
+  ASSERT_EQ(plan["servers"].size(), 1u);
+  EXPECT_EQ(plan["servers"][0]["name"], name);
+  EXPECT_EQ(plan["servers"][0]["source"], "store:" + name);
+  EXPECT_TRUE(plan["inputs"]["skipped"].empty());
 }
 
 TEST_F(DiscoverLiveTest, ImportsCsvExports) {
