@@ -413,7 +413,8 @@ FieldCodec::Outcome FieldCodec::DecodeEdited(const Field& f, std::span<const uin
           scratch_[d++] = c;
         } else if ((c == ' ' || c == '*') && (pos.symbol != '9' || blank)) {
           scratch_[d++] = '0';
-        } else if (pos.floating && (c == '+' || c == '-') && pos.symbol == c) {
+        } else if (pos.floating && (c == '+' || c == '-') &&
+                   (pos.symbol == '+' || pos.symbol == '-')) {
           sign = c == '-' ? -1 : 1;
           scratch_[d++] = '0';
         } else if (pos.floating && pos.symbol == '-' && c == ' ') {
@@ -586,6 +587,10 @@ Status FieldCodec::EncodeNumber(const Field& f, const DecimalNumber& number, uin
   // The digits at the field's scale: extra fraction digits must be zeros.
   std::string digits = number.digits;
   int32_t scale = number.scale;
+  if (digits.find_first_not_of('0') == std::string::npos) {
+    digits.clear();  // zero, at any scale
+    scale = pic.scale;
+  }
   while (scale > pic.scale) {
     if (digits.empty() || digits.back() != '0') {
       return OutOfRange("{} has more decimals than PIC {} holds", DecimalText(number), pic.text);
@@ -693,6 +698,8 @@ Status FieldCodec::EncodeEdited(const Field& f, bool negative, const std::string
   bool suppressing = true;
   size_t d = 0;
   int32_t last_suppressed_float = -1;
+  const bool star_fill = std::any_of(pic.edit.begin(), pic.edit.end(),
+                                     [](const EditPosition& p) { return p.symbol == '*'; });
   for (size_t i = 0; i < pic.edit.size(); ++i) {
     const EditPosition& pos = pic.edit[i];
     switch (pos.role) {
@@ -717,7 +724,7 @@ Status FieldCodec::EncodeEdited(const Field& f, bool negative, const std::string
           text[i] = pos.floating ? ' ' : '$';
           if (pos.floating) last_suppressed_float = static_cast<int32_t>(i);
         } else if (suppressing) {
-          text[i] = ' ';
+          text[i] = star_fill ? '*' : ' ';
         } else {
           text[i] = pos.symbol == 'B' ? ' ' : pos.symbol;
         }

@@ -531,8 +531,13 @@ Result<int64_t> RecordDecoder::IntegerField(int32_t index, std::span<const uint8
   if (f.offset + f.size > static_cast<int64_t>(record.size())) {
     return Err(OutOfRange("the record ends before {} ({} bytes left)", f.name, record.size()));
   }
+  return IntegerFieldAt(index, record.subspan(f.offset, f.size));
+}
+
+Result<int64_t> RecordDecoder::IntegerFieldAt(int32_t index, std::span<const uint8_t> bytes) {
+  const Field& f = copybook_.fields[index];
   Value value;
-  if (codec_.Decode(f, record.subspan(f.offset, f.size), &value) != FieldCodec::Outcome::kValue ||
+  if (codec_.Decode(f, bytes, &value) != FieldCodec::Outcome::kValue ||
       value.kind != Value::Kind::kNumber) {
     return Err(InvalidArgument("{} is not a number: {}", f.name, codec_.last_error()));
   }
@@ -542,6 +547,10 @@ Result<int64_t> RecordDecoder::IntegerField(int32_t index, std::span<const uint8
   }
   return n;
 }
+
+bool RecordDecoder::Emits(int32_t field) const { return plan_[field].emit; }
+
+const std::string& RecordDecoder::OutputName(int32_t field) const { return plan_[field].name; }
 
 template <typename Out>
 static bool WalkRecord(RecordDecoder* decoder, Walker<Out>& walker, const Copybook& cb,

@@ -108,6 +108,12 @@ class RecordDecoder {
   bool Keeps(const std::string& segment_id) const;
   // The value of an integer field at its static offset (record_length_field).
   [[nodiscard]] Result<int64_t> IntegerField(int32_t field, std::span<const uint8_t> record);
+  // The same from the field's own bytes.
+  [[nodiscard]] Result<int64_t> IntegerFieldAt(int32_t field, std::span<const uint8_t> bytes);
+  // Whether the field is in the output (fillers the policy drops, and what is inside them, are
+  // not), and its output name.
+  bool Emits(int32_t field) const;
+  const std::string& OutputName(int32_t field) const;
 
  private:
   struct Plan;
