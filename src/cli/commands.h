@@ -44,11 +44,12 @@ std::vector<CommandSpec> CopyCommands();
 std::vector<CommandSpec> DiscoverCommands();
 std::vector<CommandSpec> PlanCommands();
 std::vector<CommandSpec> IacCommands();
+std::vector<CommandSpec> CopybookCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
   for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(),
-                     DiscoverCommands(), PlanCommands(), IacCommands()}) {
+                     DiscoverCommands(), PlanCommands(), IacCommands(), CopybookCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;

@@ -257,7 +257,8 @@ Result<RecordReader::Outcome> RecordReader::Next(RawRecord* record, std::string*
       FERRY_RETURN_IF_ERROR(Fill(static_cast<size_t>(4 + length)));
       if (available() < static_cast<size_t>(4 + length)) {
         return Bad(record, error,
-                   fmt::format("record descriptor word {} announces {} bytes, but only {} remain",
+                   fmt::format("record descriptor word {} announces {} bytes, but only {} "
+                               "remain; is the RDW's byte order or adjustment right?",
                                Hex(data(), 4), length, available() - 4));
       }
       if (blocked) block_left_ -= 4 + length;
