@@ -227,6 +227,7 @@ CodePage::CodePage(std::string name, std::string iconv_name, bool ebcdic,
     const char32_t c = code_points[b];
     e.code_point = c;
     e.valid = c != kUnmapped;
+    all_valid_ = all_valid_ && e.valid;
     if (c == kDropped) {
       e.trimmable = true;
       continue;
@@ -248,6 +249,7 @@ CodePage::CodePage(std::string name, std::string iconv_name, bool ebcdic,
     std::copy(utf8.begin(), utf8.end(), e.utf8);
     e.json_size = static_cast<uint8_t>(json.size());
     std::copy(json.begin(), json.end(), e.json);
+    if (json.size() == 1) json_char_[b] = json[0];
   }
   // Encoding picks, for a character several bytes decode to, the byte that means it in EBCDIC
   // or ASCII: the space for ' ' (not a control byte Cobrix also shows as a space), and

@@ -45,6 +45,8 @@ class CodePage {
   // Whether the byte stands for a character (or, for ASCII's control bytes, for nothing). An
   // invalid byte's text is U+FFFD.
   bool valid(uint8_t byte) const { return entries_[byte].valid; }
+  // Whether every byte is valid (all but a few IBM tables): text needs no check.
+  bool all_valid() const { return all_valid_; }
   // The byte's UTF-8 text: one character, or nothing (a dropped ASCII control byte).
   std::string_view Utf8(uint8_t byte) const {
     const Entry& e = entries_[byte];
@@ -56,6 +58,8 @@ class CodePage {
     const Entry& e = entries_[byte];
     return {e.json, e.json_size};
   }
+  // The byte's JSON text when it is one ASCII character, 0 otherwise (the hot path of text).
+  char JsonChar(uint8_t byte) const { return json_char_[byte]; }
   // Whether trimming removes the byte's character (Java's String.trim: U+0000 to U+0020).
   bool trimmable(uint8_t byte) const { return entries_[byte].trimmable; }
   char32_t CodePoint(uint8_t byte) const { return entries_[byte].code_point; }
@@ -86,7 +90,9 @@ class CodePage {
   std::string name_;
   std::string iconv_name_;
   bool ebcdic_ = true;
+  bool all_valid_ = true;
   std::array<Entry, 256> entries_;
+  std::array<char, 256> json_char_{};
   std::unordered_map<char32_t, uint8_t> reverse_;
 };
 

@@ -1,6 +1,7 @@
 #include "legacy/field_codec.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -23,6 +24,16 @@ constexpr uint8_t kMinus = 0x40;
 constexpr uint8_t kPoint = 0x50;
 constexpr uint8_t kBlank = 0x60;
 constexpr uint8_t kBad = 0xF0;
+
+// Packed bytes of two digits, as two characters (0: a nibble above 9).
+constexpr std::array<uint16_t, 256> kPackedPairs = [] {
+  std::array<uint16_t, 256> t{};
+  for (int b = 0; b < 256; ++b) {
+    const int high = b >> 4, low = b & 0x0F;
+    if (high <= 9 && low <= 9) t[b] = static_cast<uint16_t>(('0' + high) | (('0' + low) << 8));
+  }
+  return t;
+}();
 
 bool AllZero(std::span<const uint8_t> bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
@@ -237,27 +248,54 @@ FieldCodec::Outcome FieldCodec::Invalid(std::string reason) {
   return options_.invalid == InvalidValues::kNull ? Outcome::kNull : Outcome::kInvalid;
 }
 
-FieldCodec::Outcome FieldCodec::Decode(const Field& f, std::span<const uint8_t> bytes,
-                                       Value* value) {
-  *value = Value();
-  switch (f.type) {
-    case ValueType::kString: return DecodeText(f, bytes, value);
-    case ValueType::kFloat:
-    case ValueType::kDouble: return DecodeFloat(f, bytes, value);
-    default: break;
+FieldShape FieldShape::Of(const Field& f) {
+  FieldShape s;
+  s.field = &f;
+  s.type = f.type;
+  s.size = f.size;
+  s.scale = static_cast<int16_t>(f.scale);
+  s.precision = static_cast<int16_t>(f.precision);
+  s.is_signed = f.picture.is_signed;
+  s.explicit_point = f.picture.explicit_point;
+  s.sign_separate = f.sign_separate;
+  s.sign_leading = f.sign == SignPosition::kLeading;
+  s.blank_when_zero = f.blank_when_zero;
+  s.native_binary = f.usage == Usage::kNativeBinary;
+  s.float32 = f.usage == Usage::kFloat;
+  if (f.type == ValueType::kString) {
+    s.decoder = Decoder::kText;
+  } else if (f.type == ValueType::kFloat || f.type == ValueType::kDouble) {
+    s.decoder = Decoder::kFloat;
+  } else if (f.usage == Usage::kPacked) {
+    s.decoder = Decoder::kPacked;
+  } else if (f.usage == Usage::kBinary || f.usage == Usage::kNativeBinary) {
+    s.decoder = Decoder::kBinary;
+  } else {
+    s.decoder =
+        f.picture.category == PictureCategory::kNumericEdited ? Decoder::kEdited : Decoder::kZoned;
   }
-  switch (f.usage) {
-    case Usage::kDisplay:
-      return f.picture.category == PictureCategory::kNumericEdited ? DecodeEdited(f, bytes, value)
-                                                                   : DecodeZoned(f, bytes, value);
-    case Usage::kPacked: return DecodePacked(f, bytes, value);
-    case Usage::kBinary:
-    case Usage::kNativeBinary: return DecodeBinary(f, bytes, value);
-    default: return DecodeFloat(f, bytes, value);
-  }
+  return s;
 }
 
-FieldCodec::Outcome FieldCodec::DecodeText(const Field&, std::span<const uint8_t> bytes,
+FieldCodec::Outcome FieldCodec::Decode(const Field& f, std::span<const uint8_t> bytes,
+                                       Value* value) {
+  return Decode(FieldShape::Of(f), bytes, value);
+}
+
+FieldCodec::Outcome FieldCodec::Decode(const FieldShape& f, std::span<const uint8_t> bytes,
+                                       Value* value) {
+  switch (f.decoder) {
+    case FieldShape::Decoder::kText: return DecodeText(f, bytes, value);
+    case FieldShape::Decoder::kZoned: return DecodeZoned(f, bytes, value);
+    case FieldShape::Decoder::kEdited: return DecodeEdited(f, bytes, value);
+    case FieldShape::Decoder::kPacked: return DecodePacked(f, bytes, value);
+    case FieldShape::Decoder::kBinary: return DecodeBinary(f, bytes, value);
+    case FieldShape::Decoder::kFloat: return DecodeFloat(f, bytes, value);
+  }
+  return Outcome::kNull;
+}
+
+FieldCodec::Outcome FieldCodec::DecodeText(const FieldShape&, std::span<const uint8_t> bytes,
                                            Value* value) {
   const Trimming trim = options_.trimming;
   if (options_.null_if_all_zero_bytes && trim != Trimming::kKeepAll && AllZero(bytes)) {
@@ -270,7 +308,7 @@ FieldCodec::Outcome FieldCodec::DecodeText(const Field&, std::span<const uint8_t
   if (trim == Trimming::kRight || trim == Trimming::kBoth) {
     while (end > begin && page_->trimmable(bytes[end - 1])) --end;
   }
-  for (size_t i = begin; i < end; ++i) {
+  for (size_t i = begin; i < end && !page_->all_valid(); ++i) {
     if (!page_->valid(bytes[i])) {
       const Outcome outcome =
           Invalid(fmt::format("byte 0x{:02X} at offset {} has no character in code page {}",
@@ -285,7 +323,7 @@ FieldCodec::Outcome FieldCodec::DecodeText(const Field&, std::span<const uint8_t
   return Outcome::kValue;
 }
 
-FieldCodec::Outcome FieldCodec::Number(const Field& f, bool negative, size_t begin, size_t end,
+FieldCodec::Outcome FieldCodec::Number(const FieldShape& f, bool negative, size_t begin, size_t end,
                                        int32_t scale, Value* value) {
   while (end - begin > 1 && scratch_[begin] == '0') ++begin;
   if (begin == end) scratch_[--begin] = '0';
@@ -298,7 +336,8 @@ FieldCodec::Outcome FieldCodec::Number(const Field& f, bool negative, size_t beg
     const size_t integer_zeros = scale < 0 ? static_cast<size_t>(-scale) : 0;
     if (digits + integer_zeros > static_cast<size_t>(f.precision)) {
       return Invalid(fmt::format("{}{} has more digits than PIC {} holds", negative ? "-" : "",
-                                 std::string_view(scratch_ + begin, digits), f.picture.text));
+                                 std::string_view(scratch_ + begin, digits),
+                                 f.field->picture.text));
     }
   }
   value->kind = Value::Kind::kNumber;
@@ -308,12 +347,28 @@ FieldCodec::Outcome FieldCodec::Number(const Field& f, bool negative, size_t beg
   return Outcome::kValue;
 }
 
-FieldCodec::Outcome FieldCodec::DecodeZoned(const Field& f, std::span<const uint8_t> bytes,
+FieldCodec::Outcome FieldCodec::DecodeZoned(const FieldShape& f, std::span<const uint8_t> bytes,
                                             Value* value) {
-  if (options_.null_if_all_zero_bytes && AllZero(bytes)) return Outcome::kNull;
-  const Picture& pic = f.picture;
+  const Picture& pic = f.field->picture;
   const bool ascii = options_.encoding == Encoding::kAscii;
   const size_t n = bytes.size();
+  if (!ascii && !f.explicit_point && !f.sign_separate && !f.sign_leading && n > 0) {
+    // The common case first: EBCDIC digits, a sign zone on the last one.
+    const uint8_t* p = bytes.data();
+    char* out = scratch_ + 1;
+    bool digits = true;
+    for (size_t i = 0; i + 1 < n; ++i) {
+      const uint8_t b = p[i];
+      digits &= (b & 0xF0) == 0xF0 && (b & 0x0F) <= 9;
+      out[i] = static_cast<char>('0' + (b & 0x0F));
+    }
+    const uint8_t last = p[n - 1], zone = last >> 4, digit = last & 0x0F;
+    if (digits && digit <= 9 && (zone == 0xF || (f.is_signed && (zone == 0xC || zone == 0xD)))) {
+      out[n - 1] = static_cast<char>('0' + digit);
+      return Number(f, zone == 0xD, 1, n + 1, f.scale, value);
+    }
+  }
+  if (options_.null_if_all_zero_bytes && AllZero(bytes)) return Outcome::kNull;
   size_t d = 1;  // scratch_[0] is room for a zero
   int sign = 0;
   ptrdiff_t point = -1;
@@ -376,10 +431,10 @@ FieldCodec::Outcome FieldCodec::DecodeZoned(const Field& f, std::span<const uint
   return Number(f, sign < 0, 1, d, pic.scale, value);
 }
 
-FieldCodec::Outcome FieldCodec::DecodeEdited(const Field& f, std::span<const uint8_t> bytes,
+FieldCodec::Outcome FieldCodec::DecodeEdited(const FieldShape& f, std::span<const uint8_t> bytes,
                                              Value* value) {
   if (options_.null_if_all_zero_bytes && AllZero(bytes)) return Outcome::kNull;
-  const Picture& pic = f.picture;
+  const Picture& pic = f.field->picture;
   bool blank = true;
   for (uint8_t b : bytes) blank = blank && ascii_chars_->CodePoint(b) == ' ';
   if (blank) {
@@ -455,10 +510,28 @@ FieldCodec::Outcome FieldCodec::DecodeEdited(const Field& f, std::span<const uin
   return Number(f, sign < 0, 1, d, pic.scale, value);
 }
 
-FieldCodec::Outcome FieldCodec::DecodePacked(const Field& f, std::span<const uint8_t> bytes,
+FieldCodec::Outcome FieldCodec::DecodePacked(const FieldShape& f, std::span<const uint8_t> bytes,
                                              Value* value) {
-  if (options_.null_if_all_zero_bytes && AllZero(bytes)) return Outcome::kNull;
   const size_t n = bytes.size();
+  {
+    // Two digits a byte through a table; any invalid nibble goes the slow way, which says why.
+    const uint8_t* p = bytes.data();
+    char* out = scratch_ + 1;
+    bool valid = n > 0;
+    for (size_t i = 0; i + 1 < n; ++i) {
+      const uint16_t pair = kPackedPairs[p[i]];
+      valid &= pair != 0;
+      std::memcpy(out + 2 * i, &pair, 2);
+    }
+    const uint8_t last = n > 0 ? p[n - 1] : 0, high = last >> 4, low = last & 0x0F;
+    const bool negative = low == 0xB || low == 0xD;
+    if (valid && high <= 9 && low >= 0xA && (!negative || f.is_signed) &&
+        !(options_.null_if_all_zero_bytes && last == 0)) {
+      out[2 * n - 2] = static_cast<char>('0' + high);
+      return Number(f, negative, 1, 2 * n, f.scale, value);
+    }
+  }
+  if (options_.null_if_all_zero_bytes && AllZero(bytes)) return Outcome::kNull;
   size_t d = 1;
   bool negative = false;
   for (size_t i = 0; i < n; ++i) {
@@ -484,18 +557,33 @@ FieldCodec::Outcome FieldCodec::DecodePacked(const Field& f, std::span<const uin
                       low, i, b));
     }
   }
-  if (negative && !f.picture.is_signed && options_.invalid == InvalidValues::kReject) {
-    return Invalid(
-        fmt::format("a negative value in an unsigned packed field (PIC {})", f.picture.text));
+  if (negative && !f.is_signed && options_.invalid == InvalidValues::kReject) {
+    return Invalid(fmt::format("a negative value in an unsigned packed field (PIC {})",
+                               f.field->picture.text));
   }
-  return Number(f, negative, 1, d, f.picture.scale, value);
+  return Number(f, negative, 1, d, f.scale, value);
 }
 
-FieldCodec::Outcome FieldCodec::DecodeBinary(const Field& f, std::span<const uint8_t> bytes,
+FieldCodec::Outcome FieldCodec::DecodeBinary(const FieldShape& f, std::span<const uint8_t> bytes,
                                              Value* value) {
-  const bool little = f.usage == Usage::kNativeBinary && options_.comp5_little_endian;
+  const bool little = f.native_binary && options_.comp5_little_endian;
+  const size_t n = bytes.size();
+  if (!little && n <= 8 && options_.invalid == InvalidValues::kReject) {
+    // Up to 64 bits, big-endian: no 128-bit arithmetic.
+    uint64_t u = LoadBigEndian(bytes.data(), n);
+    const bool negative = f.is_signed && (bytes[0] & 0x80) != 0;
+    if (negative) {
+      if (n < 8) u |= ~uint64_t{0} << (8 * n);
+      u = ~u + 1;
+    }
+    value->kind = Value::Kind::kNumber;
+    value->negative = negative && u != 0;
+    value->digits = FormatUnsigned64(u, scratch_ + sizeof(scratch_));
+    value->scale = f.scale;
+    return Outcome::kValue;
+  }
   bool negative = false;
-  const Uint128 magnitude = LoadInteger(bytes, little, f.picture.is_signed, &negative);
+  const Uint128 magnitude = LoadInteger(bytes, little, f.is_signed, &negative);
   if (options_.invalid == InvalidValues::kNull) {
     // Cobrix: a value that does not fit the Spark type is null.
     bool fits = true;
@@ -509,18 +597,18 @@ FieldCodec::Outcome FieldCodec::DecodeBinary(const Field& f, std::span<const uin
   std::string_view digits = FormatUnsigned(magnitude, scratch_, sizeof(scratch_));
   if (options_.invalid == InvalidValues::kNull && f.type == ValueType::kDecimal) {
     const size_t begin = static_cast<size_t>(digits.data() - scratch_);
-    return Number(f, negative, begin, begin + digits.size(), f.picture.scale, value);
+    return Number(f, negative, begin, begin + digits.size(), f.scale, value);
   }
   // Strict: binary items hold what the program stored, beyond the picture's digits too (as
   // TRUNC(BIN) and COMP-5 programs store them).
   value->kind = Value::Kind::kNumber;
   value->negative = negative && magnitude != 0;
   value->digits = digits;
-  value->scale = f.picture.scale;
+  value->scale = f.scale;
   return Outcome::kValue;
 }
 
-FieldCodec::Outcome FieldCodec::DecodeFloat(const Field& f, std::span<const uint8_t> bytes,
+FieldCodec::Outcome FieldCodec::DecodeFloat(const FieldShape& f, std::span<const uint8_t> bytes,
                                             Value* value) {
   const size_t n = bytes.size();
   const FloatFormat format = options_.floating_point;
@@ -539,8 +627,8 @@ FieldCodec::Outcome FieldCodec::DecodeFloat(const Field& f, std::span<const uint
   if (!std::isfinite(v)) {
     return Invalid(fmt::format("{} is not a finite number", n == 4 ? "COMP-1" : "COMP-2"));
   }
-  value->kind = f.usage == Usage::kFloat ? Value::Kind::kFloat : Value::Kind::kDouble;
-  value->real = f.usage == Usage::kFloat ? static_cast<double>(static_cast<float>(v)) : v;
+  value->kind = f.float32 ? Value::Kind::kFloat : Value::Kind::kDouble;
+  value->real = f.float32 ? static_cast<double>(static_cast<float>(v)) : v;
   return Outcome::kValue;
 }
 

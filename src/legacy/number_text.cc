@@ -69,7 +69,30 @@ void AppendJava(T value, std::string* out) {
 
 }  // namespace
 
+std::string_view FormatUnsigned64(uint64_t value, char* end) {
+  static constexpr char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
+  char* p = end;
+  while (value >= 100) {
+    const size_t pair = static_cast<size_t>(value % 100) * 2;
+    value /= 100;
+    *--p = kPairs[pair + 1];
+    *--p = kPairs[pair];
+  }
+  if (value >= 10) {
+    const size_t pair = static_cast<size_t>(value) * 2;
+    *--p = kPairs[pair + 1];
+    *--p = kPairs[pair];
+  } else {
+    *--p = static_cast<char>('0' + value);
+  }
+  return {p, static_cast<size_t>(end - p)};
+}
+
 std::string_view FormatUnsigned(Uint128 value, char* buffer, size_t size) {
+  if (value <= ~uint64_t{0}) return FormatUnsigned64(static_cast<uint64_t>(value), buffer + size);
   char* end = buffer + size;
   char* p = end;
   // Two 64-bit halves of at most 19 digits each: avoids a 128-bit division per digit.
@@ -90,33 +113,54 @@ std::string_view FormatUnsigned(Uint128 value, char* buffer, size_t size) {
   return {p, static_cast<size_t>(end - p)};
 }
 
-void AppendDecimal(bool negative, std::string_view digits, int32_t scale, std::string* out) {
+namespace {
+
+// Short copies as loops the compiler keeps inline: a call to memcpy costs more than the copy.
+inline char* Copy(char* p, const char* s, size_t n) {
+  for (size_t i = 0; i < n; ++i) p[i] = s[i];
+  return p + n;
+}
+inline char* Zeros(char* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) p[i] = '0';
+  return p + n;
+}
+
+}  // namespace
+
+char* WriteDecimal(char* p, bool negative, std::string_view digits, int32_t scale) {
   while (digits.size() > 1 && digits.front() == '0') digits.remove_prefix(1);
-  const bool zero = digits.empty() || digits == "0";
-  if (zero) {
-    out->push_back('0');
+  if (digits.empty() || digits == "0") {
+    *p++ = '0';
     if (scale > 0) {
-      out->push_back('.');
-      out->append(static_cast<size_t>(scale), '0');
+      *p++ = '.';
+      p = Zeros(p, static_cast<size_t>(scale));
     }
-    return;
+    return p;
   }
-  if (negative) out->push_back('-');
+  if (negative) *p++ = '-';
   if (scale <= 0) {
-    out->append(digits);
-    out->append(static_cast<size_t>(-scale), '0');
-    return;
+    p = Copy(p, digits.data(), digits.size());
+    return Zeros(p, static_cast<size_t>(-scale));
   }
   const size_t s = static_cast<size_t>(scale);
   if (digits.size() > s) {
-    out->append(digits.substr(0, digits.size() - s));
-    out->push_back('.');
-    out->append(digits.substr(digits.size() - s));
-  } else {
-    *out += "0.";
-    out->append(s - digits.size(), '0');
-    out->append(digits);
+    const size_t integer = digits.size() - s;
+    p = Copy(p, digits.data(), integer);
+    *p++ = '.';
+    return Copy(p, digits.data() + integer, s);
   }
+  *p++ = '0';
+  *p++ = '.';
+  p = Zeros(p, s - digits.size());
+  return Copy(p, digits.data(), digits.size());
+}
+
+void AppendDecimal(bool negative, std::string_view digits, int32_t scale, std::string* out) {
+  const size_t start = out->size();
+  const size_t room = digits.size() + static_cast<size_t>(scale < 0 ? -scale : scale) + 3;
+  out->resize_and_overwrite(start + room, [&](char* buffer, size_t) {
+    return static_cast<size_t>(WriteDecimal(buffer + start, negative, digits, scale) - buffer);
+  });
 }
 
 void AppendJavaFloat(float value, std::string* out) { AppendJava(value, out); }

@@ -18,11 +18,15 @@ __extension__ typedef __int128 Int128;
 // Writes the decimal digits of `value` (no leading zeros; "0" for zero) at the end of `buffer`
 // (at least 40 bytes) and returns them.
 std::string_view FormatUnsigned(Uint128 value, char* buffer, size_t size);
+// The same for 64 bits, ending at `end` (20 bytes of room before it).
+std::string_view FormatUnsigned64(uint64_t value, char* end);
 
 // Appends digits x 10^-scale exactly: `digits` has no sign and no leading zeros ("0" or "" for
 // zero). A positive scale prints exactly that many fraction digits (30.50, 0.00, -0.0030503); a
 // negative one appends zeros (30503000); zero is never negative (a negative zero prints as 0).
 void AppendDecimal(bool negative, std::string_view digits, int32_t scale, std::string* out);
+// The same into a buffer with room for digits.size() + |scale| + 3 bytes; returns the end.
+char* WriteDecimal(char* p, bool negative, std::string_view digits, int32_t scale);
 
 // Java's Float.toString and Double.toString: the shortest digits that read back as the same
 // value, plain from 10^-3 up to 10^7 ("70057.6", "100.0"), else computerized scientific notation

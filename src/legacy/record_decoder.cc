@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -21,6 +23,46 @@ struct RecordDecoder::Plan {
   Field nt_field;  // the group's bytes as one text field
 };
 
+// What the walk reads of each field, packed (the Field and Plan hold the rest).
+struct RecordDecoder::Node {
+  FieldShape shape;
+  int32_t rel_offset = 0;  // from the first byte of the parent group
+  int32_t size = 0;        // one occurrence
+  int32_t occurs_max = 1;
+  int32_t depending_on = -1;
+  int32_t first_child = 0;  // the children: child_index_[first_child, + child_count)
+  int32_t child_count = 0;
+  int32_t segment_rule = -1;
+  bool emit = false;
+  bool visit = false;
+  bool is_group = false;
+  bool has_occurs = false;
+  bool is_counter = false;
+  bool redefines = false;
+  bool non_terminal = false;
+  bool fast = false;   // TextOut may decode it straight into the output (TextOut::Fast)
+  int16_t digits = 0;  // the picture's digit positions
+  const std::string* key = nullptr;
+  const std::string* name = nullptr;
+};
+
+// One step of a flat program: a fixed layout (no DEPENDING ON, segments or variable sizes)
+// walked once, with every position computed, so that records decode in one loop.
+struct RecordDecoder::FlatOp {
+  enum Kind : uint8_t {
+    kValue,              // key and value of an elementary item
+    kArrayValue,         // separator and value of an element
+    kOpenObject,         // key and {
+    kOpenElementObject,  // separator and {
+    kCloseObject,
+    kOpenArray,  // key and [
+    kCloseArray,
+  };
+  Kind kind;
+  int32_t node;
+  int64_t offset;
+};
+
 namespace {
 
 std::string QuotedKey(const std::string& name) {
@@ -33,69 +75,314 @@ std::string QuotedKey(const std::string& name) {
   return key;
 }
 
-// Output to compact JSON text.
+// Output to compact JSON text, into a buffer the caller sized with MaxJsonBytes: no bounds
+// checks on the hot path.
 class TextOut {
  public:
-  explicit TextOut(std::string* out) : out_(out) {}
+  explicit TextOut(char* p) : p_(p) {}
+  char* end() const { return p_; }
   void Key(const std::string&, const std::string& quoted) {
     Separate();
-    out_->append(quoted);
+    Put(quoted);
   }
   void Element() { Separate(); }
   void BeginObject() {
-    out_->push_back('{');
+    *p_++ = '{';
     first_ = true;
   }
   void EndObject() {
-    out_->push_back('}');
+    *p_++ = '}';
     first_ = false;
   }
   void BeginArray() {
-    out_->push_back('[');
+    *p_++ = '[';
     first_ = true;
   }
   void EndArray() {
-    out_->push_back(']');
+    *p_++ = ']';
     first_ = false;
   }
   void Scalar(const Value& value) {
-    if (value.kind == Value::Kind::kText) {
-      out_->push_back('"');
-      for (uint8_t b : value.text) {
-        std::string_view escaped = value.code_page->JsonEscaped(b);
-        if (escaped.size() == 1) {
-          out_->push_back(escaped[0]);
-        } else {
-          out_->append(escaped);
+    switch (value.kind) {
+      case Value::Kind::kText: {
+        *p_++ = '"';
+        const CodePage* page = value.code_page;
+        char* p = p_;  // a local: writes through char* could alias a member
+        for (uint8_t b : value.text) {
+          const char c = page->JsonChar(b);
+          if (c != 0) {
+            *p++ = c;
+          } else {
+            for (char e : page->JsonEscaped(b)) *p++ = e;
+          }
         }
+        p_ = p;
+        *p_++ = '"';
+        break;
       }
-      out_->push_back('"');
-    } else {
-      AppendJsonValue(value, out_);
+      case Value::Kind::kNumber:
+        p_ = WriteDecimal(p_, value.negative, value.digits, value.scale);
+        break;
+      default: {
+        std::string text;
+        AppendJsonValue(value, &text);
+        Put(text);
+      }
     }
     first_ = false;
   }
   void Integer(int64_t v) {
-    fmt::format_to(std::back_inserter(*out_), "{}", v);
+    p_ = std::to_chars(p_, p_ + 24, v).ptr;
     first_ = false;
   }
   void String(std::string_view s) {
-    out_->push_back('"');
-    out_->append(s);
-    out_->push_back('"');
+    *p_++ = '"';
+    Put(s);
+    *p_++ = '"';
     first_ = false;
   }
   void Null() {
-    out_->append("null");
+    Put("null");
     first_ = false;
   }
 
+  // Decodes the common cases of a field straight into the output, without a Value: EBCDIC
+  // zoned digits with an optional trailing sign zone, packed decimals, binary of up to 8 bytes,
+  // text. False (nothing written) for anything else, which the general path then decodes,
+  // with its checks and messages.
+  bool Fast(const RecordDecoder::Node& n, const uint8_t* b, const uint8_t* record_end,
+            bool in_array, const FieldCodecOptions& options, const CodePage* page) {
+    const FieldShape& s = n.shape;
+    const size_t size = static_cast<size_t>(n.size);
+    switch (s.decoder) {
+      case FieldShape::Decoder::kZoned: return FastZoned(n, b, record_end, in_array);
+      case FieldShape::Decoder::kText: return FastText(n, b, in_array, options, page);
+      default: break;
+    }
+    // Packed and binary: digits staged in `digits`, with 32 readable bytes after any of them
+    // for the fixed-size copies of WriteNumber.
+    char digits[96];
+    const char* first = digits;
+    size_t count = 0;
+    bool negative = false;
+    if (s.decoder == FieldShape::Decoder::kPacked) {
+      bool ok = true;
+      for (size_t i = 0; i + 1 < size; ++i) {
+        const uint8_t high = b[i] >> 4, low = b[i] & 0x0F;
+        ok &= high <= 9 && low <= 9;
+        digits[2 * i] = static_cast<char>('0' | high);
+        digits[2 * i + 1] = static_cast<char>('0' | low);
+      }
+      const uint8_t last = b[size - 1], high = last >> 4, low = last & 0x0F;
+      negative = low == 0xB || low == 0xD;
+      // A spare first nibble (an even number of digits) must be zero.
+      const bool spare = 2 * size - 1 > static_cast<size_t>(n.digits) && (b[0] >> 4) != 0;
+      if (!ok || high > 9 || low < 0xA || (negative && !s.is_signed) || spare) return false;
+      digits[2 * size - 2] = static_cast<char>('0' | high);
+      count = 2 * size - 1;
+    } else if (s.decoder == FieldShape::Decoder::kBinary) {
+      if (size > 8 || (s.native_binary && options.comp5_little_endian) ||
+          options.invalid != InvalidValues::kReject) {
+        return false;
+      }
+      uint64_t u = 0;
+      for (size_t i = 0; i < size; ++i) u = (u << 8) | b[i];
+      negative = s.is_signed && (b[0] & 0x80) != 0;
+      if (negative) {
+        if (size < 8) u |= ~uint64_t{0} << (8 * size);
+        u = ~u + 1;
+      }
+      std::string_view formatted = FormatUnsigned64(u, digits + 32);
+      first = formatted.data();
+      count = formatted.size();
+    } else {
+      return false;
+    }
+    if (!in_array) Key(*n.name, *n.key);
+    p_ = WriteNumber(p_, negative, first, count, s.scale);
+    first_ = false;
+    return true;
+  }
+
  private:
+  void Put(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+
+  // Copies up to 32 bytes with two fixed 16-byte moves: `s` must have 32 readable bytes and
+  // the output 32 writable ones (the buffer's slack).
+  static char* Copy32(char* p, const char* s, size_t n) {
+    std::memcpy(p, s, 16);
+    std::memcpy(p + 16, s + 16, 16);
+    return p + n;
+  }
+
+  // WriteDecimal for at most 32 digits in a padded buffer.
+  // ASCII digits of `k` zoned bytes (zone and digit nibbles, digits at most 9). With `wide`,
+  // whole 8-byte words are read and written, past the k bytes too: the caller checked that
+  // both buffers have the room.
+  static char* ZonedDigits(char* p, const uint8_t* src, size_t k, bool wide) {
+    if (wide) {
+      for (size_t i = 0; i < k; i += 8) {
+        uint64_t x;
+        std::memcpy(&x, src + i, 8);
+        x = (x & 0x0F0F0F0F0F0F0F0FULL) | 0x3030303030303030ULL;
+        std::memcpy(p + i, &x, 8);
+      }
+    } else {
+      for (size_t i = 0; i < k; ++i) p[i] = static_cast<char>('0' | (src[i] & 0x0F));
+    }
+    return p + k;
+  }
+
+  // EBCDIC zoned digits with an optional sign zone on the last one, from the record straight
+  // into the output: checked and converted eight bytes at a time (SWAR).
+  bool FastZoned(const RecordDecoder::Node& n, const uint8_t* b, const uint8_t* record_end,
+                 bool in_array) {
+    static constexpr char kZeros[] = "00000000000000000000000000000000";
+    const FieldShape& s = n.shape;
+    const size_t size = static_cast<size_t>(n.size);
+    size_t i = 0;
+    for (; i + 8 < size; i += 8) {
+      uint64_t x;
+      std::memcpy(&x, b + i, 8);
+      const uint64_t low = x & 0x0F0F0F0F0F0F0F0FULL;
+      if ((x & 0xF0F0F0F0F0F0F0F0ULL) != 0xF0F0F0F0F0F0F0F0ULL ||
+          ((low + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0) {
+        return false;
+      }
+    }
+    for (; i + 1 < size; ++i) {
+      if ((b[i] & 0xF0) != 0xF0 || (b[i] & 0x0F) > 9) return false;
+    }
+    const uint8_t last = b[size - 1], zone = last >> 4, digit = last & 0x0F;
+    if (digit > 9 || !(zone == 0xF || (s.is_signed && (zone == 0xC || zone == 0xD)))) {
+      return false;
+    }
+    // Leading zeros (0xF0 bytes), eight at a time.
+    size_t z = 0;
+    while (z + 8 < size) {
+      uint64_t w;
+      std::memcpy(&w, b + z, 8);
+      w ^= 0xF0F0F0F0F0F0F0F0ULL;
+      if (w != 0) {
+        z += static_cast<size_t>(__builtin_ctzll(w)) >> 3;
+        break;
+      }
+      z += 8;
+    }
+    while (z + 1 < size && b[z] == 0xF0) ++z;
+    const size_t count = size - z;
+    const bool wide = b + size + 8 <= record_end;
+    if (!in_array) Key(*n.name, *n.key);
+    char* p = p_;
+    const int32_t scale = s.scale;
+    if (count == 1 && digit == 0) {
+      *p++ = '0';
+      if (scale > 0) {
+        *p++ = '.';
+        p = Copy32(p, kZeros, static_cast<size_t>(scale));
+      }
+    } else {
+      *p = '-';
+      p += zone == 0xD;
+      if (scale <= 0) {
+        p = ZonedDigits(p, b + z, count, wide);
+        p = Copy32(p, kZeros, static_cast<size_t>(-scale));
+      } else if (count > static_cast<size_t>(scale)) {
+        p = ZonedDigits(p, b + z, count - static_cast<size_t>(scale), wide);
+        *p++ = '.';
+        p = ZonedDigits(p, b + size - static_cast<size_t>(scale), static_cast<size_t>(scale), wide);
+      } else {
+        *p++ = '0';
+        *p++ = '.';
+        p = Copy32(p, kZeros, static_cast<size_t>(scale) - count);
+        p = ZonedDigits(p, b + z, count, wide);
+      }
+    }
+    p_ = p;
+    first_ = false;
+    return true;
+  }
+
+  // Text in a code page whose bytes are all valid, trimmed (padding skipped eight at a time).
+  bool FastText(const RecordDecoder::Node& n, const uint8_t* b, bool in_array,
+                const FieldCodecOptions& options, const CodePage* page) {
+    const size_t size = static_cast<size_t>(n.size);
+    const Trimming trim = options.trimming;
+    if (!page->all_valid() || trim == Trimming::kKeepAll) return false;
+    if (options.null_if_all_zero_bytes && b[0] == 0 &&
+        std::all_of(b, b + size, [](uint8_t c) { return c == 0; })) {
+      return false;
+    }
+    size_t begin = 0, end = size;
+    if (trim == Trimming::kLeft || trim == Trimming::kBoth) {
+      while (begin < end && page->trimmable(b[begin])) ++begin;
+    }
+    if (trim == Trimming::kRight || trim == Trimming::kBoth) {
+      const uint64_t spaces = page->space() * 0x0101010101010101ULL;
+      while (end >= begin + 8) {
+        uint64_t w;
+        std::memcpy(&w, b + end - 8, 8);
+        if (w != spaces) break;
+        end -= 8;
+      }
+      while (end > begin && page->trimmable(b[end - 1])) --end;
+    }
+    if (!in_array) Key(*n.name, *n.key);
+    char* p = p_;
+    *p++ = '"';
+    for (size_t i = begin; i < end; ++i) {
+      const char c = page->JsonChar(b[i]);
+      if (c != 0) {
+        *p++ = c;
+      } else {
+        for (char e : page->JsonEscaped(b[i])) *p++ = e;
+      }
+    }
+    *p++ = '"';
+    p_ = p;
+    first_ = false;
+    return true;
+  }
+
+  static char* WriteNumber(char* p, bool negative, const char* d, size_t n, int32_t scale) {
+    static constexpr char kZeros[] = "00000000000000000000000000000000";
+    while (n > 1 && *d == '0') {
+      ++d;
+      --n;
+    }
+    if (n == 1 && *d == '0') {
+      *p++ = '0';
+      if (scale > 0) {
+        *p++ = '.';
+        p = Copy32(p, kZeros, static_cast<size_t>(scale));
+      }
+      return p;
+    }
+    *p = '-';
+    p += negative;
+    if (scale <= 0) {
+      p = Copy32(p, d, n);
+      return Copy32(p, kZeros, static_cast<size_t>(-scale));
+    }
+    const size_t s = static_cast<size_t>(scale);
+    if (n > s) {
+      p = Copy32(p, d, n - s);
+      *p++ = '.';
+      return Copy32(p, d + n - s, s);
+    }
+    *p++ = '0';
+    *p++ = '.';
+    p = Copy32(p, kZeros, s - n);
+    return Copy32(p, d, n);
+  }
   void Separate() {
-    if (!first_) out_->push_back(',');
+    if (!first_) *p_++ = ',';
     first_ = false;
   }
-  std::string* out_;
+  char* p_;
   bool first_ = true;
 };
 
@@ -216,39 +503,39 @@ class Walker {
 
   // One item (all its occurrences) at `pos`; *size: the bytes it took.
   bool Item(int32_t index, int64_t pos, int64_t* size) {
-    const Field& f = cb_.fields[index];
-    const RecordDecoder::Plan& p = d_.plan_[index];
-    const bool emit = p.emit && !Discards<Out>();
-    if (!p.emit && !p.visit) {
-      *size = f.size * f.occurs_max;
+    const RecordDecoder::Node& n = d_.nodes_[index];
+    const bool emit = n.emit && !Discards<Out>();
+    if (!n.emit && !n.visit) {
+      *size = int64_t{n.size} * n.occurs_max;
       return true;
     }
-    if (!f.has_occurs) {
-      if (f.is_group) {
+    if (!n.has_occurs) {
+      if (n.is_group) {
         if (emit) {
-          out_.Key(p.name, p.key);
+          out_.Key(*n.name, *n.key);
           out_.BeginObject();
         }
         if (!Children(index, pos, size)) return false;
         if (emit) out_.EndObject();
-        if (emit && p.non_terminal) NonTerminal(index, pos, *size);
+        if (emit && n.non_terminal) NonTerminal(index, pos, *size);
         return true;
       }
-      *size = f.size;
+      *size = n.size;
       return Elementary(index, pos, /*in_array=*/false, emit);
     }
-    int64_t count = f.occurs_max;
-    if (f.depending_on >= 0 && !Count(index, pos, &count)) return false;
+    int64_t count = n.occurs_max;
+    if (n.depending_on >= 0 && !Count(index, pos, &count)) return false;
     if (emit) {
-      out_.Key(p.name, p.key);
+      out_.Key(*n.name, *n.key);
       out_.BeginArray();
     }
+    const bool variable = d_.options_.variable_size_occurs;
     int64_t cursor = pos;
     for (int64_t k = 0; k < count; ++k) {
-      const int64_t at = d_.options_.variable_size_occurs ? cursor : pos + k * f.size;
-      int64_t element = f.size;
+      const int64_t at = variable ? cursor : pos + k * n.size;
+      int64_t element = n.size;
       if (emit) out_.Element();
-      if (f.is_group) {
+      if (n.is_group) {
         if (emit) out_.BeginObject();
         if (!Children(index, at, &element)) return false;
         if (emit) out_.EndObject();
@@ -258,32 +545,83 @@ class Walker {
       cursor = at + element;
     }
     if (emit) out_.EndArray();
-    *size = d_.options_.variable_size_occurs ? cursor - pos : f.size * f.occurs_max;
+    *size = variable ? cursor - pos : int64_t{n.size} * n.occurs_max;
+    return true;
+  }
+
+  // A whole record: its records' fields (or the records, with keep_root); *size: the bytes the
+  // largest took.
+  bool Record(bool keep_root, int64_t* size) {
+    *size = 0;
+    if (!d_.flat_.empty()) {
+      *size = cb_.record_size();
+      return RunFlat(d_.flat_);
+    }
+    if (cb_.records.size() == 1 && !keep_root) return Children(cb_.records.front(), 0, size);
+    for (int32_t root : cb_.records) {
+      int64_t taken = 0;
+      if (!Item(root, 0, &taken)) return false;
+      *size = std::max(*size, taken);
+    }
+    return true;
+  }
+
+  // A whole record through the flat program.
+  bool RunFlat(const std::vector<RecordDecoder::FlatOp>& ops) {
+    using Op = RecordDecoder::FlatOp;
+    for (const Op& op : ops) {
+      const RecordDecoder::Node& n = d_.nodes_[op.node];
+      switch (op.kind) {
+        case Op::kValue:
+          if (!Elementary(op.node, op.offset, /*in_array=*/false, /*emit=*/true)) return false;
+          break;
+        case Op::kArrayValue:
+          out_.Element();
+          if (!Elementary(op.node, op.offset, /*in_array=*/true, /*emit=*/true)) return false;
+          break;
+        case Op::kOpenObject:
+          out_.Key(*n.name, *n.key);
+          out_.BeginObject();
+          break;
+        case Op::kOpenElementObject:
+          out_.Element();
+          out_.BeginObject();
+          break;
+        case Op::kCloseObject: out_.EndObject(); break;
+        case Op::kOpenArray:
+          out_.Key(*n.name, *n.key);
+          out_.BeginArray();
+          break;
+        case Op::kCloseArray: out_.EndArray(); break;
+      }
+    }
     return true;
   }
 
   // The children of a group whose first byte is at `start`.
   bool Children(int32_t index, int64_t start, int64_t* size) {
-    const Field& g = cb_.fields[index];
+    const RecordDecoder::Node* nodes = d_.nodes_.data();
+    const RecordDecoder::Node& g = nodes[index];
+    const int32_t* children = d_.child_index_.data() + g.first_child;
     const bool variable = d_.options_.variable_size_occurs;
     int64_t set_start = start, set_end = start;
-    for (int32_t child : g.children) {
-      const Field& c = cb_.fields[child];
+    for (int32_t i = 0; i < g.child_count; ++i) {
+      const int32_t child = children[i];
+      const RecordDecoder::Node& c = nodes[child];
       int64_t at;
       if (!variable) {
-        at = start + (c.offset - g.offset);
-      } else if (c.redefines >= 0) {
+        at = start + c.rel_offset;
+      } else if (c.redefines) {
         at = set_start;
       } else {
         set_start = set_end;
         at = set_start;
       }
-      int64_t taken = c.size * c.occurs_max;
-      const int32_t rule = d_.plan_[child].segment_rule;
-      if (rule < 0 || d_.SegmentMatches(rule)) {
+      int64_t taken = int64_t{c.size} * c.occurs_max;
+      if (c.segment_rule < 0 || d_.SegmentMatches(c.segment_rule)) {
         if (!Item(child, at, &taken)) return false;
       }
-      set_end = c.redefines >= 0 ? std::max(set_end, at + taken) : at + taken;
+      set_end = c.redefines ? std::max(set_end, at + taken) : at + taken;
     }
     *size = variable ? set_end - start : g.size;
     return true;
@@ -310,21 +648,27 @@ class Walker {
   }
 
   bool Elementary(int32_t index, int64_t pos, bool in_array, bool emit) {
-    const Field& f = cb_.fields[index];
+    const RecordDecoder::Node& n = d_.nodes_[index];
+    if constexpr (std::is_same_v<Out, TextOut>) {
+      if (n.fast && emit && pos + n.size <= static_cast<int64_t>(record_.size()) &&
+          out_.Fast(n, record_.data() + pos, record_.data() + record_.size(), in_array,
+                    d_.options_.codec, d_.codec_.code_page())) {
+        return true;
+      }
+    }
     Value value;
     FieldCodec::Outcome outcome = FieldCodec::Outcome::kNull;
     if (pos < static_cast<int64_t>(record_.size())) {
-      outcome = d_.codec_.Decode(f, Bytes(pos, f.size), &value);
+      outcome = d_.codec_.Decode(n.shape, Bytes(pos, n.size), &value);
     }
     if (outcome == FieldCodec::Outcome::kInvalid) return Fail(index, pos, d_.codec_.last_error());
-    if (f.is_counter) Remember(index, outcome, value);
+    if (n.is_counter) Remember(index, outcome, value);
     if (!emit) return true;
     if (outcome != FieldCodec::Outcome::kValue) {
       if (in_array) out_.Null();
       return true;
     }
-    const RecordDecoder::Plan& p = d_.plan_[index];
-    if (!in_array) out_.Key(p.name, p.key);
+    if (!in_array) out_.Key(*n.name, *n.key);
     out_.Scalar(value);
     return true;
   }
@@ -473,6 +817,15 @@ Status RecordDecoder::Prepare() {
     p.nt_field.type = ValueType::kString;
     p.nt_field.usage = Usage::kDisplay;
   }
+  // The most text a record can print (generated columns: 128 bytes more).
+  max_json_ = 128 + 2;
+  for (int32_t record : copybook_.records) {
+    if (copybook_.records.size() == 1 && !options_.keep_root) {
+      for (int32_t child : copybook_.fields[record].children) max_json_ += MaxJsonBytes(child) + 1;
+    } else {
+      max_json_ += MaxJsonBytes(record) + 1;
+    }
+  }
   if (!options_.segment_field.empty()) {
     FERRY_ASSIGN_OR_RETURN(segment_field_, find_one(options_.segment_field, "segment field"));
     const Field& f = fields[segment_field_];
@@ -494,7 +847,121 @@ Status RecordDecoder::Prepare() {
     }
     plan_[index].segment_rule = static_cast<int32_t>(r);
   }
+  nodes_.resize(fields.size());
+  child_index_.clear();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const Field& f = fields[i];
+    const Plan& p = plan_[i];
+    Node& n = nodes_[i];
+    if (f.is_elementary()) n.shape = FieldShape::Of(f);
+    n.rel_offset = f.parent >= 0 && f.level != 66 ? f.offset - fields[f.parent].offset : 0;
+    n.size = f.size;
+    n.occurs_max = f.occurs_max;
+    n.depending_on = f.depending_on;
+    n.first_child = static_cast<int32_t>(child_index_.size());
+    n.child_count = static_cast<int32_t>(f.children.size());
+    child_index_.insert(child_index_.end(), f.children.begin(), f.children.end());
+    n.segment_rule = p.segment_rule;
+    n.emit = p.emit;
+    n.visit = p.visit;
+    n.is_group = f.is_group;
+    n.has_occurs = f.has_occurs;
+    n.is_counter = f.is_counter;
+    n.redefines = f.redefines >= 0;
+    n.non_terminal = p.non_terminal;
+    n.digits = static_cast<int16_t>(f.picture.digits);
+    const FieldShape::Decoder kind = n.shape.decoder;
+    const bool ebcdic = options_.codec.encoding == Encoding::kEbcdic;
+    n.fast = f.is_elementary() && !f.is_counter && n.size > 0 && n.size <= 16 &&
+             std::abs(f.scale) <= 32 &&
+             ((kind == FieldShape::Decoder::kZoned && ebcdic && !n.shape.explicit_point &&
+               !n.shape.sign_separate && !n.shape.sign_leading) ||
+              kind == FieldShape::Decoder::kPacked || kind == FieldShape::Decoder::kBinary);
+    n.fast = n.fast || (f.is_elementary() && !f.is_counter && kind == FieldShape::Decoder::kText &&
+                        n.size > 0);
+    n.key = &p.key;
+    n.name = &p.name;
+  }
+  BuildFlat();
   return OkStatus();
+}
+
+void RecordDecoder::BuildFlat() {
+  flat_.clear();
+  if (options_.variable_size_occurs || !options_.segment_redefines.empty() ||
+      !options_.non_terminals.empty() || copybook_.has_depending_on()) {
+    return;
+  }
+  constexpr size_t kMaxOps = 1 << 20;  // a larger expansion keeps the tree walk
+  bool fits = true;
+  auto add = [&](auto&& self, int32_t index, int64_t pos) -> void {
+    const Node& n = nodes_[index];
+    if (!n.emit || !fits) return;
+    if (flat_.size() > kMaxOps) {
+      fits = false;
+      return;
+    }
+    auto children = [&](int64_t at) {
+      for (int32_t i = 0; i < n.child_count; ++i) {
+        const int32_t child = child_index_[n.first_child + i];
+        self(self, child, at + nodes_[child].rel_offset);
+      }
+    };
+    if (!n.has_occurs) {
+      if (n.is_group) {
+        flat_.push_back({FlatOp::kOpenObject, index, pos});
+        children(pos);
+        flat_.push_back({FlatOp::kCloseObject, index, pos});
+      } else {
+        flat_.push_back({FlatOp::kValue, index, pos});
+      }
+      return;
+    }
+    flat_.push_back({FlatOp::kOpenArray, index, pos});
+    for (int32_t k = 0; k < n.occurs_max; ++k) {
+      const int64_t at = pos + int64_t{k} * n.size;
+      if (n.is_group) {
+        flat_.push_back({FlatOp::kOpenElementObject, index, at});
+        children(at);
+        flat_.push_back({FlatOp::kCloseObject, index, at});
+      } else {
+        flat_.push_back({FlatOp::kArrayValue, index, at});
+      }
+    }
+    flat_.push_back({FlatOp::kCloseArray, index, pos});
+  };
+  for (int32_t record : copybook_.records) {
+    if (copybook_.records.size() == 1 && !options_.keep_root) {
+      const Node& root = nodes_[record];
+      for (int32_t i = 0; i < root.child_count; ++i) {
+        const int32_t child = child_index_[root.first_child + i];
+        add(add, child, nodes_[child].rel_offset);
+      }
+    } else {
+      add(add, record, 0);
+    }
+  }
+  if (!fits) flat_.clear();
+}
+
+int64_t RecordDecoder::MaxJsonBytes(int32_t index) const {
+  const Field& f = copybook_.fields[index];
+  const Plan& p = plan_[index];
+  if (!p.emit) return 0;
+  int64_t one = 0;
+  if (f.is_group) {
+    one = 2;
+    for (int32_t child : f.children) one += MaxJsonBytes(child) + 1;
+  } else if (f.type == ValueType::kString) {
+    one = 2 + 6 * int64_t{f.size};
+  } else {
+    // Digits (a binary value may have more than its picture), sign, point, zeros of the scale.
+    one = std::max<int64_t>(48, 2 * int64_t{f.size}) + std::abs(f.scale) + 4;
+  }
+  int64_t total = static_cast<int64_t>(p.key.size()) + 1 +
+                  (f.has_occurs ? 2 + int64_t{f.occurs_max} * (one + 1) : one);
+  if (p.non_terminal) total += static_cast<int64_t>(p.nt_key.size()) + 3 + 6 * int64_t{f.size};
+  return total;
 }
 
 bool RecordDecoder::SegmentMatches(int32_t rule) const {
@@ -552,52 +1019,42 @@ bool RecordDecoder::Emits(int32_t field) const { return plan_[field].emit; }
 
 const std::string& RecordDecoder::OutputName(int32_t field) const { return plan_[field].name; }
 
-template <typename Out>
-static bool WalkRecord(RecordDecoder* decoder, Walker<Out>& walker, const Copybook& cb,
-                       bool keep_root, int64_t* size) {
-  *size = 0;
-  if (cb.records.size() == 1 && !keep_root) {
-    return walker.Children(cb.records.front(), 0, size);
-  }
-  for (int32_t root : cb.records) {
-    int64_t taken = 0;
-    if (!walker.Item(root, 0, &taken)) return false;
-    *size = std::max(*size, taken);
-  }
-  (void)decoder;
-  return true;
-}
-
 bool RecordDecoder::AppendJson(std::span<const uint8_t> record, const RecordInfo& info,
                                std::string* out, RecordError* error) {
   const size_t mark = out->size();
   if (!options_.segment_redefines.empty()) segment_id_ = SegmentId(record);
-  TextOut text(out);
-  text.BeginObject();
-  if (options_.generate_record_id) {
-    static const std::string kFileId = "File_Id", kRecordId = "Record_Id",
-                             kLength = "Record_Byte_Length";
-    text.Key(kFileId, "\"File_Id\":");
-    text.Integer(options_.file_id);
-    text.Key(kRecordId, "\"Record_Id\":");
-    text.Integer(info.record_id);
-    text.Key(kLength, "\"Record_Byte_Length\":");
-    text.Integer(info.byte_length);
-  }
-  for (size_t k = 0; k < info.segment_ids.size(); ++k) {
-    if (info.segment_ids[k].empty()) continue;
-    const std::string name = fmt::format("Seg_Id{}", k);
-    text.Key(name, QuotedKey(name));
-    text.String(info.segment_ids[k]);
-  }
-  Walker<TextOut> walker(this, record, &text, error);
-  int64_t size = 0;
-  if (!WalkRecord(this, walker, copybook_, options_.keep_root, &size)) {
-    out->resize(mark);
-    return false;
-  }
-  text.EndObject();
-  return true;
+  size_t room = static_cast<size_t>(max_json_) + 64;  // the fixed-size copies' slack
+  for (const std::string& id : info.segment_ids) room += id.size() + 32;
+  bool ok = true;
+  out->resize_and_overwrite(mark + room, [&](char* buffer, size_t) {
+    TextOut text(buffer + mark);
+    text.BeginObject();
+    if (options_.generate_record_id) {
+      static const std::string kFileId = "File_Id", kRecordId = "Record_Id",
+                               kLength = "Record_Byte_Length";
+      text.Key(kFileId, "\"File_Id\":");
+      text.Integer(options_.file_id);
+      text.Key(kRecordId, "\"Record_Id\":");
+      text.Integer(info.record_id);
+      text.Key(kLength, "\"Record_Byte_Length\":");
+      text.Integer(info.byte_length);
+    }
+    for (size_t k = 0; k < info.segment_ids.size(); ++k) {
+      if (info.segment_ids[k].empty()) continue;
+      const std::string name = fmt::format("Seg_Id{}", k);
+      text.Key(name, QuotedKey(name));
+      text.String(info.segment_ids[k]);
+    }
+    Walker<TextOut> walker(this, record, &text, error);
+    int64_t size = 0;
+    if (!walker.Record(options_.keep_root, &size)) {
+      ok = false;
+      return mark;
+    }
+    text.EndObject();
+    return static_cast<size_t>(text.end() - buffer);
+  });
+  return ok;
 }
 
 Result<OrderedJson> RecordDecoder::ToJson(std::span<const uint8_t> record, const RecordInfo& info) {
@@ -624,7 +1081,7 @@ Result<OrderedJson> RecordDecoder::ToJson(std::span<const uint8_t> record, const
   RecordError error;
   Walker<TreeOut> walker(this, record, &tree, &error);
   int64_t size = 0;
-  if (!WalkRecord(this, walker, copybook_, options_.keep_root, &size)) {
+  if (!walker.Record(options_.keep_root, &size)) {
     return Err(InvalidArgument(
         "{}{}{}: {}", error.field,
         error.field.empty() ? "" : fmt::format(" at offset {}", error.offset), "", error.reason));
@@ -639,7 +1096,7 @@ bool RecordDecoder::Validate(std::span<const uint8_t> record, RecordError* error
   // Every field, emitted or not, is decoded: NullOut walks what an output would.
   Walker<NullOut> walker(this, record, &none, error);
   int64_t size = 0;
-  return WalkRecord(this, walker, copybook_, options_.keep_root, &size);
+  return walker.Record(options_.keep_root, &size);
 }
 
 int64_t RecordDecoder::RecordSize(std::span<const uint8_t> record, std::string* why) {
@@ -648,7 +1105,7 @@ int64_t RecordDecoder::RecordSize(std::span<const uint8_t> record, std::string* 
   RecordError error;
   Walker<NullOut> walker(this, record, &none, &error);
   int64_t size = 0;
-  if (!WalkRecord(this, walker, copybook_, true, &size)) {
+  if (!walker.Record(true, &size)) {
     *why = fmt::format("{}: {}", error.field, error.reason);
     return -1;
   }

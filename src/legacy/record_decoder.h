@@ -115,6 +115,11 @@ class RecordDecoder {
   bool Emits(int32_t field) const;
   const std::string& OutputName(int32_t field) const;
 
+  // Internal (record_decoder.cc): the packed per-field plan the walk reads, and the flat
+  // program of a fixed layout.
+  struct Node;
+  struct FlatOp;
+
  private:
   struct Plan;
   template <typename Out>
@@ -122,17 +127,24 @@ class RecordDecoder {
   RecordDecoder(const Copybook& copybook, const DecodeOptions& options);
   Status Prepare();
   bool SegmentMatches(int32_t rule) const;
+  // The most JSON text a field prints, key and all occurrences included.
+  int64_t MaxJsonBytes(int32_t field) const;
+  void BuildFlat();
 
   Copybook copybook_;
   DecodeOptions options_;
   FieldCodec codec_;
   std::vector<Plan> plan_;
+  std::vector<Node> nodes_;
+  std::vector<int32_t> child_index_;
+  std::vector<FlatOp> flat_;  // empty: the layout needs the tree walk
   int32_t segment_field_ = -1;
   std::vector<std::string> record_keys_;  // generated column keys
   std::vector<uint8_t> padded_;           // a field running past the record's end
   std::vector<int64_t> counters_;         // last value of each DEPENDING ON counter
   std::vector<std::string> counter_text_;
   std::string segment_id_;  // the current record's, for segment_redefines
+  int64_t max_json_ = 0;    // the most text a record prints
 };
 
 // ---- Whole files.
