@@ -701,6 +701,13 @@ class Builder {
       f.size = pic.size;
       return OkStatus();
     }
+    if (pic.precision() > 38 || pic.size > 64) {
+      return ErrorAt(e->picture_line, e->picture_column,
+                     "`{}` PIC {}: numbers of more than 38 digits (or edited pictures of more than "
+                     "64 characters) are not supported; describe the field as PIC X to read its "
+                     "text",
+                     f.name, pic.text);
+    }
     if (pic.category == PictureCategory::kNumericEdited && f.usage != Usage::kDisplay) {
       return ErrorAt(e->picture_line, e->picture_column,
                      "`{}` PIC {} is numeric-edited and must be DISPLAY, not {}", f.name, pic.text,

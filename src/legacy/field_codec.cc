@@ -325,6 +325,16 @@ FieldCodec::Outcome FieldCodec::DecodeText(const FieldShape&, std::span<const ui
 
 FieldCodec::Outcome FieldCodec::Number(const FieldShape& f, bool negative, size_t begin, size_t end,
                                        int32_t scale, Value* value) {
+  while (end - begin > 8) {  // leading zeros, eight at a time
+    uint64_t w;
+    std::memcpy(&w, scratch_ + begin, 8);
+    w ^= 0x3030303030303030ULL;
+    if (w != 0) {
+      begin += static_cast<size_t>(__builtin_ctzll(w)) >> 3;
+      break;
+    }
+    begin += 8;
+  }
   while (end - begin > 1 && scratch_[begin] == '0') ++begin;
   if (begin == end) scratch_[--begin] = '0';
   const size_t digits = end - begin;
@@ -357,7 +367,17 @@ FieldCodec::Outcome FieldCodec::DecodeZoned(const FieldShape& f, std::span<const
     const uint8_t* p = bytes.data();
     char* out = scratch_ + 1;
     bool digits = true;
-    for (size_t i = 0; i + 1 < n; ++i) {
+    size_t i = 0;
+    for (; i + 8 < n; i += 8) {  // eight at a time (SWAR)
+      uint64_t x;
+      std::memcpy(&x, p + i, 8);
+      const uint64_t low = x & 0x0F0F0F0F0F0F0F0FULL;
+      digits &= (x & 0xF0F0F0F0F0F0F0F0ULL) == 0xF0F0F0F0F0F0F0F0ULL &&
+                ((low + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) == 0;
+      const uint64_t ascii_digits = low | 0x3030303030303030ULL;
+      std::memcpy(out + i, &ascii_digits, 8);
+    }
+    for (; i + 1 < n; ++i) {
       const uint8_t b = p[i];
       digits &= (b & 0xF0) == 0xF0 && (b & 0x0F) <= 9;
       out[i] = static_cast<char>('0' + (b & 0x0F));

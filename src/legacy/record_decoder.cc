@@ -44,6 +44,8 @@ struct RecordDecoder::Node {
   int16_t digits = 0;  // the picture's digit positions
   const std::string* key = nullptr;
   const std::string* name = nullptr;
+  const char* padded_key = nullptr;  // the key in key_arena_, 32 readable bytes after it
+  uint32_t key_size = 0;
 };
 
 // One step of a flat program: a fixed layout (no DEPENDING ON, segments or variable sizes)
@@ -61,6 +63,7 @@ struct RecordDecoder::FlatOp {
   Kind kind;
   int32_t node;
   int64_t offset;
+  const Node* n;
 };
 
 namespace {
@@ -84,6 +87,15 @@ class TextOut {
   void Key(const std::string&, const std::string& quoted) {
     Separate();
     Put(quoted);
+  }
+  // The key of a field, copied with fixed-size moves when it is short.
+  void KeyOf(const RecordDecoder::Node& n) {
+    Separate();
+    if (n.key_size <= 32) {
+      p_ = Copy32(p_, n.padded_key, n.key_size);
+    } else {
+      Put(*n.key);
+    }
   }
   void Element() { Separate(); }
   void BeginObject() {
@@ -166,20 +178,34 @@ class TextOut {
     size_t count = 0;
     bool negative = false;
     if (s.decoder == FieldShape::Decoder::kPacked) {
+      // Zero bytes first (leading zeros), then two digits a byte.
+      size_t start = 0;
+      while (start + 8 < size) {
+        uint64_t w;
+        std::memcpy(&w, b + start, 8);
+        if (w != 0) {
+          start += static_cast<size_t>(__builtin_ctzll(w)) >> 3;
+          break;
+        }
+        start += 8;
+      }
+      while (start + 1 < size && b[start] == 0) ++start;
       bool ok = true;
-      for (size_t i = 0; i + 1 < size; ++i) {
+      char* d = digits;
+      for (size_t i = start; i + 1 < size; ++i) {
         const uint8_t high = b[i] >> 4, low = b[i] & 0x0F;
         ok &= high <= 9 && low <= 9;
-        digits[2 * i] = static_cast<char>('0' | high);
-        digits[2 * i + 1] = static_cast<char>('0' | low);
+        d[0] = static_cast<char>('0' | high);
+        d[1] = static_cast<char>('0' | low);
+        d += 2;
       }
       const uint8_t last = b[size - 1], high = last >> 4, low = last & 0x0F;
       negative = low == 0xB || low == 0xD;
       // A spare first nibble (an even number of digits) must be zero.
       const bool spare = 2 * size - 1 > static_cast<size_t>(n.digits) && (b[0] >> 4) != 0;
       if (!ok || high > 9 || low < 0xA || (negative && !s.is_signed) || spare) return false;
-      digits[2 * size - 2] = static_cast<char>('0' | high);
-      count = 2 * size - 1;
+      *d++ = static_cast<char>('0' | high);
+      count = static_cast<size_t>(d - digits);
     } else if (s.decoder == FieldShape::Decoder::kBinary) {
       if (size > 8 || (s.native_binary && options.comp5_little_endian) ||
           options.invalid != InvalidValues::kReject) {
@@ -198,7 +224,7 @@ class TextOut {
     } else {
       return false;
     }
-    if (!in_array) Key(*n.name, *n.key);
+    if (!in_array) KeyOf(n);
     p_ = WriteNumber(p_, negative, first, count, s.scale);
     first_ = false;
     return true;
@@ -272,10 +298,20 @@ class TextOut {
       }
       z += 8;
     }
-    while (z + 1 < size && b[z] == 0xF0) ++z;
-    const size_t count = size - z;
     const bool wide = b + size + 8 <= record_end;
-    if (!in_array) Key(*n.name, *n.key);
+    if (wide && z + 1 < size && size - 1 - z <= 8) {
+      // The last (fewer than 9) candidates in one word; bytes past them are masked out.
+      uint64_t w;
+      std::memcpy(&w, b + z, 8);
+      const size_t left = size - 1 - z;
+      const uint64_t mask = left == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * left)) - 1;
+      const uint64_t x = (w ^ 0xF0F0F0F0F0F0F0F0ULL) & mask;
+      z += x == 0 ? left : static_cast<size_t>(__builtin_ctzll(x)) >> 3;
+    } else {
+      while (z + 1 < size && b[z] == 0xF0) ++z;
+    }
+    const size_t count = size - z;
+    if (!in_array) KeyOf(n);
     char* p = p_;
     const int32_t scale = s.scale;
     if (count == 1 && digit == 0) {
@@ -321,16 +357,22 @@ class TextOut {
       while (begin < end && page->trimmable(b[begin])) ++begin;
     }
     if (trim == Trimming::kRight || trim == Trimming::kBoth) {
+      // Trailing spaces eight at a time: the highest bytes of a little-endian word are the
+      // last ones, so the count of leading zero bits of (word ^ spaces) counts them.
       const uint64_t spaces = page->space() * 0x0101010101010101ULL;
       while (end >= begin + 8) {
         uint64_t w;
         std::memcpy(&w, b + end - 8, 8);
-        if (w != spaces) break;
+        const uint64_t x = w ^ spaces;
+        if (x != 0) {
+          end -= static_cast<size_t>(__builtin_clzll(x)) >> 3;
+          break;
+        }
         end -= 8;
       }
       while (end > begin && page->trimmable(b[end - 1])) --end;
     }
-    if (!in_array) Key(*n.name, *n.key);
+    if (!in_array) KeyOf(n);
     char* p = p_;
     *p++ = '"';
     for (size_t i = begin; i < end; ++i) {
@@ -379,7 +421,8 @@ class TextOut {
     return Copy32(p, d, n);
   }
   void Separate() {
-    if (!first_) *p_++ = ',';
+    *p_ = ',';
+    p_ += !first_;
     first_ = false;
   }
   char* p_;
@@ -570,14 +613,14 @@ class Walker {
   bool RunFlat(const std::vector<RecordDecoder::FlatOp>& ops) {
     using Op = RecordDecoder::FlatOp;
     for (const Op& op : ops) {
-      const RecordDecoder::Node& n = d_.nodes_[op.node];
+      const RecordDecoder::Node& n = *op.n;
       switch (op.kind) {
         case Op::kValue:
-          if (!Elementary(op.node, op.offset, /*in_array=*/false, /*emit=*/true)) return false;
+          if (!Elementary(n, op.node, op.offset, /*in_array=*/false, /*emit=*/true)) return false;
           break;
         case Op::kArrayValue:
           out_.Element();
-          if (!Elementary(op.node, op.offset, /*in_array=*/true, /*emit=*/true)) return false;
+          if (!Elementary(n, op.node, op.offset, /*in_array=*/true, /*emit=*/true)) return false;
           break;
         case Op::kOpenObject:
           out_.Key(*n.name, *n.key);
@@ -648,7 +691,11 @@ class Walker {
   }
 
   bool Elementary(int32_t index, int64_t pos, bool in_array, bool emit) {
-    const RecordDecoder::Node& n = d_.nodes_[index];
+    return Elementary(d_.nodes_[index], index, pos, in_array, emit);
+  }
+
+  bool Elementary(const RecordDecoder::Node& n, int32_t index, int64_t pos, bool in_array,
+                  bool emit) {
     if constexpr (std::is_same_v<Out, TextOut>) {
       if (n.fast && emit && pos + n.size <= static_cast<int64_t>(record_.size()) &&
           out_.Fast(n, record_.data() + pos, record_.data() + record_.size(), in_array,
@@ -872,16 +919,27 @@ Status RecordDecoder::Prepare() {
     n.digits = static_cast<int16_t>(f.picture.digits);
     const FieldShape::Decoder kind = n.shape.decoder;
     const bool ebcdic = options_.codec.encoding == Encoding::kEbcdic;
-    n.fast = f.is_elementary() && !f.is_counter && n.size > 0 && n.size <= 16 &&
-             std::abs(f.scale) <= 32 &&
-             ((kind == FieldShape::Decoder::kZoned && ebcdic && !n.shape.explicit_point &&
-               !n.shape.sign_separate && !n.shape.sign_leading) ||
-              kind == FieldShape::Decoder::kPacked || kind == FieldShape::Decoder::kBinary);
-    n.fast = n.fast || (f.is_elementary() && !f.is_counter && kind == FieldShape::Decoder::kText &&
-                        n.size > 0);
+    // TextOut::Fast's limits: 32 digits staged for packed items, 8 bytes of binary, 32 zeros
+    // of scale; zoned digits are converted in place, any number of them.
+    const bool zoned = kind == FieldShape::Decoder::kZoned && ebcdic && !n.shape.explicit_point &&
+                       !n.shape.sign_separate && !n.shape.sign_leading;
+    const bool packed = kind == FieldShape::Decoder::kPacked && n.size <= 16;
+    const bool binary = kind == FieldShape::Decoder::kBinary && n.size <= 8;
+    n.fast = f.is_elementary() && !f.is_counter && n.size > 0 &&
+             (kind == FieldShape::Decoder::kText ||
+              (std::abs(f.scale) <= 32 && (zoned || packed || binary)));
     n.key = &p.key;
+    n.key_size = static_cast<uint32_t>(p.key.size());
     n.name = &p.name;
   }
+  key_arena_.clear();
+  std::vector<size_t> key_at(nodes_.size());
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    key_at[i] = key_arena_.size();
+    key_arena_ += plan_[i].key;
+    key_arena_.append(32, '\0');
+  }
+  for (size_t i = 0; i < nodes_.size(); ++i) nodes_[i].padded_key = key_arena_.data() + key_at[i];
   BuildFlat();
   return OkStatus();
 }
@@ -942,6 +1000,7 @@ void RecordDecoder::BuildFlat() {
     }
   }
   if (!fits) flat_.clear();
+  for (FlatOp& op : flat_) op.n = &nodes_[op.node];
 }
 
 int64_t RecordDecoder::MaxJsonBytes(int32_t index) const {

@@ -138,6 +138,7 @@ class RecordDecoder {
   std::vector<Node> nodes_;
   std::vector<int32_t> child_index_;
   std::vector<FlatOp> flat_;  // empty: the layout needs the tree walk
+  std::string key_arena_;     // every key, each followed by 32 bytes of padding
   int32_t segment_field_ = -1;
   std::vector<std::string> record_keys_;  // generated column keys
   std::vector<uint8_t> padded_;           // a field running past the record's end
