@@ -1,7 +1,7 @@
 // Copybook decoding throughput on wide records of mixed types: a generated copybook like
 // Cobrix's test6 (text, zoned decimals of 1 to 18 digits signed and unsigned, explicit points,
 // separate signs, binary of 2, 4 and 8 bytes, packed decimals, COMP-1 and COMP-2, edited
-// pictures: 186 fields, 1,424 bytes a record) and 20,000 random EBCDIC records of it (28 MB),
+// pictures: 202 fields, 1,502 bytes a record) and 20,000 random EBCDIC records of it (30 MB),
 // decoded single-threaded, so the figures are per core. Figures and commands: docs/legacy.md,
 // "Performance".
 //

@@ -6,6 +6,8 @@
 //
 // Exit codes: 0 every record decoded; 1 some were rejected (the others are written); 2 a bad
 // flag, copybook or option; 3 a file could not be read or written.
+#include <sys/stat.h>
+
 #include <chrono>
 #include <memory>
 #include <ostream>
@@ -151,7 +153,12 @@ Result<legacy::StreamOptions> StreamOptionsOf(const DecodeFlags& flags) {
 class BufferedFile {
  public:
   BufferedFile(Env* env, std::string path) : env_(env), path_(std::move(path)) {}
-  Status Open() { return env_->WriteFileAtomic(path_, ""); }
+  // Empties a regular file (a device or a pipe such as /dev/stdout is only appended to).
+  Status Open() {
+    struct stat st{};
+    if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return OkStatus();
+    return env_->WriteFileAtomic(path_, "");
+  }
   Status Add(std::string_view line) {
     buffer_.append(line);
     buffer_.push_back('\n');
