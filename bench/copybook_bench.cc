@@ -37,8 +37,9 @@ std::string WideCopybook() {
   for (int d : digits) add(fmt::format("UINT-{}", d), fmt::format("PIC 9({})", d));
   for (int d : digits) add(fmt::format("SINT-{}", d), fmt::format("PIC S9({})", d));
   for (int d : digits) add(fmt::format("UDEC-{}", d), fmt::format("PIC 9({})V99", d));
-  for (int d : digits)
+  for (int d : digits) {
     add(fmt::format("SDEC-{}", d), fmt::format("PIC S9({})V9(4)", std::min(d, 14)));
+  }
   for (int d : {3, 5, 9, 12}) add(fmt::format("EDEC-{}", d), fmt::format("PIC S9({}).99", d));
   for (int d : digits) add(fmt::format("UBIN-{}", d), fmt::format("PIC 9({}) COMP", d));
   for (int d : digits) add(fmt::format("SBIN-{}", d), fmt::format("PIC S9({}) BINARY", d));
@@ -137,7 +138,8 @@ void BM_DecodeToJsonLines(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * records);
   state.counters["record_bytes"] = cb.record_size();
   state.counters["fields"] = static_cast<double>(cb.fields.size() - 1);
-  state.counters["json_bytes_per_record"] = static_cast<double>(json_bytes) / records;
+  state.counters["json_bytes_per_record"] =
+      static_cast<double>(json_bytes) / static_cast<double>(records);
 }
 BENCHMARK(BM_DecodeToJsonLines)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
@@ -146,7 +148,7 @@ void BM_DecodeOnly(benchmark::State& state) {
   const Copybook& cb = WideLayout();
   const std::string& data = BenchData();
   std::unique_ptr<RecordDecoder> decoder = RecordDecoder::Create(cb, {}).value();
-  const size_t size = static_cast<size_t>(cb.record_size());
+  const auto size = static_cast<size_t>(cb.record_size());
   const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
   const size_t records = data.size() / size;
   for (auto _ : state) {

@@ -1,7 +1,6 @@
 // `ferry copybook layout` and `ferry copybook decode` through the command line, in-process:
 // outputs, the reject file, exit codes and bad input.
-#include <stdlib.h>
-
+#include <cstdlib>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -24,7 +23,7 @@ struct Outcome {
   std::string err;
 };
 
-const char* kCopybook =
+constexpr const char* kCopybook =
     "      * Accounts, one 12-byte record each.\n"
     "       01  ACCOUNT.\n"
     "           05  ID       PIC 9(3).\n"
@@ -79,7 +78,7 @@ class CopybookCommandTest : public ::testing::Test {
     return Env::Default()->ReadFile(path).value_or("<unreadable>");
   }
 
-  Outcome Run(std::vector<std::string> args) {
+  Outcome Run(const std::vector<std::string>& args) {
     std::vector<const char*> argv = {"ferry", "--log-level", "error"};
     for (const std::string& a : args) argv.push_back(a.c_str());
     std::ostringstream out, err;

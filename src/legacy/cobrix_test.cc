@@ -70,7 +70,7 @@ class JacksonPretty {
         if (!first) ++pos_;  // the comma
         out_ += first ? "\n" : ",\n";
         first = false;
-        out_.append(static_cast<size_t>(2 * (nesting + 1)), ' ');
+        out_.append(2 * static_cast<size_t>(nesting + 1), ' ');
         String();
         ++pos_;  // the colon
         out_ += " : ";
@@ -79,7 +79,7 @@ class JacksonPretty {
       }
       ++pos_;
       out_ += "\n";
-      out_.append(static_cast<size_t>(2 * nesting), ' ');
+      out_.append(2 * static_cast<size_t>(nesting), ' ');
       out_ += "}";
     } else if (c == '[') {
       ++pos_;
@@ -174,6 +174,7 @@ class CobrixTest : public ::testing::Test {
   // Every record of every data file, as JSON lines; rejects fail the test.
   static std::vector<std::string> Decode(CobrixRun run) {
     std::vector<Copybook> copybooks;
+    copybooks.reserve(run.copybooks.size());
     for (const std::string& name : run.copybooks) copybooks.push_back(Parse(name));
     Result<Copybook> copybook = MergeCopybooks(std::move(copybooks));
     EXPECT_TRUE(copybook.has_value()) << copybook.error().ToString();
@@ -403,11 +404,12 @@ TEST_F(CobrixTest, Test7Fillers) {
     run.options.decode.fillers = {r.drop_group, r.drop_value, r.naming};
     std::vector<std::string> lines = Decode(run);
     std::vector<std::pair<double, std::string>> sorted;
+    sorted.reserve(lines.size());
     for (const std::string& line : lines) {
       sorted.emplace_back(OrderedJson::parse(line).value("AMOUNT", 0.0), line);
     }
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::ranges::stable_sort(sorted,
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
     std::string array = "[";
     for (size_t i = 0; i < sorted.size() && i < 100; ++i) {
       array += (i == 0 ? "" : ",") + sorted[i].second;
@@ -491,7 +493,7 @@ TEST_F(CobrixTest, Test11CustomRecordHeaders) {
   std::string rdw;
   size_t headers = 0, valid = 0, long_ones = 0;
   for (size_t pos = 0; pos + 5 <= raw.size();) {
-    const uint8_t* h = reinterpret_cast<const uint8_t*>(raw.data() + pos);
+    const auto* h = reinterpret_cast<const uint8_t*>(raw.data() + pos);
     const size_t length = h[3] + 256 * h[4];
     ASSERT_GT(length, 0u) << "a zero length at " << pos;
     ++headers;
@@ -564,7 +566,7 @@ TEST_F(CobrixTest, Test16FixedLengthSegments) {
     pretty += (i == 0 ? "" : "\n") + JacksonPretty::Format(lines[i]);
   }
   std::string expected = Read("test16_expected/test16.txt");
-  expected.erase(std::remove(expected.begin(), expected.end(), '\r'), expected.end());
+  std::erase(expected, '\r');
   while (!expected.empty() && expected.back() == '\n') expected.pop_back();
   EXPECT_EQ(pretty, expected);
 }

@@ -33,7 +33,7 @@ char32_t DecodeUtf8(const unsigned char* s, size_t n) {
 // The page's table through glibc's iconv: each byte converted alone to UTF-8.
 Result<Table> IconvTable(const std::string& iconv_name) {
   iconv_t cd = iconv_open("UTF-8", iconv_name.c_str());
-  if (cd == reinterpret_cast<iconv_t>(-1)) {
+  if (cd == reinterpret_cast<iconv_t>(-1)) {  // NOLINT(performance-no-int-to-ptr): iconv's error
     return Err(
         Unavailable("glibc's iconv has no converter from {} (`iconv -l` lists them; the "
                     "gconv modules come with libc6)",
@@ -95,10 +95,9 @@ Table CobrixCommon(const Table& cp037, bool extended) {
   Table t;
   for (int b = 0; b < 256; ++b) {
     const char32_t c = cp037[b];
-    if (IsInvariant(c)) {
+    // The invariant characters, and (extended) the C0 controls of the EBCDIC control area.
+    if (IsInvariant(c) || (extended && b < 0x40 && c < 0x20 && c != 0x1A)) {
       t[b] = c;
-    } else if (extended && b < 0x40 && c < 0x20 && c != 0x1A) {
-      t[b] = c;  // the C0 controls of the EBCDIC control area
     } else if (extended && b < 0x20 && IsC1(c)) {
       t[b] = 0x1A;  // a control without an ASCII equivalent: SUB
     } else {
@@ -142,9 +141,9 @@ std::string Canonical(std::string_view name) {
   } else if (n.starts_with("cp")) {
     digits = n.substr(2);
   }
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return "";
+  if (digits.empty() || !std::ranges::all_of(digits, ::isdigit)) return "";
   const int number = std::stoi(digits.substr(0, 6));
-  if (std::find(std::begin(kIbmPages), std::end(kIbmPages), number) == std::end(kIbmPages)) {
+  if (std::ranges::find(kIbmPages, number) == std::end(kIbmPages)) {
     return "";
   }
   return fmt::format("{}{:03}", prefix, number);
@@ -156,7 +155,7 @@ struct Registry {
 };
 
 Registry& GetRegistry() {
-  static Registry* registry = new Registry();
+  static auto* registry = new Registry();
   return *registry;
 }
 
@@ -237,8 +236,8 @@ CodePage::CodePage(std::string name, std::string iconv_name, bool ebcdic,
       std::string replacement;
       AppendUtf8(0xFFFD, &replacement);
       e.utf8_size = e.json_size = static_cast<uint8_t>(replacement.size());
-      std::copy(replacement.begin(), replacement.end(), e.utf8);
-      std::copy(replacement.begin(), replacement.end(), e.json);
+      std::ranges::copy(replacement, e.utf8);
+      std::ranges::copy(replacement, e.json);
       continue;
     }
     e.trimmable = c <= 0x20;
@@ -246,9 +245,9 @@ CodePage::CodePage(std::string name, std::string iconv_name, bool ebcdic,
     AppendUtf8(c, &utf8);
     AppendJsonEscaped(c, &json);
     e.utf8_size = static_cast<uint8_t>(utf8.size());
-    std::copy(utf8.begin(), utf8.end(), e.utf8);
+    std::ranges::copy(utf8, e.utf8);
     e.json_size = static_cast<uint8_t>(json.size());
-    std::copy(json.begin(), json.end(), e.json);
+    std::ranges::copy(json, e.json);
     if (json.size() == 1) json_char_[b] = json[0];
   }
   // Encoding picks, for a character several bytes decode to, the byte that means it in EBCDIC
@@ -290,8 +289,8 @@ std::vector<std::string> CodePage::Names() {
   std::vector<std::string> names = {"common", "common_extended", "cp037_extended"};
   for (int n : kIbmPages) names.push_back(fmt::format("cp{:03}", n));
   for (int n : kIbmPages) names.push_back(fmt::format("ibm-{:03}", n));
-  names.push_back("ascii");
-  names.push_back("latin1");
+  names.emplace_back("ascii");
+  names.emplace_back("latin1");
   return names;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
+#include <ranges>
 #include <set>
 
 #include <fmt/format.h>
@@ -377,7 +378,7 @@ class Parser {
       }
       return OkStatus();
     }
-    if (std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (std::ranges::all_of(w, [](char c) { return c >= '0' && c <= '9'; })) {
       return ErrorAt(t,
                      "`{}` where a clause or the period ending `{}` was expected; is the "
                      "period missing at the end of line {}?",
@@ -507,8 +508,9 @@ class Parser {
       }
       e->values.push_back(std::move(value));
       if (AtEnd() || Peek().kind == TokenKind::kPeriod) break;
+      std::string figurative;
       if (Peek().kind == TokenKind::kWord && !IsNumericLiteral(Peek().text) &&
-          !IsFigurative(Peek().upper, &value.from) && Peek().upper != "ALL") {
+          !IsFigurative(Peek().upper, &figurative) && Peek().upper != "ALL") {
         if (Accept("WHEN")) {  // WHEN SET TO FALSE IS literal
           Accept("SET");
           Accept("TO");
@@ -529,7 +531,7 @@ class Parser {
 
 std::string JsonName(std::string_view name) {
   std::string out(name);
-  std::replace(out.begin(), out.end(), '-', '_');
+  std::ranges::replace(out, '-', '_');
   return out;
 }
 
@@ -541,8 +543,9 @@ class Builder {
   Result<Copybook> Build(std::vector<Entry> entries) {
     entries_ = std::move(entries);
     FERRY_RETURN_IF_ERROR(BuildTree());
-    for (int32_t record : cb_.records)
+    for (int32_t record : cb_.records) {
       FERRY_RETURN_IF_ERROR(Resolve(record, std::nullopt, std::nullopt));
+    }
     FERRY_RETURN_IF_ERROR(LinkRedefines());
     FERRY_RETURN_IF_ERROR(LinkDependingOn());
     for (int32_t record : cb_.records) Layout(record, 0);
@@ -569,7 +572,7 @@ class Builder {
     f.parent = parent;
     f.depth = parent < 0 ? 0 : cb_.fields[parent].depth + 1;
     f.is_filler = e.name == "FILLER";
-    const int32_t index = static_cast<int32_t>(cb_.fields.size());
+    const auto index = static_cast<int32_t>(cb_.fields.size());
     cb_.fields.push_back(std::move(f));
     entry_of_.push_back(static_cast<int32_t>(&e - entries_.data()));
     if (parent >= 0) cb_.fields[parent].children.push_back(index);
@@ -665,8 +668,8 @@ class Builder {
                        f.name);
       }
       f.type = ValueType::kGroup;
-      for (size_t i = 0; i < cb_.fields[index].children.size(); ++i) {
-        FERRY_RETURN_IF_ERROR(Resolve(cb_.fields[index].children[i], usage, sign));
+      for (int i : cb_.fields[index].children) {
+        FERRY_RETURN_IF_ERROR(Resolve(i, usage, sign));
       }
       return OkStatus();
     }
@@ -782,7 +785,7 @@ class Builder {
       Field& f = cb_.fields[i];
       const std::vector<int32_t>& siblings =
           f.parent >= 0 && f.level != 1 ? cb_.fields[f.parent].children : cb_.records;
-      auto self = std::find(siblings.begin(), siblings.end(), static_cast<int32_t>(i));
+      auto self = std::ranges::find(siblings, static_cast<int32_t>(i));
       int32_t target = -1;
       for (auto it = self; it != siblings.begin();) {
         --it;
@@ -813,7 +816,7 @@ class Builder {
     for (size_t i = 0; i < cb_.fields.size(); ++i) {
       const Field& f = cb_.fields[i];
       if (f.name != names.front() || f.level == 66) continue;
-      int32_t root = static_cast<int32_t>(i);
+      auto root = static_cast<int32_t>(i);
       while (cb_.fields[root].parent >= 0) root = cb_.fields[root].parent;
       if (root != record) continue;
       size_t q = 1;
@@ -1019,9 +1022,9 @@ std::string Copybook::Path(int32_t index) const {
     if (fields[i].level == 66) names.push_back(fields[fields[i].parent].name);
   }
   std::string path;
-  for (auto it = names.rbegin(); it != names.rend(); ++it) {
+  for (auto& name : std::ranges::reverse_view(names)) {
     if (!path.empty()) path += '.';
-    path += *it;
+    path += name;
   }
   return path;
 }
@@ -1036,7 +1039,7 @@ std::vector<int32_t> Copybook::Find(std::string_view name) const {
     if (dotted) {
       std::string path = Path(static_cast<int32_t>(i));
       std::string json_path = path;
-      std::replace(json_path.begin(), json_path.end(), '-', '_');
+      std::ranges::replace(json_path, '-', '_');
       for (const std::string& p : {path, json_path}) {
         if (p == upper || (p.size() > upper.size() && p.ends_with(upper) &&
                            p[p.size() - upper.size() - 1] == '.')) {
@@ -1052,8 +1055,7 @@ std::vector<int32_t> Copybook::Find(std::string_view name) const {
 }
 
 bool Copybook::has_depending_on() const {
-  return std::any_of(fields.begin(), fields.end(),
-                     [](const Field& f) { return f.depending_on >= 0; });
+  return std::ranges::any_of(fields, [](const Field& f) { return f.depending_on >= 0; });
 }
 
 std::vector<std::string> OutputNames(const Copybook& copybook, FillerNaming naming) {
@@ -1071,7 +1073,7 @@ std::vector<std::string> OutputNames(const Copybook& copybook, FillerNaming nami
       int32_t before = f.parent;
       if (f.parent >= 0) {
         const std::vector<int32_t>& siblings = copybook.fields[f.parent].children;
-        auto it = std::find(siblings.begin(), siblings.end(), static_cast<int32_t>(i));
+        auto it = std::ranges::find(siblings, static_cast<int32_t>(i));
         if (it != siblings.begin() && it != siblings.end()) before = *(it - 1);
       }
       names[i] = before >= 0 ? "FILLER_AFTER_" + names[before] : "FILLER";
@@ -1097,7 +1099,7 @@ Result<Copybook> MergeCopybooks(std::vector<Copybook> copybooks) {
   for (Copybook& cb : copybooks) {
     if (!merged.source_name.empty()) merged.source_name += ",";
     merged.source_name += cb.source_name;
-    const int32_t base = static_cast<int32_t>(merged.fields.size());
+    const auto base = static_cast<int32_t>(merged.fields.size());
     for (Field& f : cb.fields) {
       if (f.parent >= 0) f.parent += base;
       for (int32_t& c : f.children) c += base;

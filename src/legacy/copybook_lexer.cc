@@ -36,8 +36,9 @@ std::vector<Line> SplitLines(std::string_view text) {
     std::string expanded;
     for (size_t i = start; i < end; ++i) {
       if (text[i] == '\t') {
-        do expanded.push_back(' ');
-        while (expanded.size() % kTabWidth != 0);
+        do {
+          expanded.push_back(' ');
+        } while (expanded.size() % kTabWidth != 0);
       } else {
         expanded.push_back(text[i]);
       }
@@ -86,7 +87,7 @@ SourceFormat DetectFormat(const std::vector<Line>& lines) {
 // `>>SOURCE [FORMAT] [IS] FREE|FIXED` switches the format; other directives are skipped.
 void ApplyDirective(std::string_view directive, SourceFormat* format) {
   std::string upper = Upper(directive);
-  if (upper.find(">>SOURCE") != 0) return;
+  if (!upper.starts_with(">>SOURCE")) return;
   if (upper.find("FREE") != std::string::npos) *format = SourceFormat::kFree;
   if (upper.find("FIXED") != std::string::npos) *format = SourceFormat::kFixed;
 }

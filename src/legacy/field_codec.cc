@@ -36,7 +36,7 @@ constexpr std::array<uint16_t, 256> kPackedPairs = [] {
 }();
 
 bool AllZero(std::span<const uint8_t> bytes) {
-  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+  return std::ranges::all_of(bytes, [](uint8_t b) { return b == 0; });
 }
 
 uint64_t LoadBigEndian(const uint8_t* p, size_t n) {
@@ -61,7 +61,7 @@ Uint128 LoadInteger(std::span<const uint8_t> bytes, bool little_endian, bool is_
   const uint8_t top = little_endian ? bytes[n - 1] : bytes[0];
   *negative = is_signed && (top & 0x80) != 0;
   if (*negative) {
-    if (n < 16) u |= ~((Uint128(1) << (8 * n)) - 1);
+    if (n < 16) u |= ~((static_cast<Uint128>(1) << (8 * n)) - 1);
     u = ~u + 1;  // the magnitude
   }
   return u;
@@ -91,7 +91,7 @@ Result<uint64_t> DoubleToIbm(double v, int bytes) {
   int e16 = (e2 + 3) >> 2;                         // ceil(e2 / 4), also for negative e2
   // fraction = m * 2^(e2 - 4*e16) in [1/16, 1), scaled to fraction_bits and rounded.
   double scaled = std::ldexp(m, e2 - 4 * e16 + fraction_bits);
-  uint64_t fraction = static_cast<uint64_t>(std::nearbyint(scaled));
+  auto fraction = static_cast<uint64_t>(std::nearbyint(scaled));
   if (fraction >> fraction_bits) {  // rounding carried into a new hex digit
     fraction >>= 4;
     ++e16;
@@ -106,7 +106,7 @@ Result<uint64_t> DoubleToIbm(double v, int bytes) {
 
 void StoreInteger(Uint128 value, size_t n, bool little_endian, uint8_t* out) {
   for (size_t i = 0; i < n; ++i) {
-    const uint8_t byte = static_cast<uint8_t>(value >> (8 * i));
+    const auto byte = static_cast<uint8_t>(value >> (8 * i));
     out[little_endian ? i : n - 1 - i] = byte;
   }
 }
@@ -115,12 +115,12 @@ void StoreInteger(Uint128 value, size_t n, bool little_endian, uint8_t* out) {
 bool DecodeUtf8(std::string_view s, std::vector<char32_t>* out) {
   size_t i = 0;
   while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const auto c = static_cast<unsigned char>(s[i]);
     int n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
     if (n == 0 || i + static_cast<size_t>(n) > s.size()) return false;
     char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
     for (int k = 1; k < n; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
+      const auto cc = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
       if ((cc >> 6) != 0x2) return false;
       cp = (cp << 6) | (cc & 0x3F);
     }
@@ -195,10 +195,11 @@ Result<DecimalNumber> ParseDecimal(std::string_view text) {
     ++i;
     const char* begin = text.data() + i + (i < text.size() && text[i] == '+' ? 1 : 0);
     auto [ptr, ec] = std::from_chars(begin, text.data() + text.size(), exponent);
-    if (ec != std::errc() || ptr == begin)
+    if (ec != std::errc() || ptr == begin) {
       i = std::string_view::npos;
-    else
+    } else {
       i = static_cast<size_t>(ptr - text.data());
+    }
   }
   if (!digit || i != text.size() || exponent > 1000 || exponent < -1000) {
     return Err(InvalidArgument("`{}` is not a decimal number", text));
@@ -214,7 +215,7 @@ FieldCodec::FieldCodec(const FieldCodecOptions& options) : options_(options) {
   }
   ascii_chars_ = options.encoding == Encoding::kEbcdic ? CodePage::Get("common").value()
                                                        : CodePage::Get("ascii").value();
-  std::fill(std::begin(zoned_), std::end(zoned_), kBad);
+  std::ranges::fill(zoned_, kBad);
   if (options.encoding == Encoding::kEbcdic) {
     for (int d = 0; d <= 9; ++d) {
       zoned_[0xF0 + d] = kDigit | d;
@@ -461,7 +462,7 @@ FieldCodec::Outcome FieldCodec::DecodeEdited(const FieldShape& f, std::span<cons
     // Zero suppressed to blanks, or nothing written.
     bool suppressible = f.blank_when_zero;
     if (!suppressible) {
-      suppressible = std::none_of(pic.edit.begin(), pic.edit.end(), [](const EditPosition& p) {
+      suppressible = std::ranges::none_of(pic.edit, [](const EditPosition& p) {
         return p.role == EditRole::kDigit && p.symbol == '9';
       });
     }
@@ -486,16 +487,13 @@ FieldCodec::Outcome FieldCodec::DecodeEdited(const FieldShape& f, std::span<cons
       case EditRole::kDigit:
         if (c >= '0' && c <= '9') {
           scratch_[d++] = c;
-        } else if ((c == ' ' || c == '*') && (pos.symbol != '9' || blank)) {
-          scratch_[d++] = '0';
         } else if (pos.floating && (c == '+' || c == '-') &&
                    (pos.symbol == '+' || pos.symbol == '-')) {
           sign = c == '-' ? -1 : 1;
           scratch_[d++] = '0';
-        } else if (pos.floating && pos.symbol == '-' && c == ' ') {
-          scratch_[d++] = '0';
-        } else if (pos.floating && pos.symbol == '$' && c == '$') {
-          scratch_[d++] = '0';
+        } else if (((c == ' ' || c == '*') && (pos.symbol != '9' || blank)) ||
+                   (pos.floating && pos.symbol == '$' && c == '$')) {
+          scratch_[d++] = '0';  // a suppressed digit, or the floating $ before the first one
         } else {
           return bad();
         }
@@ -608,15 +606,17 @@ FieldCodec::Outcome FieldCodec::DecodeBinary(const FieldShape& f, std::span<cons
     // Cobrix: a value that does not fit the Spark type is null.
     bool fits = true;
     if (f.type == ValueType::kInt32) {
-      fits = magnitude <= (negative ? Uint128(1) << 31 : (Uint128(1) << 31) - 1);
+      fits = magnitude <=
+             (negative ? static_cast<Uint128>(1) << 31 : (static_cast<Uint128>(1) << 31) - 1);
     } else if (f.type == ValueType::kInt64) {
-      fits = magnitude <= (negative ? Uint128(1) << 63 : (Uint128(1) << 63) - 1);
+      fits = magnitude <=
+             (negative ? static_cast<Uint128>(1) << 63 : (static_cast<Uint128>(1) << 63) - 1);
     }
     if (!fits) return Outcome::kNull;
   }
   std::string_view digits = FormatUnsigned(magnitude, scratch_, sizeof(scratch_));
   if (options_.invalid == InvalidValues::kNull && f.type == ValueType::kDecimal) {
-    const size_t begin = static_cast<size_t>(digits.data() - scratch_);
+    const auto begin = static_cast<size_t>(digits.data() - scratch_);
     return Number(f, negative, begin, begin + digits.size(), f.scale, value);
   }
   // Strict: binary items hold what the program stored, beyond the picture's digits too (as
@@ -661,7 +661,7 @@ Status FieldCodec::EncodeText(const Field& f, std::string_view utf8, uint8_t* ou
   }
   std::vector<char32_t> chars;
   if (!DecodeUtf8(utf8, &chars)) return InvalidArgument("the text is not valid UTF-8");
-  const size_t size = static_cast<size_t>(f.size);
+  const auto size = static_cast<size_t>(f.size);
   if (chars.size() > size) {
     // Blanks beyond the field are dropped; anything else would be lost.
     if (!std::all_of(chars.begin() + static_cast<ptrdiff_t>(size), chars.end(),
@@ -713,12 +713,12 @@ Status FieldCodec::EncodeNumber(const Field& f, const DecimalNumber& number, uin
   if (negative && !pic.is_signed) {
     return OutOfRange("{} is negative and PIC {} is unsigned", DecimalText(number), pic.text);
   }
-  const size_t capacity = static_cast<size_t>(pic.digits);
+  const auto capacity = static_cast<size_t>(pic.digits);
   const bool full_range = f.usage == Usage::kNativeBinary;
   if (digits.size() > capacity && !full_range) {
     return OutOfRange("{} has more digits than PIC {} holds", DecimalText(number), pic.text);
   }
-  const size_t size = static_cast<size_t>(f.size);
+  const auto size = static_cast<size_t>(f.size);
   const bool ebcdic = options_.encoding == Encoding::kEbcdic;
   switch (f.usage) {
     case Usage::kDisplay: {
@@ -754,7 +754,7 @@ Status FieldCodec::EncodeNumber(const Field& f, const DecimalNumber& number, uin
     case Usage::kPacked: {
       std::string padded = std::string(2 * size - 1 - digits.size(), '0') + digits;
       for (size_t i = 0; i < size; ++i) {
-        const uint8_t high = static_cast<uint8_t>(padded[2 * i] - '0');
+        const auto high = static_cast<uint8_t>(padded[2 * i] - '0');
         const uint8_t low = i + 1 < size     ? static_cast<uint8_t>(padded[2 * i + 1] - '0')
                             : !pic.is_signed ? 0x0F
                             : negative       ? 0x0D
@@ -767,15 +767,16 @@ Status FieldCodec::EncodeNumber(const Field& f, const DecimalNumber& number, uin
     case Usage::kNativeBinary: {
       Uint128 magnitude = 0;
       for (char c : digits) {
-        if (magnitude > (~Uint128(0) - 9) / 10) {
+        if (magnitude > (~static_cast<Uint128>(0) - 9) / 10) {
           return OutOfRange("{} does not fit {} bytes", DecimalText(number), size);
         }
         magnitude = magnitude * 10 + static_cast<unsigned>(c - '0');
       }
-      const unsigned bits = static_cast<unsigned>(8 * size);
-      const Uint128 limit = pic.is_signed ? (Uint128(1) << (bits - 1)) - (negative ? 0 : 1)
-                            : bits >= 128 ? ~Uint128(0)
-                                          : (Uint128(1) << bits) - 1;
+      const auto bits = static_cast<unsigned>(8 * size);
+      const Uint128 limit = pic.is_signed
+                                ? (static_cast<Uint128>(1) << (bits - 1)) - (negative ? 0 : 1)
+                            : bits >= 128 ? ~static_cast<Uint128>(0)
+                                          : (static_cast<Uint128>(1) << bits) - 1;
       if (magnitude > limit) {
         return OutOfRange("{} does not fit {} bytes of {}", DecimalText(number), size,
                           UsageName(f.usage));
@@ -796,9 +797,9 @@ Status FieldCodec::EncodeEdited(const Field& f, bool negative, const std::string
   const Picture& pic = f.picture;
   const bool zero = digits.find_first_not_of('0') == std::string::npos;
   std::string text(pic.edit.size(), ' ');
-  const bool all_suppressible = std::none_of(
-      pic.edit.begin(), pic.edit.end(),
-      [](const EditPosition& p) { return p.role == EditRole::kDigit && p.symbol == '9'; });
+  const bool all_suppressible = std::ranges::none_of(pic.edit, [](const EditPosition& p) {
+    return p.role == EditRole::kDigit && p.symbol == '9';
+  });
   if (zero && (f.blank_when_zero || (all_suppressible && pic.edit.front().symbol != '*'))) {
     std::fill(out, out + pic.edit.size(), options_.encoding == Encoding::kEbcdic ? 0x40 : 0x20);
     return OkStatus();
@@ -806,8 +807,8 @@ Status FieldCodec::EncodeEdited(const Field& f, bool negative, const std::string
   bool suppressing = true;
   size_t d = 0;
   int32_t last_suppressed_float = -1;
-  const bool star_fill = std::any_of(pic.edit.begin(), pic.edit.end(),
-                                     [](const EditPosition& p) { return p.symbol == '*'; });
+  const bool star_fill =
+      std::ranges::any_of(pic.edit, [](const EditPosition& p) { return p.symbol == '*'; });
   for (size_t i = 0; i < pic.edit.size(); ++i) {
     const EditPosition& pos = pic.edit[i];
     switch (pos.role) {
@@ -875,7 +876,7 @@ Status FieldCodec::EncodeReal(const Field& f, double v, uint8_t* out) const {
                                                      buf, static_cast<size_t>(result.ptr - buf))));
     return EncodeNumber(f, number, out);
   }
-  const size_t n = static_cast<size_t>(f.size);
+  const auto n = static_cast<size_t>(f.size);
   const FloatFormat format = options_.floating_point;
   const bool little =
       format == FloatFormat::kIbmLittleEndian || format == FloatFormat::kIeeeLittleEndian;
@@ -892,7 +893,7 @@ Status FieldCodec::EncodeReal(const Field& f, double v, uint8_t* out) const {
 }
 
 void FieldCodec::EncodeNull(const Field& f, uint8_t* out) const {
-  const size_t n = static_cast<size_t>(f.size);
+  const auto n = static_cast<size_t>(f.size);
   if (f.usage == Usage::kDisplay) {
     std::fill(out, out + n, page_->space());
   } else {

@@ -42,7 +42,7 @@ std::string FindCobc() {
 
 // The fields of the fixed-length record: every USAGE, sign form, SYNC, edited pictures, text,
 // and a fixed OCCURS.
-const char* kFixedCopybook =
+constexpr const char* kFixedCopybook =
     "       01  REC.\n"
     "           05  D-U      PIC 9(7).\n"
     "           05  D-S      PIC S9(7)V99.\n"
@@ -79,7 +79,7 @@ const char* kFixedCopybook =
     "               10  G-T  PIC X(2).\n";
 
 // A variable-length record whose last item is an OCCURS DEPENDING ON.
-const char* kVariableCopybook =
+constexpr const char* kVariableCopybook =
     "       01  VREC.\n"
     "           05  V-ID     PIC 9(4) COMP.\n"
     "           05  V-N      PIC 9.\n"
@@ -148,10 +148,11 @@ std::vector<Slot> Slots(const Copybook& cb, int32_t index, const std::string& pa
     const int32_t count = f.has_occurs ? std::min(f.occurs_max, occurs_limit) : 1;
     for (int32_t k = 1; k <= count; ++k) {
       const std::string sub = f.has_occurs ? std::to_string(k) : "";
-      const std::string here =
-          path + "/" + f.json_name + (f.has_occurs ? "/" + std::to_string(k - 1) : "");
-      const std::string next =
-          sub.empty() ? subscript : (subscript.empty() ? sub : subscript + ", " + sub);
+      std::string here = path;
+      here += "/" + f.json_name;
+      if (f.has_occurs) here += "/" + std::to_string(k - 1);
+      std::string next = subscript;
+      if (!sub.empty()) next += (next.empty() ? "" : ", ") + sub;
       if (f.is_group) {
         for (Slot& s : Slots(cb, child, here, next, occurs_limit)) slots.push_back(std::move(s));
       } else {
@@ -238,7 +239,7 @@ std::string Program(const std::string& file, const std::string& copybook, bool v
 
 // GnuCOBOL's DISPLAY of a number: digits with a sign before or after them, and the point only
 // where the picture has an explicit one (an implied V is not shown). As decimal text.
-std::string DisplayedNumber(const Field& f, std::string shown) {
+std::string DisplayedNumber(const Field& f, const std::string& shown) {
   if (f.type == ValueType::kFloat || f.type == ValueType::kDouble) {
     std::string text;
     if (f.type == ValueType::kFloat) {
@@ -327,7 +328,8 @@ TEST_F(GnuCobolTest, FixedRecordsOfEveryUsage) {
   std::unique_ptr<RecordDecoder> decoder = RecordDecoder::Create(cb, options).value();
   int mismatches = 0;
   for (int r = 0; r < kRecords && mismatches < 10; ++r) {
-    const auto* bytes = reinterpret_cast<const uint8_t*>(data.data()) + r * cb.record_size();
+    const auto* bytes =
+        reinterpret_cast<const uint8_t*>(data.data()) + int64_t{r} * cb.record_size();
     Result<OrderedJson> record =
         decoder->ToJson(std::span<const uint8_t>(bytes, static_cast<size_t>(cb.record_size())));
     ASSERT_TRUE(record.has_value()) << "record " << r << ": " << record.error().ToString();

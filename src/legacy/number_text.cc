@@ -98,14 +98,14 @@ std::string_view FormatUnsigned(Uint128 value, char* buffer, size_t size) {
   // Two 64-bit halves of at most 19 digits each: avoids a 128-bit division per digit.
   constexpr uint64_t kTen19 = 10000000000000000000ULL;
   while (value >= kTen19) {
-    uint64_t low = static_cast<uint64_t>(value % kTen19);
+    auto low = static_cast<uint64_t>(value % kTen19);
     value /= kTen19;
     for (int i = 0; i < 19; ++i) {
       *--p = static_cast<char>('0' + low % 10);
       low /= 10;
     }
   }
-  uint64_t v = static_cast<uint64_t>(value);
+  auto v = static_cast<uint64_t>(value);
   do {
     *--p = static_cast<char>('0' + v % 10);
     v /= 10;
@@ -116,9 +116,9 @@ std::string_view FormatUnsigned(Uint128 value, char* buffer, size_t size) {
 namespace {
 
 // Short copies as loops the compiler keeps inline: a call to memcpy costs more than the copy.
-inline char* Copy(char* p, const char* s, size_t n) {
-  for (size_t i = 0; i < n; ++i) p[i] = s[i];
-  return p + n;
+inline char* Copy(char* p, std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) p[i] = s[i];
+  return p + s.size();
 }
 inline char* Zeros(char* p, size_t n) {
   for (size_t i = 0; i < n; ++i) p[i] = '0';
@@ -139,20 +139,20 @@ char* WriteDecimal(char* p, bool negative, std::string_view digits, int32_t scal
   }
   if (negative) *p++ = '-';
   if (scale <= 0) {
-    p = Copy(p, digits.data(), digits.size());
+    p = Copy(p, digits);
     return Zeros(p, static_cast<size_t>(-scale));
   }
-  const size_t s = static_cast<size_t>(scale);
+  const auto s = static_cast<size_t>(scale);
   if (digits.size() > s) {
     const size_t integer = digits.size() - s;
-    p = Copy(p, digits.data(), integer);
+    p = Copy(p, digits.substr(0, integer));
     *p++ = '.';
-    return Copy(p, digits.data() + integer, s);
+    return Copy(p, digits.substr(integer));
   }
   *p++ = '0';
   *p++ = '.';
   p = Zeros(p, s - digits.size());
-  return Copy(p, digits.data(), digits.size());
+  return Copy(p, digits);
 }
 
 void AppendDecimal(bool negative, std::string_view digits, int32_t scale, std::string* out) {

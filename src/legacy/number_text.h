@@ -12,8 +12,8 @@
 namespace ferry::legacy {
 
 // Unsigned 128-bit integers: binary fields of up to 16 bytes (38 digits).
-__extension__ typedef unsigned __int128 Uint128;
-__extension__ typedef __int128 Int128;
+__extension__ using Uint128 = unsigned __int128;
+__extension__ using Int128 = __int128;
 
 // Writes the decimal digits of `value` (no leading zeros; "0" for zero) at the end of `buffer`
 // (at least 40 bytes) and returns them.

@@ -37,8 +37,9 @@ Result<std::vector<char>> ExpandSymbols(std::string_view pic) {
   while (i < pic.size()) {
     const char c = pic[i];
     if (c == '(') {
-      if (symbols.empty())
+      if (symbols.empty()) {
         return Err(InvalidArgument("PIC {}: a repeat count with no symbol", pic));
+      }
       size_t close = pic.find(')', i);
       if (close == std::string_view::npos) {
         return Err(InvalidArgument("PIC {}: `(` without `)`", pic));
@@ -274,8 +275,9 @@ std::string_view PictureCategoryName(PictureCategory category) {
 Result<Picture> ParsePicture(std::string_view text) {
   Picture pic;
   pic.text.reserve(text.size());
-  for (char c : text)
+  for (char c : text) {
     pic.text.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
   FERRY_ASSIGN_OR_RETURN(std::vector<char> symbols, ExpandSymbols(pic.text));
   bool has_alpha = false, has_edit = false;
   for (char c : symbols) {

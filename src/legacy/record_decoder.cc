@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -165,7 +166,7 @@ class TextOut {
   bool Fast(const RecordDecoder::Node& n, const uint8_t* b, const uint8_t* record_end,
             bool in_array, const FieldCodecOptions& options, const CodePage* page) {
     const FieldShape& s = n.shape;
-    const size_t size = static_cast<size_t>(n.size);
+    const auto size = static_cast<size_t>(n.size);
     switch (s.decoder) {
       case FieldShape::Decoder::kZoned: return FastZoned(n, b, record_end, in_array);
       case FieldShape::Decoder::kText: return FastText(n, b, in_array, options, page);
@@ -268,7 +269,7 @@ class TextOut {
                  bool in_array) {
     static constexpr char kZeros[] = "00000000000000000000000000000000";
     const FieldShape& s = n.shape;
-    const size_t size = static_cast<size_t>(n.size);
+    const auto size = static_cast<size_t>(n.size);
     size_t i = 0;
     for (; i + 8 < size; i += 8) {
       uint64_t x;
@@ -345,7 +346,7 @@ class TextOut {
   // Text in a code page whose bytes are all valid, trimmed (padding skipped eight at a time).
   bool FastText(const RecordDecoder::Node& n, const uint8_t* b, bool in_array,
                 const FieldCodecOptions& options, const CodePage* page) {
-    const size_t size = static_cast<size_t>(n.size);
+    const auto size = static_cast<size_t>(n.size);
     const Trimming trim = options.trimming;
     if (!page->all_valid() || trim == Trimming::kKeepAll) return false;
     if (options.null_if_all_zero_bytes && b[0] == 0 &&
@@ -409,7 +410,7 @@ class TextOut {
       p = Copy32(p, d, n);
       return Copy32(p, kZeros, static_cast<size_t>(-scale));
     }
-    const size_t s = static_cast<size_t>(scale);
+    const auto s = static_cast<size_t>(scale);
     if (n > s) {
       p = Copy32(p, d, n - s);
       *p++ = '.';
@@ -496,7 +497,6 @@ class TreeOut {
 // No output: decoding for its checks, counters and sizes only.
 class NullOut {
  public:
-  static constexpr bool kDiscard = true;
   void Key(const std::string&, const std::string&) {}
   void Element() {}
   void BeginObject() {}
@@ -517,8 +517,7 @@ constexpr bool Discards() {
 bool ContainsCounter(const Copybook& cb, int32_t index) {
   const Field& f = cb.fields[index];
   if (f.is_counter) return true;
-  return std::any_of(f.children.begin(), f.children.end(),
-                     [&](int32_t c) { return ContainsCounter(cb, c); });
+  return std::ranges::any_of(f.children, [&](int32_t c) { return ContainsCounter(cb, c); });
 }
 
 bool ParseCount(std::string_view digits, bool negative, int32_t scale, int64_t* count) {
@@ -527,7 +526,7 @@ bool ParseCount(std::string_view digits, bool negative, int32_t scale, int64_t* 
   if (scale < 0) text.append(static_cast<size_t>(-scale), '0');
   if (scale > 0) {
     // A count with decimals is a count when they are zeros.
-    const size_t s = static_cast<size_t>(scale);
+    const auto s = static_cast<size_t>(scale);
     if (text.size() <= s) text.insert(0, s - text.size() + 1, '0');
     if (text.find_first_not_of('0', text.size() - s) != std::string::npos) return false;
     text.resize(text.size() - s);
@@ -726,8 +725,9 @@ class Walker {
     if (outcome != FieldCodec::Outcome::kValue) return;
     if (value.kind == Value::Kind::kNumber) {
       int64_t count = 0;
-      if (ParseCount(value.digits, value.negative, value.scale, &count))
+      if (ParseCount(value.digits, value.negative, value.scale, &count)) {
         d_.counters_[index] = count;
+      }
     }
     d_.counter_text_[index] = ValueText(value);
   }
@@ -780,8 +780,8 @@ class Walker {
   RecordError* error_;
 };
 
-RecordDecoder::RecordDecoder(const Copybook& copybook, const DecodeOptions& options)
-    : copybook_(copybook), options_(options), codec_(options.codec) {}
+RecordDecoder::RecordDecoder(Copybook copybook, const DecodeOptions& options)
+    : copybook_(std::move(copybook)), options_(options), codec_(options.codec) {}
 
 RecordDecoder::~RecordDecoder() = default;
 
@@ -1025,7 +1025,7 @@ int64_t RecordDecoder::MaxJsonBytes(int32_t index) const {
 
 bool RecordDecoder::SegmentMatches(int32_t rule) const {
   const std::vector<std::string>& ids = options_.segment_redefines[rule].second;
-  return std::find(ids.begin(), ids.end(), segment_id_) != ids.end();
+  return std::ranges::find(ids, segment_id_) != ids.end();
 }
 
 bool RecordDecoder::has_variable_size() const {
@@ -1048,8 +1048,7 @@ std::string RecordDecoder::SegmentId(std::span<const uint8_t> record) {
 
 bool RecordDecoder::Keeps(const std::string& segment_id) const {
   return options_.segment_filter.empty() ||
-         std::find(options_.segment_filter.begin(), options_.segment_filter.end(), segment_id) !=
-             options_.segment_filter.end();
+         std::ranges::find(options_.segment_filter, segment_id) != options_.segment_filter.end();
 }
 
 Result<int64_t> RecordDecoder::IntegerField(int32_t index, std::span<const uint8_t> record) {
@@ -1131,6 +1130,7 @@ Result<OrderedJson> RecordDecoder::ToJson(std::span<const uint8_t> record, const
     tree.Integer(info.byte_length);
   }
   std::vector<std::string> names;
+  names.reserve(info.segment_ids.size());
   for (size_t k = 0; k < info.segment_ids.size(); ++k) names.push_back(fmt::format("Seg_Id{}", k));
   for (size_t k = 0; k < info.segment_ids.size(); ++k) {
     if (info.segment_ids[k].empty()) continue;
@@ -1206,7 +1206,7 @@ class SegmentIds {
         counts_(levels.size(), 0) {}
 
   const std::vector<std::string>& Next(const std::string& segment, int64_t record_id) {
-    auto it = std::find(levels_.begin(), levels_.end(), segment);
+    auto it = std::ranges::find(levels_, segment);
     if (it != levels_.end()) {
       const size_t level = static_cast<size_t>(it - levels_.begin());
       if (level == 0) {

@@ -124,7 +124,7 @@ class RecordDecoder {
   struct Plan;
   template <typename Out>
   friend class Walker;
-  RecordDecoder(const Copybook& copybook, const DecodeOptions& options);
+  RecordDecoder(Copybook copybook, const DecodeOptions& options);
   Status Prepare();
   bool SegmentMatches(int32_t rule) const;
   // The most JSON text a field prints, key and all occurrences included.

@@ -41,8 +41,8 @@ struct Decoded {
   StreamStats stats;
 };
 
-Decoded DecodeAll(const Copybook& cb, const std::string& data, FramingOptions framing = {},
-                  StreamOptions options = {}) {
+Decoded DecodeAll(const Copybook& cb, const std::string& data, const FramingOptions& framing = {},
+                  const StreamOptions& options = {}) {
   Decoded d;
   std::unique_ptr<ByteSource> source = ByteSource::FromMemory(data);
   Result<StreamStats> stats = DecodeStream(
@@ -60,7 +60,7 @@ Decoded DecodeAll(const Copybook& cb, const std::string& data, FramingOptions fr
   return d;
 }
 
-const char* kAccount =
+constexpr const char* kAccount =
     "       01  ACCOUNT.\n"
     "           05  ID       PIC 9(3).\n"
     "           05  NAME     PIC X(5).\n"

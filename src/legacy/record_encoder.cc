@@ -10,21 +10,17 @@ namespace {
 // Builds an OrderedJson from SAX events, keeping the text of non-integer numbers.
 class ExactNumberSax {
  public:
-  using number_integer_t = OrderedJson::number_integer_t;
-  using number_unsigned_t = OrderedJson::number_unsigned_t;
-  using number_float_t = OrderedJson::number_float_t;
-  using string_t = OrderedJson::string_t;
-  using binary_t = OrderedJson::binary_t;
-
   bool null() { return Put(nullptr); }
   bool boolean(bool v) { return Put(v); }
-  bool number_integer(number_integer_t v) { return Put(v); }
-  bool number_unsigned(number_unsigned_t v) { return Put(v); }
-  bool number_float(number_float_t, const string_t& text) { return Put(text); }
-  bool string(string_t& v) { return Put(std::move(v)); }
-  bool binary(binary_t&) { return false; }
+  bool number_integer(OrderedJson::number_integer_t v) { return Put(v); }
+  bool number_unsigned(OrderedJson::number_unsigned_t v) { return Put(v); }
+  bool number_float(OrderedJson::number_float_t, const OrderedJson::string_t& text) {
+    return Put(text);
+  }
+  bool string(OrderedJson::string_t& v) { return Put(std::move(v)); }
+  bool binary(OrderedJson::binary_t&) { return false; }
   bool start_object(std::size_t) { return Open(OrderedJson::object()); }
-  bool key(string_t& k) {
+  bool key(OrderedJson::string_t& k) {
     key_ = std::move(k);
     return true;
   }
@@ -38,12 +34,12 @@ class ExactNumberSax {
     return true;
   }
   bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
-    error_ = fmt::format("byte {}: {}", position, e.what());
+    error = fmt::format("byte {}: {}", position, e.what());
     return false;
   }
 
   OrderedJson root;
-  std::string error_;
+  std::string error;
 
  private:
   OrderedJson& Slot() {
@@ -101,8 +97,8 @@ class RecordEncoder::Impl {
     if (!record.is_object()) return Err(InvalidArgument("a record must be a JSON object"));
     const int64_t max = cb_.record_size();
     buffer_.assign(static_cast<size_t>(max), 0);
-    std::fill(counter_at_.begin(), counter_at_.end(), -1);
-    std::fill(counter_value_.begin(), counter_value_.end(), -1);
+    std::ranges::fill(counter_at_, -1);
+    std::ranges::fill(counter_value_, -1);
     for (int32_t root : cb_.records) Blank(root, 0);
     int64_t size = 0;
     if (cb_.records.size() == 1 && !options_.keep_root) {
@@ -187,9 +183,9 @@ class RecordEncoder::Impl {
   Status Item(int32_t index, int64_t pos, const OrderedJson* value, int64_t* size) {
     const Field& f = cb_.fields[index];
     if (!decoder_->Emits(index)) {
-      Ensure(pos + f.size * f.occurs_max);
+      Ensure(pos + int64_t{f.size} * f.occurs_max);
       Blank(index, pos);
-      *size = f.size * f.occurs_max;
+      *size = int64_t{f.size} * f.occurs_max;
       return OkStatus();
     }
     if (!f.has_occurs) {
@@ -244,7 +240,7 @@ class RecordEncoder::Impl {
       }
       cursor = at + taken;
     }
-    *size = options_.variable_size_occurs ? cursor - pos : f.size * f.occurs_max;
+    *size = options_.variable_size_occurs ? cursor - pos : int64_t{f.size} * f.occurs_max;
     return OkStatus();
   }
 
@@ -266,7 +262,7 @@ class RecordEncoder::Impl {
       }
       if (c.redefines < 0) set_written = false;
       const OrderedJson* value = Member(object, decoder_->OutputName(child));
-      int64_t taken = c.size * c.occurs_max;
+      int64_t taken = int64_t{c.size} * c.occurs_max;
       const bool in_set = c.redefines >= 0 || c.is_redefined;
       if (!in_set || (!set_written && (value != nullptr || !c.is_redefined))) {
         FERRY_RETURN_IF_ERROR(Item(child, at, value, &taken));
@@ -306,7 +302,7 @@ Result<std::vector<uint8_t>> RecordEncoder::Encode(const OrderedJson& record) {
 Result<OrderedJson> ParseRecordJson(std::string_view text, std::string_view source_name) {
   ExactNumberSax sax;
   const bool ok = OrderedJson::sax_parse(text, &sax);
-  if (!ok) return Err(InvalidArgument("{}: not a JSON object: {}", source_name, sax.error_));
+  if (!ok) return Err(InvalidArgument("{}: not a JSON object: {}", source_name, sax.error));
   return std::move(sax.root);
 }
 

@@ -23,7 +23,7 @@ Copybook Parse(std::string_view text) {
 }
 
 // One field of every type the encoder writes.
-const char* kEveryType =
+constexpr const char* kEveryType =
     "       01  R.\n"
     "           05  D-U     PIC 9(7).\n"
     "           05  D-S     PIC S9(9)V99.\n"
@@ -224,7 +224,8 @@ TEST(RecordEncoderTest, VariableSizeOccursRoundTrip) {
         const int m = static_cast<int>(rng() % 4);
         OrderedJson subs = OrderedJson::array();
         for (int s = 0; s < m; ++s) subs.push_back(static_cast<int>(rng() % 1999) - 999);
-        items.push_back({{"M", m}, {"SUB", subs}, {"TAG", std::string(1, 'A' + k)}});
+        items.push_back(
+            {{"M", m}, {"SUB", subs}, {"TAG", std::string(1, static_cast<char>('A' + k))}});
         size += 1 + 2 * m + 2;
       }
       record["ITEM"] = items;

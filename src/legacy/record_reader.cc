@@ -105,8 +105,9 @@ Status RecordReader::Fill(size_t n) {
     end_ -= pos_;
     pos_ = 0;
   }
-  if (buffer_.size() < std::max(n, kReadChunk))
+  if (buffer_.size() < std::max(n, kReadChunk)) {
     buffer_.resize(std::max(n, kReadChunk) + kReadChunk);
+  }
   while (end_ < n && !eof_) {
     FERRY_ASSIGN_OR_RETURN(size_t got, source_->Read(buffer_.data() + end_, buffer_.size() - end_));
     if (got == 0) eof_ = true;
@@ -166,7 +167,7 @@ Result<RecordReader::Outcome> RecordReader::Next(RawRecord* record, std::string*
     while (skip > 0) {
       FERRY_RETURN_IF_ERROR(Fill(static_cast<size_t>(std::min<int64_t>(skip, kReadChunk))));
       if (available() == 0) break;
-      const size_t step = static_cast<size_t>(std::min<int64_t>(skip, available()));
+      const auto step = static_cast<size_t>(std::min(skip, static_cast<int64_t>(available())));
       pos_ += step;
       consumed_ += static_cast<int64_t>(step);
       skip -= static_cast<int64_t>(step);
