@@ -210,6 +210,10 @@ TEST(FieldCodecTest, NumericEdited) {
   EXPECT_EQ(Encode("PIC ZZZ,ZZ9.99-", "-1234.5"), bytes("  1,234.50-"));
   EXPECT_EQ(Encode("PIC ++++9", "-12"), bytes("  -12"));
   EXPECT_EQ(Encode("PIC ***,**9.99", "1.5"), bytes("******1.50"));
+  // Blanks: zero where the picture suppresses every digit, null where a 9 must be printed.
+  EXPECT_EQ(Text("PIC ZZZ.ZZ", bytes("      ")), "0.00");
+  EXPECT_EQ(Decode("PIC ZZ9.99", bytes("      ")).outcome, FieldCodec::Outcome::kNull);
+  EXPECT_EQ(Encode("PIC ZZZ.ZZ", "0"), bytes("      "));
   Decoded bad = Decode("PIC ZZ9.99", bytes("1A3.45"));
   EXPECT_THAT(bad.error, HasSubstr("byte 0xC1 at offset 1 does not fit `Z` of PIC ZZ9.99"));
 }
