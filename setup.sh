@@ -16,8 +16,8 @@ with a CMake preset, then:
   build [ARGS...]   build the `release` preset (the default command); ARGS go to `cmake --build`
   demo [ARGS...]    build `release`, then run `build/release/src/cli/ferry demo ARGS...`
   test [ARGS...]    build `ci` (warnings are errors) and run the whole suite, then build `asan`
-                    and run the tests labelled base, store, connect or move under ASan+UBSan;
-                    ARGS go to both ctest runs (e.g. -R Hash)
+                    and run the tests labelled base, store, connect, move or legacy under
+                    ASan+UBSan; ARGS go to both ctest runs (e.g. -R Hash)
   asan [ARGS...]    build `asan` and run the whole suite under ASan+UBSan; ARGS go to ctest
                     (e.g. -L store)
 
@@ -414,9 +414,10 @@ case $COMMAND in
     build ci
     run_ctest ci "whole suite" "$@" || status=1
     configure asan
-    # Only what the sanitizer run needs (target core_tests): base, store, connect, move.
+    # Only what the sanitizer run needs (target core_tests): base, store, connect, move, legacy.
     build asan --target core_tests
-    run_ctest asan "base|store|connect|move" -L 'base|store|connect|move' "$@" || status=1
+    run_ctest asan "base|store|connect|move|legacy" -L 'base|store|connect|move|legacy' "$@" ||
+      status=1
     summary
     exit "$status"
     ;;
