@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/url.h"
+#include "connect/copybook_connector.h"
 #include "connect/file_connector.h"
 #include "connect/mysql_connector.h"
 #include "connect/postgres_connector.h"
@@ -291,6 +292,9 @@ Result<std::unique_ptr<Connector>> Connector::Open(std::string_view url,
         csv ? connect_internal::FileFormat::kCsv : connect_internal::FileFormat::kJsonLines, dir,
         location, options.create_if_missing);
   }
+  if (url.starts_with("copybook://")) {
+    return connect_internal::OpenCopybookConnector(url, location);
+  }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     return connect_internal::OpenPostgresConnector(std::string(url), location);
   }
@@ -300,8 +304,8 @@ Result<std::unique_ptr<Connector>> Connector::Open(std::string_view url,
   const size_t scheme = url.find("://");
   return Err(
       InvalidArgument("{}: unknown kind of database `{}`; use sqlite:///path/data.db, "
-                      "postgresql://user@host:port/db, mysql://user@host:port/db, csv:///dir or "
-                      "jsonl:///dir",
+                      "postgresql://user@host:port/db, mysql://user@host:port/db, csv:///dir, "
+                      "jsonl:///dir or copybook:///data.bin?copybook=/layout.cob",
                       location, scheme == std::string_view::npos ? url : url.substr(0, scheme)));
 }
 

@@ -1,0 +1,191 @@
+// A mainframe data file described by a COBOL copybook (connect's copybook:// source) copied
+// into PostgreSQL: the columns its layout gives, every record arriving exactly (decimals through
+// no binary64), the copy's own verification clean, and a record that does not decode named.
+#include "move/copy.h"
+
+#include <stdlib.h>
+
+#include <fstream>
+#include <random>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "base/env.h"
+#include "harness/shared_servers.h"
+#include "legacy/copybook.h"
+#include "legacy/record_encoder.h"
+#include "move/test_tables.h"
+
+namespace ferry {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr std::string_view kCopybook =
+    "      * Accounts, as a branch system writes them.\n"
+    "       01  ACCOUNT.\n"
+    "           05  ACCT-ID        PIC 9(8).\n"
+    "           05  NAME           PIC X(20).\n"
+    "           05  BALANCE        PIC S9(9)V99 COMP-3.\n"
+    "           05  OPENED.\n"
+    "               10  YEAR       PIC 9(4).\n"
+    "               10  MONTH      PIC 99.\n"
+    "           05  FLAGS          PIC S9(4) COMP.\n"
+    "           05  RATE           PIC S9(3)V9(4).\n"
+    "           05  HISTORY OCCURS 3 TIMES.\n"
+    "               10  AMOUNT     PIC S9(5)V99 COMP-3.\n"
+    "           05  FILLER         PIC X(5).\n";
+
+// "-1234.56" from a number of cents.
+std::string Cents(int64_t cents, int scale) {
+  const bool negative = cents < 0;
+  std::string digits = std::to_string(negative ? -cents : cents);
+  while (static_cast<int>(digits.size()) <= scale) digits.insert(0, "0");
+  digits.insert(digits.size() - static_cast<size_t>(scale), ".");
+  return (negative ? "-" : "") + digits;
+}
+
+class CopybookCopyTest : public testing::PostgresTest {
+ protected:
+  void SetUp() override {
+    testing::PostgresTest::SetUp();
+    char pattern[] = "/tmp/ferry-copybook-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir_ + "/accounts.cob", kCopybook).ok());
+    Result<legacy::Copybook> copybook = legacy::ParseCopybook(kCopybook, "accounts.cob");
+    ASSERT_TRUE(copybook.has_value()) << copybook.error().ToString();
+    auto encoder = legacy::RecordEncoder::Create(*copybook, {});
+    ASSERT_TRUE(encoder.has_value()) << encoder.error().ToString();
+    std::mt19937_64 random(2024);
+    for (int i = 0; i < kRecords; ++i) {
+      legacy::OrderedJson record;
+      record["ACCT_ID"] = 10'000'000 + i;
+      record["NAME"] = fmt::format("CUSTOMER {:05}", i);
+      const int64_t cents = static_cast<int64_t>(random() % 199'999'999'999ULL) - 99'999'999'999;
+      balance_cents_ += cents;
+      record["BALANCE"] = Cents(cents, 2);
+      record["OPENED"] = {{"YEAR", 1990 + static_cast<int>(random() % 35)},
+                          {"MONTH", 1 + static_cast<int>(random() % 12)}};
+      record["FLAGS"] = static_cast<int>(random() % 19'999) - 9'999;
+      record["RATE"] = Cents(static_cast<int64_t>(random() % 19'999'999) - 9'999'999, 4);
+      legacy::OrderedJson history = legacy::OrderedJson::array();
+      for (int k = 0; k < 3; ++k) {
+        history.push_back(
+            {{"AMOUNT", Cents(static_cast<int64_t>(random() % 2'000'000) - 1'000'000, 2)}});
+      }
+      record["HISTORY"] = history;
+      if (i == 7) record7_ = record;
+      auto bytes = (*encoder)->Encode(record);
+      ASSERT_TRUE(bytes.has_value()) << bytes.error().ToString();
+      record_size_ = bytes->size();
+      data_.append(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    }
+    ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir_ + "/accounts.dat", data_).ok());
+  }
+  void TearDown() override {
+    Env::Default()->RemoveAll(dir_).IgnoreError();
+    testing::PostgresTest::TearDown();
+  }
+  std::string SourceUrl(std::string_view data = "accounts.dat") const {
+    return fmt::format("copybook://{}/{}?copybook={}/accounts.cob&format=F&codepage=cp037", dir_,
+                       data, dir_);
+  }
+
+  static constexpr int kRecords = 2500;
+  std::string dir_;
+  std::string data_;
+  size_t record_size_ = 0;
+  int64_t balance_cents_ = 0;
+  legacy::OrderedJson record7_;
+};
+
+TEST_F(CopybookCopyTest, TheLayoutGivesTheColumnsAndTheirTypes) {
+  auto source = Connector::Open(SourceUrl());
+  ASSERT_TRUE(source.has_value()) << source.error().ToString();
+  EXPECT_EQ((*source)->engine(), "copybook");
+  EXPECT_EQ((*source)->ListTables().value(), std::vector<std::string>{"accounts"});
+  auto table = (*source)->DescribeTable("accounts");
+  ASSERT_TRUE(table.has_value()) << table.error().ToString();
+  std::vector<std::string> names;
+  for (const ColumnInfo& c : table->columns) names.push_back(c.name);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"record_id", "ACCT_ID", "NAME", "BALANCE", "OPENED_YEAR",
+                                      "OPENED_MONTH", "FLAGS", "RATE", "HISTORY"}));
+  EXPECT_EQ(table->primary_key, std::vector<std::string>{"record_id"});
+  EXPECT_EQ(table->columns[1].kind, TypeKind::kInt64);
+  EXPECT_EQ(table->columns[2].kind, TypeKind::kText);
+  EXPECT_EQ(table->columns[3].kind, TypeKind::kDecimal);
+  EXPECT_EQ(table->columns[3].precision, 11);
+  EXPECT_EQ(table->columns[3].scale, 2);
+  EXPECT_EQ(table->columns[7].kind, TypeKind::kDecimal);
+  EXPECT_EQ(table->columns[7].scale, 4);
+  EXPECT_EQ(table->columns[8].kind, TypeKind::kJson);
+}
+
+TEST_F(CopybookCopyTest, CopiedIntoPostgresEveryRecordArrivesAndVerifiesClean) {
+  auto copied = CopyUrls(SourceUrl(), url());
+  ASSERT_TRUE(copied.has_value()) << copied.error().ToString();
+  ASSERT_EQ(copied->tables.size(), 1u);
+  EXPECT_EQ(copied->tables[0].rows, kRecords);
+  ASSERT_TRUE(copied->verification.has_value());
+  for (const RowDifference& d : copied->verification->tables.at(0).differences) {
+    ADD_FAILURE() << d.key << ": " << d.detail;
+  }
+  EXPECT_TRUE(copied->verification->identical());
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM accounts").value_or(""), std::to_string(kRecords));
+  // Exact decimals: the sum in PostgreSQL is the sum of the cents written.
+  EXPECT_EQ(QueryValue("SELECT SUM(\"BALANCE\") FROM accounts").value_or(""),
+            Cents(balance_cents_, 2));
+  EXPECT_EQ(QueryValue("SELECT \"NAME\" || '|' || \"RATE\" || '|' || \"OPENED_MONTH\" FROM "
+                       "accounts WHERE record_id = 7")
+                .value_or(""),
+            fmt::format("CUSTOMER 00007|{}|{}", record7_["RATE"].get<std::string>(),
+                        record7_["OPENED"]["MONTH"].get<int>()));
+  EXPECT_EQ(QueryValue("SELECT jsonb_array_length(\"HISTORY\"::jsonb) FROM accounts WHERE "
+                       "record_id = 7")
+                .value_or(""),
+            "3");
+  // And verified again on its own, the file against the database.
+  auto again = VerifyUrls(SourceUrl(), url());
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_TRUE(again->identical());
+}
+
+TEST_F(CopybookCopyTest, ARecordThatDoesNotDecodeIsNamedWithItsOffset) {
+  std::string bad = data_;
+  // BALANCE (packed) of record 3 starts after ACCT-ID (8) and NAME (20): a nibble of 0xF
+  // in the middle of the digits is not a digit.
+  bad[3 * record_size_ + 28] = static_cast<char>(0xFF);
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir_ + "/bad.dat", bad).ok());
+  auto copied = CopyUrls(SourceUrl("bad.dat"), url());
+  ASSERT_FALSE(copied.has_value());
+  EXPECT_THAT(copied.error().message(),
+              HasSubstr(fmt::format("record 3 at offset {}", 3 * record_size_)));
+  EXPECT_THAT(copied.error().message(), HasSubstr("ferry copybook decode --rejects"));
+}
+
+TEST_F(CopybookCopyTest, BadUrlsSayWhatToWrite) {
+  auto no_copybook = Connector::Open(fmt::format("copybook://{}/accounts.dat", dir_));
+  ASSERT_FALSE(no_copybook.has_value());
+  EXPECT_THAT(no_copybook.error().message(), HasSubstr("no copybook; write copybook:///"));
+  auto unknown = Connector::Open(SourceUrl() + "&colour=blue");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_THAT(unknown.error().message(), HasSubstr("unknown parameter `colour`"));
+  auto missing = Connector::Open(SourceUrl("nowhere.dat"));
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_THAT(missing.error().message(), HasSubstr("no data file"));
+  auto page = Connector::Open(SourceUrl() + "&codepage=cp9999");
+  ASSERT_FALSE(page.has_value());
+  auto source = Connector::Open(SourceUrl());
+  ASSERT_TRUE(source.has_value());
+  auto table = (*source)->DescribeTable("accounts");
+  ASSERT_TRUE(table.has_value());
+  auto writer = (*source)->OpenWriter(*table, LoadMode::kCreate);
+  ASSERT_FALSE(writer.has_value());
+  EXPECT_THAT(writer.error().message(), HasSubstr("source only"));
+}
+
+}  // namespace
+}  // namespace ferry
