@@ -24,46 +24,6 @@ IacPlan ThreeTierPlan() {
   return *plan;
 }
 
-// The tier docs/iac.md gives each role, written here from the table, not from model.cc.
-std::string ExpectedTier(const Json& roles) {
-  std::set<std::string> r;
-  for (const Json& role : roles) r.insert(role.get<std::string>());
-  for (const char* data : {"database", "cache", "queue", "file-server"}) {
-    if (r.contains(data)) return "data";
-  }
-  if (r.contains("load-balancer") || r.contains("web")) return "web";
-  if (r.contains("dns") || r.contains("directory") || r.contains("monitoring")) return "mgmt";
-  return "app";
-}
-
-// Provisioned: a strategy that moves the server onto infrastructure, and a size in the cloud.
-bool ExpectProvisioned(const Json& server, std::string_view cloud) {
-  const std::string strategy = server["strategy"]["name"];
-  const Json& balanced = server["sizing"]["options"]["balanced"];
-  return (strategy == "rehost" || strategy == "replatform" || strategy == "refactor") &&
-         balanced.contains(cloud) && balanced[std::string(cloud)].is_string();
-}
-
-using FlowKey = std::tuple<std::string, std::string, std::string, int>;
-
-// The flows the plan's dependencies call for, recomputed from the plan JSON.
-std::set<FlowKey> ExpectedFlows(const Json& plan, std::string_view cloud) {
-  std::map<std::string, std::string> subnet;
-  for (const Json& s : plan["servers"]) {
-    if (!ExpectProvisioned(s, cloud)) continue;
-    subnet[s["name"]] = std::string(s["environment"] == "production" ? "prod" : "nonprod") + "-" +
-                        ExpectedTier(s["roles"]);
-  }
-  std::set<FlowKey> flows;
-  for (const Json& d : plan["dependencies"]["list"]) {
-    auto from = subnet.find(d["from"]);
-    auto to = subnet.find(d["to"]);
-    if (from == subnet.end() || to == subnet.end()) continue;
-    flows.insert({from->second, to->second, d["protocol"], d["port"].get<int>()});
-  }
-  return flows;
-}
-
 TEST(IacModelTest, EveryServerIsProvisionedOnceOrListedWithItsReason) {
   const IacPlan plan = ThreeTierPlan();
   const Json& json = ThreeTierPlanJson();

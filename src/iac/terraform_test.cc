@@ -316,42 +316,6 @@ CheckCounts CheckReferences(const Json& files) {
   return counts;
 }
 
-using FlowKey = std::tuple<std::string, std::string, std::string, int>;
-
-// The flows the plan's dependencies call for, recomputed from the plan JSON and the rules of
-// docs/iac.md, independently of model.cc.
-std::set<FlowKey> ExpectedFlows(const Json& plan, std::string_view cloud) {
-  auto tier = [](const Json& roles) -> std::string {
-    std::set<std::string> r;
-    for (const Json& role : roles) r.insert(role.get<std::string>());
-    if (r.contains("database") || r.contains("cache") || r.contains("queue") ||
-        r.contains("file-server")) {
-      return "data";
-    }
-    if (r.contains("load-balancer") || r.contains("web")) return "web";
-    if (r.contains("dns") || r.contains("directory") || r.contains("monitoring")) return "mgmt";
-    return "app";
-  };
-  std::map<std::string, std::string> subnet;
-  for (const Json& s : plan["servers"]) {
-    const std::string strategy = s["strategy"]["name"];
-    const Json& balanced = s["sizing"]["options"]["balanced"];
-    if (strategy != "rehost" && strategy != "replatform" && strategy != "refactor") continue;
-    if (!balanced.contains(cloud) || !balanced[std::string(cloud)].is_string()) continue;
-    subnet[s["name"]] =
-        std::string(s["environment"] == "production" ? "prod-" : "nonprod-") + tier(s["roles"]);
-  }
-  std::set<FlowKey> flows;
-  for (const Json& e : plan["dependencies"]["list"]) {
-    auto from = subnet.find(e["from"]);
-    auto to = subnet.find(e["to"]);
-    if (from != subnet.end() && to != subnet.end()) {
-      flows.insert({from->second, to->second, e["protocol"], e["port"].get<int>()});
-    }
-  }
-  return flows;
-}
-
 // The plan with one database of each engine ferry provisions: PostgreSQL, MySQL, SQL Server.
 Json PlanWithEveryEngine() {
   Json json = ThreeTierPlanJson();
