@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "legacy/codepage.h"
+#include "legacy/test_bytes.h"
 
 namespace ferry {
 namespace {
@@ -30,23 +31,8 @@ constexpr const char* kCopybook =
     "           05  NAME     PIC X(5).\n"
     "           05  BALANCE  PIC S9(5)V99 COMP-3.\n";
 
-// EBCDIC (CCSID 37) bytes of ASCII text.
-std::string E(std::string_view text) {
-  const legacy::CodePage* page = legacy::CodePage::Get("ibm-037").value();
-  std::string out;
-  for (char c : text) {
-    uint8_t b = 0;
-    EXPECT_TRUE(page->Encode(static_cast<unsigned char>(c), &b));
-    out.push_back(static_cast<char>(b));
-  }
-  return out;
-}
-
-std::string Bytes(std::initializer_list<int> bytes) {
-  std::string out;
-  for (int b : bytes) out.push_back(static_cast<char>(b));
-  return out;
-}
+using legacy::testing::Bytes;
+using legacy::testing::E;
 
 class CopybookCommandTest : public ::testing::Test {
  protected:

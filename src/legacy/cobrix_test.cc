@@ -223,19 +223,22 @@ TEST_F(CobrixTest, Test6Layout) {
             Read("test6_expected/test6_layout.txt"));
 }
 
+// Test 7's runs: which fillers each drops and how it names the ones it keeps (TESTS.md, test 7).
+struct Test7Run {
+  const char* name;
+  bool drop_value, drop_group;
+  FillerNaming naming;
+};
+constexpr Test7Run kTest7Runs[] = {{"test7", true, true, FillerNaming::kSequenceNumbers},
+                                   {"test7a", true, false, FillerNaming::kSequenceNumbers},
+                                   {"test7b", false, true, FillerNaming::kSequenceNumbers},
+                                   {"test7c", false, false, FillerNaming::kSequenceNumbers},
+                                   {"test7d", false, false, FillerNaming::kPreviousFieldName}};
+
 TEST_F(CobrixTest, Test7Layouts) {
   Copybook cb = Parse("test7_fillers.cob");
   // Each run's layout names the fillers its records keep (TESTS.md, test 7).
-  const struct {
-    const char* name;
-    bool drop_value, drop_group;
-    FillerNaming naming;
-  } runs[] = {{"test7", true, true, FillerNaming::kSequenceNumbers},
-              {"test7a", true, false, FillerNaming::kSequenceNumbers},
-              {"test7b", false, true, FillerNaming::kSequenceNumbers},
-              {"test7c", false, false, FillerNaming::kSequenceNumbers},
-              {"test7d", false, false, FillerNaming::kPreviousFieldName}};
-  for (const auto& run : runs) {
+  for (const auto& run : kTest7Runs) {
     FillerPolicy policy{run.drop_group, run.drop_value, run.naming};
     EXPECT_EQ(FormatCobrixLayout(cb, &policy),
               Read(std::string("test7_expected/") + run.name + "_layout.txt"))
@@ -389,16 +392,7 @@ TEST_F(CobrixTest, Test6TypeVariety) {
 
 // Test 7's runs print the first 100 records sorted by AMOUNT as one pretty-printed array.
 TEST_F(CobrixTest, Test7Fillers) {
-  const struct {
-    const char* name;
-    bool drop_value, drop_group;
-    FillerNaming naming;
-  } runs[] = {{"test7", true, true, FillerNaming::kSequenceNumbers},
-              {"test7a", true, false, FillerNaming::kSequenceNumbers},
-              {"test7b", false, true, FillerNaming::kSequenceNumbers},
-              {"test7c", false, false, FillerNaming::kSequenceNumbers},
-              {"test7d", false, false, FillerNaming::kPreviousFieldName}};
-  for (const auto& r : runs) {
+  for (const auto& r : kTest7Runs) {
     CobrixRun run{.copybooks = {"test7_fillers.cob"},
                   .data = {"test7_data/TEST.FILLERS.DEC07.DATA.dat"}};
     run.options.decode.fillers = {r.drop_group, r.drop_value, r.naming};

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "legacy/test_bytes.h"
+
 namespace ferry::legacy {
 namespace {
 
@@ -17,23 +19,8 @@ Copybook Parse(std::string_view text) {
   return cb.value_or(Copybook{});
 }
 
-// EBCDIC (CCSID 37) bytes of ASCII text.
-std::string E(std::string_view text) {
-  const CodePage* page = CodePage::Get("ibm-037").value();
-  std::string out;
-  for (char c : text) {
-    uint8_t b = 0;
-    EXPECT_TRUE(page->Encode(static_cast<unsigned char>(c), &b));
-    out.push_back(static_cast<char>(b));
-  }
-  return out;
-}
-
-std::string Bytes(std::initializer_list<int> bytes) {
-  std::string out;
-  for (int b : bytes) out.push_back(static_cast<char>(b));
-  return out;
-}
+using testing::Bytes;
+using testing::E;
 
 struct Decoded {
   std::vector<std::string> records;
