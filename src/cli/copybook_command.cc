@@ -104,8 +104,7 @@ Result<T> Choose(std::string_view flag, const std::string& value,
 Result<legacy::StreamOptions> StreamOptionsOf(const DecodeFlags& flags) {
   legacy::StreamOptions options;
   legacy::DecodeOptions& d = options.decode;
-  FERRY_ASSIGN_OR_RETURN(d.codec.code_page, legacy::CodePage::Get(flags.codepage));
-  if (!d.codec.code_page->is_ebcdic()) d.codec.encoding = legacy::Encoding::kAscii;
+  FERRY_RETURN_IF_ERROR(legacy::UseCodePage(flags.codepage, &d.codec));
   FERRY_ASSIGN_OR_RETURN(
       d.codec.floating_point,
       Choose<legacy::FloatFormat>("--floating-point", flags.floating_point,

@@ -8,7 +8,6 @@
 #include <fmt/ranges.h>
 
 #include "base/env.h"
-#include "legacy/codepage.h"
 #include "legacy/copybook.h"
 #include "legacy/record_decoder.h"
 #include "legacy/record_reader.h"
@@ -228,8 +227,14 @@ class CopybookConnector final : public Connector {
                            legacy::ByteSource::OpenFile(url_.data));
     FERRY_ASSIGN_OR_RETURN(std::unique_ptr<legacy::RecordDecoder> decoder,
                            legacy::RecordDecoder::Create(copybook_, options_));
-    return std::unique_ptr<RowReader>(std::make_unique<CopybookReader>(
-        std::move(source), framing_, std::move(decoder), sources_, spec.batch_rows, location_));
+    // The record length (and text line ends) as `ferry copybook decode` frames them; the
+    // decoder, which measures variable-size records, lives as long as the reader.
+    legacy::FramingOptions framing = framing_;
+    FERRY_RETURN_IF_ERROR(
+        legacy::CompleteFraming(copybook_, {.decode = options_}, decoder.get(), &framing));
+    return std::unique_ptr<RowReader>(
+        std::make_unique<CopybookReader>(std::move(source), std::move(framing), std::move(decoder),
+                                         sources_, spec.batch_rows, location_));
   }
 
   Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode,
@@ -319,14 +324,11 @@ Result<std::unique_ptr<Connector>> OpenCopybookConnector(std::string_view url,
   }
   FERRY_ASSIGN_OR_RETURN(legacy::Copybook copybook, legacy::ParseCopybook(*text, parsed.copybook));
   legacy::DecodeOptions options;
-  FERRY_ASSIGN_OR_RETURN(options.codec.code_page, legacy::CodePage::Get(parsed.codepage));
-  if (!options.codec.code_page->is_ebcdic()) options.codec.encoding = legacy::Encoding::kAscii;
+  FERRY_RETURN_IF_ERROR(legacy::UseCodePage(parsed.codepage, &options.codec));
   legacy::FramingOptions framing;
   FERRY_ASSIGN_OR_RETURN(framing.format, legacy::ParseRecordFormat(parsed.format));
   framing.rdw_big_endian = parsed.rdw == "big";
   framing.rdw_adjustment = parsed.rdw_adjustment;
-  framing.ebcdic_text = options.codec.code_page->is_ebcdic();
-  framing.record_length = copybook.record_size();
   auto connector = std::make_unique<CopybookConnector>(std::move(parsed), std::move(location),
                                                        std::move(copybook), std::move(options),
                                                        std::move(framing));

@@ -208,6 +208,12 @@ Result<DecimalNumber> ParseDecimal(std::string_view text) {
   return n;
 }
 
+Status UseCodePage(std::string_view name, FieldCodecOptions* options) {
+  FERRY_ASSIGN_OR_RETURN(options->code_page, CodePage::Get(name));
+  if (!options->code_page->is_ebcdic()) options->encoding = Encoding::kAscii;
+  return OkStatus();
+}
+
 FieldCodec::FieldCodec(const FieldCodecOptions& options) : options_(options) {
   page_ = options.code_page;
   if (page_ == nullptr) {

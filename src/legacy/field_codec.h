@@ -53,6 +53,10 @@ struct FieldCodecOptions {
   InvalidValues invalid = InvalidValues::kReject;
 };
 
+// Reads data in code page `name` (CodePage::Get's names): sets the code page, and the ASCII
+// encoding for a page that is not EBCDIC. An unknown name is InvalidArgument listing them.
+[[nodiscard]] Status UseCodePage(std::string_view name, FieldCodecOptions* options);
+
 // A decoded value. Views point into the decoded record or the codec's scratch buffer and stay
 // valid until the next Decode call on the same codec.
 struct Value {

@@ -1240,24 +1240,20 @@ class SegmentIds {
 
 }  // namespace
 
-Result<StreamStats> DecodeStream(ByteSource* source, const Copybook& copybook,
-                                 FramingOptions framing, const StreamOptions& options,
-                                 const JsonSink& records, const RejectSink& rejects) {
-  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<RecordDecoder> decoder,
-                         RecordDecoder::Create(copybook, options.decode));
-  RecordDecoder* d = decoder.get();
-  if (framing.format == RecordFormat::kFixed && framing.record_length == 0 &&
-      !framing.record_length_of) {
+Status CompleteFraming(const Copybook& copybook, const StreamOptions& options, RecordDecoder* d,
+                       FramingOptions* framing) {
+  if (framing->format == RecordFormat::kFixed && framing->record_length == 0 &&
+      !framing->record_length_of) {
     if (!options.record_length_field.empty()) {
       std::vector<int32_t> found = copybook.Find(options.record_length_field);
       if (found.size() != 1) {
-        return Err(InvalidArgument("record length field `{}`: {}", options.record_length_field,
-                                   found.empty() ? "no such field" : "ambiguous; give its path"));
+        return InvalidArgument("record length field `{}`: {}", options.record_length_field,
+                               found.empty() ? "no such field" : "ambiguous; give its path");
       }
       const int32_t field = found.front();
       const int32_t adjustment = options.record_length_adjustment;
-      framing.record_length_of = [d, field, adjustment](std::span<const uint8_t> bytes,
-                                                        std::string* why) -> int64_t {
+      framing->record_length_of = [d, field, adjustment](std::span<const uint8_t> bytes,
+                                                         std::string* why) -> int64_t {
         Result<int64_t> n = d->IntegerField(field, bytes);
         if (!n.has_value()) {
           *why = n.error().message();
@@ -1265,20 +1261,30 @@ Result<StreamStats> DecodeStream(ByteSource* source, const Copybook& copybook,
         }
         return *n + adjustment;
       };
-      framing.max_record_length = copybook.record_size();
+      framing->max_record_length = copybook.record_size();
     } else if (d->has_variable_size()) {
-      framing.record_length_of = [d](std::span<const uint8_t> bytes, std::string* why) {
+      framing->record_length_of = [d](std::span<const uint8_t> bytes, std::string* why) {
         return d->RecordSize(bytes, why);
       };
-      framing.max_record_length = copybook.record_size();
+      framing->max_record_length = copybook.record_size();
     } else {
-      framing.record_length =
-          copybook.record_size() + framing.record_start_offset + framing.record_end_offset;
+      framing->record_length =
+          copybook.record_size() + framing->record_start_offset + framing->record_end_offset;
     }
   }
-  if (framing.format == RecordFormat::kText) {
-    framing.ebcdic_text = options.decode.codec.encoding == Encoding::kEbcdic;
+  if (framing->format == RecordFormat::kText) {
+    framing->ebcdic_text = options.decode.codec.encoding == Encoding::kEbcdic;
   }
+  return OkStatus();
+}
+
+Result<StreamStats> DecodeStream(ByteSource* source, const Copybook& copybook,
+                                 FramingOptions framing, const StreamOptions& options,
+                                 const JsonSink& records, const RejectSink& rejects) {
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<RecordDecoder> decoder,
+                         RecordDecoder::Create(copybook, options.decode));
+  RecordDecoder* d = decoder.get();
+  FERRY_RETURN_IF_ERROR(CompleteFraming(copybook, options, d, &framing));
   RecordReader reader(source, framing);
   const DecodeOptions& decode = options.decode;
   const bool segments = !decode.segment_field.empty();

@@ -180,6 +180,13 @@ struct StreamStats {
 using JsonSink = std::function<Status(std::string_view json)>;
 using RejectSink = std::function<Status(const Reject&)>;
 
+// Fills in what `framing` leaves to the copybook: for F without a record length, the copybook's
+// size, a length field's value (options.record_length_field) or what each record's variable-size
+// OCCURS make it; for text, EBCDIC or ASCII line ends as the data's encoding. `decoder` (of the
+// same copybook and options) measures the records and must outlive the framing's use.
+[[nodiscard]] Status CompleteFraming(const Copybook& copybook, const StreamOptions& options,
+                                     RecordDecoder* decoder, FramingOptions* framing);
+
 // Reads every record of `source` (framed by `framing`; for F, the record length defaults to
 // the copybook's size) and writes each as one JSON object to `records`, each rejected one to
 // `rejects`. Errors: bad options (InvalidArgument), a failing source or sink.
