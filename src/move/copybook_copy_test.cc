@@ -178,6 +178,21 @@ TEST_F(CopybookCopyTest, BadUrlsSayWhatToWrite) {
   EXPECT_THAT(missing.error().message(), HasSubstr("no data file"));
   auto page = Connector::Open(SourceUrl() + "&codepage=cp9999");
   ASSERT_FALSE(page.has_value());
+  EXPECT_THAT(page.error().message(), HasSubstr("cp9999"));
+  auto rdw = Connector::Open(SourceUrl() + "&rdw=middle");
+  ASSERT_FALSE(rdw.has_value());
+  EXPECT_THAT(rdw.error().message(), HasSubstr("rdw=middle: expected big or little"));
+  auto adjustment = Connector::Open(SourceUrl() + "&rdw_adjustment=four");
+  ASSERT_FALSE(adjustment.has_value());
+  EXPECT_THAT(adjustment.error().message(), HasSubstr("rdw_adjustment=four: expected an integer"));
+  ASSERT_TRUE(
+      Env::Default()
+          ->WriteFileAtomic(dir_ + "/broken.cob", "       01  R.\n           05  A PIC 9(.\n")
+          .ok());
+  auto broken =
+      Connector::Open(fmt::format("copybook://{}/accounts.dat?copybook={}/broken.cob", dir_, dir_));
+  ASSERT_FALSE(broken.has_value());
+  EXPECT_THAT(broken.error().message(), HasSubstr("broken.cob:2:"));
   auto source = Connector::Open(SourceUrl());
   ASSERT_TRUE(source.has_value());
   auto table = (*source)->DescribeTable("accounts");
