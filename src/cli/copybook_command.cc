@@ -19,6 +19,8 @@
 #include "legacy/copybook.h"
 #include "legacy/layout.h"
 #include "legacy/record_decoder.h"
+#include "legacy/record_encoder.h"
+#include "legacy/record_writer.h"
 
 namespace ferry {
 namespace {
@@ -163,6 +165,11 @@ class BufferedFile {
     buffer_.push_back('\n');
     return buffer_.size() >= kFlushBytes ? Flush() : OkStatus();
   }
+  // Bytes as they are (no line end).
+  Status AddRaw(std::string_view bytes) {
+    buffer_.append(bytes);
+    return buffer_.size() >= kFlushBytes ? Flush() : OkStatus();
+  }
   Status Flush() {
     if (buffer_.empty()) return OkStatus();
     Status status = env_->AppendFile(path_, buffer_);
@@ -274,11 +281,160 @@ Result<int> RunDecode(CommandContext& context, const DecodeFlags& flags) {
   return stats->rejected > 0 ? kExitCheckFailed : kExitOk;
 }
 
+// The flags that say how records are laid out and framed, shared by decode and encode.
+void AddCommonOptions(CLI::App& app, DecodeFlags* flags) {
+  app.add_option("--copybook", flags->copybooks,
+                 "The copybook; repeat it for the records of several copybooks")
+      ->required();
+  app.add_option("--source-format", flags->source_format,
+                 "Copybook format: auto (default), fixed or free");
+  app.add_option("--record-format", flags->record_format,
+                 "F (fixed length, default), V (RDW before each record), VB (blocks "
+                 "with a BDW), text (lines)");
+  app.add_option("--codepage", flags->codepage,
+                 "cp037 (default), cp273, cp500, cp875, cp1047, cp1140-cp1148, "
+                 "ibm-NNN (IBM's table exactly), common, ascii, latin1");
+  app.add_option("--rdw", flags->rdw, "RDW and BDW byte order: big (default), little");
+  app.add_option("--rdw-adjustment", flags->rdw_adjustment,
+                 "Added to each RDW's length: -4 (default) when it counts its own "
+                 "4 bytes, as on z/OS; 0 when it holds the payload's length");
+  app.add_option("--floating-point", flags->floating_point,
+                 "COMP-1/COMP-2: ibm (default), ibm-le, ieee, ieee-le");
+  app.add_option("--comp5", flags->comp5,
+                 "COMP-5 byte order: big (default, z/OS), little (x86 programs)");
+  app.add_flag("--keep-root", flags->keep_root, "Keep the 01 record as the top-level key");
+  app.add_flag("--keep-fillers", flags->keep_fillers,
+               "Keep elementary FILLERs (as FILLER_P1, FILLER_P2, ...)");
+  app.add_flag("--variable-occurs", flags->variable_occurs,
+               "OCCURS DEPENDING ON arrays take only the space of their elements");
+}
+
+struct EncodeFlags {
+  DecodeFlags common;
+  std::string in = "/dev/stdin";
+  std::string out;
+  int64_t block_size = 32760;
+  std::string rejects;
+  int64_t max_rejects = -1;
+};
+
+Result<int> RunEncode(CommandContext& context, const EncodeFlags& flags) {
+  const DecodeFlags& common = flags.common;
+  FERRY_ASSIGN_OR_RETURN(Copybook cb,
+                         ReadCopybooks(common.copybooks, common.source_format, context.env));
+  FERRY_ASSIGN_OR_RETURN(legacy::StreamOptions options, StreamOptionsOf(common));
+  legacy::FramingOptions framing;
+  FERRY_ASSIGN_OR_RETURN(framing.format, legacy::ParseRecordFormat(common.record_format));
+  FERRY_ASSIGN_OR_RETURN(framing.rdw_big_endian,
+                         Choose<bool>("--rdw", common.rdw, {{"big", true}, {"little", false}}));
+  framing.rdw_adjustment = common.rdw_adjustment;
+  framing.ebcdic_text = options.decode.codec.encoding == legacy::Encoding::kEbcdic;
+  if (flags.block_size < 16 || flags.block_size > 32760) {
+    return Err(InvalidArgument("--block-size {}: expected 16 to 32760 bytes", flags.block_size));
+  }
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<legacy::RecordEncoder> encoder,
+                         legacy::RecordEncoder::Create(cb, options.decode));
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<legacy::ByteSource> in,
+                         legacy::ByteSource::OpenFile(flags.in));
+  BufferedFile out(context.env, flags.out);
+  FERRY_RETURN_IF_ERROR(out.Open());
+  std::unique_ptr<BufferedFile> rejects;
+  if (!flags.rejects.empty()) {
+    rejects = std::make_unique<BufferedFile>(context.env, flags.rejects);
+    FERRY_RETURN_IF_ERROR(rejects->Open());
+  }
+  legacy::RecordWriter writer(framing, flags.block_size);
+  constexpr int64_t kRejectsShown = 10;
+  int64_t line_number = 0, records = 0, rejected = 0;
+  std::string framed;
+  const auto start = std::chrono::steady_clock::now();
+  // One line of the input: encoded and framed, or rejected with its line number.
+  auto encode_line = [&](std::string_view line) -> Status {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return OkStatus();
+    Status status = [&]() -> Status {
+      FERRY_ASSIGN_OR_RETURN(legacy::OrderedJson record,
+                             legacy::ParseRecordJson(line, fmt::format("line {}", line_number)));
+      FERRY_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, encoder->Encode(record));
+      return writer.Add(bytes, &framed);
+    }();
+    if (status.ok()) {
+      ++records;
+      if (framed.size() >= (4 << 20)) {
+        FERRY_RETURN_IF_ERROR(out.AddRaw(framed));
+        framed.clear();
+      }
+      return OkStatus();
+    }
+    ++rejected;
+    if (rejects != nullptr) {
+      FERRY_RETURN_IF_ERROR(
+          rejects->Add(OrderedJson{{"line", line_number}, {"reason", status.message()}}.dump()));
+    } else if (rejected <= kRejectsShown) {
+      context.err << fmt::format("ferry: {}: line {}: {}\n", flags.in, line_number,
+                                 status.message());
+    }
+    if (flags.max_rejects >= 0 && rejected > flags.max_rejects) {
+      return Aborted("more than {} lines rejected (--max-rejects); the last: line {}: {}",
+                     flags.max_rejects, line_number, status.message());
+    }
+    return OkStatus();
+  };
+  std::vector<uint8_t> chunk(1 << 20);
+  std::string pending;
+  Status status = OkStatus();
+  while (status.ok()) {
+    FERRY_ASSIGN_OR_RETURN(size_t n, in->Read(chunk.data(), chunk.size()));
+    if (n == 0) break;
+    pending.append(reinterpret_cast<const char*>(chunk.data()), n);
+    size_t begin = 0;
+    for (size_t nl; status.ok() && (nl = pending.find('\n', begin)) != std::string::npos;
+         begin = nl + 1) {
+      status = encode_line(std::string_view(pending).substr(begin, nl - begin));
+    }
+    pending.erase(0, begin);
+  }
+  if (status.ok() && !pending.empty()) status = encode_line(pending);
+  writer.Finish(&framed);
+  FERRY_RETURN_IF_ERROR(out.AddRaw(framed));
+  FERRY_RETURN_IF_ERROR(out.Flush());
+  if (rejects != nullptr) FERRY_RETURN_IF_ERROR(rejects->Flush());
+  if (!status.ok()) {
+    if (status.code() == StatusCode::kAborted) {
+      context.err << "ferry: " << status.message() << "\n";
+      return kExitCheckFailed;
+    }
+    return Err(status);
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (rejects == nullptr && rejected > kRejectsShown) {
+    context.err << fmt::format(
+        "ferry: ... and {} more rejected lines; --rejects FILE keeps them all\n",
+        rejected - kRejectsShown);
+  }
+  if (context.json) {
+    OrderedJson summary = {{"ok", rejected == 0},  {"records", records}, {"rejected", rejected},
+                           {"lines", line_number}, {"seconds", seconds}, {"out", flags.out}};
+    if (!flags.rejects.empty()) summary["rejects"] = flags.rejects;
+    context.out << summary.dump(2) << "\n";
+  } else {
+    context.out << fmt::format("{} record(s) encoded to {} ({} format) in {:.2f} s{}\n", records,
+                               flags.out, common.record_format, seconds,
+                               rejected > 0
+                                   ? fmt::format("; {} line(s) rejected{}", rejected,
+                                                 rejects != nullptr ? " to " + flags.rejects : "")
+                                   : "");
+  }
+  return rejected > 0 ? kExitCheckFailed : kExitOk;
+}
+
 }  // namespace
 
 std::vector<CommandSpec> CopybookCommands() {
   auto layout = std::make_shared<LayoutFlags>();
   auto decode = std::make_shared<DecodeFlags>();
+  auto encode = std::make_shared<EncodeFlags>();
   const std::string group = "COBOL copybooks and EBCDIC records: layouts, and records to JSON";
   return {
       {.path = {"copybook", "layout"},
@@ -299,29 +455,13 @@ std::vector<CommandSpec> CopybookCommands() {
                "decode go to --rejects",
        .add_options =
            [decode](CLI::App& app) {
-             app.add_option("--copybook", decode->copybooks,
-                            "The copybook; repeat it for the records of several copybooks")
-                 ->required();
+             AddCommonOptions(app, decode.get());
              app.add_option("--data", decode->data, "The data file")->required();
-             app.add_option("--record-format", decode->record_format,
-                            "F (fixed length, default), V (RDW before each record), VB (blocks "
-                            "with a BDW), text (lines)");
-             app.add_option("--codepage", decode->codepage,
-                            "cp037 (default), cp273, cp500, cp875, cp1047, cp1140-cp1148, "
-                            "ibm-NNN (IBM's table exactly), common, ascii, latin1");
              app.add_option("--out", decode->out, "JSON Lines output (default stdout)");
              app.add_option("--rejects", decode->rejects,
                             "JSON Lines of the records that do not decode: offset, field, reason");
              app.add_option("--max-rejects", decode->max_rejects,
                             "Stop after this many rejected records (default: never)");
-             app.add_option("--rdw", decode->rdw, "RDW and BDW byte order: big (default), little");
-             app.add_option("--rdw-adjustment", decode->rdw_adjustment,
-                            "Added to each RDW's length: -4 (default) when it counts its own "
-                            "4 bytes, as on z/OS; 0 when it holds the payload's length");
-             app.add_option("--floating-point", decode->floating_point,
-                            "COMP-1/COMP-2: ibm (default), ibm-le, ieee, ieee-le");
-             app.add_option("--comp5", decode->comp5,
-                            "COMP-5 byte order: big (default, z/OS), little (x86 programs)");
              app.add_option("--trim", decode->trim,
                             "Text trimming: both (default), left, right, "
                             "none");
@@ -330,12 +470,6 @@ std::vector<CommandSpec> CopybookCommands() {
                             "(Cobrix's behaviour)");
              app.add_flag("--keep-zero-bytes", decode->keep_zero_bytes,
                           "A field of 0x00 bytes is a value, not null");
-             app.add_flag("--keep-root", decode->keep_root,
-                          "Keep the 01 record as the top-level key");
-             app.add_flag("--keep-fillers", decode->keep_fillers,
-                          "Keep elementary FILLERs (as FILLER_P1, FILLER_P2, ...)");
-             app.add_flag("--variable-occurs", decode->variable_occurs,
-                          "OCCURS DEPENDING ON arrays take only the space of their elements");
              app.add_flag("--record-id", decode->record_id,
                           "Add File_Id, Record_Id and Record_Byte_Length to each record");
              app.add_option("--skip-header", decode->skip_header, "Bytes to skip at the start");
@@ -347,10 +481,25 @@ std::vector<CommandSpec> CopybookCommands() {
              app.add_option("--segment-redefine", decode->segment_redefines,
                             "GROUP=ID[,ID...]: the REDEFINES alternative for these segment ids "
                             "(repeatable)");
-             app.add_option("--source-format", decode->source_format,
-                            "Copybook format: auto (default), fixed or free");
            },
        .run = [decode](CommandContext& context) { return RunDecode(context, *decode); }},
+      {.path = {"copybook", "encode"},
+       .group_help = group,
+       .help = "Encode JSON Lines (as decode writes them) back into a data file of the copybook's "
+               "records; lines that do not encode go to --rejects",
+       .add_options =
+           [encode](CLI::App& app) {
+             AddCommonOptions(app, &encode->common);
+             app.add_option("--in", encode->in, "JSON Lines input (default stdin)");
+             app.add_option("--out", encode->out, "The data file to write")->required();
+             app.add_option("--block-size", encode->block_size,
+                            "VB: the largest block, its descriptor word included (default 32760)");
+             app.add_option("--rejects", encode->rejects,
+                            "JSON Lines of the input lines that do not encode: line, reason");
+             app.add_option("--max-rejects", encode->max_rejects,
+                            "Stop after this many rejected lines (default: never)");
+           },
+       .run = [encode](CommandContext& context) { return RunEncode(context, *encode); }},
   };
 }
 

@@ -1,4 +1,4 @@
-// `ferry copybook layout` and `ferry copybook decode` through the command line, in-process:
+// `ferry copybook layout`, `decode` and `encode` through the command line, in-process:
 // outputs, the reject file, exit codes and bad input.
 #include <cstdlib>
 #include <sstream>
@@ -212,6 +212,77 @@ TEST_F(CopybookCommandTest, AnOutputThatCannotBeWrittenIsARuntimeError) {
                    dir_ + "/out.jsonl"});
   EXPECT_EQ(r.code, 3);
   EXPECT_THAT(r.err, HasSubstr("disk full"));
+}
+
+TEST_F(CopybookCommandTest, EncodesJsonLinesBackToTheSameBytes) {
+  const std::string data = Write("accounts.dat", good_);
+  const std::string jsonl = dir_ + "/accounts.jsonl";
+  ASSERT_EQ(
+      Run({"copybook", "decode", "--copybook", copybook_, "--data", data, "--out", jsonl}).code, 0);
+  // F, V (both byte orders) and VB: encoded from the JSON, then decoded again to the same JSON;
+  // F gives back the very bytes.
+  for (const std::vector<std::string>& framing :
+       {std::vector<std::string>{"--record-format", "F"},
+        {"--record-format", "V"},
+        {"--record-format", "V", "--rdw", "little", "--rdw-adjustment", "0"},
+        {"--record-format", "VB", "--block-size", "40"}}) {
+    const std::string encoded = dir_ + "/encoded.dat";
+    std::vector<std::string> args = {"copybook", "encode", "--copybook", copybook_,
+                                     "--in",     jsonl,    "--out",      encoded};
+    args.insert(args.end(), framing.begin(), framing.end());
+    Outcome r = Run(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("2 record(s) encoded to " + encoded));
+    if (framing[1] == "F") {
+      EXPECT_EQ(Read(encoded), good_);
+    }
+    const std::string again = dir_ + "/again.jsonl";
+    args = {"copybook", "decode", "--copybook", copybook_, "--data", encoded, "--out", again};
+    args.insert(args.end(), framing.begin(), framing.end() - (framing[1] == "VB" ? 2 : 0));
+    ASSERT_EQ(Run(args).code, 0) << framing[1];
+    EXPECT_EQ(Read(again), Read(jsonl)) << framing[1];
+  }
+}
+
+TEST_F(CopybookCommandTest, EncodeRejectsLinesThatDoNotFitAndKeepsTheOthers) {
+  const std::string jsonl = Write("in.jsonl",
+                                  "{\"ID\":1,\"NAME\":\"ALICE\",\"BALANCE\":123.45}\n"
+                                  "{\"ID\":1000,\"NAME\":\"BOB\"}\n"
+                                  "not json\n"
+                                  "\n"
+                                  "{\"ID\":3,\"NAME\":\"CAROL\",\"BALANCE\":0.001}\n"
+                                  "{\"ID\":4,\"NAME\":\"DAN\",\"BALANCE\":-7}");
+  const std::string encoded = dir_ + "/out.dat";
+  const std::string rejects = dir_ + "/rejects.jsonl";
+  Outcome r = Run({"copybook", "encode", "--copybook", copybook_, "--in", jsonl, "--out", encoded,
+                   "--rejects", rejects});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("2 record(s) encoded"));
+  EXPECT_THAT(r.out, HasSubstr("3 line(s) rejected to " + rejects));
+  // The good lines are written; each bad one is named by its line, field and reason.
+  EXPECT_EQ(Read(encoded), E("001ALICE") + Bytes({0x00, 0x12, 0x34, 0x5C}) + E("004DAN  ") +
+                               Bytes({0x00, 0x00, 0x70, 0x0D}));
+  const std::string listed = Read(rejects);
+  EXPECT_THAT(listed, HasSubstr("{\"line\":2,\"reason\":"));
+  EXPECT_THAT(listed, HasSubstr("ID"));
+  EXPECT_THAT(listed, HasSubstr("{\"line\":3,\"reason\":\"line 3"));
+  EXPECT_THAT(listed, HasSubstr("{\"line\":5,\"reason\":"));
+  EXPECT_THAT(listed, HasSubstr("BALANCE"));
+  // Without --rejects they are told on stderr; --max-rejects stops early.
+  Outcome told = Run({"copybook", "encode", "--copybook", copybook_, "--in", jsonl, "--out",
+                      encoded, "--max-rejects", "0"});
+  EXPECT_EQ(told.code, 1);
+  EXPECT_THAT(told.err, HasSubstr(jsonl + ": line 2:"));
+  EXPECT_THAT(told.err, HasSubstr("more than 0 lines rejected"));
+  // Usage errors: the block size and a missing input.
+  EXPECT_EQ(Run({"copybook", "encode", "--copybook", copybook_, "--in", jsonl, "--out", encoded,
+                 "--record-format", "VB", "--block-size", "8"})
+                .code,
+            2);
+  Outcome missing = Run(
+      {"copybook", "encode", "--copybook", copybook_, "--in", dir_ + "/none", "--out", encoded});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("none: no such file"));
 }
 
 // Cobrix's test 1 end to end, when the shared data is beside the clone.
