@@ -25,11 +25,12 @@ struct CopybookUrl {
   std::string rdw = "big";
   int32_t rdw_adjustment = -4;
   std::string table;
+  bool occurs_tables = false;  // occurs=tables: each OCCURS a child table
 };
 
 constexpr std::string_view kUsage =
     "copybook:///abs/data.bin?copybook=/abs/layout.cob[&format=F|V|VB|text][&codepage=cp037]"
-    "[&rdw=big|little][&rdw_adjustment=-4][&table=NAME]";
+    "[&rdw=big|little][&rdw_adjustment=-4][&table=NAME][&occurs=json|tables]";
 
 Result<CopybookUrl> ParseUrl(std::string_view url, const std::string& location) {
   CopybookUrl parsed;
@@ -64,6 +65,14 @@ Result<CopybookUrl> ParseUrl(std::string_view url, const std::string& location) 
       }
     } else if (key == "table") {
       parsed.table = value;
+    } else if (key == "occurs") {
+      if (value != "json" && value != "tables") {
+        return Err(InvalidArgument(
+            "{}: occurs={}: expected json (an OCCURS as a json column) or tables (a child "
+            "table each, keyed by record_id and the index)",
+            location, value));
+      }
+      parsed.occurs_tables = value == "tables";
     } else {
       return Err(
           InvalidArgument("{}: unknown parameter `{}`; the URL takes {}", location, key, kUsage));
@@ -78,34 +87,55 @@ Result<CopybookUrl> ParseUrl(std::string_view url, const std::string& location) 
   return parsed;
 }
 
-// The data file's name without its extension, as an identifier: "ACCT.MASTER.dat" -> acct_master.
-std::string TableNameOf(const std::string& path) {
-  std::string stem = fs::path(path).stem().string();
+// A name as a lower-case identifier, other characters as `_`: "HISTORY-2" -> history_2.
+std::string Identifier(const std::string& name) {
   std::string out;
-  for (char c : stem) {
+  for (char c : name) {
     const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
     out.push_back(alnum ? static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c) : '_');
   }
   return out.empty() ? "records" : out;
 }
 
-// One column of the flattened record: where its value is in the decoder's JSON.
+// The data file's name without its extension, as an identifier: "ACCT.MASTER.dat" -> acct_master.
+std::string TableNameOf(const std::string& path) {
+  return Identifier(fs::path(path).stem().string());
+}
+
+// One column of a table: where its value is in the decoder's JSON, from the record (the main
+// table) or from an element of the table's innermost array (a child table).
 struct ColumnSource {
-  std::vector<std::string> path;  // keys from the record down
+  std::vector<std::string> path;  // keys down from there; empty: the element itself
   TypeKind kind = TypeKind::kText;
 };
 
-// The value at `path` of a decoded record as a Value of `kind`; NULL when absent (the decoder
-// leaves nulls out).
-Result<Value> ValueOf(const legacy::OrderedJson& record, const ColumnSource& column) {
-  const legacy::OrderedJson* at = &record;
-  for (const std::string& key : column.path) {
-    if (!at->is_object()) return Value::Null();
+// A table of the file: the record flattened (arrays empty), or, with occurs=tables, the
+// elements of one OCCURS. `arrays` are the paths to each array on the way down: the first
+// from the record, each next one from an element of the one before.
+struct TableSource {
+  TableInfo info;
+  std::vector<std::vector<std::string>> arrays;
+  std::vector<std::string> index_names;  // the key columns after record_id, one per array
+  std::vector<ColumnSource> columns;     // parallel to info.columns after the key columns
+};
+
+const legacy::OrderedJson* Find(const legacy::OrderedJson& from,
+                                const std::vector<std::string>& path) {
+  const legacy::OrderedJson* at = &from;
+  for (const std::string& key : path) {
+    if (!at->is_object()) return nullptr;
     auto it = at->find(key);
-    if (it == at->end()) return Value::Null();
+    if (it == at->end()) return nullptr;
     at = &*it;
   }
-  if (at->is_null()) return Value::Null();
+  return at;
+}
+
+// The value at `column.path` of `from` as a Value of its kind; NULL when absent (the decoder
+// leaves nulls out).
+Result<Value> ValueOf(const legacy::OrderedJson& from, const ColumnSource& column) {
+  const legacy::OrderedJson* at = Find(from, column.path);
+  if (at == nullptr || at->is_null()) return Value::Null();
   std::string text;
   if (column.kind == TypeKind::kJson) {
     text = at->dump();
@@ -124,17 +154,18 @@ Result<Value> ValueOf(const legacy::OrderedJson& record, const ColumnSource& col
 class CopybookReader final : public RowReader {
  public:
   CopybookReader(std::unique_ptr<legacy::ByteSource> source, legacy::FramingOptions framing,
-                 std::unique_ptr<legacy::RecordDecoder> decoder, std::vector<ColumnSource> columns,
+                 std::unique_ptr<legacy::RecordDecoder> decoder, TableSource table,
                  size_t batch_rows, std::string location)
       : source_(std::move(source)),
         reader_(source_.get(), std::move(framing)),
         decoder_(std::move(decoder)),
-        columns_(std::move(columns)),
+        table_(std::move(table)),
         batch_rows_(batch_rows == 0 ? 4096 : batch_rows),
         location_(std::move(location)) {}
 
   Result<bool> Next(std::vector<Row>* batch) override {
     batch->clear();
+    // A record's child rows are all emitted together, so a batch can run over by one record's.
     while (batch->size() < batch_rows_) {
       legacy::RawRecord raw;
       std::string error;
@@ -153,32 +184,53 @@ class CopybookReader final : public RowReader {
             "record that does not decode",
             location_, record_, raw.offset, decoded.error().message()));
       }
-      Row row;
-      row.reserve(columns_.size() + 1);
-      row.push_back(Value::Int64(record_));
-      for (const ColumnSource& column : columns_) {
-        Result<Value> value = ValueOf(*decoded, column);
-        if (!value) {
-          return Err(InvalidArgument("{}: record {} at offset {}, field {}: {}", location_, record_,
-                                     raw.offset, fmt::join(column.path, "."),
-                                     value.error().message()));
-        }
-        row.push_back(std::move(*value));
-      }
-      batch->push_back(std::move(row));
+      indexes_.clear();
+      FERRY_RETURN_IF_ERROR(Emit(*decoded, 0, raw.offset, batch));
       ++record_;
     }
     return !batch->empty();
   }
 
  private:
+  // The rows under `at` for arrays[level...]: one per element of the innermost array, with
+  // the (1-based, as COBOL subscripts) index of each array on the way.
+  Status Emit(const legacy::OrderedJson& at, size_t level, int64_t offset,
+              std::vector<Row>* batch) {
+    if (level < table_.arrays.size()) {
+      const legacy::OrderedJson* array = Find(at, table_.arrays[level]);
+      if (array == nullptr || !array->is_array()) return OkStatus();
+      for (size_t i = 0; i < array->size(); ++i) {
+        indexes_.push_back(static_cast<int64_t>(i) + 1);
+        FERRY_RETURN_IF_ERROR(Emit((*array)[i], level + 1, offset, batch));
+        indexes_.pop_back();
+      }
+      return OkStatus();
+    }
+    Row row;
+    row.reserve(1 + indexes_.size() + table_.columns.size());
+    row.push_back(Value::Int64(record_));
+    for (int64_t index : indexes_) row.push_back(Value::Int64(index));
+    for (const ColumnSource& column : table_.columns) {
+      Result<Value> value = ValueOf(at, column);
+      if (!value) {
+        return InvalidArgument("{}: table {}: record {} at offset {}, field {}: {}", location_,
+                               table_.info.name, record_, offset, fmt::join(column.path, "."),
+                               value.error().message());
+      }
+      row.push_back(std::move(*value));
+    }
+    batch->push_back(std::move(row));
+    return OkStatus();
+  }
+
   std::unique_ptr<legacy::ByteSource> source_;
   legacy::RecordReader reader_;
   std::unique_ptr<legacy::RecordDecoder> decoder_;
-  std::vector<ColumnSource> columns_;
+  TableSource table_;
   size_t batch_rows_;
   std::string location_;
   int64_t record_ = 0;
+  std::vector<int64_t> indexes_;
 };
 
 class CopybookConnector final : public Connector {
@@ -197,12 +249,12 @@ class CopybookConnector final : public Connector {
     if (copybook_.records.empty()) {
       return InvalidArgument("{}: the copybook declares no record", location_);
     }
-    info_.name = url_.table.empty() ? TableNameOf(url_.data) : url_.table;
-    info_.columns.push_back(
-        {.name = "record_id", .native_type = "int64", .kind = TypeKind::kInt64, .nullable = false});
-    info_.primary_key = {"record_id"};
+    TableSource main;
+    main.info.name = url_.table.empty() ? TableNameOf(url_.data) : url_.table;
+    tables_.push_back(std::move(main));
+    AddKeyColumns(0, {});
     std::set<std::string> names = {"record_id"};
-    Flatten(*decoder, copybook_.records.front(), {}, "", &names);
+    Flatten(*decoder, copybook_.records.front(), {}, "", 0, &names);
     return OkStatus();
   }
 
@@ -210,18 +262,22 @@ class CopybookConnector final : public Connector {
   const std::string& location() const override { return location_; }
 
   Result<std::vector<std::string>> ListTables() override {
-    return std::vector<std::string>{info_.name};
+    std::vector<std::string> names;
+    for (const TableSource& table : tables_) names.push_back(table.info.name);
+    return names;
   }
 
   Result<TableInfo> DescribeTable(std::string_view name) override {
-    FERRY_RETURN_IF_ERROR(StatusOf(ResolveTable({info_.name}, name, location_)));
-    return info_;
+    FERRY_ASSIGN_OR_RETURN(const TableSource* table, Find(name));
+    return table->info;
   }
 
   Result<std::unique_ptr<RowReader>> Scan(const ScanSpec& spec) override {
+    if (spec.table == nullptr) return Err(InvalidArgument("{}: a scan names no table", location_));
+    FERRY_ASSIGN_OR_RETURN(const TableSource* table, Find(spec.table->name));
     if (spec.range.has_value() || spec.pages.has_value()) {
       return Err(Unimplemented("{}: table {}: a copybook file is read whole, not by ranges",
-                               location_, info_.name));
+                               location_, table->info.name));
     }
     FERRY_ASSIGN_OR_RETURN(std::unique_ptr<legacy::ByteSource> source,
                            legacy::ByteSource::OpenFile(url_.data));
@@ -234,7 +290,7 @@ class CopybookConnector final : public Connector {
         legacy::CompleteFraming(copybook_, {.decode = options_}, decoder.get(), &framing));
     return std::unique_ptr<RowReader>(
         std::make_unique<CopybookReader>(std::move(source), std::move(framing), std::move(decoder),
-                                         sources_, spec.batch_rows, location_));
+                                         *table, spec.batch_rows, location_));
   }
 
   Result<std::unique_ptr<RowWriter>> OpenWriter(const TableInfo& table, LoadMode,
@@ -250,10 +306,73 @@ class CopybookConnector final : public Connector {
   }
 
  private:
-  // The record's fields as columns: groups flattened (GROUP_FIELD), an OCCURS as one json
-  // column, fillers the decoder leaves out left out.
+  Result<const TableSource*> Find(std::string_view name) const {
+    std::vector<std::string> names;
+    for (const TableSource& table : tables_) names.push_back(table.info.name);
+    FERRY_ASSIGN_OR_RETURN(std::string resolved, ResolveTable(names, name, location_));
+    for (const TableSource& table : tables_) {
+      if (table.info.name == resolved) return &table;
+    }
+    return Err(NotFound("{}: no table {}", location_, name));
+  }
+
+  // record_id, then one index column per array on the way down (ITEMS_INDEX): the key.
+  void AddKeyColumns(size_t table, const std::vector<std::string>& index_names) {
+    TableInfo& info = tables_[table].info;
+    info.columns.push_back(
+        {.name = "record_id", .native_type = "int64", .kind = TypeKind::kInt64, .nullable = false});
+    info.primary_key = {"record_id"};
+    for (const std::string& name : index_names) {
+      info.columns.push_back(
+          {.name = name, .native_type = "int64", .kind = TypeKind::kInt64, .nullable = false});
+      info.primary_key.push_back(name);
+    }
+  }
+
+  ColumnInfo ColumnOf(const legacy::Field& f, bool as_json) const {
+    ColumnInfo column;
+    if (as_json) {
+      column.kind = TypeKind::kJson;
+      column.native_type = "json";
+      return column;
+    }
+    switch (f.type) {
+      case legacy::ValueType::kInt32:
+      case legacy::ValueType::kInt64:
+        column.kind = f.precision <= 18 ? TypeKind::kInt64 : TypeKind::kDecimal;
+        break;
+      case legacy::ValueType::kDecimal: column.kind = TypeKind::kDecimal; break;
+      case legacy::ValueType::kFloat:
+      case legacy::ValueType::kDouble: column.kind = TypeKind::kFloat64; break;
+      default: column.kind = TypeKind::kText; break;
+    }
+    if (column.kind == TypeKind::kDecimal) {
+      // A trailing P scales up: the digits and the zeros it stands for, no fraction.
+      column.scale = std::max(0, f.scale);
+      column.precision = std::max(f.precision + std::max(0, -f.scale), column.scale + 1);
+      column.native_type = fmt::format("decimal({},{})", column.precision, column.scale);
+    } else {
+      column.native_type = std::string(TypeKindName(column.kind));
+    }
+    return column;
+  }
+
+  void AddColumn(size_t table, ColumnInfo column, std::vector<std::string> path,
+                 std::set<std::string>* names) {
+    const std::string name = column.name;
+    for (int n = 2; !names->insert(column.name).second; ++n) {
+      column.name = fmt::format("{}_{}", name, n);
+    }
+    tables_[table].columns.push_back({std::move(path), column.kind});
+    tables_[table].info.columns.push_back(std::move(column));
+  }
+
+  // The fields under `parent` as columns of `table`: groups flattened (GROUP_FIELD), fillers
+  // the decoder leaves out left out, an OCCURS one json column or (occurs=tables) a child
+  // table of its own. `path` leads from the table's row object (record or element) to
+  // `parent`; `prefix` is the name that much of the path gives.
   void Flatten(const legacy::RecordDecoder& decoder, int32_t parent,
-               const std::vector<std::string>& path, const std::string& prefix,
+               const std::vector<std::string>& path, const std::string& prefix, size_t table,
                std::set<std::string>* names) {
     for (int32_t child : copybook_.fields[parent].children) {
       const legacy::Field& f = copybook_.fields[child];
@@ -263,39 +382,43 @@ class CopybookConnector final : public Connector {
       child_path.push_back(key);
       const std::string name = prefix.empty() ? key : prefix + "_" + key;
       if (f.is_group && !f.has_occurs) {
-        Flatten(decoder, child, child_path, name, names);
+        Flatten(decoder, child, child_path, name, table, names);
         continue;
       }
-      ColumnInfo column;
+      if (f.has_occurs && url_.occurs_tables) {
+        AddChildTable(decoder, child, std::move(child_path), name, table);
+        continue;
+      }
+      ColumnInfo column = ColumnOf(f, f.has_occurs);
       column.name = name;
-      for (int n = 2; !names->insert(column.name).second; ++n) {
-        column.name = fmt::format("{}_{}", name, n);
-      }
-      if (f.has_occurs) {
-        column.kind = TypeKind::kJson;
-        column.native_type = "json";
-      } else {
-        switch (f.type) {
-          case legacy::ValueType::kInt32:
-          case legacy::ValueType::kInt64:
-            column.kind = f.precision <= 18 ? TypeKind::kInt64 : TypeKind::kDecimal;
-            break;
-          case legacy::ValueType::kDecimal: column.kind = TypeKind::kDecimal; break;
-          case legacy::ValueType::kFloat:
-          case legacy::ValueType::kDouble: column.kind = TypeKind::kFloat64; break;
-          default: column.kind = TypeKind::kText; break;
-        }
-        if (column.kind == TypeKind::kDecimal) {
-          // A trailing P scales up: the digits and the zeros it stands for, no fraction.
-          column.scale = std::max(0, f.scale);
-          column.precision = std::max(f.precision + std::max(0, -f.scale), column.scale + 1);
-          column.native_type = fmt::format("decimal({},{})", column.precision, column.scale);
-        } else {
-          column.native_type = std::string(TypeKindName(column.kind));
-        }
-      }
-      sources_.push_back({child_path, column.kind});
-      info_.columns.push_back(std::move(column));
+      AddColumn(table, std::move(column), std::move(child_path), names);
+    }
+  }
+
+  // An OCCURS of `parent_table`'s rows as a table of its own: `<parent>_<name>` in lower case,
+  // keyed by record_id and the index of each array down to this one.
+  void AddChildTable(const legacy::RecordDecoder& decoder, int32_t field,
+                     std::vector<std::string> array_path, const std::string& name,
+                     size_t parent_table) {
+    TableSource child;
+    child.info.name = fmt::format("{}_{}", tables_[parent_table].info.name, Identifier(name));
+    child.arrays = tables_[parent_table].arrays;
+    child.arrays.push_back(std::move(array_path));
+    std::vector<std::string> index_names = tables_[parent_table].index_names;
+    index_names.push_back(name + "_INDEX");
+    child.index_names = index_names;
+    tables_.push_back(std::move(child));
+    const size_t table = tables_.size() - 1;
+    AddKeyColumns(table, index_names);
+    std::set<std::string> names(index_names.begin(), index_names.end());
+    names.insert("record_id");
+    const legacy::Field& f = copybook_.fields[field];
+    if (f.is_group) {
+      Flatten(decoder, field, {}, "", table, &names);
+    } else {
+      ColumnInfo column = ColumnOf(f, false);
+      column.name = decoder.OutputName(field);
+      AddColumn(table, std::move(column), {}, &names);
     }
   }
 
@@ -304,8 +427,9 @@ class CopybookConnector final : public Connector {
   legacy::Copybook copybook_;
   legacy::DecodeOptions options_;
   legacy::FramingOptions framing_;
-  TableInfo info_;
-  std::vector<ColumnSource> sources_;  // parallel to info_.columns[1:]
+  // The record's table first, then each child table after its parent (tables are named by
+  // index while they are built: AddChildTable appends while Flatten walks the parent).
+  std::vector<TableSource> tables_;
 };
 
 }  // namespace

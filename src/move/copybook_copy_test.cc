@@ -72,8 +72,9 @@ class CopybookCopyTest : public testing::PostgresTest {
       record["RATE"] = Cents(static_cast<int64_t>(random() % 19'999'999) - 9'999'999, 4);
       legacy::OrderedJson history = legacy::OrderedJson::array();
       for (int k = 0; k < 3; ++k) {
-        history.push_back(
-            {{"AMOUNT", Cents(static_cast<int64_t>(random() % 2'000'000) - 1'000'000, 2)}});
+        const int64_t amount = static_cast<int64_t>(random() % 2'000'000) - 1'000'000;
+        history_cents_ += amount;
+        history.push_back({{"AMOUNT", Cents(amount, 2)}});
       }
       record["HISTORY"] = history;
       if (i == 7) record7_ = record;
@@ -98,6 +99,7 @@ class CopybookCopyTest : public testing::PostgresTest {
   std::string data_;
   size_t record_size_ = 0;
   int64_t balance_cents_ = 0;
+  int64_t history_cents_ = 0;
   legacy::OrderedJson record7_;
 };
 
@@ -151,6 +153,127 @@ TEST_F(CopybookCopyTest, CopiedIntoPostgresEveryRecordArrivesAndVerifiesClean) {
   auto again = VerifyUrls(SourceUrl(), url());
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
   EXPECT_TRUE(again->identical());
+}
+
+TEST_F(CopybookCopyTest, OccursAsAChildTableKeyedByRecordAndIndex) {
+  const std::string source_url = SourceUrl() + "&occurs=tables";
+  auto source = Connector::Open(source_url);
+  ASSERT_TRUE(source.has_value()) << source.error().ToString();
+  EXPECT_EQ((*source)->ListTables().value(),
+            (std::vector<std::string>{"accounts", "accounts_history"}));
+  auto parent = (*source)->DescribeTable("accounts");
+  ASSERT_TRUE(parent.has_value());
+  EXPECT_EQ(parent->columns.back().name, "RATE") << "the OCCURS is not a column any more";
+  auto child = (*source)->DescribeTable("accounts_history");
+  ASSERT_TRUE(child.has_value()) << child.error().ToString();
+  std::vector<std::string> names;
+  for (const ColumnInfo& c : child->columns) names.push_back(c.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"record_id", "HISTORY_INDEX", "AMOUNT"}));
+  EXPECT_EQ(child->primary_key, (std::vector<std::string>{"record_id", "HISTORY_INDEX"}));
+  EXPECT_EQ(child->columns[2].kind, TypeKind::kDecimal);
+
+  auto copied = CopyUrls(source_url, url());
+  ASSERT_TRUE(copied.has_value()) << copied.error().ToString();
+  ASSERT_EQ(copied->tables.size(), 2u);
+  ASSERT_TRUE(copied->verification.has_value());
+  EXPECT_TRUE(copied->verification->identical());
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM accounts_history").value_or(""),
+            std::to_string(3 * kRecords));
+  EXPECT_EQ(QueryValue("SELECT SUM(\"AMOUNT\") FROM accounts_history").value_or(""),
+            Cents(history_cents_, 2));
+  EXPECT_EQ(QueryValue("SELECT \"AMOUNT\"::text FROM accounts_history WHERE record_id = 7 AND "
+                       "\"HISTORY_INDEX\" = 2")
+                .value_or(""),
+            record7_["HISTORY"][1]["AMOUNT"].get<std::string>());
+  // Every child row has its parent.
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM accounts_history h LEFT JOIN accounts a USING "
+                       "(record_id) WHERE a.record_id IS NULL")
+                .value_or(""),
+            "0");
+  auto unknown = Connector::Open(SourceUrl() + "&occurs=rows");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_THAT(unknown.error().message(), HasSubstr("occurs=rows: expected json"));
+}
+
+// Orders with a variable number of lines (OCCURS DEPENDING ON), each line with two tags: a
+// child and a grandchild table, in PostgreSQL and as CSV files.
+TEST_F(CopybookCopyTest, NestedAndDependingOnOccursBecomeGrandchildTables) {
+  constexpr std::string_view kOrders =
+      "       01  ORD.\n"
+      "           05  ORDER-NO       PIC 9(6).\n"
+      "           05  LINE-COUNT     PIC 9.\n"
+      "           05  ORDER-LINE OCCURS 0 TO 4 TIMES DEPENDING ON LINE-COUNT.\n"
+      "               10  SKU        PIC X(6).\n"
+      "               10  QTY        PIC S9(5) COMP-3.\n"
+      "               10  TAG        PIC X(3) OCCURS 2.\n";
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir_ + "/orders.cob", kOrders).ok());
+  Result<legacy::Copybook> copybook = legacy::ParseCopybook(kOrders, "orders.cob");
+  ASSERT_TRUE(copybook.has_value()) << copybook.error().ToString();
+  auto encoder = legacy::RecordEncoder::Create(*copybook, {});
+  ASSERT_TRUE(encoder.has_value());
+  std::mt19937 random(7);
+  std::string data;
+  int64_t lines = 0, quantity = 0;
+  constexpr int kOrderCount = 300;
+  for (int i = 0; i < kOrderCount; ++i) {
+    const int count = static_cast<int>(random() % 5);
+    legacy::OrderedJson order = {{"ORDER_NO", 100000 + i}, {"LINE_COUNT", count}};
+    legacy::OrderedJson order_lines = legacy::OrderedJson::array();
+    for (int k = 0; k < count; ++k) {
+      const int qty = static_cast<int>(random() % 20000) - 10000;
+      quantity += qty;
+      order_lines.push_back({{"SKU", fmt::format("S{:05}", k)},
+                             {"QTY", qty},
+                             {"TAG", {fmt::format("A{:02}", k), fmt::format("B{:02}", i % 100)}}});
+    }
+    lines += count;
+    order["ORDER_LINE"] = order_lines;
+    auto bytes = (*encoder)->Encode(order);
+    ASSERT_TRUE(bytes.has_value()) << bytes.error().ToString();
+    data.append(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  }
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir_ + "/orders.dat", data).ok());
+  const std::string source_url =
+      fmt::format("copybook://{}/orders.dat?copybook={}/orders.cob&occurs=tables", dir_, dir_);
+  auto source = Connector::Open(source_url);
+  ASSERT_TRUE(source.has_value()) << source.error().ToString();
+  EXPECT_EQ((*source)->ListTables().value(),
+            (std::vector<std::string>{"orders", "orders_order_line", "orders_order_line_tag"}));
+  auto tags = (*source)->DescribeTable("orders_order_line_tag");
+  ASSERT_TRUE(tags.has_value());
+  EXPECT_EQ(tags->primary_key,
+            (std::vector<std::string>{"record_id", "ORDER_LINE_INDEX", "TAG_INDEX"}));
+
+  auto copied = CopyUrls(source_url, url());
+  ASSERT_TRUE(copied.has_value()) << copied.error().ToString();
+  ASSERT_TRUE(copied->verification.has_value());
+  EXPECT_TRUE(copied->verification->identical());
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM orders").value_or(""), std::to_string(kOrderCount));
+  EXPECT_EQ(
+      QueryValue("SELECT COUNT(*) || '/' || SUM(\"QTY\") FROM orders_order_line").value_or(""),
+      fmt::format("{}/{}", lines, quantity));
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM orders_order_line_tag").value_or(""),
+            std::to_string(2 * lines));
+  // The rows of each order's lines are as many as its LINE_COUNT said.
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM orders o WHERE \"LINE_COUNT\" <> (SELECT COUNT(*) "
+                       "FROM orders_order_line l WHERE l.record_id = o.record_id)")
+                .value_or(""),
+            "0");
+  EXPECT_EQ(QueryValue("SELECT \"TAG\" FROM orders_order_line_tag WHERE record_id = 42 AND "
+                       "\"TAG_INDEX\" = 2 ORDER BY \"ORDER_LINE_INDEX\" LIMIT 1")
+                .value_or("(none)"),
+            QueryValue("SELECT CASE WHEN \"LINE_COUNT\" > 0 THEN 'B42' ELSE '(none)' END FROM "
+                       "orders WHERE record_id = 42")
+                .value_or("?"));
+
+  // The same tables as CSV files, one per table.
+  const std::string csv_dir = dir_ + "/csv";
+  auto as_csv = CopyUrls(source_url, "csv://" + csv_dir);
+  ASSERT_TRUE(as_csv.has_value()) << as_csv.error().ToString();
+  auto csv = Env::Default()->ReadFile(csv_dir + "/orders_order_line.csv");
+  ASSERT_TRUE(csv.has_value()) << csv.error().ToString();
+  EXPECT_EQ(csv->substr(0, csv->find('\n')), "record_id,ORDER_LINE_INDEX,SKU,QTY");
+  EXPECT_EQ(std::count(csv->begin(), csv->end(), '\n'), lines + 1);
 }
 
 TEST_F(CopybookCopyTest, ARecordThatDoesNotDecodeIsNamedWithItsOffset) {
