@@ -611,10 +611,21 @@ class Walker {
   // A whole record through the flat program.
   bool RunFlat(const std::vector<RecordDecoder::FlatOp>& ops) {
     using Op = RecordDecoder::FlatOp;
+    // A whole record: every field's bytes are there, so the fast path needs no bounds check.
+    [[maybe_unused]] const bool whole = record_.size() >= static_cast<size_t>(cb_.record_size());
+    [[maybe_unused]] const uint8_t* begin = record_.data();
+    [[maybe_unused]] const uint8_t* end = begin + record_.size();
     for (const Op& op : ops) {
       const RecordDecoder::Node& n = *op.n;
       switch (op.kind) {
         case Op::kValue:
+          if constexpr (std::is_same_v<Out, TextOut>) {
+            if (whole && n.fast &&
+                out_.Fast(n, begin + op.offset, end, /*in_array=*/false, d_.options_.codec,
+                          d_.codec_.code_page())) {
+              break;
+            }
+          }
           if (!Elementary(n, op.node, op.offset, /*in_array=*/false, /*emit=*/true)) return false;
           break;
         case Op::kArrayValue:
