@@ -1,6 +1,8 @@
 #include "legacy/record_encoder.h"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -25,6 +27,18 @@ class ExactNumberSax {
     return true;
   }
   bool end_object() {
+    // Members were appended without a search (a search per key is quadratic in a wide record);
+    // a key given twice is refused here instead of one of its values being dropped.
+    const auto& members = stack_.back()->get_ref<const OrderedJson::object_t&>();
+    if (members.size() > 1) {
+      seen_.clear();
+      for (const auto& [name, value] : members) {
+        if (!seen_.insert(name).second) {
+          error = fmt::format("key \"{}\" appears twice in one object", name);
+          return false;
+        }
+      }
+    }
     stack_.pop_back();
     return true;
   }
@@ -48,7 +62,10 @@ class ExactNumberSax {
       top.push_back(nullptr);
       return top.back();
     }
-    return top[key_];
+    auto& members = top.get_ref<OrderedJson::object_t&>();
+    return static_cast<OrderedJson::object_t::Container&>(members)
+        .emplace_back(std::move(key_), nullptr)
+        .second;
   }
   bool Put(OrderedJson v) {
     if (stack_.empty()) {
@@ -71,13 +88,24 @@ class ExactNumberSax {
   }
   std::vector<OrderedJson*> stack_;
   std::string key_;
+  std::unordered_set<std::string_view> seen_;
 };
 
-const OrderedJson* Member(const OrderedJson* object, const std::string& name) {
+// The member `name` of `object`, or null. Records usually list their fields in the layout's
+// order, so the search starts at `*hint` (just after the previous match) and wraps around:
+// a record is then read in one pass rather than one search per field.
+const OrderedJson* Member(const OrderedJson* object, const std::string& name, size_t* hint) {
   if (object == nullptr || !object->is_object()) return nullptr;
-  auto it = object->find(name);
-  if (it == object->end() || it->is_null()) return nullptr;
-  return &*it;
+  const OrderedJson::object_t::Container& members = object->get_ref<const OrderedJson::object_t&>();
+  const size_t n = members.size();
+  for (size_t k = 0, i = *hint; k < n; ++k, ++i) {
+    if (i == n) i = 0;
+    if (members[i].first == name) {
+      *hint = i + 1;
+      return members[i].second.is_null() ? nullptr : &members[i].second;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -106,7 +134,8 @@ class RecordEncoder::Impl {
     } else {
       bool written = false;
       for (int32_t root : cb_.records) {
-        const OrderedJson* value = Member(&record, decoder_->OutputName(root));
+        size_t hint = 0;
+        const OrderedJson* value = Member(&record, decoder_->OutputName(root), &hint);
         if (value == nullptr || written) continue;
         written = true;  // the records are alternatives over the same bytes
         FERRY_RETURN_IF_ERROR(Item(root, 0, value, &size));
@@ -249,6 +278,7 @@ class RecordEncoder::Impl {
     const bool variable = options_.variable_size_occurs;
     int64_t set_start = start, set_end = start;
     bool set_written = false;
+    size_t hint = 0;
     for (int32_t child : g.children) {
       const Field& c = cb_.fields[child];
       int64_t at;
@@ -261,7 +291,7 @@ class RecordEncoder::Impl {
         at = set_start;
       }
       if (c.redefines < 0) set_written = false;
-      const OrderedJson* value = Member(object, decoder_->OutputName(child));
+      const OrderedJson* value = Member(object, decoder_->OutputName(child), &hint);
       int64_t taken = int64_t{c.size} * c.occurs_max;
       const bool in_set = c.redefines >= 0 || c.is_redefined;
       if (!in_set || (!set_written && (value != nullptr || !c.is_redefined))) {

@@ -274,6 +274,30 @@ TEST(RecordEncoderTest, ParseRecordJsonKeepsDecimalText) {
   EXPECT_EQ(j["B"], 7);
   EXPECT_EQ(j["D"], "1e3");
   EXPECT_THAT(ParseRecordJson("{\"A\":", "line 2").error().message(), HasSubstr("line 2"));
+  // A key given twice is refused, in any object, rather than one of its values being dropped.
+  EXPECT_THAT(ParseRecordJson(R"({"A":1,"B":{"C":2,"C":3}})", "line 3").error().message(),
+              HasSubstr("line 3: not a JSON object: key \"C\" appears twice in one object"));
+}
+
+TEST(RecordEncoderTest, FieldsMayComeInAnyOrder) {
+  Copybook cb = Parse(
+      "       01  R.\n"
+      "           05  A     PIC 9.\n"
+      "           05  G.\n"
+      "               10  B PIC X.\n"
+      "               10  C PIC X.\n"
+      "           05  D     PIC 9.\n");
+  std::unique_ptr<RecordEncoder> encoder = RecordEncoder::Create(cb, {}).value();
+  const std::vector<uint8_t> expected = {0xF1, 0xC2, 0xC3, 0xF4};
+  for (std::string_view text :
+       {R"({"A":1,"G":{"B":"B","C":"C"},"D":4})", R"({"D":4,"G":{"C":"C","B":"B"},"A":1})",
+        R"({"G":{"C":"C","B":"B"},"D":4,"A":1})"}) {
+    OrderedJson record = ParseRecordJson(text, "t").value();
+    EXPECT_EQ(encoder->Encode(record).value(), expected) << text;
+  }
+  // A field left out is written blank (spaces), which decodes back as null.
+  OrderedJson partial = ParseRecordJson(R"({"D":4})", "t").value();
+  EXPECT_EQ(encoder->Encode(partial).value(), (std::vector<uint8_t>{0x40, 0x40, 0x40, 0xF4}));
 }
 
 }  // namespace
