@@ -165,6 +165,49 @@ void BM_DecodeOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeOnly)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
+// `ferry copybook encode`'s path: JSON Lines (decoded untrimmed, so they come back byte for
+// byte) parsed and written as records again.
+void BM_EncodeFromJsonLines(benchmark::State& state) {
+  const Copybook& cb = WideLayout();
+  const std::string& data = BenchData();
+  StreamOptions options;
+  options.decode.codec.trimming = Trimming::kNone;
+  std::vector<std::string> lines;
+  std::unique_ptr<ByteSource> source = ByteSource::FromMemory(data);
+  Result<StreamStats> decoded = DecodeStream(
+      source.get(), cb, {}, options,
+      [&](std::string_view line) {
+        lines.emplace_back(line);
+        return OkStatus();
+      },
+      [](const Reject&) { return OkStatus(); });
+  if (!decoded.has_value()) {
+    state.SkipWithError("the data did not decode");
+    return;
+  }
+  std::unique_ptr<RecordEncoder> encoder = RecordEncoder::Create(cb, options.decode).value();
+  int64_t json_bytes = 0;
+  for (const std::string& line : lines) json_bytes += static_cast<int64_t>(line.size()) + 1;
+  for (auto _ : state) {
+    for (const std::string& line : lines) {
+      Result<OrderedJson> record = ParseRecordJson(line, "line");
+      Result<std::vector<uint8_t>> bytes =
+          record.has_value() ? encoder->Encode(*record) : Err(record.error());
+      if (!bytes.has_value() || bytes->size() != static_cast<size_t>(cb.record_size())) {
+        state.SkipWithError("a line did not encode");
+        return;
+      }
+      benchmark::DoNotOptimize(bytes->data());
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(data.size()));
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(lines.size()));
+  state.counters["json_MB_per_s"] = benchmark::Counter(
+      static_cast<double>(json_bytes) * static_cast<double>(state.iterations()) / 1e6,
+      benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_EncodeFromJsonLines)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
 void BM_ParseCopybook(benchmark::State& state) {
   const std::string text = WideCopybook();
   for (auto _ : state) {
