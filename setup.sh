@@ -16,13 +16,16 @@ with a CMake preset, then:
   build [ARGS...]   build the `release` preset (the default command); ARGS go to `cmake --build`
   demo [ARGS...]    build `release`, then run `build/release/src/cli/ferry demo ARGS...`
   test [ARGS...]    build `ci` (warnings are errors) and run the whole suite, then build `asan`
-                    and run the tests labelled base, store, connect, move or legacy under
+                    and run the tests labelled base, store, connect, move, legacy or crypto under
                     ASan+UBSan; ARGS go to both ctest runs (e.g. -R Hash)
   asan [ARGS...]    build `asan` and run the whole suite under ASan+UBSan; ARGS go to ctest
                     (e.g. -L store)
 
-`test` and `asan` also install the Node.js test tools (test/node: the HCL parser the iac tests
-run) with `npm ci`, when test/node/package-lock.json is newer than the last install.
+Every command that builds installs the PQClean sources (third_party: the npm package pqclean,
+compiled for ML-KEM and ML-DSA) with `npm ci --ignore-scripts`; `test` and `asan` also install
+the Node.js test tools (test/node: the HCL parser of the iac tests, the independent ML-KEM and
+ML-DSA of the crypto tests). Each is installed when its package-lock.json is newer than the last
+install.
 
 Installing needs root: as root it runs apt-get itself, as a user it uses `sudo -n` when that
 works without a password, and otherwise stops (exit 2) and says what to run.
@@ -236,31 +239,49 @@ drop_root_after_sudo() {
     "$ROOT/setup.sh" "$COMMAND" "$@"
 }
 
-# --- Node.js test tools ----------------------------------------------------------------------
-# The iac tests parse the Terraform ferry writes with a real HCL parser, @cdktf/hcl2json, which
-# test/node/hcl2json.mjs runs. It is pinned (exact version, integrity hashes) in
-# test/node/package-lock.json and installed into test/node/node_modules by `npm ci`.
+# --- npm trees: the PQClean sources and the Node.js test tools -------------------------------
+# Two directories are installed from the npm registry with `npm ci`, each pinned (exact
+# versions, integrity hashes) by its package-lock.json, never committed:
+#   third_party/  the npm package pqclean, whose deps/PQClean holds the ML-KEM and ML-DSA C
+#                 sources the build compiles (cmake/FerryPqclean.cmake); every command needs it.
+#                 Installed with --ignore-scripts: its own install script builds a Node addon
+#                 ferry does not use.
+#   test/node/    the tools the test suite runs: @cdktf/hcl2json (the iac tests parse generated
+#                 Terraform with it) and @noble/post-quantum (the independent ML-KEM and ML-DSA
+#                 the crypto tests cross-check against); test and asan need it.
+THIRD_PARTY="$ROOT/third_party"
 NODE_TOOLS="$ROOT/test/node"
 
-# True when test/node/node_modules was installed from the current package-lock.json: `npm ci`
+# True when DIR/node_modules was installed from DIR's current package-lock.json: `npm ci`
 # writes node_modules/.package-lock.json, so a missing or older one means install again.
-node_tools_current() {
-  local stamp="$NODE_TOOLS/node_modules/.package-lock.json"
-  [[ -f $stamp && ! $NODE_TOOLS/package-lock.json -nt $stamp ]]
+npm_tree_current() {
+  local dir=$1 stamp="$1/node_modules/.package-lock.json"
+  [[ -f $stamp && ! $dir/package-lock.json -nt $stamp ]]
 }
 
-# Makes sure node and npm are on PATH when `npm ci` is to run. Node.js itself is `nodejs` in
+# The npm trees COMMAND needs.
+npm_trees_for() {
+  case $1 in
+    build | demo) echo "$THIRD_PARTY" ;;
+    test | asan) echo "$THIRD_PARTY $NODE_TOOLS" ;;
+  esac
+}
+
+# Makes sure node and npm are on PATH when an `npm ci` is to run. Node.js itself is `nodejs` in
 # scripts/debian-packages.txt, so ensure_packages has installed it. npm is NOT listed there:
 # Debian's nodejs 18 comes without npm (Debian ships it as the separate package `npm`), while a
 # NodeSource nodejs (20 and later) bundles its own npm and declares `Conflicts: npm`, so
 # installing Debian's npm next to it would make apt remove that nodejs. So Debian's `npm` is
 # installed here, and only when no npm is on PATH after the packages step. This runs before
 # drop_root_after_sudo, so that `sudo ./setup.sh test` installs as root; `npm ci` itself runs
-# after it, as the user (ensure_node_tools).
+# after it, as the user (ensure_npm_tree).
 ensure_node_packages() {
-  if [[ ${FERRY_SKIP_PACKAGES:-0} == 1 ]] || node_tools_current; then
-    return
-  fi
+  [[ ${FERRY_SKIP_PACKAGES:-0} == 1 ]] && return
+  local dir stale=0
+  for dir in $(npm_trees_for "$COMMAND"); do
+    npm_tree_current "$dir" || stale=1
+  done
+  ((stale)) || return 0
   local -a missing=()
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
@@ -271,33 +292,36 @@ ensure_node_packages() {
     phase_end "skipped"
     return
   fi
-  say "not on PATH: ${missing[*]} (needed to install the test tools in test/node)"
+  say "not on PATH: ${missing[*]} (needed to install from the npm registry: third_party, test/node)"
   install_packages "${missing[@]}"
   command -v node >/dev/null 2>&1 || die 1 "no node on PATH after apt-get install ${missing[*]}"
   command -v npm >/dev/null 2>&1 || die 1 "no npm on PATH after apt-get install ${missing[*]}"
   phase_end "installed ${missing[*]}"
 }
 
-# Installs test/node/node_modules from test/node/package-lock.json with `npm ci`, when it is
-# missing or older than the lock file. --prefer-offline: what is in npm's cache (~/.npm) is used
-# without asking the registry, so a reinstall works offline.
-ensure_node_tools() {
-  if node_tools_current; then
+# Installs DIR/node_modules from DIR/package-lock.json with `npm ci`, when it is missing or
+# older than the lock file. --prefer-offline: what is in npm's cache (~/.npm) is used without
+# asking the registry, so a reinstall works offline. Extra arguments go to npm ci.
+ensure_npm_tree() {
+  local dir=$1
+  shift
+  local name=${dir#"$ROOT"/}
+  if npm_tree_current "$dir"; then
     return
   fi
-  phase_begin "node test tools (npm ci)"
+  phase_begin "$name (npm ci)"
   local -a missing=()
   command -v node >/dev/null 2>&1 || missing+=(node)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
   if ((${#missing[@]} > 0)); then
-    die 2 "the test tools in test/node need node and npm; not on PATH: ${missing[*]}." \
+    die 2 "$name comes from the npm registry and needs node and npm; not on PATH: ${missing[*]}." \
       "Run ./setup.sh $COMMAND without FERRY_SKIP_PACKAGES=1 (it installs Debian's nodejs and npm), or install Node.js 18 or later with npm yourself, and rerun."
   fi
-  npm ci --prefix "$NODE_TOOLS" --no-audit --no-fund --prefer-offline >&2 ||
-    die 1 "npm ci --prefix test/node failed (see above)"
-  [[ -f $NODE_TOOLS/node_modules/.package-lock.json ]] ||
-    die 1 "npm ci did not write test/node/node_modules/.package-lock.json (npm $(npm --version) is too old?)"
-  phase_end "installed from test/node/package-lock.json (node $(node --version), npm $(npm --version))"
+  npm ci --prefix "$dir" --no-audit --no-fund --prefer-offline "$@" >&2 ||
+    die 1 "npm ci --prefix $name failed (see above)"
+  [[ -f $dir/node_modules/.package-lock.json ]] ||
+    die 1 "npm ci did not write $name/node_modules/.package-lock.json (npm $(npm --version) is too old?)"
+  phase_end "installed from $name/package-lock.json (node $(node --version), npm $(npm --version))"
 }
 
 # --- build and test --------------------------------------------------------------------------
@@ -383,10 +407,11 @@ if [[ ${CI:-} == true ]]; then
 fi
 
 ensure_packages
-case $COMMAND in
-  test | asan) ensure_node_packages ;;
-esac
+ensure_node_packages
 drop_root_after_sudo "$@"
+case $COMMAND in
+  build | demo | test | asan) ensure_npm_tree "$THIRD_PARTY" --ignore-scripts ;;
+esac
 
 case $COMMAND in
   packages) ;;
@@ -409,21 +434,22 @@ case $COMMAND in
     ;;
   test)
     status=0
-    ensure_node_tools
+    ensure_npm_tree "$NODE_TOOLS"
     configure ci
     build ci
     run_ctest ci "whole suite" "$@" || status=1
     configure asan
-    # Only what the sanitizer run needs (target core_tests): base, store, connect, move, legacy.
+    # Only what the sanitizer run needs (target core_tests): base, store, connect, move, legacy,
+    # crypto.
     build asan --target core_tests
-    run_ctest asan "base|store|connect|move|legacy" -L 'base|store|connect|move|legacy' "$@" ||
+    run_ctest asan "base|store|connect|move|legacy|crypto" -L 'base|store|connect|move|legacy|crypto' "$@" ||
       status=1
     summary
     exit "$status"
     ;;
   asan)
     status=0
-    ensure_node_tools
+    ensure_npm_tree "$NODE_TOOLS"
     configure asan
     build asan
     run_ctest asan "whole suite" "$@" || status=1
