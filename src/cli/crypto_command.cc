@@ -1,11 +1,22 @@
 // `ferry crypto info` and `ferry crypto selftest`: which implementations protect data, and
 // whether they compute what the standards say (docs/crypto.md).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 
 #include "cli/commands.h"
 #include "crypto/pq.h"
+#include "crypto/sealed_export.h"
 #include "crypto/selftest.h"
 #include "crypto/xwing.h"
 
@@ -102,11 +113,267 @@ Result<int> RunSelfTest(CommandContext& context) {
   return kExitOk;
 }
 
+namespace fs = std::filesystem;
+
+struct KeygenFlags {
+  std::string out;
+};
+struct SealFlags {
+  std::vector<std::string> to;
+  std::string identity, out;
+  std::vector<std::string> paths;
+};
+struct OpenFlags {
+  std::string identity, in, out, signer;
+};
+
+Result<crypto::Identity> LoadIdentity(Env* env, const std::string& path) {
+  Result<std::string> text = env->ReadFile(path);
+  if (!text.has_value()) {
+    return Err(InvalidArgument("--identity {}: {}; make one with `ferry crypto keygen --out {}`",
+                               path, text.error().message(), path));
+  }
+  return crypto::Identity::FromJson(*text, path);
+}
+
+Result<int> RunKeygen(CommandContext& context, const KeygenFlags& flags) {
+  FERRY_ASSIGN_OR_RETURN(crypto::Identity id, crypto::Identity::Generate());
+  const std::string json = id.ToJson();
+  // O_EXCL: never overwrite a key; 0600: only its owner reads it.
+  const int fd = ::open(flags.out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Err(
+        errno == EEXIST
+            ? AlreadyExists(
+                  "--out {} already exists; ferry never overwrites a key: choose another path",
+                  flags.out)
+            : InvalidArgument("--out {}: {}", flags.out, std::strerror(errno)));
+  }
+  const bool ok = ::write(fd, json.data(), json.size()) == static_cast<ssize_t>(json.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(flags.out.c_str());
+    return Err(Internal("--out {}: could not write the key", flags.out));
+  }
+  if (context.json) {
+    context.out << ordered_json{{"identity", flags.out},
+                                {"fingerprint", id.pub.Fingerprint()},
+                                {"recipient", id.pub.ToText()}}
+                       .dump(2)
+                << "\n";
+  } else {
+    context.err << "ferry: identity written to " << flags.out << " (mode 0600), fingerprint "
+                << id.pub.Fingerprint() << "; its recipient, for --to, follows on stdout\n";
+    context.out << id.pub.ToText() << "\n";
+  }
+  return kExitOk;
+}
+
+// A recipient given as its text, or as a file holding it (a path that exists).
+Result<crypto::PublicIdentity> LoadRecipient(Env* env, const std::string& arg) {
+  std::string text = arg;
+  if (!arg.starts_with("ferry-recipient-v1:") && env->FileExists(arg)) {
+    FERRY_ASSIGN_OR_RETURN(text, env->ReadFile(arg));
+    if (text.find("\"ferry-identity\"") != std::string::npos) {
+      FERRY_ASSIGN_OR_RETURN(crypto::Identity id, crypto::Identity::FromJson(text, arg));
+      return id.pub;
+    }
+  }
+  Result<crypto::PublicIdentity> r = crypto::PublicIdentity::FromText(text);
+  if (!r.has_value())
+    return Err(InvalidArgument("--to {}: {}", arg.substr(0, 40), r.error().message()));
+  return r;
+}
+
+Result<int> RunSeal(CommandContext& context, const SealFlags& flags) {
+  std::vector<crypto::PublicIdentity> recipients;
+  for (const std::string& to : flags.to) {
+    FERRY_ASSIGN_OR_RETURN(crypto::PublicIdentity r, LoadRecipient(context.env, to));
+    recipients.push_back(std::move(r));
+  }
+  FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, LoadIdentity(context.env, flags.identity));
+  // The files, each under the name it is given (a directory: its files, relative to its parent).
+  std::vector<std::pair<std::string, std::string>> files;  // entry name, path
+  for (const std::string& p : flags.paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      const fs::path base = fs::path(p).lexically_normal().parent_path();
+      std::vector<fs::path> found;
+      for (const auto& e : fs::recursive_directory_iterator(p, ec)) {
+        if (e.is_regular_file()) found.push_back(e.path());
+      }
+      std::sort(found.begin(), found.end());
+      for (const fs::path& f : found)
+        files.emplace_back(f.lexically_relative(base).string(), f.string());
+    } else if (fs::is_regular_file(p, ec)) {
+      files.emplace_back(fs::path(p).filename().string(), p);
+    } else {
+      return Err(InvalidArgument("{}: no such file or directory to seal", p));
+    }
+  }
+  const std::string partial = flags.out + ".partial";
+  std::unique_ptr<FILE, int (*)(FILE*)> out(std::fopen(partial.c_str(), "wbx"), std::fclose);
+  if (!out)
+    return Err(InvalidArgument("--out {}: cannot create {}: {}", flags.out, partial,
+                               std::strerror(errno)));
+  auto fail = [&](Status st) -> Result<int> {
+    out.reset();
+    std::remove(partial.c_str());
+    return Err(std::move(st));
+  };
+  Result<std::unique_ptr<crypto::ExportWriter>> writer = crypto::ExportWriter::Create(
+      [&](crypto::ByteView b) {
+        return std::fwrite(b.data(), 1, b.size(), out.get()) == b.size()
+                   ? OkStatus()
+                   : Internal("writing {}: {}", partial, std::strerror(errno));
+      },
+      recipients, signer);
+  if (!writer.has_value()) return fail(writer.error());
+  std::vector<uint8_t> buffer(1 << 20);
+  for (const auto& [name, path] : files) {
+    std::unique_ptr<FILE, int (*)(FILE*)> in(std::fopen(path.c_str(), "rb"), std::fclose);
+    if (!in) return fail(InvalidArgument("{}: {}", path, std::strerror(errno)));
+    if (Status st = (*writer)->BeginEntry(name); !st.ok()) return fail(st);
+    size_t n;
+    while ((n = std::fread(buffer.data(), 1, buffer.size(), in.get())) > 0) {
+      if (Status st = (*writer)->Write({buffer.data(), n}); !st.ok()) return fail(st);
+    }
+    if (std::ferror(in.get())) return fail(Internal("reading {}: {}", path, std::strerror(errno)));
+    if (Status st = (*writer)->EndEntry(); !st.ok()) return fail(st);
+  }
+  if (Status st = (*writer)->Finish(); !st.ok()) return fail(st);
+  if (std::fflush(out.get()) != 0 || ::fsync(::fileno(out.get())) != 0)
+    return fail(Internal("writing {}", partial));
+  out.reset();
+  if (std::rename(partial.c_str(), flags.out.c_str()) != 0) {
+    return fail(Internal("renaming {} to {}: {}", partial, flags.out, std::strerror(errno)));
+  }
+  context.err << "ferry: sealed " << files.size() << " file(s) into " << flags.out << " ("
+              << (*writer)->bytes_written() << " bytes) for " << recipients.size()
+              << " recipient(s), signed by " << signer.pub.Fingerprint() << "\n";
+  return kExitOk;
+}
+
+Result<int> RunOpen(CommandContext& context, const OpenFlags& flags) {
+  FERRY_ASSIGN_OR_RETURN(crypto::Identity id, LoadIdentity(context.env, flags.identity));
+  std::unique_ptr<FILE, int (*)(FILE*)> in(std::fopen(flags.in.c_str(), "rb"), std::fclose);
+  if (!in) return Err(InvalidArgument("--in {}: {}", flags.in, std::strerror(errno)));
+  std::error_code ec;
+  if (fs::exists(flags.out, ec)) {
+    return Err(AlreadyExists("--out {} exists; ferry opens an export into a new directory only",
+                             flags.out));
+  }
+  // Everything goes to a staging directory, renamed to --out only once the whole export verified:
+  // a tampered or truncated export leaves nothing behind.
+  const std::string staging = flags.out + ".partial";
+  fs::remove_all(staging, ec);
+  fs::create_directories(staging, ec);
+  if (ec)
+    return Err(InvalidArgument("--out {}: cannot create {}: {}", flags.out, staging, ec.message()));
+  std::unique_ptr<FILE, int (*)(FILE*)> file(nullptr, std::fclose);
+  crypto::ExportCallbacks cb{
+      [&](std::string_view name) -> Status {
+        const fs::path rel = fs::path(name).lexically_normal();
+        if (rel.is_absolute() || rel.empty() || *rel.begin() == "..") {
+          return DataLoss("entry \"{}\" would be written outside --out; refused", name);
+        }
+        const fs::path target = fs::path(staging) / rel;
+        std::error_code e;
+        fs::create_directories(target.parent_path(), e);
+        file.reset(std::fopen(target.c_str(), "wb"));
+        return file ? OkStatus() : Internal("{}: {}", target.string(), std::strerror(errno));
+      },
+      [&](crypto::ByteView data) -> Status {
+        return std::fwrite(data.data(), 1, data.size(), file.get()) == data.size()
+                   ? OkStatus()
+                   : Internal("writing: {}", std::strerror(errno));
+      },
+      [&]() -> Status {
+        file.reset();
+        return OkStatus();
+      }};
+  Result<crypto::ExportManifest> manifest = crypto::ReadExport(
+      [&](std::span<uint8_t> buf) -> Result<size_t> {
+        const size_t n = std::fread(buf.data(), 1, buf.size(), in.get());
+        if (n == 0 && std::ferror(in.get()))
+          return Err(Internal("reading {}: {}", flags.in, std::strerror(errno)));
+        return n;
+      },
+      id, cb, flags.signer);
+  file.reset();
+  if (!manifest.has_value()) {
+    fs::remove_all(staging, ec);
+    return Err(manifest.error().WithContext(flags.in));
+  }
+  fs::rename(staging, flags.out, ec);
+  if (ec) return Err(Internal("renaming {} to {}: {}", staging, flags.out, ec.message()));
+  int64_t bytes = 0;
+  for (const auto& e : manifest->entries) bytes += e.bytes;
+  if (context.json) {
+    ordered_json entries = ordered_json::array();
+    for (const auto& e : manifest->entries)
+      entries.push_back({{"name", e.name}, {"bytes", e.bytes}, {"sha256", e.sha256}});
+    context.out << ordered_json{{"out", flags.out},
+                                {"signer", manifest->signer_fingerprint},
+                                {"entries", entries}}
+                       .dump(2)
+                << "\n";
+  } else {
+    context.out << "opened " << manifest->entries.size() << " file(s), " << bytes << " bytes, into "
+                << flags.out << "; signed by " << manifest->signer_fingerprint
+                << ", every chunk, checksum and signature verified\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<CommandSpec> CryptoCommands() {
-  const std::string group = "Cryptography: the algorithms in use and their known-answer tests";
+  auto keygen = std::make_shared<KeygenFlags>();
+  auto seal = std::make_shared<SealFlags>();
+  auto open = std::make_shared<OpenFlags>();
+  const std::string group = "Cryptography: algorithms, identities, and encrypted, signed exports";
   return {
+      {.path = {"crypto", "keygen"},
+       .group_help = group,
+       .help = "Make an identity (X-Wing, ML-DSA-65 and Ed25519 keys) in a new file; print its "
+               "recipient",
+       .add_options =
+           [keygen](CLI::App& app) {
+             app.add_option("--out", keygen->out, "The identity file to create (mode 0600)")
+                 ->required();
+           },
+       .run = [keygen](CommandContext& c) { return RunKeygen(c, *keygen); }},
+      {.path = {"crypto", "seal"},
+       .group_help = group,
+       .help = "Encrypt files or directories to recipients in one signed export (X-Wing, "
+               "AES-256-GCM, zstd)",
+       .add_options =
+           [seal](CLI::App& app) {
+             app.add_option("--to", seal->to,
+                            "A recipient (its text, or a file holding it); repeat for more")
+                 ->required();
+             app.add_option("--identity", seal->identity, "Your identity file: signs the export")
+                 ->required();
+             app.add_option("--out", seal->out, "The export to create")->required();
+             app.add_option("paths", seal->paths, "Files and directories to seal")->required();
+           },
+       .run = [seal](CommandContext& c) { return RunSeal(c, *seal); }},
+      {.path = {"crypto", "open"},
+       .group_help = group,
+       .help =
+           "Verify and decrypt an export into a new directory; nothing is left if any check fails",
+       .add_options =
+           [open](CLI::App& app) {
+             app.add_option("--identity", open->identity, "An identity the export is encrypted to")
+                 ->required();
+             app.add_option("--in", open->in, "The export")->required();
+             app.add_option("--out", open->out, "The directory to create")->required();
+             app.add_option("--signer", open->signer,
+                            "Refuse exports not signed by this fingerprint");
+           },
+       .run = [open](CommandContext& c) { return RunOpen(c, *open); }},
       {.path = {"crypto", "info"},
        .group_help = group,
        .help = "Show which implementations ferry uses (PQClean, OpenSSL) and the algorithms' sizes",

@@ -60,6 +60,84 @@ TEST(CryptoCommandTest, SelftestPassesEveryKnownAnswer) {
   for (const Json& t : doc["tests"]) EXPECT_TRUE(t["passed"].get<bool>()) << t.dump();
 }
 
+class CryptoExportCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/ferry-crypto-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    ASSERT_TRUE(Env::Default()->CreateDirs(dir_ + "/data/sub").ok());
+    std::string rows;
+    for (int i = 0; i < 20000; ++i) rows += std::to_string(i) + ",row\n";
+    ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir_ + "/data/sub/rows.csv", rows).ok());
+    ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir_ + "/data/schema.json", "{}").ok());
+  }
+  void TearDown() override { ASSERT_TRUE(Env::Default()->RemoveAll(dir_).ok()); }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string Read(const std::string& name) const {
+    return Env::Default()->ReadFile(Path(name)).value_or("<none>");
+  }
+
+  std::string dir_;
+};
+
+TEST_F(CryptoExportCommandTest, SealsForTwoRecipientsAndOpensVerified) {
+  Outcome a = RunCli({"crypto", "keygen", "--out", Path("alice.key")});
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_THAT(a.out, HasSubstr("ferry-recipient-v1:"));
+  ASSERT_EQ(RunCli({"crypto", "keygen", "--out", Path("bob.key")}).code, 0);
+  Outcome again = RunCli({"crypto", "keygen", "--out", Path("bob.key")});
+  EXPECT_NE(again.code, 0);
+  EXPECT_THAT(again.err, HasSubstr("ferry never overwrites a key"));
+
+  Outcome sealed =
+      RunCli({"crypto", "seal", "--to", Path("bob.key"), "--to", a.out.substr(0, a.out.size() - 1),
+              "--identity", Path("alice.key"), "--out", Path("x.ferry"), Path("data")});
+  ASSERT_EQ(sealed.code, 0) << sealed.err;
+  EXPECT_THAT(sealed.err, HasSubstr("sealed 2 file(s)"));
+  const std::string alice = ParseJson(Read("alice.key"), "key").value()["fingerprint"];
+
+  for (const char* who : {"alice.key", "bob.key"}) {
+    const std::string out = Path(std::string("open-") + who);
+    Outcome opened = RunCli({"crypto", "open", "--identity", Path(who), "--in", Path("x.ferry"),
+                             "--out", out, "--signer", alice});
+    ASSERT_EQ(opened.code, 0) << opened.err;
+    EXPECT_EQ(Env::Default()->ReadFile(out + "/data/sub/rows.csv").value(),
+              Read("data/sub/rows.csv"));
+    EXPECT_EQ(Env::Default()->ReadFile(out + "/data/schema.json").value(), "{}");
+  }
+}
+
+TEST_F(CryptoExportCommandTest, ATamperedOrForeignExportLeavesNothingBehind) {
+  ASSERT_EQ(RunCli({"crypto", "keygen", "--out", Path("alice.key")}).code, 0);
+  ASSERT_EQ(RunCli({"crypto", "keygen", "--out", Path("eve.key")}).code, 0);
+  ASSERT_EQ(RunCli({"crypto", "seal", "--to", Path("alice.key"), "--identity", Path("alice.key"),
+                    "--out", Path("x.ferry"), Path("data")})
+                .code,
+            0);
+  Outcome foreign = RunCli({"crypto", "open", "--identity", Path("eve.key"), "--in",
+                            Path("x.ferry"), "--out", Path("eve")});
+  EXPECT_NE(foreign.code, 0);
+  EXPECT_THAT(foreign.err, HasSubstr("not encrypted to this identity"));
+  EXPECT_FALSE(Env::Default()->FileExists(Path("eve")));
+
+  std::string bytes = Read("x.ferry");
+  bytes[bytes.size() - 40] ^= 0x10;  // inside the last chunk
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(Path("bad.ferry"), bytes).ok());
+  Outcome bad = RunCli({"crypto", "open", "--identity", Path("alice.key"), "--in",
+                        Path("bad.ferry"), "--out", Path("out")});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("fails authentication"));
+  EXPECT_FALSE(Env::Default()->FileExists(Path("out")));
+  EXPECT_FALSE(Env::Default()->FileExists(Path("out.partial")));
+
+  Outcome wrong_to = RunCli({"crypto", "seal", "--to", "age1notaferryrecipient", "--identity",
+                             Path("alice.key"), "--out", Path("y.ferry"), Path("data")});
+  EXPECT_EQ(wrong_to.code, 2);
+  EXPECT_THAT(wrong_to.err, HasSubstr("starts with \"ferry-recipient-v1:\""));
+  EXPECT_FALSE(Env::Default()->FileExists(Path("y.ferry")));
+}
+
 TEST(CryptoCommandTest, UnknownSubcommandIsAUsageError) {
   Outcome r = RunCli({"crypto", "nonsense"});
   EXPECT_EQ(r.code, 2);
