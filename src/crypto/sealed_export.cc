@@ -64,6 +64,8 @@ struct ExportWriter::State {
   int64_t written = 0;
   bool in_entry = false, finished = false;
   Sha256 entry_hash;
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> zstd{ZSTD_createCCtx(), ZSTD_freeCCtx};
+  Bytes compressed;  // reused between chunks
   ExportEntrySummary entry;
   std::vector<ExportEntrySummary> entries;
 
@@ -74,13 +76,12 @@ struct ExportWriter::State {
 
   // Compresses and seals `plain` as chunk `chunk_index`.
   Status Seal(bool last) {
-    Bytes compressed(ZSTD_compressBound(plain.size()));
-    const size_t n =
-        ZSTD_compress(compressed.data(), compressed.size(), plain.data(), plain.size(), 3);
+    compressed.resize(ZSTD_compressBound(plain.size()));
+    const size_t n = ZSTD_compressCCtx(zstd.get(), compressed.data(), compressed.size(),
+                                       plain.data(), plain.size(), 3);
     if (ZSTD_isError(n)) return Internal("zstd: {}", ZSTD_getErrorName(n));
-    compressed.resize(n);
-    FERRY_ASSIGN_OR_RETURN(Bytes sealed,
-                           AesGcmSeal(payload_key, ChunkNonce(chunk_index, last), {}, compressed));
+    FERRY_ASSIGN_OR_RETURN(Bytes sealed, AesGcmSeal(payload_key, ChunkNonce(chunk_index, last), {},
+                                                    ByteView(compressed).first(n)));
     Bytes framed;
     PutU32(&framed, static_cast<uint32_t>(sealed.size()));
     framed.insert(framed.end(), sealed.begin(), sealed.end());
@@ -390,6 +391,7 @@ Result<ExportManifest> ReadExport(ExportSource source, const Identity& identity,
 
   uint64_t index = 0;
   bool last_seen = false;
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   while (true) {
     uint8_t size_bytes[4];
     FERRY_ASSIGN_OR_RETURN(any, ReadExactly(source, size_bytes, fmt::format("chunk {}", index)));
