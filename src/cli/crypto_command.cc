@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "cli/commands.h"
+#include "crypto/key_migration.h"
 #include "crypto/pq.h"
 #include "crypto/sealed_export.h"
 #include "crypto/selftest.h"
@@ -327,12 +328,117 @@ Result<int> RunOpen(CommandContext& context, const OpenFlags& flags) {
   return kExitOk;
 }
 
+struct KeysFlags {
+  std::string module = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string token, pin_env = "FERRY_PIN";
+  std::string from_token, to_token, from_pin_env = "FERRY_FROM_PIN", to_pin_env = "FERRY_TO_PIN";
+  std::vector<std::string> labels;
+  std::string report, rollback;
+};
+
+Result<std::string> Pin(Env* env, const std::string& var, const std::string& token) {
+  std::optional<std::string> pin = env->GetEnvVar(var);
+  if (!pin || pin->empty()) {
+    return Err(InvalidArgument(
+        "token \"{}\": its user PIN is read from ${} (never from the command line, where "
+        "other users see it); set it, or name another variable",
+        token, var));
+  }
+  return *pin;
+}
+
+Result<int> RunKeysList(CommandContext& context, const KeysFlags& flags) {
+  FERRY_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Pkcs11Module> module,
+                         crypto::Pkcs11Module::Load(flags.module));
+  FERRY_ASSIGN_OR_RETURN(std::string pin, Pin(context.env, flags.pin_env, flags.token));
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Pkcs11Session> session,
+                         module->Open(flags.token, pin));
+  FERRY_ASSIGN_OR_RETURN(std::vector<crypto::TokenKey> keys, session->Keys());
+  if (context.json) {
+    ordered_json list = ordered_json::array();
+    for (const auto& k : keys) {
+      list.push_back({{"class", k.object_class},
+                      {"type", k.key_type},
+                      {"label", k.label},
+                      {"id", k.id},
+                      {"bits", k.bits},
+                      {"extractable", k.extractable},
+                      {"sensitive", k.sensitive}});
+    }
+    context.out << list.dump(2) << "\n";
+    return kExitOk;
+  }
+  context.out << fmt::format("{:<8} {:<6} {:>5}  {:<11} {:<10} {}\n", "class", "type", "bits",
+                             "extractable", "id", "label");
+  for (const auto& k : keys) {
+    context.out << fmt::format("{:<8} {:<6} {:>5}  {:<11} {:<10} {}\n", k.object_class, k.key_type,
+                               k.bits, k.extractable ? "yes" : "no", k.id, k.label);
+  }
+  return kExitOk;
+}
+
+Result<int> RunKeysMigrate(CommandContext& context, const KeysFlags& flags) {
+  FERRY_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Pkcs11Module> module,
+                         crypto::Pkcs11Module::Load(flags.module));
+  FERRY_ASSIGN_OR_RETURN(std::string to_pin, Pin(context.env, flags.to_pin_env, flags.to_token));
+  if (!flags.rollback.empty()) {
+    // A rollback reads the report of an earlier run and removes from the target what it moved.
+    FERRY_ASSIGN_OR_RETURN(std::string text, context.env->ReadFile(flags.rollback));
+    const nlohmann::json r = nlohmann::json::parse(text, nullptr, false);
+    if (!r.is_object() || !r.contains("keys"))
+      return Err(InvalidArgument("--rollback {}: not a key migration report", flags.rollback));
+    crypto::KeyMigrationReport report;
+    for (const auto& k : r["keys"]) {
+      crypto::KeyMigrationOutcome o;
+      o.before.label = k.value("label", "");
+      o.before.id = k.value("id", "");
+      o.status = k.value("status", "");
+      report.keys.push_back(o);
+    }
+    FERRY_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Pkcs11Session> target,
+                           module->Open(flags.to_token, to_pin));
+    FERRY_RETURN_IF_ERROR(crypto::RollBackKeyMigration(*target, report));
+    context.err << "ferry: rolled back the keys " << flags.rollback
+                << " lists as moved, from token \"" << flags.to_token << "\"\n";
+    return kExitOk;
+  }
+  FERRY_ASSIGN_OR_RETURN(std::string from_pin,
+                         Pin(context.env, flags.from_pin_env, flags.from_token));
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Pkcs11Session> source,
+                         module->Open(flags.from_token, from_pin));
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Pkcs11Session> target,
+                         module->Open(flags.to_token, to_pin));
+  FERRY_ASSIGN_OR_RETURN(crypto::KeyMigrationReport report,
+                         crypto::MigrateKeys(*source, *target, flags.labels));
+  const std::string json = report.ToJson() + "\n";
+  if (!flags.report.empty())
+    FERRY_RETURN_IF_ERROR(context.env->WriteFileAtomic(flags.report, json));
+  if (context.json) {
+    context.out << json;
+  } else {
+    for (const auto& o : report.keys) {
+      context.out << fmt::format("{:<14} {:<7} {:<4} {:<20} {}\n", o.status, o.before.object_class,
+                                 o.before.key_type, o.before.label,
+                                 o.status == "not moved" ? o.reason : o.proof);
+    }
+    context.out << fmt::format("{} moved, {} already there, {} not moved{}\n", report.moved,
+                               report.already, report.not_moved,
+                               flags.report.empty() ? "" : "; report: " + flags.report);
+  }
+  return report.not_moved > 0 ? kExitCheckFailed : kExitOk;
+}
 }  // namespace
 
 std::vector<CommandSpec> CryptoCommands() {
   auto keygen = std::make_shared<KeygenFlags>();
   auto seal = std::make_shared<SealFlags>();
   auto open = std::make_shared<OpenFlags>();
+  auto keys = std::make_shared<KeysFlags>();
+  const std::string keys_group =
+      "Keys in HSMs (PKCS#11): list them, and migrate them token to token";
+  auto module_option = [keys](CLI::App& app) {
+    app.add_option("--module", keys->module, "The PKCS#11 module (default SoftHSM2's)");
+  };
   const std::string group = "Cryptography: algorithms, identities, and encrypted, signed exports";
   return {
       {.path = {"crypto", "keygen"},
@@ -374,6 +480,44 @@ std::vector<CommandSpec> CryptoCommands() {
                             "Refuse exports not signed by this fingerprint");
            },
        .run = [open](CommandContext& c) { return RunOpen(c, *open); }},
+      {.path = {"keys", "list"},
+       .group_help = keys_group,
+       .help = "List a token's keys with their attributes",
+       .add_options =
+           [keys, module_option](CLI::App& app) {
+             module_option(app);
+             app.add_option("--token", keys->token, "The token's label")->required();
+             app.add_option("--pin-env", keys->pin_env,
+                            "The variable holding its user PIN (FERRY_PIN)");
+           },
+       .run = [keys](CommandContext& c) { return RunKeysList(c, *keys); }},
+      {.path = {"keys", "migrate"},
+       .group_help = keys_group,
+       .help = "Move keys from one token to another wrapped, never in clear, and prove each; exit "
+               "1 if some "
+               "could not move",
+       .add_options =
+           [keys, module_option](CLI::App& app) {
+             module_option(app);
+             app.add_option("--from-token", keys->from_token, "The source token's label");
+             app.add_option("--to-token", keys->to_token, "The target token's label")->required();
+             app.add_option("--from-pin-env", keys->from_pin_env,
+                            "The variable holding the source PIN (FERRY_FROM_PIN)");
+             app.add_option("--to-pin-env", keys->to_pin_env,
+                            "The variable holding the target PIN (FERRY_TO_PIN)");
+             app.add_option("--label", keys->labels,
+                            "Only keys with this label (repeatable; default all)");
+             app.add_option("--report", keys->report, "Write the migration report (JSON) here");
+             app.add_option("--rollback", keys->rollback,
+                            "Remove from the target what this earlier report moved");
+           },
+       .run = [keys](CommandContext& c) -> Result<int> {
+         if (keys->rollback.empty() && keys->from_token.empty()) {
+           return Err(
+               InvalidArgument("ferry keys migrate needs --from-token (or --rollback REPORT)"));
+         }
+         return RunKeysMigrate(c, *keys);
+       }},
       {.path = {"crypto", "info"},
        .group_help = group,
        .help = "Show which implementations ferry uses (PQClean, OpenSSL) and the algorithms' sizes",

@@ -1,11 +1,14 @@
 // `ferry crypto info` and `ferry crypto selftest` through the command line, in-process.
+#include <cstdlib>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "base/json.h"
 #include "cli/cli.h"
+#include "crypto/pkcs11.h"
 
 namespace ferry {
 namespace {
@@ -136,6 +139,66 @@ TEST_F(CryptoExportCommandTest, ATamperedOrForeignExportLeavesNothingBehind) {
   EXPECT_EQ(wrong_to.code, 2);
   EXPECT_THAT(wrong_to.err, HasSubstr("starts with \"ferry-recipient-v1:\""));
   EXPECT_FALSE(Env::Default()->FileExists(Path("y.ferry")));
+}
+
+// `ferry keys list` and `ferry keys migrate` on two real SoftHSM2 tokens, PINs from variables.
+TEST_F(CryptoExportCommandTest, KeysMigrateBetweenSoftHsmTokensWithAReport) {
+  if (!Env::Default()->FileExists("/usr/lib/softhsm/libsofthsm2.so") ||
+      std::system("command -v softhsm2-util > /dev/null 2>&1") != 0) {
+    GTEST_SKIP()
+        << "SoftHSM2 is not installed (Debian package softhsm2; ./setup.sh test installs it)";
+  }
+  ASSERT_TRUE(Env::Default()->CreateDirs(Path("tokens")).ok());
+  ASSERT_TRUE(Env::Default()
+                  ->WriteFileAtomic(
+                      Path("softhsm2.conf"),
+                      "directories.tokendir = " + Path("tokens") + "\nobjectstore.backend = file\n")
+                  .ok());
+  ::setenv("SOFTHSM2_CONF", Path("softhsm2.conf").c_str(), 1);
+  for (const char* label : {"src", "dst"}) {
+    ASSERT_EQ(
+        std::system(
+            fmt::format(
+                "softhsm2-util --init-token --free --label {} --pin 1111 --so-pin 9999 > /dev/null",
+                label)
+                .c_str()),
+        0);
+  }
+  {
+    auto module = crypto::Pkcs11Module::Load("/usr/lib/softhsm/libsofthsm2.so").value();
+    auto src = module->Open("src", "1111").value();
+    ASSERT_TRUE(src->GenerateAes("payments-kek", crypto::Bytes{7}, 256, true, true).has_value());
+    ASSERT_TRUE(src->GenerateAes("pinned", crypto::Bytes{8}, 256, false, true).has_value());
+  }
+  ::setenv("FERRY_PIN", "1111", 1);
+  Outcome list = RunCli({"keys", "list", "--token", "src"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("secret   AES      256  yes         07         payments-kek"));
+  EXPECT_THAT(list.out, HasSubstr("no          08         pinned"));
+
+  ::setenv("FERRY_FROM_PIN", "1111", 1);
+  ::setenv("FERRY_TO_PIN", "1111", 1);
+  Outcome migrate = RunCli({"keys", "migrate", "--from-token", "src", "--to-token", "dst",
+                            "--report", Path("report.json")});
+  EXPECT_EQ(migrate.code, 1) << migrate.err;  // one key could not move
+  EXPECT_THAT(migrate.out, HasSubstr("1 moved, 0 already there, 1 not moved"));
+  Json report = ParseJson(Read("report.json"), "report").value();
+  EXPECT_EQ(report["moved"], 1);
+  EXPECT_THAT(report["keys"][1]["reason"].get<std::string>(),
+              HasSubstr("CKA_EXTRACTABLE is false"));
+
+  Outcome rollback =
+      RunCli({"keys", "migrate", "--to-token", "dst", "--rollback", Path("report.json")});
+  ASSERT_EQ(rollback.code, 0) << rollback.err;
+  ::setenv("FERRY_PIN", "1111", 1);
+  EXPECT_THAT(RunCli({"keys", "list", "--token", "dst"}).out, Not(HasSubstr("payments-kek")));
+
+  ::setenv("FERRY_PIN", "0000", 1);
+  Outcome wrong = RunCli({"keys", "list", "--token", "src"});
+  EXPECT_EQ(wrong.code, 2);
+  EXPECT_THAT(wrong.err, HasSubstr("CKR_PIN_INCORRECT"));
+  for (const char* v : {"FERRY_PIN", "FERRY_FROM_PIN", "FERRY_TO_PIN", "SOFTHSM2_CONF"})
+    ::unsetenv(v);
 }
 
 TEST(CryptoCommandTest, UnknownSubcommandIsAUsageError) {
