@@ -350,11 +350,12 @@ Status ReadField(const Spec& spec, const FieldSpec& f, std::string_view in, size
   }
   const auto size = static_cast<size_t>(WireSize(f, units));
   if (in.size() - value_at < size) {
+    const std::string counted =
+        UnitName(f) == "bytes" ? "" : fmt::format(" ({} {})", units, UnitName(f));
     return InvalidArgument(
-        "{}: the value needs {} byte{} ({} {}) but only {} remain; the message is truncated, or "
-        "an earlier length or the bitmap is wrong",
-        place.At(f, value_at), size, size == 1 ? "" : "s", units, UnitName(f),
-        in.size() - value_at);
+        "{}: the value needs {} byte{}{} but only {} remain; the message is truncated, or an "
+        "earlier length or the bitmap is wrong",
+        place.At(f, value_at), size, size == 1 ? "" : "s", counted, in.size() - value_at);
   }
   const std::string_view wire = in.substr(value_at, size);
   const size_t out_start = out->size();
