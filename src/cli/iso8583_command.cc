@@ -6,8 +6,8 @@
 //
 // A message that does not decode (or a line that does not encode) is reported on stderr with
 // its number and place, and the rest of the batch is processed. Exit codes: 0 every message
-// converted; 1 some were rejected (the others are written); 2 a bad flag or spec; 3 a file could
-// not be read or written.
+// converted; 1 some were rejected (the others are written); 2 a bad flag, spec or missing input
+// file; 3 an I/O failure.
 #include <memory>
 #include <ostream>
 

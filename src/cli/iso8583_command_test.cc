@@ -184,6 +184,9 @@ TEST_F(Iso8583CommandTest, BadFlagsAreUsageErrors) {
   Outcome parse = Run({"iso8583", "decode", "--in", in, "--spec", bad_spec});
   EXPECT_EQ(parse.code, 2);
   EXPECT_THAT(parse.err, HasSubstr("fields.2: unknown key \"x\""));
+  Outcome missing = Run({"iso8583", "decode", "--in", dir_ + "/none.hex"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("none.hex"));
   Outcome framing = Run({"iso8583", "decode", "--in", in, "--format", "binary", "--framing", "3"});
   EXPECT_EQ(framing.code, 2);
   EXPECT_THAT(framing.err, HasSubstr("--framing 3: expected 2"));
