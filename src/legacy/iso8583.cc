@@ -1064,10 +1064,14 @@ Result<OrderedJson> ValueJson(const Spec& spec, const FieldSpec& f, std::string_
       OrderedJson tlv;
       FERRY_RETURN_IF_ERROR(ParseTlv(value, 0, f, 0, &tlv));
       // A non-canonical coding (long-form lengths, repeated tags) would not encode back from
-      // the object: such a value stays hex.
+      // the object: unmasked, such a value stays hex. Masked output never encodes back, so it
+      // shows the tags whatever their coding, and no PAN in tag 5A or 57 escapes as hex.
+      if (options.mask_pan) {
+        MaskTlv(&tlv);
+        return tlv;
+      }
       std::string again;
       if (!EncodeTlv(tlv, f, &again).ok() || again != value) return OrderedJson(ToHex(value));
-      if (options.mask_pan) MaskTlv(&tlv);
       return tlv;
     }
     default:

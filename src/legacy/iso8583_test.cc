@@ -331,10 +331,20 @@ TEST(Iso8583Test, BadTlvAndSubFieldsAreNamedInJson) {
               HasSubstr("field 55 BER-TLV at byte 9 of the field's value: tag 9F1A declares 5 "
                         "bytes but 2 remain"));
   // A long-form length where the short one would do cannot come back from tags: it stays hex.
-  m.Set(55, Bytes("9F02810100"));
+  m.Set(55, Bytes("9F02810100"
+                  "5A0841111111111111115A00"));
+  json = MessageToJson(*spec, m, {.mask_pan = false});
+  ASSERT_TRUE(json.has_value());
+  EXPECT_EQ((*json)["fields"]["55"], "9F028101005A0841111111111111115A00");
+  // Masked, the tags show (the PAN masked) whatever their coding.
   json = MessageToJson(*spec, m);
   ASSERT_TRUE(json.has_value());
-  EXPECT_EQ((*json)["fields"]["55"], "9F02810100");
+  EXPECT_EQ((*json)["fields"]["55"].dump(), R"({"9F02":"00","5A":""})");
+  m.Set(55, Bytes("9F02810100"
+                  "5A084111111111111111"));
+  json = MessageToJson(*spec, m);
+  ASSERT_TRUE(json.has_value());
+  EXPECT_EQ((*json)["fields"]["55"].dump(), R"({"9F02":"00","5A":"411111******1111"})");
   // Constructed tags nest.
   m.Set(55, Bytes("7007"
                   "9F02020015"
@@ -600,6 +610,39 @@ TEST(Iso8583Test, TruncatedAndCorruptedMessagesNeverCrash) {
         std::string again;
         (void)Pack(*spec, decoded, &again);
         (void)MessageToJson(*spec, decoded);
+      }
+    }
+  }
+}
+
+// Random bytes, and random bytes behind a valid MTI and bitmap, under every built-in spec.
+TEST(Iso8583Test, RandomBytesNeverCrash) {
+  std::mt19937 rng(1987);
+  Message m;
+  for (const std::string& name : Spec::BuiltInNames()) {
+    const auto spec = BuiltIn(name);
+    for (int round = 0; round < 2000; ++round) {
+      std::string bytes(rng() % 120, '\0');
+      for (char& c : bytes) c = static_cast<char>(rng());
+      if (round % 2 == 0) {
+        std::string head;
+        Message header;
+        header.SetMti("0200");
+        header.set_bitmaps(2);
+        ASSERT_TRUE(Pack(*spec, header, &head).ok());
+        bytes = head + bytes;
+        // Random presence bits in the primary bitmap (its first digit or byte, with the
+        // secondary bitmap's bit, kept).
+        const bool hex = spec->bitmap_encoding() == Encoding::kHex;
+        const size_t width = hex ? 16 : 8;
+        const size_t primary = head.size() - 2 * width;
+        for (size_t i = 1; i < width; ++i) {
+          bytes[primary + i] = hex ? "0123456789ABCDEF"[rng() % 16] : static_cast<char>(rng());
+        }
+      }
+      if (Unpack(*spec, bytes, &m).ok()) {
+        (void)MessageToJson(*spec, m);
+        (void)Validate(*spec, m);
       }
     }
   }
