@@ -168,14 +168,12 @@ Result<int> RunDecode(CommandContext& context, const Iso8583Flags& flags) {
   while (source.Next(&bytes, &place, &error)) {
     if (error.ok()) error = iso::Unpack(*spec, bytes, &message);
     if (error.ok() && flags.validate) error = iso::Validate(*spec, message);
-    Result<OrderedJson> json =
-        error.ok() ? iso::MessageToJson(*spec, message, options) : Result<OrderedJson>(Err(error));
-    if (!json.has_value()) {
+    if (error.ok()) error = iso::AppendMessageJson(*spec, message, options, &output);
+    if (!error.ok()) {
       ++rejected;
-      context.err << fmt::format("{}: {}\n", place, json.error().message());
+      context.err << fmt::format("{}: {}\n", place, error.message());
       continue;
     }
-    output += json->dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
     output += '\n';
     ++decoded;
   }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -1198,6 +1199,99 @@ Result<OrderedJson> MessageToJson(const Spec& spec, const Message& message,
   });
   if (!status.ok()) return Err(status);
   return doc;
+}
+
+namespace {
+
+// A JSON string as nlohmann's dump writes it (UTF-8 kept, controls as \b \t \n \f \r or
+// \u00xx).
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\b': out->append("\\b"); break;
+      case '\t': out->append("\\t"); break;
+      case '\n': out->append("\\n"); break;
+      case '\f': out->append("\\f"); break;
+      case '\r': out->append("\\r"); break;
+      default: fmt::format_to(std::back_inserter(*out), "\\u{:04x}", c);
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+}
+
+}  // namespace
+
+Status AppendMessageJson(const Spec& spec, const Message& message, const JsonOptions& options,
+                         std::string* out) {
+  const size_t start = out->size();
+  out->push_back('{');
+  if (spec.bitmapped()) {
+    out->append("\"mti\":");
+    AppendJsonString(message.mti(), out);
+    out->append(",\"bitmap\":\"");
+    const auto& present = message.present();
+    const int bitmaps = std::max(message.bitmaps(), present[2] != 0 ? 3 : present[1] != 0 ? 2 : 1);
+    for (int i = 0; i < bitmaps; ++i) {
+      uint64_t word = present[i];
+      if (i + 1 < bitmaps) word |= uint64_t{1} << 63;
+      for (int shift = 60; shift >= 0; shift -= 4)
+        out->push_back(kHexDigits[(word >> shift) & 0xF]);
+    }
+    out->append("\",");
+  }
+  out->append("\"fields\":{");
+  Status status;
+  bool first = true;
+  message.ForEach([&](int number, std::string_view value) {
+    if (!status.ok()) return;
+    const FieldSpec* f = spec.field(number);
+    if (f == nullptr) {
+      status = InvalidArgument("field {}: the spec \"{}\" defines no field {}", number, spec.name(),
+                               number);
+      return;
+    }
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(f->key, out);
+    out->push_back(':');
+    if (f->subfields != nullptr || f->tlv) {
+      Result<OrderedJson> json = ValueJson(spec, *f, value, options);
+      if (!json.has_value()) {
+        status = json.error();
+        return;
+      }
+      out->append(json->dump());
+    } else if (f->type == DataType::kUnsigned) {
+      fmt::format_to(std::back_inserter(*out), "{}", static_cast<uint64_t>(LengthOf(value)));
+    } else if (f->type == DataType::kBinary) {
+      out->push_back('"');
+      for (char c : value) {
+        const auto b = static_cast<uint8_t>(c);
+        out->push_back(kHexDigits[b >> 4]);
+        out->push_back(kHexDigits[b & 0xF]);
+      }
+      out->push_back('"');
+    } else if (options.mask_pan && f->mask != Mask::kNone) {
+      AppendJsonString(Masked(f->mask, value), out);
+    } else {
+      AppendJsonString(value, out);
+    }
+  });
+  if (!status.ok()) {
+    out->resize(start);
+    return status;
+  }
+  out->append("}}");
+  return OkStatus();
 }
 
 Status MessageFromJson(const Spec& spec, const OrderedJson& document, Message* message) {

@@ -245,6 +245,12 @@ struct JsonOptions {
 // composite or TLV value does not parse (the error names the field, sub-field and offset).
 [[nodiscard]] Result<OrderedJson> MessageToJson(const Spec& spec, const Message& message,
                                                 const JsonOptions& options = {});
+// The same document appended to `out` as compact JSON text (one line, no newline), exactly as
+// MessageToJson(...).dump() would write it, without building the document: the fast path of
+// `ferry iso8583 decode` (composites and TLV fields still go through a document). On error
+// `out` is left as it was.
+[[nodiscard]] Status AppendMessageJson(const Spec& spec, const Message& message,
+                                       const JsonOptions& options, std::string* out);
 // The inverse: fills `message` (cleared first) from such a document. "bitmap" is optional; when
 // given it must agree with "fields". A sequential field that gives a later field's length may
 // be left out: it is computed.

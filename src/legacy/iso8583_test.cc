@@ -496,7 +496,8 @@ class ValueMaker {
         return Chars(units,
                      f.encoding == Encoding::kEbcdic
                          ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ./-"
-                         : " !\"#$%&'()+,-./0123456789:;<=>?@ABCXYZ[\\]^_`abcxyz{|}~");
+                         : " !\"#$%&'()+,-./0123456789:;<=>?@ABCXYZ[\\]^_`abcxyz{|}~\t\n"
+                           "\x01\x1F\x7F");
     }
     return {};
   }
@@ -568,6 +569,12 @@ TEST(Iso8583Test, RandomFieldSetsRoundTripThroughBytesAndJson) {
 
       Result<OrderedJson> json = MessageToJson(*spec, decoded, {.mask_pan = false});
       ASSERT_TRUE(json.has_value()) << json.error().ToString();
+      // The direct writer writes what the document's dump does, masked or not.
+      for (const bool mask : {false, true}) {
+        std::string line = "prefix";
+        ASSERT_TRUE(AppendMessageJson(*spec, decoded, {.mask_pan = mask}, &line).ok());
+        ASSERT_EQ(line, "prefix" + MessageToJson(*spec, decoded, {.mask_pan = mask})->dump());
+      }
       const Status parsed = MessageFromJson(*spec, *json, &from_json);
       ASSERT_TRUE(parsed.ok()) << parsed.ToString() << "\n" << json->dump();
       via_json.clear();
