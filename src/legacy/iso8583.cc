@@ -996,19 +996,121 @@ Status EncodeTlv(const OrderedJson& object, const FieldSpec& f, std::string* out
   return OkStatus();
 }
 
+// The masked form of a TLV value's hex: the PAN of tag 5A (packed, padded with F to whole
+// bytes) and the track 2 equivalent data of tag 57.
+std::string MaskTlvValue(std::string_view tag, std::string_view hex) {
+  if (tag == "5A") {
+    const size_t digits = std::min(hex.find('F'), hex.size());
+    return MaskPan(hex.substr(0, digits)) + std::string(hex.substr(digits));
+  }
+  if (tag == "57") return MaskTrack2(hex);
+  return std::string(hex);
+}
+
 void MaskTlv(OrderedJson* object) {
   for (auto& [tag, value] : object->items()) {
     if (value.is_object()) {
       MaskTlv(&value);
-    } else if (tag == "5A") {
-      std::string pan = value.get<std::string>();
-      // Packed PAN, padded with F to whole bytes.
-      const size_t digits = pan.find('F') == std::string::npos ? pan.size() : pan.find('F');
-      value = MaskPan(pan.substr(0, digits)) + pan.substr(digits);
-    } else if (tag == "57") {
-      value = MaskTrack2(value.get<std::string>());
+    } else if (tag == "5A" || tag == "57") {
+      value = MaskTlvValue(tag, value.get<std::string>());
     }
   }
+}
+
+// One BER-TLV item as ParseTlv reads it.
+struct TlvItem {
+  std::string_view tag;
+  std::string_view value;
+  bool canonical_length = true;  // the length as EncodeTlv writes it
+};
+
+// Reads the item at *pos; false where ParseTlv would fail.
+bool NextTlv(std::string_view bytes, size_t* pos, TlvItem* item) {
+  const size_t tag_at = *pos;
+  const auto first = static_cast<uint8_t>(bytes[(*pos)++]);
+  if ((first & 0x1F) == 0x1F) {
+    while (true) {
+      if (*pos >= bytes.size() || *pos - tag_at > 4) return false;
+      if ((static_cast<uint8_t>(bytes[(*pos)++]) & 0x80) == 0) break;
+    }
+  }
+  item->tag = bytes.substr(tag_at, *pos - tag_at);
+  if (*pos >= bytes.size()) return false;
+  size_t length = static_cast<uint8_t>(bytes[(*pos)++]);
+  item->canonical_length = true;
+  if (length == 0x80) return false;
+  if (length > 0x80) {
+    const size_t n = length & 0x7F;
+    if (n > 4 || bytes.size() - *pos < n) return false;
+    length = 0;
+    for (size_t k = 0; k < n; ++k) length = length << 8 | static_cast<uint8_t>(bytes[(*pos)++]);
+    const size_t minimal = length <= 0xFF ? 1 : length <= 0xFFFF ? 2 : length <= 0xFFFFFF ? 3 : 4;
+    item->canonical_length = length >= 0x80 && n == minimal;
+  }
+  if (bytes.size() - *pos < length) return false;
+  item->value = bytes.substr(*pos, length);
+  *pos += length;
+  return true;
+}
+
+bool Constructed(std::string_view tag, int depth) {
+  return (static_cast<uint8_t>(tag[0]) & 0x20) != 0 && depth < 8;
+}
+
+// Whether the TLV parses with no tag repeated within one level (the shape a JSON object keeps),
+// and whether its lengths are all canonical.
+bool ScanTlv(std::string_view bytes, int depth, bool* canonical) {
+  std::array<std::string_view, 64> seen;
+  size_t count = 0;
+  TlvItem item;
+  for (size_t pos = 0; pos < bytes.size();) {
+    if (!NextTlv(bytes, &pos, &item) || count == seen.size()) return false;
+    for (size_t i = 0; i < count; ++i) {
+      if (seen[i] == item.tag) return false;
+    }
+    seen[count++] = item.tag;
+    *canonical &= item.canonical_length;
+    if (Constructed(item.tag, depth) && !ScanTlv(item.value, depth + 1, canonical)) return false;
+  }
+  return true;
+}
+
+void AppendHex(std::string_view bytes, std::string* out) {
+  for (char c : bytes) {
+    const auto b = static_cast<uint8_t>(c);
+    out->push_back(kHexDigits[b >> 4]);
+    out->push_back(kHexDigits[b & 0xF]);
+  }
+}
+
+// Writes TLV (checked by ScanTlv) as the JSON ValueJson gives.
+void AppendTlvJson(std::string_view bytes, bool mask, int depth, std::string* out) {
+  out->push_back('{');
+  TlvItem item;
+  bool first = true;
+  for (size_t pos = 0; pos < bytes.size();) {
+    NextTlv(bytes, &pos, &item);
+    if (!first) out->push_back(',');
+    first = false;
+    out->push_back('"');
+    AppendHex(item.tag, out);
+    out->append("\":");
+    if (Constructed(item.tag, depth)) {
+      AppendTlvJson(item.value, mask, depth + 1, out);
+      continue;
+    }
+    out->push_back('"');
+    const uint8_t t = static_cast<uint8_t>(item.tag[0]);
+    if (mask && item.tag.size() == 1 && (t == 0x5A || t == 0x57)) {
+      std::string hex;
+      AppendHex(item.value, &hex);
+      out->append(MaskTlvValue(t == 0x5A ? "5A" : "57", hex));
+    } else {
+      AppendHex(item.value, out);
+    }
+    out->push_back('"');
+  }
+  out->push_back('}');
 }
 
 // A field's value as JSON.
@@ -1263,7 +1365,11 @@ Status AppendMessageJson(const Spec& spec, const Message& message, const JsonOpt
     first = false;
     AppendJsonString(f->key, out);
     out->push_back(':');
-    if (f->subfields != nullptr || f->tlv) {
+    bool canonical = true;
+    if (f->tlv && f->subfields == nullptr && ScanTlv(value, 0, &canonical) &&
+        (canonical || options.mask_pan)) {
+      AppendTlvJson(value, options.mask_pan, 0, out);
+    } else if (f->subfields != nullptr || f->tlv) {
       Result<OrderedJson> json = ValueJson(spec, *f, value, options);
       if (!json.has_value()) {
         status = json.error();

@@ -61,6 +61,15 @@ Message Authorization() {
   return m;
 }
 
+// AppendMessageJson writes what MessageToJson's document dumps to, masked and not.
+void ExpectSameJsonText(const Spec& spec, const Message& m) {
+  for (const bool mask : {false, true}) {
+    std::string line;
+    ASSERT_TRUE(AppendMessageJson(spec, m, {.mask_pan = mask}, &line).ok());
+    EXPECT_EQ(line, MessageToJson(spec, m, {.mask_pan = mask})->dump()) << "mask " << mask;
+  }
+}
+
 TEST(Iso8583Test, BuiltInSpecsParse) {
   for (const std::string& name : Spec::BuiltInNames()) {
     Result<std::shared_ptr<const Spec>> spec = Spec::BuiltIn(name);
@@ -126,6 +135,7 @@ TEST(Iso8583Test, JsonMasksPansAndRefusesToEncodeThem) {
   EXPECT_EQ(fields["55"]["5A"], "476173******0119");
   EXPECT_EQ(fields["55"]["84"], "A0000000031010");
   EXPECT_EQ(masked->dump().find("4761739001010119"), std::string::npos);
+  ExpectSameJsonText(*spec, m);
 
   Message parsed;
   Status status = MessageFromJson(*spec, *masked, &parsed);
@@ -340,11 +350,20 @@ TEST(Iso8583Test, BadTlvAndSubFieldsAreNamedInJson) {
   json = MessageToJson(*spec, m);
   ASSERT_TRUE(json.has_value());
   EXPECT_EQ((*json)["fields"]["55"].dump(), R"({"9F02":"00","5A":""})");
+  ExpectSameJsonText(*spec, m);
+  std::string line = "kept";
+  m.Set(55, Bytes("9F0206000000001500"
+                  "9F1A05"
+                  "0826"));
+  const Status bad = AppendMessageJson(*spec, m, {}, &line);
+  EXPECT_THAT(bad.message(), HasSubstr("tag 9F1A declares 5 bytes but 2 remain"));
+  EXPECT_EQ(line, "kept");
   m.Set(55, Bytes("9F02810100"
                   "5A084111111111111111"));
   json = MessageToJson(*spec, m);
   ASSERT_TRUE(json.has_value());
   EXPECT_EQ((*json)["fields"]["55"].dump(), R"({"9F02":"00","5A":"411111******1111"})");
+  ExpectSameJsonText(*spec, m);
   // Constructed tags nest.
   m.Set(55, Bytes("7007"
                   "9F02020015"
@@ -352,6 +371,7 @@ TEST(Iso8583Test, BadTlvAndSubFieldsAreNamedInJson) {
   json = MessageToJson(*spec, m);
   ASSERT_TRUE(json.has_value());
   EXPECT_EQ((*json)["fields"]["55"].dump(), R"({"70":{"9F02":"0015","82":""}})");
+  ExpectSameJsonText(*spec, m);
 
   const auto ascii = BuiltIn("1987");
   Message r;
