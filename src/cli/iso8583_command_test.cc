@@ -171,6 +171,35 @@ TEST_F(Iso8583CommandTest, BadMessagesAreReportedAndTheRestOfTheBatchDecodes) {
                                "remain in the file; check --framing"));
 }
 
+TEST_F(Iso8583CommandTest, ValidateRejectsBadDatesAndSpecFilesPatchBuiltIns) {
+  // Field 13 (MMDD) is 1399.
+  const std::string bad_date =
+      "0800"
+      "0008000000000000"
+      "1399";
+  const std::string in = Write("dates.hex", ToHex(bad_date) + "\n" + ToHex(kEcho) + "\n");
+  Outcome plain = Run({"iso8583", "decode", "--in", in});
+  EXPECT_EQ(plain.code, 0) << plain.err;
+  Outcome checked = Run({"iso8583", "decode", "--in", in, "--validate"});
+  EXPECT_EQ(checked.code, 1);
+  EXPECT_THAT(checked.err, HasSubstr("line 1: field 13 (n 4): \"1399\" is not a valid MMDD"));
+  EXPECT_EQ(std::count(checked.out.begin(), checked.out.end(), '\n'), 1);
+
+  // A spec file over a built-in one: field 48 in EBCDIC.
+  const std::string spec =
+      Write("host.json", R"({"base": "1987-binary", "fields": {"48": {"encoding": "ebcdic"}}})");
+  const std::string jsonl = Write("m.jsonl", R"({"mti":"0200","fields":{"48":"HELLO"}})"
+                                             "\n");
+  const std::string out = dir_ + "/m.hex";
+  Outcome r = Run({"iso8583", "encode", "--spec", spec, "--in", jsonl, "--out", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Read(out),
+            "0200"
+            "0000000000010000"
+            "0005"
+            "C8C5D3D3D6\n");
+}
+
 TEST_F(Iso8583CommandTest, BadFlagsAreUsageErrors) {
   const std::string in = Write("m.hex", ToHex(kPurchase) + "\n");
   Outcome format = Run({"iso8583", "decode", "--in", in, "--format", "xml"});

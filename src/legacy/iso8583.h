@@ -6,7 +6,8 @@
 // - bitmap: an MTI, a primary bitmap, optional secondary and tertiary bitmaps (binary or hex),
 //   then the fields whose bits are set, in ascending order (ISO 8583:1987, section 4);
 // - sequential: fields one after the other, each of fixed length, length-prefixed, sized by an
-//   earlier field's value, or the rest of the message (headers such as Modbus/TCP's).
+//   earlier field's value, or the rest of the message (network headers; the sub-fields of a
+//   composite are such a layout).
 //
 // Each field has a data type (`n`, `an`, `ans`, `z`, `x+n`, `b`, `uint`, ...), a value encoding
 // (ASCII, EBCDIC, BCD left or right padded, raw bytes, ASCII hex, big- or little-endian
@@ -227,7 +228,8 @@ class Message {
   std::string data_;
 };
 
-// Decodes one message. On error, `message` holds what was decoded before it.
+// Decodes one message. Values that need no conversion are views into `bytes`, which must
+// outlive the message's use of them. On error, `message` holds what was decoded before it.
 [[nodiscard]] Status Unpack(const Spec& spec, std::string_view bytes, Message* message);
 // Appends the message's bytes to `out`. Errors name the field and what its value lacks; `out`
 // then holds a partial message.
@@ -247,8 +249,8 @@ struct JsonOptions {
                                                 const JsonOptions& options = {});
 // The same document appended to `out` as compact JSON text (one line, no newline), exactly as
 // MessageToJson(...).dump() would write it, without building the document: the fast path of
-// `ferry iso8583 decode` (composites and TLV fields still go through a document). On error
-// `out` is left as it was.
+// `ferry iso8583 decode` (composites, and TLV values with a repeated tag, still go through a
+// document). On error `out` is left as it was.
 [[nodiscard]] Status AppendMessageJson(const Spec& spec, const Message& message,
                                        const JsonOptions& options, std::string* out);
 // The inverse: fills `message` (cleared first) from such a document. "bitmap" is optional; when
@@ -259,10 +261,10 @@ struct JsonOptions {
 
 // Checks what Unpack leaves alone so that any message that frames well decodes (and re-encodes):
 // the date/time formats fields declare ("date": "MMDD", "hhmmss", "YYMM", "YYMMDD",
-// "MMDDhhmmss"), the C/D sign of x+n fields, and the characters of z (track) fields (digits and
-// the separators = D ^ and sentinels ; ? %). Reports every problem, one per line, each naming
-// the field; OK when there are none. Message-type rules (which fields a 0420 needs) are not
-// checked.
+// "MMDDhhmmss"), the C/D sign of x+n fields, and the characters of z (track) fields (digits,
+// the nibble letters A-F, the separators = ^ and the sentinels ; ? %). Reports every problem, one
+// per line, each naming the field; OK when there are none. Message-type rules (which fields a 0420
+// needs) are not checked.
 [[nodiscard]] Status Validate(const Spec& spec, const Message& message);
 
 // Decodes one value of `units` units (digits, characters or bytes, as FieldSpec says) from the
