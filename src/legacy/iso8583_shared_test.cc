@@ -122,6 +122,9 @@ TEST(Iso8583SharedTest, EveryMessageDecodesToTheExpectedFieldsAndEncodesBack) {
       // Through JSON (unmasked) and back, byte for byte.
       Result<OrderedJson> json = MessageToJson(**spec, message, {.mask_pan = false});
       ASSERT_TRUE(json.has_value()) << json.error().ToString();
+      std::string line;
+      ASSERT_TRUE(AppendMessageJson(**spec, message, {.mask_pan = false}, &line).ok());
+      EXPECT_EQ(line, json->dump());
       Message parsed;
       const Status from_json = MessageFromJson(**spec, *json, &parsed);
       ASSERT_TRUE(from_json.ok()) << from_json.ToString() << "\n" << json->dump();
