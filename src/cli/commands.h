@@ -46,12 +46,13 @@ std::vector<CommandSpec> PlanCommands();
 std::vector<CommandSpec> IacCommands();
 std::vector<CommandSpec> CopybookCommands();
 std::vector<CommandSpec> CryptoCommands();
+std::vector<CommandSpec> Iso8583Commands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
   for (auto group :
        {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(), DiscoverCommands(),
-        PlanCommands(), IacCommands(), CopybookCommands(), CryptoCommands()}) {
+        PlanCommands(), IacCommands(), CopybookCommands(), CryptoCommands(), Iso8583Commands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;
