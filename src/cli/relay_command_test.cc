@@ -1,0 +1,134 @@
+// `ferry relay serve` and `ferry relay connect` through the command line, in-process: the two
+// ends carry a connection for a limited --duration, and bad flags are refused with the way out.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cli/cli.h"
+#include "crypto/identity.h"
+
+namespace ferry {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Outcome {
+  int code;
+  std::string out, err;
+};
+
+Outcome RunCli(const std::vector<std::string>& args) {
+  std::vector<const char*> argv = {"ferry", "--log-level", "error"};
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  FaultInjectionEnv env(Env::Default());
+  env.SetEnvVar("FERRY_STORE", std::nullopt);
+  const int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env);
+  return {code, out.str(), err.str()};
+}
+
+class RelayCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/ferry-relay-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    for (const char* name : {"server.key", "client.key"}) {
+      Outcome r = RunCli({"crypto", "keygen", "--out", dir_ + "/" + name});
+      ASSERT_EQ(r.code, 0) << r.err;
+      recipient_[name] = r.out.substr(0, r.out.size() - 1);
+    }
+    client_fp_ =
+        crypto::Identity::FromJson(Env::Default()->ReadFile(dir_ + "/client.key").value(), "k")
+            .value()
+            .pub.Fingerprint();
+  }
+  void TearDown() override { ASSERT_TRUE(Env::Default()->RemoveAll(dir_).ok()); }
+
+  std::string dir_, client_fp_;
+  std::map<std::string, std::string> recipient_;
+};
+
+uint16_t FreePort() { return Env::Default()->FreeLoopbackPort().value(); }
+
+TEST_F(RelayCommandTest, ServeAndConnectCarryAConnection) {
+  // A one-shot echo server as the "database".
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ::listen(listener, 1);
+  socklen_t len = sizeof a;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+  const uint16_t echo_port = ntohs(a.sin_port);
+  std::thread echo([&] {
+    int c = ::accept(listener, nullptr, nullptr);
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(c, buf, sizeof buf, 0)) > 0)
+      ::send(c, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+    ::close(c);
+  });
+  const uint16_t relay_port = FreePort(), local_port = FreePort();
+  Outcome served, connected;
+  std::thread server([&] {
+    served = RunCli({"relay", "serve", "--listen", fmt::format("127.0.0.1:{}", relay_port),
+                     "--identity", dir_ + "/server.key", "--allow", client_fp_, "--forward",
+                     fmt::format("127.0.0.1:{}", echo_port), "--duration", "4"});
+  });
+  std::thread client([&] {
+    connected =
+        RunCli({"relay", "connect", "--listen", fmt::format("127.0.0.1:{}", local_port),
+                "--identity", dir_ + "/client.key", "--to", fmt::format("127.0.0.1:{}", relay_port),
+                "--peer", recipient_["server.key"], "--duration", "4"});
+  });
+  std::string back;
+  for (int attempt = 0; attempt < 40 && back.empty(); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to = a;
+    to.sin_port = htons(local_port);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+      ::close(fd);
+      continue;
+    }
+    ::send(fd, "through the relay", 17, MSG_NOSIGNAL);
+    char buf[64];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) back.assign(buf, static_cast<size_t>(n));
+    ::close(fd);
+  }
+  server.join();
+  client.join();
+  echo.join();
+  ::close(listener);
+  EXPECT_EQ(back, "through the relay");
+  EXPECT_EQ(served.code, 0) << served.err;
+  EXPECT_THAT(served.out, HasSubstr("1 connection(s), 0 refused, 0 failed"));
+  EXPECT_THAT(connected.err, HasSubstr("relay client listening"));
+}
+
+TEST_F(RelayCommandTest, BadFlagsAreRefusedWithTheWayOut) {
+  Outcome no_peer = RunCli({"relay", "connect", "--identity", dir_ + "/client.key", "--to",
+                            "127.0.0.1:1", "--peer", "junk"});
+  EXPECT_EQ(no_peer.code, 2);
+  EXPECT_THAT(no_peer.err, HasSubstr("--peer: a recipient starts with \"ferry-recipient-v1:\""));
+  Outcome bad_to = RunCli({"relay", "connect", "--identity", dir_ + "/client.key", "--to",
+                           "nowhere", "--peer", recipient_["server.key"]});
+  EXPECT_EQ(bad_to.code, 2);
+  EXPECT_THAT(bad_to.err, HasSubstr("--to nowhere: expected HOST:PORT"));
+  Outcome no_key = RunCli({"relay", "serve", "--identity", dir_ + "/missing.key", "--allow",
+                           client_fp_, "--forward", "127.0.0.1:1"});
+  EXPECT_EQ(no_key.code, 2);
+  EXPECT_THAT(no_key.err, HasSubstr("make one with `ferry crypto keygen"));
+}
+
+}  // namespace
+}  // namespace ferry
