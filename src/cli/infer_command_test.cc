@@ -26,12 +26,12 @@ struct Outcome {
 };
 
 // A small binary protocol in hex: a 2-byte constant, a 1-byte type (1 or 2), a 16-bit
-// sequence counter, a 1-byte length of the rest and 1-9 payload bytes.
+// sequence counter, a 1-byte length of the rest and 1-4 payload bytes (type 1) or 6-9 (type 2).
 std::string ProtocolHex(int n) {
   std::string text;
   for (int i = 0; i < n; ++i) {
     const int type = 1 + i % 2;
-    const int payload = 1 + (i * 7) % 9;
+    const int payload = type == 1 ? 1 + (i / 2) % 4 : 6 + (i / 2) % 4;
     std::string line = fmt::format("abcd{:02x}{:04x}{:02x}", type, 300 + i, payload);
     for (int k = 0; k < payload; ++k) line += fmt::format("{:02x}", (i * 31 + k * 17) & 0xff);
     text += line + "\n";

@@ -242,6 +242,8 @@ InferredField LengthFieldOf(const LengthCandidate& c, size_t messages) {
 // it removes, IG(L; X) / H(L). A type byte takes few values (at most `max_types`, each on a
 // few messages, H(X) <= 2 bits) and explains at least half of the length variation; bytes
 // inside a length field are not candidates.
+constexpr double kTypeByteScore = 0.15;
+
 std::optional<size_t> ChooseTypeByte(const Group& g, const std::vector<InferredField>& taken,
                                      const InferOptions& options) {
   if (!g.lengths_vary() || g.size() < 10) return std::nullopt;
@@ -268,7 +270,7 @@ std::optional<size_t> ChooseTypeByte(const Group& g, const std::vector<InferredF
                      EntropyOf(by_value[v], col.counts[v]);
     }
     const double score = (h_length - conditional) / h_length;
-    if (score >= 0.5 && score > best_score) {
+    if (score >= kTypeByteScore && score > best_score) {
       best = offset;
       best_score = score;
     }
@@ -298,12 +300,15 @@ class ColumnAnalyzer {
   }
 
   std::vector<InferredField> Run() {
-    if (g_.size() >= options_.min_messages_for_ranges) {
-      DetectNtpTimestamps();
-      DetectUnixTimestamps();
-    }
+    // Counters first (a clock that ticks with the messages is a counter in the range of
+    // timestamps, and is called a timestamp), then text (letters can fall in the range of
+    // timestamps, random low bytes of a timestamp are not text), then timestamps by range.
+    // 64-bit NTP timestamps go before counters: their seconds can tick like one.
+    const bool ranges = g_.size() >= options_.min_messages_for_ranges;
+    if (ranges) DetectNtpTimestamps();
     if (g_.size() >= 8) DetectCounters();
     DetectText();
+    if (ranges) DetectUnixTimestamps();
     Segment();
     std::vector<InferredField> out;
     for (InferredField& f : fields_) {
@@ -340,6 +345,7 @@ class ColumnAnalyzer {
       if (!Free(o, o + 8)) continue;
       size_t zero = 0, bad = 0;
       std::unordered_map<uint64_t, uint32_t> distinct;
+      std::unordered_map<uint64_t, uint32_t> seconds;
       for (size_t i = 0; i < g_.size(); ++i) {
         std::string_view m = g_.at(i);
         const uint64_t v = ReadUint(m, o, 8, true);
@@ -349,10 +355,17 @@ class ColumnAnalyzer {
         }
         if ((v >> 32) < kNtpMin) ++bad;
         ++distinct[v];
+        ++seconds[v >> 32];
       }
       const size_t nonzero = g_.size() - zero;
       if (bad > Allowed() || nonzero * 10 < g_.size() * 3) continue;
       if (distinct.size() < 2 || distinct.size() * 2 < nonzero) continue;
+      // Seconds that tick: many distinct values (a constant before a busy field is not a
+      // clock), and a busy fraction.
+      if (seconds.size() < 2 || seconds.size() * 10 < nonzero || col(o + 3).constant() ||
+          col(o + 4).constant()) {
+        continue;
+      }
       InferredField f = FixedField(FieldKind::kTimestamp, o, 8, FieldEncoding::kUintBe,
                                    1.0 - static_cast<double>(bad) / g_.size());
       f.epoch = "ntp";
@@ -379,6 +392,8 @@ class ColumnAnalyzer {
         }
         const size_t nonzero = g_.size() - zero;
         if (bad > Allowed() || nonzero * 10 < g_.size() * 8 || distinct.size() < 2) continue;
+        // Seconds tick: the low byte varies and many values are distinct.
+        if (col(be ? o + 3 : o).constant() || distinct.size() * 10 < nonzero) continue;
         InferredField f = FixedField(FieldKind::kTimestamp, o, 4,
                                      be ? FieldEncoding::kUintBe : FieldEncoding::kUintLe,
                                      1.0 - static_cast<double>(bad) / g_.size());
@@ -399,18 +414,35 @@ class ColumnAnalyzer {
           if (!Free(o, o + width)) break;
           const uint64_t modulus = width == 4 ? (uint64_t{1} << 32) : (uint64_t{1} << 16);
           size_t good = 0;
+          // The low half wrapped and the high half stood still: two fields, not one counter.
+          const size_t half = width * 4;
+          const uint64_t half_mask = (uint64_t{1} << half) - 1;
+          size_t carry_missing = 0;
           uint64_t previous = ReadUint(g_.at(0), o, width, be);
           for (size_t i = 1; i < g_.size(); ++i) {
             const uint64_t v = ReadUint(g_.at(i), o, width, be);
             const uint64_t step = (v + modulus - previous) % modulus;
-            if (step >= 1 && step <= 64) ++good;
+            if (step >= 1 && step <= 64) {
+              ++good;
+            } else if ((v >> half) == (previous >> half)) {
+              const uint64_t low_step = ((v & half_mask) - (previous & half_mask)) & half_mask;
+              carry_missing += low_step >= 1 && low_step <= 64 ? 1 : 0;
+            }
             previous = v;
           }
+          // A counter beside a constant is no wider counter when it wraps alone.
+          if (carry_missing > 0) continue;
           const size_t pairs = g_.size() - 1;
           if (good * 10 < pairs * 9) continue;
-          InferredField f = FixedField(FieldKind::kCounter, o, width,
-                                       be ? FieldEncoding::kUintBe : FieldEncoding::kUintLe,
+          bool clock = width == 4;
+          for (size_t i = 0; i < g_.size() && clock; ++i) {
+            const uint64_t v = ReadUint(g_.at(i), o, width, be);
+            clock = v >= kUnixMin && v <= kUnixMax;
+          }
+          InferredField f = FixedField(clock ? FieldKind::kTimestamp : FieldKind::kCounter, o,
+                                       width, be ? FieldEncoding::kUintBe : FieldEncoding::kUintLe,
                                        static_cast<double>(good) / static_cast<double>(pairs));
+          if (clock) f.epoch = "unix";
           Add(std::move(f));
           o += width - 1;
           break;
@@ -478,7 +510,8 @@ class ColumnAnalyzer {
         // number), not a constant of its own.
         if (e - o == 1 && col(o).top == 0 && e < end_ && Free(e, e + 1) && !col(e).constant() &&
             (e + 1 == end_ || !Free(e + 1, e + 2) || col(e + 1).constant() ||
-             col(e + 1).entropy + kDrop < col(e).entropy)) {
+             col(e + 1).entropy + kDrop < col(e).entropy ||
+             (col(e).distinct <= options_.max_types && !High(e) && High(e + 1)))) {
           Add(FixedField(FieldKind::kInteger, o, 2, FieldEncoding::kUintBe, 0.5));
           o = e + 1;
           continue;
@@ -816,9 +849,24 @@ class Inferrer {
     InferredField tail;
     bool has_tail = false;
     if (g.lengths_vary()) {
-      std::optional<LengthCandidate> rest =
-          FindLengthField(g, begin, g.min_length, taken, true, g.size() - Allowed(g.size()));
-      if (rest && rest->from >= begin) {
+      // A length field found over all the messages that measures a part after `begin`.
+      const InferredField* known_length = nullptr;
+      for (const InferredField& f : known) {
+        if (f.kind == FieldKind::kLength && f.measures.from_offset >= begin &&
+            f.measures.from_offset <= g.min_length) {
+          known_length = &f;
+        }
+      }
+      std::optional<LengthCandidate> rest;
+      if (known_length == nullptr) {
+        rest = FindLengthField(g, begin, g.min_length, taken, true, g.size() - Allowed(g.size()));
+      }
+      if (known_length != nullptr) {
+        fixed_end = known_length->measures.from_offset;
+        tail.layout = FieldLayout::kLengthFrom;
+        tail.length_field = fmt::format("length_{}", known_length->offset);
+        tail.length_adjust = -static_cast<int64_t>(trailer_size);
+      } else if (rest && rest->from >= begin) {
         InferredField length = LengthFieldOf(*rest, g.size());
         taken.push_back(length);
         fixed_end = rest->from;
