@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <unordered_map>
 
@@ -175,19 +176,25 @@ constexpr std::array<std::pair<size_t, bool>, 5> kLengthShapes = {
 
 // The best length relation at offsets [begin, end) of `g`. `rest_only`: the field measures
 // exactly what follows it (from == its end). Candidates must hold for at least `min_count`
-// messages whose lengths differ (else any constant would pass).
+// messages whose lengths differ (else any constant would pass). `short_ok`: offsets past the
+// shortest message are tried too, a message too short for the field counting as one it does
+// not hold for (Modbus's write-multiple requests carry a byte count at offset 12 that their
+// 12-byte responses lack).
 std::optional<LengthCandidate> FindLengthField(const Group& g, size_t begin, size_t end,
                                                const std::vector<InferredField>& taken,
-                                               bool rest_only, size_t min_count) {
+                                               bool rest_only, size_t min_count,
+                                               bool short_ok = false) {
+  const size_t reach = short_ok ? g.max_length : g.min_length;
   std::optional<LengthCandidate> best;
   int best_rank = 0;
   for (size_t offset = begin; offset < end; ++offset) {
     for (size_t shape = 0; shape < kLengthShapes.size(); ++shape) {
       const auto [width, be] = kLengthShapes[shape];
-      if (offset + width > g.min_length || Overlaps(taken, offset, offset + width)) continue;
+      if (offset + width > reach || Overlaps(taken, offset, offset + width)) continue;
       std::unordered_map<int64_t, uint32_t> froms;
       for (size_t i = 0; i < g.size(); ++i) {
         std::string_view m = g.at(i);
+        if (offset + width > m.size()) continue;
         const auto v = static_cast<int64_t>(ReadUint(m, offset, width, be));
         ++froms[static_cast<int64_t>(m.size()) - v];
       }
@@ -195,7 +202,7 @@ std::optional<LengthCandidate> FindLengthField(const Group& g, size_t begin, siz
       uint32_t count = 0;
       for (const auto& [f, c] : froms) {
         if (rest_only && f != static_cast<int64_t>(offset + width)) continue;
-        if (f < 0 || f > static_cast<int64_t>(g.min_length)) continue;
+        if (f < 0 || f > static_cast<int64_t>(reach)) continue;
         if (c > count || (c == count && f < from)) {
           from = f;
           count = c;
@@ -208,6 +215,7 @@ std::optional<LengthCandidate> FindLengthField(const Group& g, size_t begin, siz
       bool lengths_differ = false;
       for (size_t i = 0; i < g.size(); ++i) {
         std::string_view m = g.at(i);
+        if (offset + width > m.size()) continue;
         const auto v = static_cast<int64_t>(ReadUint(m, offset, width, be));
         cand.holds[i] = static_cast<int64_t>(m.size()) - v == from;
         if (!cand.holds[i]) continue;
@@ -284,6 +292,17 @@ constexpr uint64_t kUnixMin = 946684800;   // 2000-01-01
 constexpr uint64_t kUnixMax = 2145916800;  // 2038-01-01
 constexpr uint64_t kNtpMin = 2840140800;   // 1990-01-01 in NTP seconds (era 0)
 
+// Clocks of one capture read within a year of one another (the 2nd to the 98th percentile:
+// a stale reference time or a client's garbage may stand out); bytes that merely fall in the
+// range of timestamps spread over decades.
+bool WithinAYear(std::vector<uint64_t> seconds) {
+  if (seconds.size() < 2) return false;
+  std::sort(seconds.begin(), seconds.end());
+  const size_t lo = seconds.size() / 50;
+  const size_t hi = seconds.size() - 1 - seconds.size() / 50;
+  return seconds[hi] - seconds[lo] <= 366ull * 86400;
+}
+
 bool Printable(uint8_t b) { return (b >= 0x20 && b < 0x7f) || b == '\t' || b == '\r' || b == '\n'; }
 
 class ColumnAnalyzer {
@@ -318,6 +337,7 @@ class ColumnAnalyzer {
     }
     std::sort(out.begin(), out.end(),
               [](const InferredField& a, const InferredField& b) { return a.offset < b.offset; });
+    MergeZeroHighBytes(&out);
     return out;
   }
 
@@ -333,6 +353,34 @@ class ColumnAnalyzer {
     return col(offset).entropy >= std::min(4.0, 0.8 * cap);
   }
 
+  // Zero bytes before a varying group of at least as many bytes, 2 or 4 in all, are the high
+  // bytes of one big-endian integer whose values are small in this sample (NTP's root delay
+  // 0000_03b8), not a constant and a number.
+  void MergeZeroHighBytes(std::vector<InferredField>* fields) const {
+    std::vector<InferredField> out;
+    for (size_t i = 0; i < fields->size(); ++i) {
+      InferredField& f = (*fields)[i];
+      if (i + 1 < fields->size() && f.kind == FieldKind::kConstant && !f.values.empty() &&
+          f.values[0].first.find_first_not_of('0') == std::string::npos) {
+        InferredField& next = (*fields)[i + 1];
+        const size_t width = f.length + next.length;
+        if ((next.kind == FieldKind::kInteger || next.kind == FieldKind::kEnumeration ||
+             next.kind == FieldKind::kOpaque) &&
+            next.confidence <= 0.7 && next.offset == f.offset + static_cast<int64_t>(f.length) &&
+            f.length <= next.length && (width == 2 || width == 4)) {
+          InferredField merged = FixedField(FieldKind::kInteger, static_cast<size_t>(f.offset),
+                                            width, FieldEncoding::kUintBe, 0.5);
+          merged.values = ValuesOf(g_, static_cast<size_t>(f.offset), width, 5, &merged.distinct);
+          out.push_back(std::move(merged));
+          ++i;
+          continue;
+        }
+      }
+      out.push_back(std::move(f));
+    }
+    *fields = std::move(out);
+  }
+
   void Add(InferredField f) {
     f.values = ValuesOf(
         g_, static_cast<size_t>(f.offset), f.length,
@@ -346,6 +394,7 @@ class ColumnAnalyzer {
       size_t zero = 0, bad = 0;
       std::unordered_map<uint64_t, uint32_t> distinct;
       std::unordered_map<uint64_t, uint32_t> seconds;
+      std::vector<uint64_t> all_seconds;
       for (size_t i = 0; i < g_.size(); ++i) {
         std::string_view m = g_.at(i);
         const uint64_t v = ReadUint(m, o, 8, true);
@@ -356,14 +405,19 @@ class ColumnAnalyzer {
         if ((v >> 32) < kNtpMin) ++bad;
         ++distinct[v];
         ++seconds[v >> 32];
+        all_seconds.push_back(v >> 32);
       }
       const size_t nonzero = g_.size() - zero;
       if (bad > Allowed() || nonzero * 10 < g_.size() * 3) continue;
-      if (distinct.size() < 2 || distinct.size() * 2 < nonzero) continue;
-      // Seconds that tick: many distinct values (a constant before a busy field is not a
-      // clock), and a busy fraction.
-      if (seconds.size() < 2 || seconds.size() * 10 < nonzero || col(o + 3).constant() ||
-          col(o + 4).constant()) {
+      // Captures repeat messages (and reference times): a twentieth of the values distinct is
+      // enough.
+      if (distinct.size() < 2 || distinct.size() * 20 < nonzero || !WithinAYear(all_seconds)) {
+        continue;
+      }
+      // Seconds that tick, and a fraction whose high byte is busy (a constant before a
+      // counter is not a clock).
+      if (seconds.size() < 2 || col(o + 3).constant() ||
+          col(o + 4).distinct * 4 < std::min<size_t>(distinct.size(), 256)) {
         continue;
       }
       InferredField f = FixedField(FieldKind::kTimestamp, o, 8, FieldEncoding::kUintBe,
@@ -380,6 +434,7 @@ class ColumnAnalyzer {
         if (!Free(o, o + 4)) break;
         size_t zero = 0, bad = 0;
         std::unordered_map<uint64_t, uint32_t> distinct;
+        std::vector<uint64_t> seconds;
         for (size_t i = 0; i < g_.size(); ++i) {
           const uint64_t v = ReadUint(g_.at(i), o, 4, be);
           if (v == 0) {
@@ -388,12 +443,16 @@ class ColumnAnalyzer {
             ++bad;
           } else {
             ++distinct[v];
+            seconds.push_back(v);
           }
         }
         const size_t nonzero = g_.size() - zero;
         if (bad > Allowed() || nonzero * 10 < g_.size() * 8 || distinct.size() < 2) continue;
         // Seconds tick: the low byte varies and many values are distinct.
-        if (col(be ? o + 3 : o).constant() || distinct.size() * 10 < nonzero) continue;
+        if (col(be ? o + 3 : o).constant() || distinct.size() * 10 < nonzero ||
+            !WithinAYear(std::move(seconds))) {
+          continue;
+        }
         InferredField f = FixedField(FieldKind::kTimestamp, o, 4,
                                      be ? FieldEncoding::kUintBe : FieldEncoding::kUintLe,
                                      1.0 - static_cast<double>(bad) / g_.size());
@@ -623,6 +682,13 @@ std::optional<InferredField> FindTrailerChecksum(const Group& g, const InferOpti
         }
       }
       if (bad > allowed) continue;
+      // Check values that vary: over identical messages (BGP's KEEPALIVEs) any sum holds.
+      std::unordered_map<uint64_t, uint32_t> values;
+      for (size_t i = 0; i < g.size(); ++i) {
+        std::string_view m = g.at(i);
+        ++values[ReadUint(m, m.size() - shape.width, shape.width, shape.big_endian)];
+      }
+      if (values.size() < std::max<size_t>(2, std::min<size_t>(8, g.size() / 10))) continue;
       InferredField f;
       f.kind = FieldKind::kChecksum;
       f.length = shape.width;
@@ -646,9 +712,10 @@ struct RecordsShape {
   bool big_endian;
   bool pad_and_end;  // 0x00 and 0xff stand alone (BOOTP's pad and end options)
 };
-constexpr std::array<RecordsShape, 5> kRecordsShapes = {{{1, 1, true, false},
+constexpr std::array<RecordsShape, 6> kRecordsShapes = {{{1, 1, true, false},
                                                          {1, 1, true, true},
                                                          {1, 2, true, false},
+                                                         {2, 1, true, false},
                                                          {2, 2, true, false},
                                                          {2, 2, false, false}}};
 
@@ -820,7 +887,7 @@ class Inferrer {
     if (depth < 3 && g.lengths_vary() && g.size() >= 10) {
       const size_t min_part = std::max<size_t>(5, g.size() / 10);
       std::optional<LengthCandidate> part =
-          FindLengthField(g, begin, g.min_length, known, true, min_part);
+          FindLengthField(g, begin, g.max_length, known, true, min_part, /*short_ok=*/true);
       if (part && part->count + Allowed(g.size()) < g.size() &&
           g.size() - part->count >= min_part) {
         std::vector<uint32_t> in, out;
@@ -903,6 +970,8 @@ class Inferrer {
         tail.kind = TailIsText(g, fixed_end, trailer_size) ? FieldKind::kText : FieldKind::kOpaque;
         tail.encoding =
             tail.kind == FieldKind::kText ? FieldEncoding::kAscii : FieldEncoding::kBytes;
+        if (tail.kind == FieldKind::kOpaque)
+          tail.item_length = ItemLength(g, fixed_end, trailer_size);
         tail.confidence = 0.5;
       }
     }
@@ -943,6 +1012,19 @@ class Inferrer {
       if (!Segment(type, g.at(i), &format_.boundaries[g.ids[i]])) ++type.mismatched;
     }
     format_.types.push_back(std::move(type));
+  }
+
+  // An opaque tail whose length is always a multiple of 2 or more bytes (and not always the
+  // same) is an array of items of that size: Modbus's registers, lists of 32-bit addresses.
+  static size_t ItemLength(const Group& g, size_t begin, size_t trailer) {
+    size_t gcd = 0, longest = 0;
+    for (size_t i = 0; i < g.size(); ++i) {
+      std::string_view m = g.at(i);
+      const size_t n = m.size() >= begin + trailer ? m.size() - begin - trailer : 0;
+      gcd = std::gcd(gcd, n);
+      longest = std::max(longest, n);
+    }
+    return gcd >= 2 && gcd <= 8 && longest >= 2 * gcd ? gcd : 0;
   }
 
   static bool TailIsText(const Group& g, size_t begin, size_t trailer) {
@@ -993,6 +1075,11 @@ class Inferrer {
         values[f.name] = f.length <= 8 && f.layout == FieldLayout::kFixed
                              ? ReadUint(m, at, f.length, f.encoding != FieldEncoding::kUintLe)
                              : 0;
+      }
+      if (f.item_length > 0) {
+        for (size_t k = f.item_length; k < length; k += f.item_length) {
+          out->push_back(static_cast<uint32_t>(at + k));
+        }
       }
       if (f.kind == FieldKind::kRecords) {
         const RecordsShape shape{f.records.tag_size, f.records.length_size, f.records.big_endian,
@@ -1105,6 +1192,7 @@ OrderedJson FieldJson(const InferredField& f) {
     j["measures"] = m;
   }
   if (f.kind == FieldKind::kTimestamp) j["epoch"] = f.epoch;
+  if (f.item_length > 0) j["item_length"] = f.item_length;
   if (f.kind == FieldKind::kChecksum) {
     j["algorithm"] = f.algorithm;
     j["covers_from"] = f.covers_from;
@@ -1242,6 +1330,8 @@ std::string FormatInferenceSummary(const InferredFormat& format) {
         detail = f.epoch + " seconds";
       } else if (f.kind == FieldKind::kChecksum) {
         detail = fmt::format("{} from byte {}", f.algorithm, f.covers_from);
+      } else if (f.item_length > 0) {
+        detail = fmt::format("items of {} bytes", f.item_length);
       } else if (f.kind == FieldKind::kRecords) {
         detail = fmt::format("tag {} length {}, {} tag(s)", f.records.tag_size,
                              f.records.length_size, f.records.tags.size());

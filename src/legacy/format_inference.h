@@ -86,6 +86,7 @@ struct InferredField {
   std::string algorithm;   // kChecksum: "crc32", "internet", "sum8", "xor8"
   size_t covers_from = 0;  // kChecksum: the check covers the bytes from here to the field
   RecordsLayout records;   // kRecords
+  size_t item_length = 0;  // kOpaque of a varying length: an array of items of this size
   // Distinct values (hex) with their counts, most frequent first: every value of a constant or
   // enumeration, at most a few of other fields.
   std::vector<std::pair<std::string, uint32_t>> values;
