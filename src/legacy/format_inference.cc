@@ -978,6 +978,14 @@ class Inferrer {
     std::vector<InferredField> fields = ColumnAnalyzer(g, begin, fixed_end, taken, options_).Run();
     if (has_tail) {
       tail.offset = static_cast<int64_t>(fixed_end);
+      // Opaque bytes before an opaque rest are one run: where the shortest message ends is no
+      // boundary (random data would get one in every message).
+      if (tail.kind == FieldKind::kOpaque && tail.layout == FieldLayout::kRest &&
+          tail.item_length == 0 && !fields.empty() && fields.back().kind == FieldKind::kOpaque &&
+          fields.back().offset + static_cast<int64_t>(fields.back().length) == tail.offset) {
+        tail.offset = fields.back().offset;
+        fields.pop_back();
+      }
       fields.push_back(std::move(tail));
     }
     if (trailer) {
@@ -1014,17 +1022,21 @@ class Inferrer {
     format_.types.push_back(std::move(type));
   }
 
-  // An opaque tail whose length is always a multiple of 2 or more bytes (and not always the
-  // same) is an array of items of that size: Modbus's registers, lists of 32-bit addresses.
+  // An opaque tail whose length is a multiple of 2, 4 or 8 bytes in (nearly: 95%, for the
+  // odd message that joined the type by chance) every message, and not always one item, is an
+  // array of items of that size: Modbus's registers, lists of 32-bit addresses.
   static size_t ItemLength(const Group& g, size_t begin, size_t trailer) {
-    size_t gcd = 0, longest = 0;
-    for (size_t i = 0; i < g.size(); ++i) {
-      std::string_view m = g.at(i);
-      const size_t n = m.size() >= begin + trailer ? m.size() - begin - trailer : 0;
-      gcd = std::gcd(gcd, n);
-      longest = std::max(longest, n);
+    for (size_t k : {8, 4, 2}) {
+      size_t multiple = 0, longest = 0;
+      for (size_t i = 0; i < g.size(); ++i) {
+        std::string_view m = g.at(i);
+        const size_t n = m.size() >= begin + trailer ? m.size() - begin - trailer : 0;
+        multiple += n % k == 0 ? 1 : 0;
+        longest = std::max(longest, n);
+      }
+      if (multiple * 100 >= g.size() * 95 && longest >= 2 * k) return k;
     }
-    return gcd >= 2 && gcd <= 8 && longest >= 2 * gcd ? gcd : 0;
+    return 0;
   }
 
   static bool TailIsText(const Group& g, size_t begin, size_t trailer) {
