@@ -240,7 +240,6 @@ InferredField LengthFieldOf(const LengthCandidate& c, size_t messages) {
                  c.width == 1 || c.big_endian ? FieldEncoding::kUintBe : FieldEncoding::kUintLe,
                  static_cast<double>(c.count) / static_cast<double>(messages));
   f.measures.from_offset = c.from;
-  f.measures.adjust = static_cast<int64_t>(c.from) == 0 ? 0 : 0;
   return f;
 }
 
@@ -710,11 +709,13 @@ struct RecordsShape {
   size_t tag_size;
   size_t length_size;
   bool big_endian;
-  bool pad_and_end;  // 0x00 and 0xff stand alone (BOOTP's pad and end options)
+  bool pad_and_end;       // 0x00 and 0xff stand alone (BOOTP's pad and end options)
+  uint8_t wide_flag = 0;  // this bit of the tag's first byte adds a byte to the length (BGP)
 };
-constexpr std::array<RecordsShape, 6> kRecordsShapes = {{{1, 1, true, false},
+constexpr std::array<RecordsShape, 7> kRecordsShapes = {{{1, 1, true, false},
                                                          {1, 1, true, true},
                                                          {1, 2, true, false},
+                                                         {2, 1, true, false, 0x10},
                                                          {2, 1, true, false},
                                                          {2, 2, true, false},
                                                          {2, 2, false, false}}};
@@ -736,11 +737,13 @@ bool ParseRecords(std::string_view m, size_t begin, size_t end, const RecordsSha
         continue;
       }
     }
-    if (at + shape.tag_size + shape.length_size > end) return false;
+    const size_t length_size =
+        shape.length_size + ((static_cast<uint8_t>(m[at]) & shape.wide_flag) != 0 ? 1 : 0);
+    if (at + shape.tag_size + length_size > end) return false;
     const uint64_t tag = ReadUint(m, at, shape.tag_size, shape.big_endian);
-    const uint64_t length = ReadUint(m, at + shape.tag_size, shape.length_size, shape.big_endian);
+    const uint64_t length = ReadUint(m, at + shape.tag_size, length_size, shape.big_endian);
     if (boundaries) boundaries->push_back(static_cast<uint32_t>(at + shape.tag_size));
-    const size_t value = at + shape.tag_size + shape.length_size;
+    const size_t value = at + shape.tag_size + length_size;
     if (length > end - value) return false;
     if (boundaries && length > 0) boundaries->push_back(static_cast<uint32_t>(value));
     if (tags) ++(*tags)[tag];
@@ -955,6 +958,7 @@ class Inferrer {
         tail.records.length_size = records->shape.length_size;
         tail.records.big_endian = records->shape.big_endian;
         if (records->shape.pad_and_end) tail.records.single_byte_tags = {0x00, 0xff};
+        tail.records.wide_length_flag = records->shape.wide_flag;
         std::map<uint64_t, uint32_t> tags;
         for (size_t i = 0; i < g.size(); ++i) {
           std::string_view m = g.at(i);
@@ -1095,7 +1099,7 @@ class Inferrer {
       }
       if (f.kind == FieldKind::kRecords) {
         const RecordsShape shape{f.records.tag_size, f.records.length_size, f.records.big_endian,
-                                 !f.records.single_byte_tags.empty()};
+                                 !f.records.single_byte_tags.empty(), f.records.wide_length_flag};
         size_t n = 0;
         std::vector<uint32_t> inner;
         exact &= ParseRecords(m, at, at + length, shape, &n, &inner, nullptr);
@@ -1214,7 +1218,7 @@ OrderedJson FieldJson(const InferredField& f) {
     r["tag_size"] = f.records.tag_size;
     r["length_size"] = f.records.length_size;
     r["byte_order"] = f.records.big_endian ? "big" : "little";
-    r["length_adjust"] = f.records.adjust;
+    if (f.records.wide_length_flag != 0) r["wide_length_flag"] = f.records.wide_length_flag;
     r["single_byte_tags"] = OrderedJson::array();
     for (uint8_t t : f.records.single_byte_tags) r["single_byte_tags"].push_back(t);
     OrderedJson tags = OrderedJson::array();
@@ -1345,8 +1349,12 @@ std::string FormatInferenceSummary(const InferredFormat& format) {
       } else if (f.item_length > 0) {
         detail = fmt::format("items of {} bytes", f.item_length);
       } else if (f.kind == FieldKind::kRecords) {
-        detail = fmt::format("tag {} length {}, {} tag(s)", f.records.tag_size,
-                             f.records.length_size, f.records.tags.size());
+        detail =
+            fmt::format("tag {} length {}{}, {} tag(s)", f.records.tag_size, f.records.length_size,
+                        f.records.wide_length_flag != 0
+                            ? fmt::format(" (+1 if tag bit 0x{:02x})", f.records.wide_length_flag)
+                            : "",
+                        f.records.tags.size());
       } else if (!f.values.empty()) {
         for (size_t i = 0; i < f.values.size() && i < 6; ++i) {
           detail += (i ? " " : "") + f.values[i].first;

@@ -50,24 +50,25 @@ std::string_view FieldEncodingName(FieldEncoding encoding);
 // of the message (less the fixed-length fields after it, such as a trailing checksum).
 enum class FieldLayout : uint8_t { kFixed, kLengthFrom, kRest };
 
-// What a kLength field measures: value + adjust == the length of the message from
-// `from_offset` to its end (from_offset 0: the whole message; the end of the length field: the
-// rest after it). `field` names the field it gives the length of when that is one field.
+// What a kLength field measures: its value == the length of the message from `from_offset` to
+// its end (from_offset 0: the whole message; the end of the length field: the rest after it).
+// `field` names the field it gives the length of when that is one field.
 struct LengthMeaning {
   size_t from_offset = 0;
-  int64_t adjust = 0;
   std::string field;
 };
 
-// A run of records: a tag, a length, then that many value bytes (plus `adjust`), to the end
-// of the message. Tags in `single_byte_tags` stand alone with no length (padding and end
+// A run of records: a tag, a length, then that many value bytes, to the end of the message
+// (less a trailer). Tags in `single_byte_tags` stand alone with no length (padding and end
 // markers, as in BOOTP options).
 struct RecordsLayout {
   size_t tag_size = 1;
   size_t length_size = 1;
   bool big_endian = true;
-  int64_t adjust = 0;
   std::vector<uint8_t> single_byte_tags;
+  // When this bit of a record's first tag byte is set, its length has one byte more (BGP's
+  // extended-length attribute flag); 0: never.
+  uint8_t wide_length_flag = 0;
   std::vector<std::pair<uint64_t, uint32_t>> tags;  // tag values seen, with their counts
 };
 
