@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <pcap/pcap.h>
 
 #include "base/env.h"
 #include "base/log.h"
@@ -99,6 +100,46 @@ TEST_F(InferCommandTest, SummarySpecAndBoundaries) {
   const std::string lines = Read(bounds);
   EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 200);
   EXPECT_EQ(lines.substr(0, lines.find('\n')), "2 3 5 6");
+}
+
+// The same messages as UDP payloads of an Ethernet capture written with libpcap: told from hex
+// by its magic number.
+TEST_F(InferCommandTest, CaptureIsReadByItsMagicNumber) {
+  const std::string path = dir_ + "/p.pcap";
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+  pcap_dumper_t* dumper = pcap_dump_open(dead, path.c_str());
+  ASSERT_NE(dumper, nullptr);
+  std::istringstream lines(ProtocolHex(100));
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::string payload;
+    for (size_t i = 0; i + 1 < line.size(); i += 2) {
+      payload.push_back(static_cast<char>(std::stoi(line.substr(i, 2), nullptr, 16)));
+    }
+    const size_t udp = 8 + payload.size(), ip = 20 + udp;
+    std::string frame(12, '\x02');
+    frame += std::string("\x08\x00\x45\x00", 4);
+    frame.push_back(static_cast<char>(ip >> 8));
+    frame.push_back(static_cast<char>(ip & 0xff));
+    frame += std::string("\x00\x01\x00\x00\x40\x11\x00\x00\x0a\x00\x00\x01\x0a\x00\x00\x02", 16);
+    frame += std::string("\x30\x39\x13\x88", 4);
+    frame.push_back(static_cast<char>(udp >> 8));
+    frame.push_back(static_cast<char>(udp & 0xff));
+    frame += std::string(2, '\0');
+    frame += payload;
+    pcap_pkthdr h{};
+    h.caplen = h.len = static_cast<uint32_t>(frame.size());
+    pcap_dump(reinterpret_cast<u_char*>(dumper), &h, reinterpret_cast<const u_char*>(frame.data()));
+  }
+  pcap_dump_close(dumper);
+  pcap_close(dead);
+  Outcome o = Run({"infer", "--in", path});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("100 message(s), 2 type(s)"));
+  EXPECT_THAT(o.out, HasSubstr("counter"));
+  Outcome hex = Run({"infer", "--in", path, "--format", "hex"});
+  EXPECT_EQ(hex.code, 2);
+  EXPECT_THAT(hex.err, HasSubstr("is not a hex digit"));
 }
 
 TEST_F(InferCommandTest, JsonOutput) {

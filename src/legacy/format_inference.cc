@@ -801,6 +801,10 @@ bool Delimiter(char c) {
          c == ';' || c == ',' || c == '/' || c == '?';
 }
 
+// A selector's value for a length field that measures the rest of the message (or, negated,
+// does not).
+constexpr std::string_view kMeasuresRest = "(measures the rest)";
+
 // ---- Building the types ----------------------------------------------------------------------
 
 class Inferrer {
@@ -897,9 +901,9 @@ class Inferrer {
         for (size_t i = 0; i < g.size(); ++i) (part->holds[i] ? in : out).push_back(g.ids[i]);
         const std::string field = fmt::format("length_{}", part->offset);
         auto with = selector;
-        with.emplace_back(field, "length of the rest");
+        with.emplace_back(field, kMeasuresRest);
         auto without = selector;
-        without.emplace_back("!" + field, "length of the rest");
+        without.emplace_back("!" + field, kMeasuresRest);
         AnalyzeType(MakeGroup(&messages_, std::move(in)), begin, prefix, known, with,
                     fmt::format("split: bytes {}-{} give the length of the rest here only",
                                 part->offset, part->offset + part->width - 1),
@@ -999,6 +1003,15 @@ class Inferrer {
     std::vector<InferredField> all = prefix;
     all.insert(all.end(), fields.begin(), fields.end());
     NameFields(&all, 0);
+    // The type's own value of a selecting field, not every type's.
+    for (InferredField& f : all) {
+      for (const auto& [field, value] : selector) {
+        if (field == f.name && value != kMeasuresRest) {
+          f.values = {{value, static_cast<uint32_t>(g.size())}};
+          f.distinct = 1;
+        }
+      }
+    }
     // The tail's length field is named after its offset: find it by that.
     for (InferredField& f : all) {
       if (f.kind == FieldKind::kLength && f.measures.from_offset > 0) {
@@ -1169,6 +1182,105 @@ class Inferrer {
   InferredFormat format_;
 };
 
+// "enumeration_7 = 04, length_8 measures the rest".
+std::string SelectorText(const MessageType& t) {
+  std::string out;
+  for (const auto& [field, value] : t.selector) {
+    const bool negated = !field.empty() && field[0] == '!';
+    const std::string_view name = negated ? std::string_view(field).substr(1) : field;
+    if (value == kMeasuresRest) {
+      out += fmt::format("{}{} {} the rest", out.empty() ? "" : ", ", name,
+                         negated ? "does not measure" : "measures");
+    } else {
+      out += fmt::format("{}{} {} {}", out.empty() ? "" : ", ", name, negated ? "!=" : "=", value);
+    }
+  }
+  return out;
+}
+
+// What a field is, in words, for the codec spec's "description".
+std::string Describe(const InferredField& f) {
+  std::string d(FieldKindName(f.kind));
+  switch (f.kind) {
+    case FieldKind::kLength:
+      d += f.measures.from_offset == 0
+               ? ": the length of the message"
+               : fmt::format(": the length of the message from byte {}", f.measures.from_offset);
+      break;
+    case FieldKind::kTimestamp:
+      d += f.epoch == "ntp" ? ": NTP seconds and fraction" : ": seconds since 1970 (unix)";
+      break;
+    case FieldKind::kChecksum:
+      d += fmt::format(": {} of the bytes from {} to this field", f.algorithm, f.covers_from);
+      break;
+    case FieldKind::kRecords:
+      d += fmt::format(": tag ({} byte(s)), length ({} byte(s)), value, to the end",
+                       f.records.tag_size, f.records.length_size);
+      break;
+    case FieldKind::kConstant:
+    case FieldKind::kEnumeration:
+      if (!f.values.empty()) {
+        d += ":";
+        for (size_t i = 0; i < f.values.size() && i < 16; ++i) d += " " + f.values[i].first;
+        if (f.distinct > 16) d += " ...";
+      }
+      break;
+    default: break;
+  }
+  if (f.item_length > 0) d += fmt::format(", items of {} bytes", f.item_length);
+  return d;
+}
+
+// One message type as a sequential spec of the ISO 8583-style codec: fields in order, each
+// with one length rule (fixed "length", "length_field" and "length_adjust", or "rest"), a
+// type (uint, ans or b) and an encoding.
+OrderedJson CodecSpecJson(const MessageType& t) {
+  OrderedJson fields = OrderedJson::array();
+  std::vector<const InferredField*> order;
+  for (const InferredField& f : t.fields) {
+    if (!f.from_end) order.push_back(&f);
+  }
+  for (const InferredField& f : t.fields) {
+    if (f.from_end) order.push_back(&f);
+  }
+  for (const InferredField* f : order) {
+    OrderedJson j;
+    j["name"] = f->name;
+    const bool number =
+        (f->encoding == FieldEncoding::kUintBe || f->encoding == FieldEncoding::kUintLe) &&
+        f->layout == FieldLayout::kFixed && f->length >= 1 && f->length <= 8;
+    if (number) {
+      j["type"] = "uint";
+      j["encoding"] = f->encoding == FieldEncoding::kUintLe ? "uint-le" : "uint-be";
+    } else if (f->kind == FieldKind::kText) {
+      j["type"] = "ans";
+      j["encoding"] = "ascii";
+    } else {
+      j["type"] = "b";
+      j["encoding"] = "binary";
+    }
+    switch (f->layout) {
+      case FieldLayout::kFixed: j["length"] = f->length; break;
+      case FieldLayout::kLengthFrom:
+        j["length_field"] = f->length_field;
+        if (f->length_adjust != 0) j["length_adjust"] = f->length_adjust;
+        break;
+      case FieldLayout::kRest: j["rest"] = true; break;
+    }
+    j["description"] = Describe(*f);
+    fields.push_back(std::move(j));
+  }
+  OrderedJson spec;
+  spec["name"] = t.name;
+  const std::string where = SelectorText(t);
+  spec["description"] =
+      fmt::format("Inferred from {} message(s) of {}-{} bytes{}", t.count, t.min_length,
+                  t.max_length, where.empty() ? "" : "; selected where " + where);
+  spec["layout"] = "sequential";
+  spec["fields"] = std::move(fields);
+  return spec;
+}
+
 OrderedJson FieldJson(const InferredField& f) {
   OrderedJson j;
   j["name"] = f.name;
@@ -1293,10 +1405,12 @@ OrderedJson InferredFormatJson(const InferredFormat& format, std::string_view so
     tj["name"] = t.name;
     OrderedJson selector = OrderedJson::array();
     for (const auto& [field, value] : t.selector) {
-      if (!field.empty() && field[0] == '!') {
-        selector.push_back({{"field", field.substr(1)}, {"not", value}});
+      const bool negated = !field.empty() && field[0] == '!';
+      const std::string name = negated ? field.substr(1) : field;
+      if (value == kMeasuresRest) {
+        selector.push_back({{"field", name}, {"measures_rest", !negated}});
       } else {
-        selector.push_back({{"field", field}, {"equals", value}});
+        selector.push_back({{"field", name}, {negated ? "not" : "equals", value}});
       }
     }
     tj["selector"] = selector;
@@ -1308,6 +1422,7 @@ OrderedJson InferredFormatJson(const InferredFormat& format, std::string_view so
     OrderedJson fields = OrderedJson::array();
     for (const InferredField& f : t.fields) fields.push_back(FieldJson(f));
     tj["fields"] = fields;
+    tj["codec_spec"] = CodecSpecJson(t);
     types.push_back(tj);
   }
   j["message_types"] = types;
@@ -1318,12 +1433,7 @@ std::string FormatInferenceSummary(const InferredFormat& format) {
   std::string out =
       fmt::format("{} message(s), {} type(s)\n", format.messages, format.types.size());
   for (const MessageType& t : format.types) {
-    std::string selector;
-    for (const auto& [field, value] : t.selector) {
-      selector += fmt::format("{}{} {} {}", selector.empty() ? "" : ", ",
-                              field[0] == '!' ? field.substr(1) : field,
-                              field[0] == '!' ? "is not" : "=", value);
-    }
+    const std::string selector = SelectorText(t);
     out += fmt::format("\n{}: {} message(s), {}-{} bytes{}{}\n", t.name, t.count, t.min_length,
                        t.max_length, selector.empty() ? "" : ", where " + selector,
                        t.mismatched > 0 ? fmt::format(" ({} not read exactly)", t.mismatched) : "");

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -201,6 +203,144 @@ TEST(FormatInferenceTest, FixedLengthLittleEndianProtocol) {
   EXPECT_EQ(FieldAt(t, 12)->kind, FieldKind::kText);
   EXPECT_EQ(t.fields.back().kind, FieldKind::kChecksum);
   EXPECT_EQ(t.fields.back().algorithm, "xor8");
+}
+
+// Walks a message with a type's codec spec (the sequential layout of the ISO 8583-style codec)
+// as that codec would: the field starts, or nullopt when the fields do not cover the message
+// exactly.
+std::optional<std::vector<uint32_t>> WalkCodecSpec(const nlohmann::ordered_json& spec,
+                                                   std::string_view m) {
+  const auto& fields = spec["fields"];
+  size_t trailer = 0;
+  bool after_rest = false;
+  for (const auto& f : fields) {
+    if (after_rest) trailer += f["length"].get<size_t>();
+    if (f.contains("rest")) after_rest = true;
+  }
+  std::map<std::string, uint64_t> values;
+  std::vector<uint32_t> starts;
+  size_t at = 0;
+  for (const auto& f : fields) {
+    size_t length = 0;
+    if (f.contains("length")) {
+      length = f["length"].get<size_t>();
+    } else if (f.contains("length_field")) {
+      const auto it = values.find(f["length_field"].get<std::string>());
+      if (it == values.end()) return std::nullopt;  // not an earlier uint field
+      const int64_t n = static_cast<int64_t>(it->second) + f.value("length_adjust", int64_t{0});
+      if (n < 0) return std::nullopt;
+      length = static_cast<size_t>(n);
+    } else if (f.value("rest", false)) {
+      if (m.size() < at + trailer) return std::nullopt;
+      length = m.size() - at - trailer;
+    } else {
+      return std::nullopt;  // no length rule
+    }
+    if (at + length > m.size()) return std::nullopt;
+    if (f["type"] == "uint") {
+      EXPECT_LE(length, 8u);
+      uint64_t v = 0;
+      for (size_t i = 0; i < length; ++i) {
+        const size_t k = f["encoding"] == "uint-le" ? length - 1 - i : i;
+        v = v << 8 | static_cast<uint8_t>(m[at + k]);
+      }
+      values[f["name"].get<std::string>()] = v;
+    }
+    if (at > 0) starts.push_back(static_cast<uint32_t>(at));
+    at += length;
+  }
+  if (at != m.size()) return std::nullopt;
+  return starts;
+}
+
+TEST(FormatInferenceTest, CodecSpecReadsEveryMessageAtTheInferredBoundaries) {
+  const Sample s = Synthetic(300, 9);
+  Result<InferredFormat> f = InferFormat(s.messages);
+  ASSERT_TRUE(f.has_value());
+  const nlohmann::ordered_json j = InferredFormatJson(*f, "synthetic");
+  for (size_t i = 0; i < s.messages.size(); ++i) {
+    const auto& spec = j["message_types"][f->type_of[i]]["codec_spec"];
+    ASSERT_EQ(spec["layout"], "sequential");
+    std::optional<std::vector<uint32_t>> starts = WalkCodecSpec(spec, s.messages[i]);
+    ASSERT_TRUE(starts.has_value()) << "message " << i << ": " << spec.dump(1);
+    // Every field start is an inferred boundary (items and records add more inside fields).
+    for (uint32_t b : *starts) {
+      EXPECT_TRUE(std::find(f->boundaries[i].begin(), f->boundaries[i].end(), b) !=
+                  f->boundaries[i].end())
+          << "message " << i << " boundary " << b;
+    }
+  }
+}
+
+// A register read like Modbus's response: a function code, an id, a byte count and 2-byte
+// registers: an array of 2-byte items after a length of the rest.
+TEST(FormatInferenceTest, ArrayOfItems) {
+  std::mt19937 rng(5);
+  std::vector<std::string> messages;
+  std::vector<std::set<uint32_t>> truth;
+  for (int i = 0; i < 200; ++i) {
+    const int registers = 1 + static_cast<int>(rng() % 12);
+    std::string m = "\x03";
+    m.push_back(static_cast<char>(rng() % 4));
+    m.push_back(static_cast<char>(registers * 2));
+    for (int r = 0; r < registers; ++r) PutBe(&m, rng() % 3000, 2);
+    std::set<uint32_t> b = {1, 2, 3};
+    for (int r = 1; r < registers; ++r) b.insert(static_cast<uint32_t>(3 + 2 * r));
+    messages.push_back(m);
+    truth.push_back(b);
+  }
+  Result<InferredFormat> f = InferFormat(messages);
+  ASSERT_TRUE(f.has_value());
+  const Score score = ScoreBoundaries(*f, truth);
+  EXPECT_GE(score.precision(), 0.95) << FormatInferenceSummary(*f);
+  EXPECT_GE(score.recall(), 0.95) << FormatInferenceSummary(*f);
+  ASSERT_EQ(f->types.size(), 1u);
+  const InferredField& tail = f->types[0].fields.back();
+  EXPECT_EQ(tail.item_length, 2u) << FormatInferenceSummary(*f);
+  EXPECT_EQ(tail.layout, FieldLayout::kLengthFrom);
+  EXPECT_EQ(tail.length_field, "length_2");
+}
+
+// Options like BOOTP's after a fixed header: tag, length, value; 00 pads, ff ends.
+TEST(FormatInferenceTest, TagLengthValueRecords) {
+  std::mt19937 rng(6);
+  std::vector<std::string> messages;
+  std::vector<std::set<uint32_t>> truth;
+  for (int i = 0; i < 200; ++i) {
+    std::string m = "\x35";
+    m.push_back(static_cast<char>(rng() % 4));
+    std::set<uint32_t> b = {1, 2};
+    const int options = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < options; ++k) {
+      const auto at = static_cast<uint32_t>(m.size());
+      const int length = static_cast<int>(rng() % 6);
+      m.push_back(static_cast<char>(10 + rng() % 40));
+      m.push_back(static_cast<char>(length));
+      for (int v = 0; v < length; ++v) m.push_back(static_cast<char>(rng()));
+      b.insert({at, at + 1});
+      if (length > 0) b.insert(at + 2);
+    }
+    if (rng() % 2) {
+      b.insert(static_cast<uint32_t>(m.size()));
+      m.push_back('\x00');
+    }
+    b.insert(static_cast<uint32_t>(m.size()));
+    m.push_back('\xff');
+    messages.push_back(m);
+    truth.push_back(b);
+  }
+  Result<InferredFormat> f = InferFormat(messages);
+  ASSERT_TRUE(f.has_value());
+  const Score score = ScoreBoundaries(*f, truth);
+  EXPECT_GE(score.precision(), 0.95) << FormatInferenceSummary(*f);
+  EXPECT_GE(score.recall(), 0.95) << FormatInferenceSummary(*f);
+  ASSERT_EQ(f->types.size(), 1u);
+  const InferredField& tail = f->types[0].fields.back();
+  ASSERT_EQ(tail.kind, FieldKind::kRecords) << FormatInferenceSummary(*f);
+  EXPECT_EQ(tail.offset, 2);
+  EXPECT_EQ(tail.records.tag_size, 1u);
+  EXPECT_EQ(tail.records.length_size, 1u);
+  EXPECT_EQ(tail.records.single_byte_tags, (std::vector<uint8_t>{0x00, 0xff}));
 }
 
 // Uniformly random messages of random lengths: no structure to find, so few boundaries.
