@@ -516,18 +516,12 @@ class ColumnAnalyzer {
     std::vector<size_t> texty(end_ - begin_, 0);
     for (size_t i = 0; i < n; ++i) {
       std::string_view m = g_.at(i);
-      bool after_text = false;
       for (size_t o = begin_; o < end_; ++o) {
         const auto b = static_cast<uint8_t>(m[o]);
-        if (Printable(b) || (b == 0 && after_text)) {
-          ++texty[o - begin_];
-          after_text = after_text || b != 0;
-          if (b != 0) after_text = true;
-        } else {
-          after_text = false;
-        }
+        texty[o - begin_] += Printable(b) || b == 0 ? 1 : 0;
       }
     }
+    auto zero_column = [&](size_t k) { return col(k).constant() && col(k).top == 0; };
     size_t o = begin_;
     while (o < end_) {
       if (texty[o - begin_] + Allowed() < n || !Free(o, o + 1)) {
@@ -536,16 +530,41 @@ class ColumnAnalyzer {
       }
       size_t e = o;
       while (e < end_ && texty[e - begin_] + Allowed() >= n && Free(e, e + 1)) ++e;
-      bool varies = false, has_letters = false;
-      for (size_t k = o; k < e; ++k) {
-        varies |= !col(k).constant();
-        has_letters |= col(k).top >= 0x20 && col(k).top < 0x7f;
+      const size_t run_end = e;
+      // Columns of NULs before the text are a field of their own (an empty one); constant
+      // characters after it are the start of the next field (BOOTP's file name runs into the
+      // 'c' of the magic cookie). NULs after it are its padding.
+      size_t b = o;
+      while (b < e && zero_column(b)) ++b;
+      while (e > b && col(e - 1).constant() && col(e - 1).top != 0) --e;
+      if (e - b >= 3 && IsText(b, e)) {
+        Add(FixedField(FieldKind::kText, b, e - b, FieldEncoding::kAscii, 0.9));
       }
-      if (e - o >= 3 && varies && has_letters) {
-        Add(FixedField(FieldKind::kText, o, e - o, FieldEncoding::kAscii, 0.9));
-      }
-      o = e;
+      o = run_end;
     }
+  }
+
+  // Text in [b, e): in (nearly) every message printable characters then NUL padding (or NULs
+  // only, an empty string), some column varying, and a message with three characters or more
+  // (BOOTP's file name is empty in most messages).
+  bool IsText(size_t b, size_t e) const {
+    size_t bad = 0, worded = 0;
+    bool varies = false;
+    for (size_t k = b; k < e; ++k) varies |= !col(k).constant();
+    if (!varies) return false;
+    for (size_t i = 0; i < g_.size(); ++i) {
+      std::string_view m = g_.at(i);
+      size_t k = b, letters = 0;
+      while (k < e && m[k] != 0) {
+        letters += static_cast<uint8_t>(m[k]) > 0x20 ? 1 : 0;
+        ++k;
+      }
+      while (k < e && m[k] == 0) ++k;
+      bad += k < e ? 1 : 0;
+      worded += letters >= 3 ? 1 : 0;
+      if (bad > Allowed()) return false;
+    }
+    return worded >= 1;
   }
 
   // What no detector claimed: runs of constant columns become one constant field (adjacent
