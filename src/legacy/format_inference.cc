@@ -895,7 +895,9 @@ class Inferrer {
     size_t index = first_index;
     for (InferredField& f : *fields) {
       if (!f.name.empty()) continue;
+      // By offset; a trailer of a type whose length varies by its place at the end.
       f.name = f.offset >= 0 ? fmt::format("{}_{}", FieldKindName(f.kind), f.offset)
+               : f.from_end  ? fmt::format("{}_end", FieldKindName(f.kind))
                              : fmt::format("{}_{}", FieldKindName(f.kind), index);
       ++index;
     }
