@@ -1,10 +1,10 @@
-// ferry infer --in FILE [--format auto|hex|pcap] [--out spec.json] [--boundaries FILE]: infers
-// the message format of an undocumented protocol from samples (one message a line in hex, or
-// a packet capture) and prints a summary, or the draft spec as JSON with --json
-// (docs/inference.md).
+// ferry infer --in FILE [--format auto|hex|pcap] [--out spec.json] [--boundaries FILE]
+// [--max-types N]: infers the message format of an undocumented protocol from samples (one
+// message a line in hex, or a packet capture) and prints a summary, or the draft spec as JSON
+// with --json (docs/inference.md).
 //
 // Exit codes: 0 every line or packet was read; 1 some were rejected (inferred from the others);
-// 2 bad flags or input with no message; 3 a file could not be written.
+// 2 bad flags or input with no message; a file that cannot be written: its error's code.
 #include <chrono>
 #include <memory>
 #include <ostream>
