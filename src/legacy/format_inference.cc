@@ -337,6 +337,7 @@ class ColumnAnalyzer {
     std::sort(out.begin(), out.end(),
               [](const InferredField& a, const InferredField& b) { return a.offset < b.offset; });
     MergeZeroHighBytes(&out);
+    MergeDependentWords(&out);
     return out;
   }
 
@@ -378,6 +379,54 @@ class ColumnAnalyzer {
       out.push_back(std::move(f));
     }
     *fields = std::move(out);
+  }
+
+  // Four busy columns at an offset that is a multiple of 4, cut by the generic segmenter, whose
+  // values go together (no more distinct 4-byte values than a quarter over the busiest byte's)
+  // are one identifier (NTP's reference ID, an address), not four enumerations. Correlated
+  // separate fields (NTP's flags, stratum, poll and precision) combine into many more values.
+  void MergeDependentWords(std::vector<InferredField>* fields) const {
+    std::vector<InferredField> out;
+    for (size_t i = 0; i < fields->size(); ++i) {
+      InferredField& f = (*fields)[i];
+      size_t j = i, covered = 0;
+      while (f.offset >= 0 && f.offset % 4 == 0 && j < fields->size() && covered < 4 &&
+             Generic((*fields)[j]) &&
+             (*fields)[j].offset == f.offset + static_cast<int64_t>(covered)) {
+        covered += (*fields)[j].length;
+        ++j;
+      }
+      if (covered == 4 && j - i >= 2) {
+        const auto o = static_cast<size_t>(f.offset);
+        size_t busiest = 0;
+        bool busy = true;
+        for (size_t k = o; k < o + 4; ++k) {
+          busy &= !col(k).constant();
+          busiest = std::max(busiest, col(k).distinct);
+        }
+        size_t joint = 0;
+        ValuesOf(g_, o, 4, 0, &joint);
+        if (busy && joint <= std::max(busiest + 1, busiest * 5 / 4)) {
+          InferredField merged = FixedField(
+              joint <= options_.max_types ? FieldKind::kEnumeration : FieldKind::kInteger, o, 4,
+              FieldEncoding::kUintBe, 0.5);
+          merged.values =
+              ValuesOf(g_, o, 4, joint <= options_.max_types ? 32 : 5, &merged.distinct);
+          out.push_back(std::move(merged));
+          i = j - 1;
+          continue;
+        }
+      }
+      out.push_back(std::move(f));
+    }
+    *fields = std::move(out);
+  }
+
+  // A field of the generic segmenter (detectors claim with higher confidence).
+  static bool Generic(const InferredField& f) {
+    return (f.kind == FieldKind::kInteger || f.kind == FieldKind::kEnumeration ||
+            f.kind == FieldKind::kOpaque) &&
+           f.confidence <= 0.7 && !f.from_end;
   }
 
   void Add(InferredField f) {

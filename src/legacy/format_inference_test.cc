@@ -343,6 +343,40 @@ TEST(FormatInferenceTest, TagLengthValueRecords) {
   EXPECT_EQ(tail.records.single_byte_tags, (std::vector<uint8_t>{0x00, 0xff}));
 }
 
+// NTP-like: four 1-byte fields drawn independently, a 4-byte reference id that one of eight
+// servers sends (its bytes go together), then a unix timestamp. The id is one field, the four
+// bytes before it four. (Random bytes after the id would join its low byte, as the low byte
+// of one big-endian integer: docs/inference.md, limits.)
+TEST(FormatInferenceTest, DependentBytesAtAWordAreOneIdentifier) {
+  std::mt19937 rng(8);
+  const uint32_t servers[] = {0x0a6400c8, 0xc0a80101, 0xac100a05, 0x4e13fe02,
+                              0x8d0c2b11, 0x12d4c877, 0x59e03c40, 0xb2a1f00d};
+  std::vector<std::string> messages;
+  std::vector<std::set<uint32_t>> truth;
+  for (int i = 0; i < 300; ++i) {
+    std::string m;
+    m.push_back(static_cast<char>(0x23 + rng() % 3));
+    m.push_back(static_cast<char>(rng() % 4));
+    m.push_back(static_cast<char>(6 + rng() % 5));
+    m.push_back(static_cast<char>(0xe9 + rng() % 7));
+    PutBe(&m, servers[rng() % 8], 4);
+    PutBe(&m, 1700000000 + rng() % 100000, 4);
+    messages.push_back(m);
+    truth.push_back({1, 2, 3, 4, 8});
+  }
+  Result<InferredFormat> f = InferFormat(messages);
+  ASSERT_TRUE(f.has_value());
+  const Score score = ScoreBoundaries(*f, truth);
+  EXPECT_GE(score.precision(), 0.95) << FormatInferenceSummary(*f);
+  EXPECT_GE(score.recall(), 0.95) << FormatInferenceSummary(*f);
+  ASSERT_EQ(f->types.size(), 1u);
+  const InferredField* id = FieldAt(f->types[0], 4);
+  ASSERT_NE(id, nullptr);
+  EXPECT_EQ(id->length, 4u);
+  EXPECT_EQ(id->kind, FieldKind::kEnumeration);
+  EXPECT_EQ(id->distinct, 8u);
+}
+
 // Uniformly random messages of random lengths: no structure to find, so few boundaries.
 TEST(FormatInferenceTest, RandomControlHasFewBoundaries) {
   std::mt19937 rng(11);
