@@ -6,7 +6,8 @@
 #
 #   bench/infer_eval.sh [SIZE...]          # default: 100 1000; needs ferry built (build/ci)
 #   FERRY_BIN=path/to/ferry FERRY_PROTOCOLS=path/to/top-level bench/infer_eval.sh 1000
-#   INFER_EVAL_SHOW=modbus bench/infer_eval.sh 100   # also the first messages' fields (stderr)
+#   INFER_EVAL_SHOW=modbus bench/infer_eval.sh 100   # also the first messages' fields and the
+#                                                      # offsets most often wrong (stderr)
 #
 # Ground truth: each hex line becomes one Ethernet/IPv4 packet of a pcap written here, with the
 # protocol's transport and ports (Modbus/TCP 502, NTP UDP 123, DHCP UDP 67/68 by the op byte,
@@ -199,6 +200,18 @@ for size in sizes:
                       file=sys.stderr)
                 print("  true:    ", sorted(merged[i]), file=sys.stderr)
                 print("  inferred:", sorted(inferred[i]), file=sys.stderr)
+            fps, fns = {}, {}
+            for got, want in zip(inferred, merged):
+                for b in got - want:
+                    fps[b] = fps.get(b, 0) + 1
+                for b in want - got:
+                    fns[b] = fns.get(b, 0) + 1
+            top = lambda d: ", ".join(f"{b} ({n})" for b, n in
+                                      sorted(d.items(), key=lambda x: -x[1])[:15])
+            print(f"{proto}: most false boundaries at offset (messages): {top(fps)}",
+                  file=sys.stderr)
+            print(f"{proto}: most missed boundaries at offset (messages): {top(fns)}",
+                  file=sys.stderr)
         print(f"| {proto} {size} | {len(messages)} | {types} | {p:.2f} | {r:.2f} | {f:.2f} | "
               f"{f_raw:.2f} | {ms:.1f} | {wall:.0f} |", flush=True)
 PY

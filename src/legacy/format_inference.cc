@@ -307,12 +307,13 @@ bool Printable(uint8_t b) { return (b >= 0x20 && b < 0x7f) || b == '\t' || b == 
 class ColumnAnalyzer {
  public:
   ColumnAnalyzer(const Group& g, size_t begin, size_t end, std::vector<InferredField> taken,
-                 const InferOptions& options)
+                 const InferOptions& options, const std::vector<bool>* varies_overall = nullptr)
       : g_(g),
         begin_(begin),
         end_(std::max(begin, end)),
         fields_(std::move(taken)),
-        options_(options) {
+        options_(options),
+        varies_overall_(varies_overall) {
     columns_.reserve(end_ - begin_);
     for (size_t o = begin_; o < end_; ++o) columns_.push_back(ColumnOf(g, o));
   }
@@ -642,7 +643,17 @@ class ColumnAnalyzer {
           o = e + 1;
           continue;
         }
-        Add(FixedField(FieldKind::kConstant, o, e - o, FieldEncoding::kBytes, 1.0));
+        // Constant in this type, but where the columns of all the messages turn from constant
+        // to varying (or back) a field ends: BOOTP's server name, empty in one type, is not
+        // the padding before it.
+        size_t piece = o;
+        for (size_t k = o + 1; k <= e; ++k) {
+          if (k == e || (varies_overall_ != nullptr && k < varies_overall_->size() &&
+                         (*varies_overall_)[k] != (*varies_overall_)[k - 1])) {
+            Add(FixedField(FieldKind::kConstant, piece, k - piece, FieldEncoding::kBytes, 1.0));
+            piece = k;
+          }
+        }
       } else {
         SegmentVarying(o, e);
       }
@@ -692,6 +703,7 @@ class ColumnAnalyzer {
   size_t begin_, end_;
   std::vector<InferredField> fields_;
   const InferOptions& options_;
+  const std::vector<bool>* varies_overall_;  // per offset, over all messages of all types
   std::vector<Column> columns_;
 };
 
@@ -892,6 +904,20 @@ class Inferrer {
       RunText(all);
       return std::move(format_);
     }
+    varies_overall_.assign(all.max_length, false);
+    {
+      std::vector<int> first(all.max_length, -1);
+      for (const std::string& m : messages_) {
+        for (size_t o = 0; o < m.size(); ++o) {
+          const auto b = static_cast<uint8_t>(m[o]);
+          if (first[o] < 0) {
+            first[o] = b;
+          } else if (first[o] != b) {
+            varies_overall_[o] = true;
+          }
+        }
+      }
+    }
     // Length fields of the whole message hold for every message whatever its type.
     std::vector<InferredField> global;
     const size_t need = all.size() - Allowed(all.size());
@@ -1053,7 +1079,8 @@ class Inferrer {
         tail.confidence = 0.5;
       }
     }
-    std::vector<InferredField> fields = ColumnAnalyzer(g, begin, fixed_end, taken, options_).Run();
+    std::vector<InferredField> fields =
+        ColumnAnalyzer(g, begin, fixed_end, taken, options_, &varies_overall_).Run();
     if (has_tail) {
       tail.offset = static_cast<int64_t>(fixed_end);
       // Opaque bytes before an opaque rest are one run: where the shortest message ends is no
@@ -1250,6 +1277,7 @@ class Inferrer {
   const std::vector<std::string>& messages_;
   const InferOptions& options_;
   InferredFormat format_;
+  std::vector<bool> varies_overall_;  // per offset: two values or more over all messages
 };
 
 // "enumeration_7 = 04, length_8 measures the rest".
