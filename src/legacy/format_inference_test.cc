@@ -377,6 +377,35 @@ TEST(FormatInferenceTest, DependentBytesAtAWordAreOneIdentifier) {
   EXPECT_EQ(id->distinct, 8u);
 }
 
+// BOOTP-like: a type byte, 4 random bytes, 5 bytes of zero padding, a 10-byte name that only
+// replies fill in, then a type-dependent tail. In requests the padding and the empty name are
+// both zeros, yet the name starts where the columns of all messages start to vary.
+TEST(FormatInferenceTest, ConstantRunsEndWhereAFieldVariesInAnotherType) {
+  std::mt19937 rng(12);
+  std::vector<std::string> messages;
+  std::vector<std::set<uint32_t>> truth;
+  for (int i = 0; i < 300; ++i) {
+    const bool reply = i % 2 == 1;
+    std::string m(1, reply ? '\x02' : '\x01');
+    PutBe(&m, rng(), 4);
+    m += std::string(5, '\0');
+    std::string name = reply ? "srv-" + std::to_string(rng() % 1000) : "";
+    name.resize(10, '\0');
+    m += name;
+    m += std::string(reply ? 8 + rng() % 8 : 2 + rng() % 4, '\x7f');
+    messages.push_back(m);
+    truth.push_back({1, 5, 10, 20});
+  }
+  Result<InferredFormat> f = InferFormat(messages);
+  ASSERT_TRUE(f.has_value());
+  ASSERT_EQ(f->types.size(), 2u) << FormatInferenceSummary(*f);
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const std::set<uint32_t> got(f->boundaries[i].begin(), f->boundaries[i].end());
+    EXPECT_TRUE(got.count(10)) << "message " << i << "\n" << FormatInferenceSummary(*f);
+    if (!got.count(10)) break;
+  }
+}
+
 // Uniformly random messages of random lengths: no structure to find, so few boundaries.
 TEST(FormatInferenceTest, RandomControlHasFewBoundaries) {
   std::mt19937 rng(11);
