@@ -34,6 +34,7 @@ SIZES=("$@")
 ((${#SIZES[@]})) || SIZES=(100 1000)
 [[ -x $FERRY ]] || { echo "build ferry first: cmake --build build/ci --target ferry (or set FERRY_BIN)" >&2; exit 2; }
 [[ -d $DATA ]] || { echo "$DATA not found: the shared protocol samples are not beside this clone" >&2; exit 2; }
+# The ground truth's tool, from scripts/bench-packages.txt.
 if ! command -v tshark >/dev/null; then
   [[ $(id -u) == 0 ]] || { echo "tshark missing: sudo apt-get install tshark" >&2; exit 2; }
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tshark >&2
