@@ -10,7 +10,8 @@
 // entropy profile of the byte columns (the value-change idea of NEMESYS, Kleber et al., WOOT
 // 2018, reduced to offset-aligned columns). Message types are the values of one byte that
 // best explains the messages' lengths (a keyword, as Netzob and NetPlier cluster on), split
-// once more where a length field holds for some of a type's messages and not for the others.
+// again where a length field holds for some of a type's messages and not for the others.
+// Each type is also written as a sequential spec of the ISO 8583-style codec (`codec_spec`).
 //
 // Thread-safety: the functions are thread-safe; the results are values.
 #ifndef FERRY_LEGACY_FORMAT_INFERENCE_H_
@@ -98,8 +99,9 @@ struct InferredField {
 
 struct MessageType {
   std::string name;
-  // The field values that select this type, as (field name, hex value); a negated condition
-  // (`!`) for the messages of a split where the length field did not hold.
+  // The field values that select this type, as (field name, hex value); a field name that
+  // starts with `!` negates the condition. For a split on a length field the value is
+  // "(measures the rest)": the field measures the rest of the message (or, negated, not).
   std::vector<std::pair<std::string, std::string>> selector;
   std::string note;  // why the type was split off, in words
   size_t count = 0;
@@ -130,8 +132,8 @@ struct InferOptions {
   size_t min_messages_for_ranges = 8;
 };
 
-// Infers the format of `messages` (in capture order: counters are told by it). Messages must
-// not be empty. InvalidArgument for an empty sample.
+// Infers the format of `messages` (in capture order: counters are told by it). InvalidArgument
+// for an empty sample or an empty message (named by its 1-based number).
 [[nodiscard]] Result<InferredFormat> InferFormat(const std::vector<std::string>& messages,
                                                  const InferOptions& options = {});
 
