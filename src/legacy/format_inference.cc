@@ -833,6 +833,59 @@ bool ParseRecords(std::string_view m, size_t begin, size_t end, const RecordsSha
   return at == end;
 }
 
+struct MiddleRecords {
+  size_t offset;  // of the length field
+  size_t width;
+  RecordsShape shape;
+  size_t parsed;
+  std::map<uint64_t, uint32_t> tags;
+};
+
+// A big-endian length (2 bytes, or 1) at a fixed offset in [begin, end) followed by exactly
+// that many bytes of records in (nearly) every message, with more bytes after them in some
+// (else the length measures the rest, found elsewhere), and 1.5 records a message on average.
+std::optional<MiddleRecords> FindLengthOfRecords(const Group& g, size_t begin, size_t end,
+                                                 const std::vector<InferredField>& taken,
+                                                 size_t trailer, const InferOptions& options) {
+  if (g.size() < 4) return std::nullopt;
+  const size_t allowed =
+      static_cast<size_t>(std::floor(options.tolerance * static_cast<double>(g.size())));
+  end = std::min(end, begin + 64);
+  for (size_t offset = begin; offset < end; ++offset) {
+    for (size_t width : {2, 1}) {
+      if (offset + width > g.min_length || Overlaps(taken, offset, offset + width)) continue;
+      const size_t start = offset + width;
+      for (const RecordsShape& shape : kRecordsShapes) {
+        size_t bad = 0, total = 0, followed = 0;
+        for (size_t i = 0; i < g.size() && bad <= allowed; ++i) {
+          std::string_view m = g.at(i);
+          const uint64_t v = ReadUint(m, offset, width, true);
+          size_t records = 0;
+          if (start + v + trailer > m.size() ||
+              !ParseRecords(m, start, start + v, shape, &records, nullptr, nullptr)) {
+            ++bad;
+            continue;
+          }
+          total += records;
+          followed += start + v + trailer < m.size() ? 1 : 0;
+        }
+        if (bad > allowed || total * 2 < g.size() * 3 || followed == 0) continue;
+        MiddleRecords found{offset, width, shape, g.size() - bad, {}};
+        for (size_t i = 0; i < g.size(); ++i) {
+          std::string_view m = g.at(i);
+          const uint64_t v = ReadUint(m, offset, width, true);
+          size_t records = 0;
+          if (start + v + trailer <= m.size()) {
+            ParseRecords(m, start, start + v, shape, &records, nullptr, &found.tags);
+          }
+        }
+        return found;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 struct RecordsFound {
   size_t begin;
   RecordsShape shape;
@@ -1018,6 +1071,7 @@ class Inferrer {
     size_t fixed_end = g.min_length - (g.lengths_vary() ? 0 : trailer_size);
     InferredField tail;
     bool has_tail = false;
+    std::optional<InferredField> after_tail;  // the rest after a tail of records in the middle
     if (g.lengths_vary()) {
       // A length field found over all the messages that measures a part after `begin`.
       const InferredField* known_length = nullptr;
@@ -1070,6 +1124,33 @@ class Inferrer {
         for (const auto& [tag, count] : tags) tail.records.tags.emplace_back(tag, count);
         tail.confidence = static_cast<double>(records->parsed) / static_cast<double>(g.size());
         if (tail.layout != FieldLayout::kLengthFrom) tail.layout = FieldLayout::kRest;
+      } else if (std::optional<MiddleRecords> middle;
+                 tail.layout == FieldLayout::kRest &&
+                 (middle =
+                      FindLengthOfRecords(g, begin, g.min_length, taken, trailer_size, options_))) {
+        // Records whose length an earlier field gives, then the rest (BGP UPDATE: the path
+        // attributes, then the NLRI).
+        InferredField length =
+            FixedField(FieldKind::kLength, middle->offset, middle->width, FieldEncoding::kUintBe,
+                       static_cast<double>(middle->parsed) / static_cast<double>(g.size()));
+        fixed_end = middle->offset + middle->width;
+        length.measures.from_offset = fixed_end;
+        length.measures.to_end = false;
+        taken.push_back(length);
+        tail.kind = FieldKind::kRecords;
+        tail.layout = FieldLayout::kLengthFrom;
+        tail.length_field = fmt::format("length_{}", middle->offset);
+        tail.records.tag_size = middle->shape.tag_size;
+        tail.records.length_size = middle->shape.length_size;
+        tail.records.big_endian = middle->shape.big_endian;
+        if (middle->shape.pad_and_end) tail.records.single_byte_tags = {0x00, 0xff};
+        tail.records.wide_length_flag = middle->shape.wide_flag;
+        for (const auto& [tag, count] : middle->tags) tail.records.tags.emplace_back(tag, count);
+        tail.confidence = length.confidence;
+        after_tail.emplace();
+        after_tail->kind = FieldKind::kOpaque;
+        after_tail->layout = FieldLayout::kRest;
+        after_tail->confidence = 0.5;
       } else {
         tail.kind = TailIsText(g, fixed_end, trailer_size) ? FieldKind::kText : FieldKind::kOpaque;
         tail.encoding =
@@ -1092,6 +1173,7 @@ class Inferrer {
         fields.pop_back();
       }
       fields.push_back(std::move(tail));
+      if (after_tail) fields.push_back(std::move(*after_tail));
     }
     if (trailer) {
       if (!g.lengths_vary()) trailer->offset = static_cast<int64_t>(g.min_length - trailer_size);
@@ -1301,7 +1383,8 @@ std::string Describe(const InferredField& f) {
   std::string d(FieldKindName(f.kind));
   switch (f.kind) {
     case FieldKind::kLength:
-      d += f.measures.from_offset == 0
+      d += !f.measures.to_end ? fmt::format(": the length of {}", f.measures.field)
+           : f.measures.from_offset == 0
                ? ": the length of the message"
                : fmt::format(": the length of the message from byte {}", f.measures.from_offset);
       break;
@@ -1405,7 +1488,9 @@ OrderedJson FieldJson(const InferredField& f) {
   j["encoding"] = FieldEncodingName(f.encoding);
   if (f.kind == FieldKind::kLength) {
     OrderedJson m;
-    if (f.measures.from_offset == 0) {
+    if (!f.measures.to_end) {
+      m["target"] = "field";
+    } else if (f.measures.from_offset == 0) {
       m["target"] = "message";
     } else if (f.offset >= 0 &&
                f.measures.from_offset == static_cast<size_t>(f.offset) + f.length) {
@@ -1547,7 +1632,8 @@ std::string FormatInferenceSummary(const InferredFormat& format) {
       }
       std::string detail;
       if (f.kind == FieldKind::kLength) {
-        detail = f.measures.from_offset == 0
+        detail = !f.measures.to_end ? "of " + f.measures.field
+                 : f.measures.from_offset == 0
                      ? "of the message"
                      : fmt::format("of the bytes from {}", f.measures.from_offset);
       } else if (f.kind == FieldKind::kTimestamp) {

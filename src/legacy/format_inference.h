@@ -52,10 +52,12 @@ std::string_view FieldEncodingName(FieldEncoding encoding);
 enum class FieldLayout : uint8_t { kFixed, kLengthFrom, kRest };
 
 // What a kLength field measures: its value == the length of the message from `from_offset` to
-// its end (from_offset 0: the whole message; the end of the length field: the rest after it).
-// `field` names the field it gives the length of when that is one field.
+// its end (from_offset 0: the whole message; the end of the length field: the rest after it);
+// with `to_end` false, only of the field that starts at `from_offset` (records followed by
+// more). `field` names the field it gives the length of when that is one field.
 struct LengthMeaning {
   size_t from_offset = 0;
+  bool to_end = true;
   std::string field;
 };
 

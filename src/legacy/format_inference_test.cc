@@ -406,6 +406,62 @@ TEST(FormatInferenceTest, ConstantRunsEndWhereAFieldVariesInAnotherType) {
   }
 }
 
+// BGP-UPDATE-like: a marker, a 2-byte length of the attributes, the attributes as records
+// (flags, type, a length of 1 byte or of 2 when flag 0x10 is set, a value), then prefixes to the
+// end. The length measures the records, not the rest.
+TEST(FormatInferenceTest, RecordsWhoseLengthIsGivenFollowedByTheRest) {
+  std::mt19937 rng(21);
+  std::vector<std::string> messages;
+  std::vector<std::set<uint32_t>> truth;
+  for (int i = 0; i < 200; ++i) {
+    std::string attributes;
+    std::set<uint32_t> b = {2, 4};
+    const int count = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < count; ++k) {
+      const auto at = static_cast<uint32_t>(4 + attributes.size());
+      const bool wide = rng() % 5 == 0;
+      const int length = static_cast<int>(rng() % 7);
+      attributes.push_back(static_cast<char>(wide ? 0x90 : 0x40));
+      attributes.push_back(static_cast<char>(1 + rng() % 14));
+      if (wide) attributes.push_back('\0');
+      attributes.push_back(static_cast<char>(length));
+      for (int v = 0; v < length; ++v) attributes.push_back(static_cast<char>(rng()));
+      b.insert({at, at + 2});
+      if (length > 0) b.insert(at + (wide ? 4 : 3));
+    }
+    std::string m = "\xa5\x5a";
+    PutBe(&m, attributes.size(), 2);
+    m += attributes;
+    b.insert(static_cast<uint32_t>(m.size()));
+    const int prefixes = 1 + static_cast<int>(rng() % 6);
+    for (int k = 0; k < prefixes; ++k) m.push_back(static_cast<char>(rng()));
+    messages.push_back(m);
+    truth.push_back(b);
+  }
+  Result<InferredFormat> f = InferFormat(messages);
+  ASSERT_TRUE(f.has_value());
+  ASSERT_EQ(f->types.size(), 1u) << FormatInferenceSummary(*f);
+  const MessageType& t = f->types[0];
+  const InferredField* length = FieldAt(t, 2);
+  ASSERT_NE(length, nullptr) << FormatInferenceSummary(*f);
+  EXPECT_EQ(length->kind, FieldKind::kLength);
+  EXPECT_FALSE(length->measures.to_end);
+  const InferredField* records = FieldAt(t, 4);
+  ASSERT_NE(records, nullptr);
+  EXPECT_EQ(records->kind, FieldKind::kRecords);
+  EXPECT_EQ(records->layout, FieldLayout::kLengthFrom);
+  EXPECT_EQ(records->records.tag_size, 2u);
+  EXPECT_EQ(records->records.wide_length_flag, 0x10);
+  EXPECT_EQ(length->measures.field, records->name);
+  EXPECT_EQ(t.fields.back().layout, FieldLayout::kRest);
+  EXPECT_EQ(t.mismatched, 0u);
+  // Boundaries: each record's tag, length and value, and where the prefixes start; the 2-byte
+  // tag (flags and type) counts as one field.
+  Score score = ScoreBoundaries(*f, truth);
+  EXPECT_GE(score.precision(), 0.95) << FormatInferenceSummary(*f);
+  EXPECT_GE(score.recall(), 0.95) << FormatInferenceSummary(*f);
+}
+
 // Uniformly random messages of random lengths: no structure to find, so few boundaries.
 TEST(FormatInferenceTest, RandomControlHasFewBoundaries) {
   std::mt19937 rng(11);
