@@ -534,6 +534,45 @@ TEST(FormatInferenceTest, EmptySampleOrMessageIsAnError) {
   EXPECT_THAT(empty.error().message(), HasSubstr("message 2 is empty"));
 }
 
+// Property: on samples of every shape (short, long, with repeated prefixes, lengths, zeros),
+// every message gets a type, its boundaries are strictly inside it and increasing, and the
+// spec's JSON is built.
+TEST(FormatInferenceTest, BoundariesAreInsideEveryMessageOnAnySample) {
+  std::mt19937 rng(99);
+  for (int sample = 0; sample < 150; ++sample) {
+    const size_t n = 1 + rng() % 60;
+    const size_t max_length = 1 + rng() % 48;
+    std::string prefix(rng() % 6, '\0');
+    for (char& c : prefix) c = static_cast<char>(rng() % 3);
+    std::vector<std::string> messages;
+    for (size_t i = 0; i < n; ++i) {
+      std::string m = prefix;
+      const size_t extra = 1 + rng() % max_length;
+      for (size_t k = 0; k < extra; ++k) {
+        const uint32_t r = rng();
+        m.push_back(static_cast<char>(r % 4 == 0 ? 0 : r % 4 == 1 ? (r >> 8) % 4 : r >> 16));
+      }
+      if (rng() % 2 && m.size() >= 2) m[1] = static_cast<char>(m.size());  // a length, often
+      messages.push_back(std::move(m));
+    }
+    Result<InferredFormat> f = InferFormat(messages);
+    ASSERT_TRUE(f.has_value()) << "sample " << sample;
+    ASSERT_EQ(f->boundaries.size(), n);
+    ASSERT_EQ(f->type_of.size(), n);
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_LT(f->type_of[i], f->types.size());
+      uint32_t previous = 0;
+      for (uint32_t b : f->boundaries[i]) {
+        ASSERT_GT(b, previous) << "sample " << sample << " message " << i;
+        ASSERT_LT(b, messages[i].size()) << "sample " << sample << " message " << i;
+        previous = b;
+      }
+    }
+    EXPECT_FALSE(InferredFormatJson(*f, "x").dump().empty());
+    EXPECT_FALSE(FormatInferenceSummary(*f).empty());
+  }
+}
+
 TEST(FormatInferenceTest, TinySamplesDoNotCrash) {
   for (const std::vector<std::string>& messages :
        std::vector<std::vector<std::string>>{{"a"}, {"\x01", "\x02\x03"}, {std::string(3, '\0')}}) {
