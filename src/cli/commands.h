@@ -49,9 +49,9 @@ std::vector<CommandSpec> InferCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
-  for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(),
-                     DiscoverCommands(), PlanCommands(), IacCommands(), CopybookCommands(),
-                     InferCommands()}) {
+  for (auto group :
+       {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(), DiscoverCommands(),
+        PlanCommands(), IacCommands(), CopybookCommands(), InferCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;
