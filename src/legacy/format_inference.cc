@@ -246,9 +246,9 @@ InferredField LengthFieldOf(const LengthCandidate& c, size_t messages) {
 // ---- Message types -------------------------------------------------------------------------
 
 // The byte whose value best explains the messages' lengths: the share of the length's entropy
-// it removes, IG(L; X) / H(L). A type byte takes few values (at most `max_types`, each on a
-// few messages, H(X) <= 2 bits) and explains at least half of the length variation; bytes
-// inside a length field are not candidates.
+// it removes, IG(L; X) / H(L). A type byte takes few values (at most `max_types`, H(X) <= 2
+// bits) and explains at least `kTypeByteScore` of the length variation; bytes inside a length
+// field are not candidates.
 constexpr double kTypeByteScore = 0.15;
 
 std::optional<size_t> ChooseTypeByte(const Group& g, const std::vector<InferredField>& taken,
@@ -559,8 +559,8 @@ class ColumnAnalyzer {
     }
   }
 
-  // Printable runs: columns where (nearly) every message holds a printable byte, or NUL
-  // padding after one, at least 3 columns wide and not all constant.
+  // Printable runs: columns where (nearly) every message holds a printable byte or a NUL,
+  // checked as text by IsText.
   void DetectText() {
     const size_t n = g_.size();
     std::vector<size_t> texty(end_ - begin_, 0);
