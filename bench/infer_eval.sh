@@ -6,6 +6,7 @@
 #
 #   bench/infer_eval.sh [SIZE...]          # default: 100 1000; needs ferry built (build/ci)
 #   FERRY_BIN=path/to/ferry FERRY_PROTOCOLS=path/to/top-level bench/infer_eval.sh 1000
+#   INFER_EVAL_ARGS="--max-types 4" bench/infer_eval.sh   # extra flags for ferry infer
 #   INFER_EVAL_SHOW=modbus bench/infer_eval.sh 100   # also the first messages' fields and the
 #                                                      # offsets most often wrong (stderr)
 #
@@ -172,7 +173,8 @@ for size in sizes:
         messages = [bytes.fromhex(line) for line in open(src) if line.strip()]
         bfile = f"{work}/{proto}-{size}.bounds"
         t0 = time.monotonic()
-        run = subprocess.run([ferry, "--json", "infer", "--in", src, "--boundaries", bfile],
+        run = subprocess.run([ferry, "--json", "infer", "--in", src, "--boundaries", bfile] +
+                             os.environ.get("INFER_EVAL_ARGS", "").split(),
                              capture_output=True, text=True)
         wall = (time.monotonic() - t0) * 1000
         if run.returncode != 0:

@@ -635,7 +635,12 @@ class ColumnAnalyzer {
       if (constant) {
         // A zero byte before a one-byte varying group is its high byte (a small 16-bit
         // number), not a constant of its own.
-        if (e - o == 1 && col(o).top == 0 && e < end_ && Free(e, e + 1) && !col(e).constant() &&
+        // At a word boundary with two more busy bytes after, the zero is the high byte of a
+        // 32-bit number instead (NTP's root dispersion 0000_0aa7; MergeZeroHighBytes).
+        const bool word = o % 4 == 0 && o + 4 <= end_ && Free(o, o + 4) && !col(o + 2).constant() &&
+                          !col(o + 3).constant();
+        if (!word && e - o == 1 && col(o).top == 0 && e < end_ && Free(e, e + 1) &&
+            !col(e).constant() &&
             (e + 1 == end_ || !Free(e + 1, e + 2) || col(e + 1).constant() ||
              col(e + 1).entropy + kDrop < col(e).entropy ||
              (col(e).distinct <= options_.max_types && !High(e) && High(e + 1)))) {
@@ -1076,7 +1081,10 @@ class Inferrer {
       // A length field found over all the messages that measures a part after `begin`.
       const InferredField* known_length = nullptr;
       for (const InferredField& f : known) {
-        if (f.kind == FieldKind::kLength && f.measures.from_offset >= begin &&
+        // It must measure what follows it: a length of the whole message (BGP's) says nothing
+        // about where the variable part starts.
+        if (f.kind == FieldKind::kLength && f.measures.from_offset >= begin && f.offset >= 0 &&
+            f.measures.from_offset >= static_cast<size_t>(f.offset) + f.length &&
             f.measures.from_offset <= g.min_length) {
           known_length = &f;
         }

@@ -462,6 +462,33 @@ TEST(FormatInferenceTest, RecordsWhoseLengthIsGivenFollowedByTheRest) {
   EXPECT_GE(score.recall(), 0.95) << FormatInferenceSummary(*f);
 }
 
+// A length of the whole message (BGP's) after a magic, then random bytes of random lengths:
+// the length field is found and the payload starts after it.
+TEST(FormatInferenceTest, WholeMessageLengthWithoutATypeByte) {
+  std::mt19937 rng(31);
+  std::vector<std::string> messages;
+  std::vector<std::set<uint32_t>> truth;
+  for (int i = 0; i < 200; ++i) {
+    std::string m = "\xca\xfe\xba\xbe";
+    const size_t payload = 3 + rng() % 40;
+    PutBe(&m, 6 + payload, 2);
+    for (size_t k = 0; k < payload; ++k) m.push_back(static_cast<char>(rng()));
+    messages.push_back(m);
+    truth.push_back({4, 6});
+  }
+  Result<InferredFormat> f = InferFormat(messages);
+  ASSERT_TRUE(f.has_value());
+  ASSERT_EQ(f->types.size(), 1u) << FormatInferenceSummary(*f);
+  const InferredField* length = FieldAt(f->types[0], 4);
+  ASSERT_NE(length, nullptr) << FormatInferenceSummary(*f);
+  EXPECT_EQ(length->kind, FieldKind::kLength);
+  EXPECT_EQ(length->measures.from_offset, 0u);
+  EXPECT_EQ(f->types[0].mismatched, 0u);
+  const Score score = ScoreBoundaries(*f, truth);
+  EXPECT_GE(score.precision(), 0.95) << FormatInferenceSummary(*f);
+  EXPECT_GE(score.recall(), 0.95) << FormatInferenceSummary(*f);
+}
+
 // Uniformly random messages of random lengths: no structure to find, so few boundaries.
 TEST(FormatInferenceTest, RandomControlHasFewBoundaries) {
   std::mt19937 rng(11);
