@@ -48,12 +48,13 @@ std::vector<CommandSpec> CopybookCommands();
 std::vector<CommandSpec> CryptoCommands();
 std::vector<CommandSpec> Iso8583Commands();
 std::vector<CommandSpec> RelayCommands();
+std::vector<CommandSpec> InferCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
   for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(),
                      DiscoverCommands(), PlanCommands(), IacCommands(), CopybookCommands(),
-                     CryptoCommands(), Iso8583Commands(), RelayCommands()}) {
+                     CryptoCommands(), Iso8583Commands(), RelayCommands(), InferCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;
