@@ -325,6 +325,34 @@ int ServerPskCallback(SSL* ssl, const unsigned char* id, size_t idlen, SSL_SESSI
   return *sess != nullptr ? 1 : 0;
 }
 
+// Bytes waiting to be sent: consumed from the front without moving the rest each time (a
+// vector erased from the front copies its whole tail per write).
+class Pending {
+ public:
+  size_t size() const { return data_.size() - head_; }
+  bool empty() const { return size() == 0; }
+  const uint8_t* data() const { return data_.data() + head_; }
+  void Consume(size_t n) {
+    head_ += n;
+    if (head_ == data_.size()) clear();
+  }
+  void Append(const uint8_t* p, size_t n) {
+    if (head_ > 0 && head_ >= data_.size() / 2) {
+      data_.erase(data_.begin(), data_.begin() + static_cast<ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    data_.insert(data_.end(), p, p + n);
+  }
+  void clear() {
+    data_.clear();
+    head_ = 0;
+  }
+
+ private:
+  std::vector<uint8_t> data_;
+  size_t head_ = 0;
+};
+
 struct SslFree {
   void operator()(SSL* s) const { SSL_free(s); }
 };
@@ -368,7 +396,8 @@ struct Relay::State {
     constexpr size_t kLimit = 256 * 1024;
     for (int fd : {plain, secure_fd}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    std::vector<uint8_t> to_plain, to_secure, chunk(64 * 1024);
+    Pending to_plain, to_secure;
+    std::vector<uint8_t> chunk(64 * 1024);
     bool plain_eof = false, secure_eof = false, ssl_wants_write = false;
     int64_t since_update = 0;
     auto last_update = std::chrono::steady_clock::now();
@@ -413,7 +442,7 @@ struct Relay::State {
       while (!secure_eof && to_plain.size() < kLimit) {
         const int n = SSL_read(ssl, chunk.data(), static_cast<int>(chunk.size()));
         if (n > 0) {
-          to_plain.insert(to_plain.end(), chunk.begin(), chunk.begin() + n);
+          to_plain.Append(chunk.data(), static_cast<size_t>(n));
           (server ? counters.bytes_up : counters.bytes_down) += n;
           continue;
         }
@@ -428,7 +457,7 @@ struct Relay::State {
       while (!to_plain.empty()) {
         const ssize_t n = ::send(plain, to_plain.data(), to_plain.size(), MSG_NOSIGNAL);
         if (n > 0) {
-          to_plain.erase(to_plain.begin(), to_plain.begin() + n);
+          to_plain.Consume(static_cast<size_t>(n));
           continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
@@ -442,7 +471,7 @@ struct Relay::State {
       while (!plain_eof && to_secure.size() < kLimit) {
         const ssize_t n = ::recv(plain, chunk.data(), chunk.size(), 0);
         if (n > 0) {
-          to_secure.insert(to_secure.end(), chunk.begin(), chunk.begin() + n);
+          to_secure.Append(chunk.data(), static_cast<size_t>(n));
           continue;
         }
         if (n == 0) {
@@ -457,7 +486,7 @@ struct Relay::State {
         const int n = SSL_write(ssl, to_secure.data(),
                                 static_cast<int>(std::min(to_secure.size(), chunk.size())));
         if (n > 0) {
-          to_secure.erase(to_secure.begin(), to_secure.begin() + n);
+          to_secure.Consume(static_cast<size_t>(n));
           (server ? counters.bytes_down : counters.bytes_up) += n;
           since_update += n;
           const auto now = std::chrono::steady_clock::now();
