@@ -49,12 +49,14 @@ std::vector<CommandSpec> CryptoCommands();
 std::vector<CommandSpec> Iso8583Commands();
 std::vector<CommandSpec> RelayCommands();
 std::vector<CommandSpec> InferCommands();
+std::vector<CommandSpec> EvidenceCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
-  for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(),
-                     DiscoverCommands(), PlanCommands(), IacCommands(), CopybookCommands(),
-                     CryptoCommands(), Iso8583Commands(), RelayCommands(), InferCommands()}) {
+  for (auto group :
+       {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(), DiscoverCommands(),
+        PlanCommands(), IacCommands(), CopybookCommands(), CryptoCommands(), Iso8583Commands(),
+        RelayCommands(), InferCommands(), EvidenceCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;

@@ -215,6 +215,7 @@ class CopyRun {
         .spec = CanonicalJson(
             Json{{"from", source_.location()}, {"to", target_.location()}, {"tables", tables}})};
     FERRY_RETURN_IF_ERROR(store_.CreateRun(run_));
+    FERRY_RETURN_IF_ERROR(RunEvent("copy.started", Json::parse(run_.spec)));
     report_.run_id = run_.id;
     LogInfo("copy run started", {{"run", run_.id}});
     return OkStatus();
@@ -485,6 +486,7 @@ class CopyRun {
       DropUntouchedTables();
       FERRY_RETURN_IF_ERROR(
           store_.UpdateRun(run_.id, "failed", CanonicalJson(WithError(stop_error_.ToString()))));
+      FERRY_RETURN_IF_ERROR(RunEvent("copy.failed", Json{{"error", stop_error_.ToString()}}));
       return stop_error_.WithContext(fmt::format(
           "copy run {} stopped (chunks already committed are kept; run the same command again, "
           "or `ferry copy --resume {}`, to continue)",
@@ -504,6 +506,7 @@ class CopyRun {
           "same command again (or `ferry copy --resume {}`): committed chunks are kept",
           run_.id, failed.size(), kChunkAttempts, fmt::join(failed, "; "), run_.id);
       FERRY_RETURN_IF_ERROR(store_.UpdateRun(run_.id, "failed", CanonicalJson(WithError(message))));
+      FERRY_RETURN_IF_ERROR(RunEvent("copy.failed", Json{{"error", message}}));
       return Unavailable("{}", message);
     }
     run_.state = "loaded";
@@ -922,7 +925,16 @@ class CopyRun {
     if (report_.verification.has_value()) result["identical"] = identical;
     FERRY_RETURN_IF_ERROR(
         store_.UpdateRun(run_.id, identical ? "succeeded" : "differences", CanonicalJson(result)));
+    FERRY_RETURN_IF_ERROR(RunEvent(identical ? "copy.succeeded" : "copy.differences", result));
     return report_;
+  }
+
+  // An event of this run in the store's hash-chained log (the evidence of `ferry evidence export`).
+  Status RunEvent(std::string_view kind, Json payload) {
+    return StatusOf(store_.AppendEvent({.run_id = run_.id,
+                                        .actor = "ferry copy",
+                                        .kind = std::string(kind),
+                                        .payload = std::move(payload)}));
   }
 
   Connector& source_;
