@@ -12,6 +12,7 @@ find_package(OpenSSL 3 REQUIRED)               # libssl-dev 3.0
 find_package(CLI11 2.1 REQUIRED)               # libcli11-dev 2.1
 pkg_check_modules(MARIADB REQUIRED IMPORTED_TARGET libmariadb)  # libmariadb-dev 10.11
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash>=0.8)  # libxxhash-dev 0.8: row hashes
+find_package(pugixml 1.13 REQUIRED)            # libpugixml-dev 1.13: SWIFT ISO 20022 XML (pugixml::pugixml)
 find_package(absl REQUIRED)                    # libabsl-dev 20220623: time zones of transforms (absl::time)
 if(FERRY_BUILD_TESTS OR FERRY_BUILD_BENCH)
   find_package(GTest 1.12 REQUIRED)            # libgtest-dev, libgmock-dev 1.12
