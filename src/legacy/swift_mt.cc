@@ -730,9 +730,11 @@ Status CheckField(const MtField& f, Format format) {
       FERRY_RETURN_IF_ERROR(CheckLines(f, lines, 4, 35, first));
       for (size_t i = first; i < lines.size(); ++i) {
         const std::string_view l = lines[i];
-        if (l.size() < 3 || !IsDigit(l[0]) || l[0] < '1' || l[0] > '8' || l[1] != '/') {
-          return FieldError(f, i, 0,
-                            fmt::format("'{}' does not start with a line number 1/ to 8/", l));
+        const char max_number = f.number() == "50" ? '8' : '3';
+        if (l.size() < 3 || l[0] < '1' || l[0] > max_number || l[1] != '/') {
+          return FieldError(
+              f, i, 0,
+              fmt::format("'{}' does not start with a line number 1/ to {}/", l, max_number));
         }
         if (l[0] == '3') {
           // 3/CC/town: a 2-letter country, then the town.

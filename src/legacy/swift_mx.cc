@@ -264,7 +264,7 @@ Result<Gathered> Gather103(const MtMessage& m, const MtToMxOptions& options) {
       if (kind == Code72::kUnknown) {
         return Err(FieldFault(
             *g.f72,
-            fmt::format("line {} has code /{}/, which the mapping does not know; known: ACC, "
+            fmt::format("its line {} has code /{}/, which the mapping does not know; known: ACC, "
                         "INS, INT, REC, PHON, TELE, SVCLVL, LOCINS, CATPURP, RETN (add others "
                         "with --72-code, they go to InstrForNxtAgt)",
                         l.index + 1, l.code)));
@@ -920,22 +920,30 @@ void ReadParty(MtBuilder& b, std::string_view number, pugi::xml_node parent,
   b.Field(number == "50" ? "50K" : "59", lines);
 }
 
-// Ustrd back to 70: lines of at most 35, broken at the blank the forward mapping joined on.
+// Ustrd back to 70: lines of at most 35, broken at the blank the forward mapping joined on. No
+// line may start with '-' or ':' (FIN reads those as the end of the block or a new field), so
+// such a break moves to an earlier blank, or the line is cut short before that character.
 std::vector<std::string> WrapNarrative(std::string_view text) {
   std::vector<std::string> lines;
+  auto may_start = [](char c) { return c != '-' && c != ':'; };
   while (!text.empty()) {
     if (text.size() <= 35) {
       lines.emplace_back(text);
       break;
     }
-    size_t cut = text.substr(0, 36).rfind(' ');
-    if (cut == std::string_view::npos || cut == 0) {
-      lines.emplace_back(text.substr(0, 35));
-      text.remove_prefix(35);
-    } else {
+    size_t cut = 35;
+    while (cut > 0 && !(text[cut] == ' ' && cut + 1 < text.size() && may_start(text[cut + 1]))) {
+      --cut;
+    }
+    if (cut > 0) {
       lines.emplace_back(text.substr(0, cut));
       text.remove_prefix(cut + 1);
+      continue;
     }
+    cut = 35;
+    while (cut > 1 && !may_start(text[cut])) --cut;
+    lines.emplace_back(text.substr(0, cut));
+    text.remove_prefix(cut);
   }
   return lines;
 }
@@ -1071,7 +1079,16 @@ Result<std::string> Pacs008ToMt103(pugi::xml_node envelope, const MxToMtOptions&
     remittance = remittance.empty() ? fmt::format("/ROC/{}", e2e)
                                     : fmt::format("/ROC/{} {}", e2e, remittance);
   }
-  if (!remittance.empty()) b.Field("70", WrapNarrative(remittance));
+  if (!remittance.empty()) {
+    std::vector<std::string> lines = WrapNarrative(remittance);
+    if (lines.size() > 4) {
+      return Err(MxFault("CdtTrfTxInf/RmtInf/Ustrd",
+                         fmt::format("{} characters (with the /ROC/ end-to-end id) do not fit "
+                                     "field 70's 4 lines of 35",
+                                     remittance.size())));
+    }
+    b.Field("70", lines);
+  }
 
   const std::string_view bearer = Text(tx, "ChrgBr");
   b.Field("71A", bearer == "SHAR" ? "SHA" : bearer == "DEBT" ? "OUR" : "BEN");
