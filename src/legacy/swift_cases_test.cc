@@ -66,10 +66,6 @@ TEST_P(SwiftCaseTest, ParsesAndValidates) {
 }
 
 TEST_P(SwiftCaseTest, TranslatesToExpectedXml) {
-  if (GetParam().mt != "103") {
-    GTEST_SKIP() << "MT" << GetParam().mt << " -> " << GetParam().msg_def_idr
-                 << " is not translated yet (docs/swift.md, Not supported)";
-  }
   Result<MxDocument> mx = TranslateMtTextToMx(input_);
   ASSERT_TRUE(mx.has_value()) << mx.error().ToString();
   EXPECT_EQ(mx->message_definition, GetParam().msg_def_idr);

@@ -758,6 +758,245 @@ Result<MxDocument> Translate103(const MtMessage& m, const MtToMxOptions& options
   return out;
 }
 
+// MT202/MT205 (and their COV variants) to pacs.009.001.08, or to pacs.004 when 72 has /RETN/.
+// Sequence B of a COV message (from its 50a on) is the underlying customer credit transfer.
+struct Gathered202 {
+  const MtField* f20 = nullptr;
+  const MtField* f21 = nullptr;
+  const MtField* f32a = nullptr;
+  const MtField* f52 = nullptr;
+  const MtField* f53 = nullptr;
+  const MtField* f54 = nullptr;
+  const MtField* f56 = nullptr;
+  const MtField* f57 = nullptr;
+  const MtField* f58 = nullptr;
+  const MtField* f72 = nullptr;
+  std::vector<Line72> lines72;
+  bool is_return = false;
+  // Sequence B.
+  const MtField* b50 = nullptr;
+  const MtField* b52 = nullptr;
+  const MtField* b56 = nullptr;
+  const MtField* b57 = nullptr;
+  const MtField* b59 = nullptr;
+  const MtField* b70 = nullptr;
+  const MtField* b72 = nullptr;
+  const MtField* b33b = nullptr;
+};
+
+Result<Gathered202> Gather202(const MtMessage& m) {
+  Gathered202 g;
+  bool in_b = false;
+  for (const MtField& f : m.fields) {
+    const std::string_view t = f.tag;
+    const std::string_view n = f.number();
+    if (n == "50") in_b = true;
+    const MtField** slot = nullptr;
+    if (in_b) {
+      if (n == "50") slot = &g.b50;
+      if (n == "52") slot = &g.b52;
+      if (n == "56") slot = &g.b56;
+      if (n == "57") slot = &g.b57;
+      if (n == "59") slot = &g.b59;
+      if (t == "70") slot = &g.b70;
+      if (t == "72") slot = &g.b72;
+      if (t == "33B") slot = &g.b33b;
+    } else {
+      if (t == "20") slot = &g.f20;
+      if (t == "21") slot = &g.f21;
+      if (t == "32A") slot = &g.f32a;
+      if (n == "52") slot = &g.f52;
+      if (n == "53") slot = &g.f53;
+      if (n == "54") slot = &g.f54;
+      if (n == "56") slot = &g.f56;
+      if (n == "57") slot = &g.f57;
+      if (n == "58") slot = &g.f58;
+      if (t == "72") slot = &g.f72;
+    }
+    if (slot == nullptr) {
+      return Err(FieldUnsupported(f, "this field has no place in the pacs.009 mapping"));
+    }
+    *slot = &f;
+  }
+  if (g.f20 == nullptr || g.f21 == nullptr || g.f32a == nullptr || g.f58 == nullptr) {
+    return Err(InvalidArgument(
+        "MT{}: fields 20, 21, 32A and 58a are needed for a translation; run the validation "
+        "(ValidateMt) for which is missing",
+        m.Kind()));
+  }
+  if (g.f72 != nullptr) {
+    FERRY_ASSIGN_OR_RETURN(g.lines72, SplitField72(*g.f72));
+    for (const Line72& l : g.lines72) {
+      if (l.code == "RETN") g.is_return = true;
+    }
+    if (!g.is_return) {
+      for (const Line72& l : g.lines72) {
+        if (l.code.empty()) {
+          return Err(FieldUnsupported(*g.f72, fmt::format("line {}: a '//' continuation in an "
+                                                          "MT202",
+                                                          l.index + 1)));
+        }
+        if (l.code != "INS" && l.code != "UDLC" && l.code != "BNF" && l.code != "ACC" &&
+            l.code != "INT" && l.code != "REC" && l.code != "PHON" && l.code != "TELE") {
+          return Err(FieldFault(*g.f72, fmt::format("its line {} has code /{}/, which the "
+                                                    "MT202 mapping does not know; known: INS, "
+                                                    "UDLC, BNF, ACC, INT, REC, PHON, TELE",
+                                                    l.index + 1, l.code)));
+        }
+      }
+    }
+  }
+  if (m.Kind().ends_with("COV") && (g.b50 == nullptr || g.b59 == nullptr)) {
+    return Err(InvalidArgument("MT{}: sequence B needs 50a and 59a", m.Kind()));
+  }
+  return g;
+}
+
+// The reference's underlying-customer convention: a party without an account line gets the
+// identification NOTPROVIDED.
+void MarkUnidentified(Writer& w, pugi::xml_node parent, std::string_view local, const MtField& f) {
+  if (!SplitParty(f.value).account.empty()) return;
+  pugi::xml_node party = parent.child(fmt::format("pacs:{}", local).c_str());
+  if (!party || party.child("pacs:Id")) return;
+  w.Leaf(w.Add(w.Add(w.Add(party, "Id"), "OrgId"), "Othr"), "Id", kNotProvided);
+}
+
+Result<MxDocument> Translate202Return(const MtMessage& m, const Gathered202& g,
+                                      const MtToMxOptions& options) {
+  Gathered as103;
+  as103.f72 = g.f72;
+  as103.lines72 = g.lines72;
+  FERRY_ASSIGN_OR_RETURN(ReturnInfo r, ReadReturn(as103));
+  FERRY_ASSIGN_OR_RETURN(Header h, MakeHeader(m, options));
+  MxDocument out{.message_definition = "pacs.004.001.09", .business_service = "swift.cbprplus.03"};
+  pugi::xml_document doc;
+  pugi::xml_node document =
+      WriteEnvelope(doc, h, g.f20->value, out.message_definition, out.business_service);
+  Writer w("pacs:");
+  pugi::xml_node root = w.Add(document, "PmtRtr");
+  pugi::xml_node grp = w.Add(root, "GrpHdr");
+  w.Leaf(grp, "MsgId", g.f20->value);
+  w.Leaf(grp, "CreDtTm", h.created);
+  w.Leaf(grp, "NbOfTxs", "1");
+  w.Leaf(w.Add(grp, "SttlmInf"), "SttlmMtd", g.f53 != nullptr ? "COVE" : "INDA");
+  pugi::xml_node tx = w.Add(root, "TxInf");
+  w.Leaf(tx, "RtrId", g.f20->value);
+  w.Leaf(tx, "OrgnlInstrId",
+         r.original_instruction.empty() ? kNotProvided : r.original_instruction);
+  w.Leaf(tx, "OrgnlEndToEndId",
+         r.original_end_to_end.empty() ? kNotProvided : r.original_end_to_end);
+  const std::string_view uetr = m.UserHeader("121");
+  if (!uetr.empty()) w.Leaf(tx, "OrgnlUETR", uetr);
+  const std::string_view v32 = g.f32a->value;
+  w.Amount(tx, "RtrdIntrBkSttlmAmt", v32.substr(6, 3), MtAmountToDecimal(v32.substr(9)));
+  w.Leaf(tx, "IntrBkSttlmDt", IsoDate(v32.substr(0, 6)));
+  w.Leaf(tx, "ChrgBr", "SHAR");
+  w.BicAgent(tx, "InstgAgt", h.from);
+  w.BicAgent(tx, "InstdAgt", h.to);
+  pugi::xml_node chain = w.Add(tx, "RtrChain");
+  if (g.f52 != nullptr) {
+    FERRY_RETURN_IF_ERROR(WriteAgent(w, w.Add(chain, "Dbtr"), "Agt", *g.f52));
+  } else {
+    w.BicAgent(w.Add(chain, "Dbtr"), "Agt", h.from);
+  }
+  if (g.f57 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, chain, "CdtrAgt", *g.f57));
+  FERRY_RETURN_IF_ERROR(WriteAgent(w, w.Add(chain, "Cdtr"), "Agt", *g.f58));
+  w.Leaf(w.Add(w.Add(tx, "RtrRsnInf"), "Rsn"), "Cd", r.reason);
+  out.xml = Serialize(doc, options.indent);
+  return out;
+}
+
+Result<MxDocument> Translate202(const MtMessage& m, const MtToMxOptions& options) {
+  FERRY_ASSIGN_OR_RETURN(Gathered202 g, Gather202(m));
+  if (g.is_return) return Translate202Return(m, g, options);
+  FERRY_ASSIGN_OR_RETURN(Header h, MakeHeader(m, options));
+  const bool cov = m.Kind().ends_with("COV");
+  const bool cover = g.f53 != nullptr || g.f54 != nullptr;
+  MxDocument out{.message_definition = "pacs.009.001.08",
+                 .business_service = cov     ? "swift.cbprplus.cov.03"
+                                     : cover ? "swift.cbprplus.adv.03"
+                                             : "swift.cbprplus.03"};
+  pugi::xml_document doc;
+  pugi::xml_node document =
+      WriteEnvelope(doc, h, g.f20->value, out.message_definition, out.business_service);
+  Writer w("pacs:");
+  pugi::xml_node root = w.Add(document, "FICdtTrf");
+  pugi::xml_node grp = w.Add(root, "GrpHdr");
+  w.Leaf(grp, "MsgId", g.f20->value);
+  w.Leaf(grp, "CreDtTm", h.created);
+  w.Leaf(grp, "NbOfTxs", "1");
+  pugi::xml_node sttlm = w.Add(grp, "SttlmInf");
+  w.Leaf(sttlm, "SttlmMtd", cover ? "COVE" : "INDA");
+  if (g.f53 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, sttlm, "InstgRmbrsmntAgt", *g.f53));
+  if (g.f54 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, sttlm, "InstdRmbrsmntAgt", *g.f54));
+
+  pugi::xml_node tx = w.Add(root, "CdtTrfTxInf");
+  pugi::xml_node pmt_id = w.Add(tx, "PmtId");
+  w.Leaf(pmt_id, "InstrId", g.f20->value);
+  w.Leaf(pmt_id, "EndToEndId", g.f21->value);
+  const std::string_view uetr = m.UserHeader("121");
+  if (!uetr.empty()) w.Leaf(pmt_id, "UETR", uetr);
+  const std::string_view v32 = g.f32a->value;
+  w.Amount(tx, "IntrBkSttlmAmt", v32.substr(6, 3), MtAmountToDecimal(v32.substr(9)));
+  w.Leaf(tx, "IntrBkSttlmDt", IsoDate(v32.substr(0, 6)));
+  int previous = 0;
+  for (const Line72& l : g.lines72) {
+    if (l.code != "INS") continue;
+    if (++previous > 3) return Err(FieldUnsupported(*g.f72, "more than three /INS/ lines"));
+    pugi::xml_node fin = w.Add(w.Add(tx, fmt::format("PrvsInstgAgt{}", previous)), "FinInstnId");
+    if (IsBic(l.text)) {
+      w.Leaf(fin, "BICFI", l.text);
+    } else {
+      w.Leaf(fin, "Nm", l.text);
+      w.Leaf(w.Add(fin, "PstlAdr"), "AdrLine", kNotProvided);
+    }
+  }
+  w.BicAgent(tx, "InstgAgt", h.from);
+  w.BicAgent(tx, "InstdAgt", h.to);
+  if (g.f56 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, tx, "IntrmyAgt1", *g.f56));
+  if (g.f52 != nullptr) {
+    FERRY_RETURN_IF_ERROR(WriteAgent(w, tx, "Dbtr", *g.f52));
+  } else {
+    w.BicAgent(tx, "Dbtr", h.from);
+  }
+  if (g.f57 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, tx, "CdtrAgt", *g.f57));
+  FERRY_RETURN_IF_ERROR(WriteAgent(w, tx, "Cdtr", *g.f58));
+  for (const Line72& l : g.lines72) {
+    if (l.code == "UDLC" || l.code == "ACC") {
+      w.Leaf(w.Add(tx, "InstrForCdtrAgt"), "InstrInf", l.whole);
+    }
+  }
+  for (const Line72& l : g.lines72) {
+    if (l.code == "INT" || l.code == "REC" || l.code == "PHON" || l.code == "TELE") {
+      w.Leaf(w.Add(tx, "InstrForNxtAgt"), "InstrInf", l.whole);
+    }
+  }
+  for (const Line72& l : g.lines72) {
+    if (l.code == "BNF") w.Leaf(w.Add(tx, "RmtInf"), "Ustrd", l.whole);
+  }
+  if (cov) {
+    pugi::xml_node u = w.Add(tx, "UndrlygCstmrCdtTrf");
+    FERRY_RETURN_IF_ERROR(WriteParty(w, u, "Dbtr", *g.b50));
+    if (g.b52 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, u, "DbtrAgt", *g.b52));
+    if (g.b56 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, u, "IntrmyAgt1", *g.b56));
+    if (g.b57 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, u, "CdtrAgt", *g.b57));
+    FERRY_RETURN_IF_ERROR(WriteParty(w, u, "Cdtr", *g.b59));
+    MarkUnidentified(w, u, "Cdtr", *g.b59);
+    if (g.b72 != nullptr) {
+      for (std::string_view l : FieldLines(g.b72->value)) {
+        w.Leaf(w.Add(u, "InstrForNxtAgt"), "InstrInf", l);
+      }
+    }
+    if (g.b70 != nullptr) w.Leaf(w.Add(u, "RmtInf"), "Ustrd", JoinLines(g.b70->value));
+    if (g.b33b != nullptr) {
+      w.Amount(u, "InstdAmt", g.b33b->value.substr(0, 3),
+               MtAmountToDecimal(g.b33b->value.substr(3)));
+    }
+  }
+  out.xml = Serialize(doc, options.indent);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading pacs.008: elements are matched by local name, whatever their prefix.
 
@@ -1151,9 +1390,12 @@ Result<std::string> Pacs008ToMt103(pugi::xml_node envelope, const MxToMtOptions&
 Result<MxDocument> TranslateMtToMx(const MtMessage& message, const MtToMxOptions& options) {
   const std::string kind = message.Kind();
   if (kind == "103") return Translate103(message, options);
+  if (kind == "202" || kind == "205" || kind == "202COV" || kind == "205COV") {
+    return Translate202(message, options);
+  }
   return Err(
       Unimplemented("MT{} is not translated yet (docs/swift.md, \"Not supported\"): "
-                    "MT103 goes to pacs.008 or, as a return, pacs.004",
+                    "MT103 goes to pacs.008, MT202/205 (COV) to pacs.009, returns to pacs.004",
                     kind));
 }
 

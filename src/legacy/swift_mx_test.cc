@@ -446,10 +446,10 @@ TEST(SwiftMxTest, TranslationErrorsNameTheField) {
   std::string continuation(testing::kMt103Third);
   continuation.replace(continuation.find("/LOCINS/CH03\n"), 13, "/LOCINS/CH03\n//MORE\n");
   EXPECT_THAT(error(continuation), HasSubstr("line 2: a '//' continuation"));
-  const std::string mt202 =
-      "{1:F01BANKDEFFXXXX0000000000}{2:I202FAKEGB2LXXXXN}{4:\n:20:A\n:21:B\n"
-      ":32A:260101EUR1,\n:58A:FAKEGB2L\n-}";
-  EXPECT_THAT(error(mt202), HasSubstr("UNIMPLEMENTED: MT202 is not translated"));
+  const std::string mt910 =
+      "{1:F01BANKDEFFXXXX0000000000}{2:I910FAKEGB2LXXXXN}{4:\n:20:A\n:21:B\n"
+      ":32A:260101EUR1,\n-}";
+  EXPECT_THAT(error(mt910), HasSubstr("UNIMPLEMENTED: MT910 is not translated"));
 }
 
 TEST(SwiftMxTest, ReverseErrorsNameTheElement) {
