@@ -45,11 +45,13 @@ std::vector<CommandSpec> DiscoverCommands();
 std::vector<CommandSpec> PlanCommands();
 std::vector<CommandSpec> IacCommands();
 std::vector<CommandSpec> CopybookCommands();
+std::vector<CommandSpec> SwiftCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
-  for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(),
-                     DiscoverCommands(), PlanCommands(), IacCommands(), CopybookCommands()}) {
+  for (auto group :
+       {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(), DiscoverCommands(),
+        PlanCommands(), IacCommands(), CopybookCommands(), SwiftCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;

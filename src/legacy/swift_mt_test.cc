@@ -97,7 +97,8 @@ TEST(SwiftMtTest, FieldsKeepTagOptionLinesAndPosition) {
 }
 
 TEST(SwiftMtTest, LfLineEndsParseTheSameAsCrlf) {
-  Result<MtMessage> crlf = ParseMt(Crlf(testing::kMt103Input));
+  const std::string crlf_text = Crlf(testing::kMt103Input);  // the fields are views into it
+  Result<MtMessage> crlf = ParseMt(crlf_text);
   Result<MtMessage> lf = ParseMt(testing::kMt103Input);
   ASSERT_TRUE(crlf.has_value());
   ASSERT_TRUE(lf.has_value()) << lf.error().ToString();
@@ -121,7 +122,8 @@ TEST(SwiftMtTest, AllHandWrittenMessagesAreValid) {
 }
 
 TEST(SwiftMtTest, ToleratesTrailingBracesAndBlanks) {
-  Result<MtMessage> m = ParseMt(Crlf(std::string(testing::kMt103Input) + "}\r\n  \n"));
+  const std::string text = Crlf(std::string(testing::kMt103Input) + "}\r\n  \n");
+  Result<MtMessage> m = ParseMt(text);
   ASSERT_TRUE(m.has_value()) << m.error().ToString();
   EXPECT_EQ(m->fields.size(), 13u);
 }
