@@ -6,7 +6,6 @@
 #include <array>
 #include <chrono>
 #include <cstring>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <pugixml.hpp>
@@ -493,12 +492,26 @@ std::string_view ChargeBearer(std::string_view code) {
   return "CRED";
 }
 
+// pugixml writes in chunks; appended straight to the result, without a stream.
+class StringWriter : public pugi::xml_writer {
+ public:
+  explicit StringWriter(std::string* out) : out_(out) {}
+  void write(const void* data, size_t size) override {
+    out_->append(static_cast<const char*>(data), size);
+  }
+
+ private:
+  std::string* out_;
+};
+
 std::string Serialize(const pugi::xml_document& doc, bool indent) {
-  std::ostringstream out;
-  doc.save(out, "  ",
+  std::string out;
+  out.reserve(indent ? 6144 : 3072);
+  StringWriter writer(&out);
+  doc.save(writer, "  ",
            (indent ? pugi::format_indent : pugi::format_raw) | pugi::format_no_declaration,
            pugi::encoding_utf8);
-  return std::move(out).str();
+  return out;
 }
 
 // The return reason and references of a /RETN/ 72.
