@@ -765,7 +765,27 @@ std::string_view Identity(std::string_view tag) {
 }
 }  // namespace
 
+// The UETR of block 3's tag 121: a version 4 UUID in lower case (SWIFT gpi, "UETR").
+bool IsUetr(std::string_view v) {
+  if (v.size() != 36) return false;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!IsDigit(c) && !(c >= 'a' && c <= 'f')) {
+      return false;
+    }
+  }
+  return v[14] == '4' && (v[19] == '8' || v[19] == '9' || v[19] == 'a' || v[19] == 'b');
+}
+
 Status ValidateMt(const MtMessage& message) {
+  if (const std::string_view uetr = message.UserHeader("121"); !uetr.empty() && !IsUetr(uetr)) {
+    return InvalidArgument(
+        "block 3, {{121:{}}}: the UETR must be a version 4 UUID in lower case "
+        "(xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)",
+        uetr);
+  }
   const std::string kind = message.Kind();
   const MessageRule* rule = nullptr;
   for (const MessageRule& r : Rules()) {

@@ -236,6 +236,16 @@ TEST(SwiftMtTest, UnknownAndRepeatedFields) {
   EXPECT_EQ(ValidateError(Edit(text, ":71A:BEN", ":23E:SDVA\r\n:71A:BEN")), "(valid)");
 }
 
+TEST(SwiftMtTest, UetrIsAVersion4Uuid) {
+  const std::string text = Crlf(testing::kMt103Input);
+  EXPECT_EQ(ValidateError(Edit(text, "0f1e2d3c-4b5a-4978", "0F1E2D3C-4b5a-4978")),
+            "block 3, {121:0F1E2D3C-4b5a-4978-8695-a4b3c2d1e0f9}: the UETR must be a version 4 "
+            "UUID in lower case (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)");
+  EXPECT_THAT(ValidateError(Edit(text, "4b5a-4978", "4b5a-1978")), HasSubstr("version 4 UUID"));
+  EXPECT_THAT(ValidateError(Edit(text, "-a4b3c2d1e0f9}", "-a4b3c2d1e0f}")),
+              HasSubstr("version 4 UUID"));
+}
+
 TEST(SwiftMtTest, AmountsBetweenMtAndDecimal) {
   EXPECT_EQ(MtAmountToDecimal("136500,"), "136500");
   EXPECT_EQ(MtAmountToDecimal("7138,40"), "7138.4");
