@@ -1395,6 +1395,16 @@ Result<std::string> Pacs008ToMt103(pugi::xml_node envelope, const MxToMtOptions&
   if (!lines77.empty()) b.Field("77B", lines77);
   out += b.text();
   out += "\r\n-}";
+  // Text that FIN cannot carry (a name with '&' or an accented letter, a line of 36 characters)
+  // is an error here rather than an MT103 the network would refuse.
+  Result<MtMessage> check = ParseMt(out);
+  Status valid = check.has_value() ? ValidateMt(*check) : check.error();
+  if (!valid.ok()) {
+    return Err(
+        InvalidArgument("pacs.008: the MT103 it translates to would not be valid ({}); "
+                        "the element behind that field has text FIN cannot carry",
+                        valid.message()));
+  }
   return out;
 }
 
@@ -1402,9 +1412,11 @@ Result<std::string> Pacs008ToMt103(pugi::xml_node envelope, const MxToMtOptions&
 
 Result<MxDocument> TranslateMtToMx(const MtMessage& message, const MtToMxOptions& options) {
   const std::string kind = message.Kind();
-  if (kind == "103") return Translate103(message, options);
-  if (kind == "202" || kind == "205" || kind == "202COV" || kind == "205COV") {
-    return Translate202(message, options);
+  const bool is103 = kind == "103";
+  if (is103 || kind == "202" || kind == "205" || kind == "202COV" || kind == "205COV") {
+    // The mapping reads fields at their fixed positions: only a valid message gets there.
+    FERRY_RETURN_IF_ERROR(ValidateMt(message));
+    return is103 ? Translate103(message, options) : Translate202(message, options);
   }
   return Err(
       Unimplemented("MT{} is not translated yet (docs/swift.md, \"Not supported\"): "
@@ -1414,7 +1426,6 @@ Result<MxDocument> TranslateMtToMx(const MtMessage& message, const MtToMxOptions
 
 Result<MxDocument> TranslateMtTextToMx(std::string_view text, const MtToMxOptions& options) {
   FERRY_ASSIGN_OR_RETURN(MtMessage m, ParseMt(text));
-  FERRY_RETURN_IF_ERROR(ValidateMt(m));
   return TranslateMtToMx(m, options);
 }
 

@@ -25,8 +25,9 @@
 namespace ferry::legacy {
 
 struct MtToMxOptions {
-  // Codes of field 72 ("/REC/") beyond the standard ones that go to InstrForNxtAgt. Without
-  // them an unknown code is an error rather than silently dropped text.
+  // Codes of field 72 beyond the standard ones (docs/swift.md: INS, ACC, INT, REC, PHON, ...)
+  // that go to InstrForNxtAgt, such as a bilateral "XBANK". Without them an unknown code is an
+  // error rather than silently dropped text.
   std::vector<std::string> extra_sender_to_receiver_codes;
   // The creation time stamped on messages whose block 2 is an input header (it has no date):
   // seconds since the Unix epoch, UTC. Unset: the current time.
@@ -41,14 +42,15 @@ struct MxDocument {
   std::string business_service;    // "swift.cbprplus.03"
 };
 
-// Translates a parsed MT (run ValidateMt first for format errors with their line and column).
-// Errors: InvalidArgument for content the mapping cannot take (an unknown /CODE/ in 72, a
-// return without its reason), naming the field; Unimplemented for message types and fields
-// outside the mapping (docs/swift.md, "Not supported").
+// Translates a parsed MT; it is validated first (ValidateMt), so format errors come with their
+// line and column. Errors: InvalidArgument for a message that is not valid or content the
+// mapping cannot take (an unknown /CODE/ in 72, a return without its reason), naming the
+// field; Unimplemented for message types and fields outside the mapping (docs/swift.md, "Not
+// supported").
 [[nodiscard]] Result<MxDocument> TranslateMtToMx(const MtMessage& message,
                                                  const MtToMxOptions& options = {});
 
-// ParseMt, ValidateMt and TranslateMtToMx in one call.
+// ParseMt and TranslateMtToMx in one call.
 [[nodiscard]] Result<MxDocument> TranslateMtTextToMx(std::string_view text,
                                                      const MtToMxOptions& options = {});
 
@@ -61,8 +63,9 @@ struct MxToMtOptions {
 
 // Translates a pacs.008.001.08 document (an <Envelope> with <AppHdr> and <Document>, an
 // <AppHdr>-less <Document>, with or without namespace prefixes) to an MT103 in FIN format
-// (CRLF line ends, "-}" and no trailing newline). Errors name the element path and what is
-// wrong with it.
+// (CRLF line ends, "-}" and no trailing newline), checked with ParseMt and ValidateMt before it
+// is returned. Errors name the element path and what is wrong with it, or, for text FIN cannot
+// carry (outside the X character set, too long), the MT field it would have gone to.
 [[nodiscard]] Result<std::string> TranslatePacs008ToMt103(std::string_view xml,
                                                           const MxToMtOptions& options = {});
 

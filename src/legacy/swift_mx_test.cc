@@ -222,6 +222,144 @@ TEST(SwiftMxTest, ReturnBecomesPacs004) {
   EXPECT_EQ(One(x, tx + "RtrChain/Cdtr/Pty/PstlAdr/TwnNm"), "MUNICH");
 }
 
+TEST(SwiftMxTest, Mt202BecomesPacs009) {
+  const MxDocument mx = Translate(testing::kMt202);
+  const std::string& x = mx.xml;
+  EXPECT_EQ(mx.message_definition, "pacs.009.001.08");
+  EXPECT_EQ(mx.business_service, "swift.cbprplus.adv.03");  // 53A/54A: a cover advice
+  EXPECT_EQ(One(x, "AppHdr/BizSvc"), "swift.cbprplus.adv.03");
+  EXPECT_EQ(One(x, "AppHdr/Fr/FIId/FinInstnId/BICFI"), "FAKEGB2LXXX");
+  EXPECT_EQ(One(x, "AppHdr/CreDt"), "2026-02-10T15:45:00+00:00");
+  const std::string grp = "Document/FICdtTrf/GrpHdr/";
+  EXPECT_EQ(One(x, grp + "SttlmInf/SttlmMtd"), "COVE");
+  EXPECT_EQ(One(x, grp + "SttlmInf/InstgRmbrsmntAgt/FinInstnId/BICFI"), "REIMGB2LXXX");
+  EXPECT_EQ(One(x, grp + "SttlmInf/InstdRmbrsmntAgt/FinInstnId/BICFI"), "RCVRDEFF");
+  const std::string tx = "Document/FICdtTrf/CdtTrfTxInf/";
+  EXPECT_EQ(One(x, tx + "PmtId/InstrId"), "FI-0001");
+  EXPECT_EQ(One(x, tx + "PmtId/EndToEndId"), "CUST-REF-9");
+  EXPECT_EQ(One(x, tx + "PmtId/UETR"), "31415926-5358-4979-8323-846264338327");
+  EXPECT_EQ(One(x, tx + "IntrBkSttlmAmt"), "250000.75");
+  EXPECT_EQ(Attr(x, tx + "IntrBkSttlmAmt", "Ccy"), "CHF");
+  EXPECT_EQ(One(x, tx + "PrvsInstgAgt1/FinInstnId/BICFI"), "FAKEGB2L");
+  EXPECT_EQ(One(x, tx + "IntrmyAgt1/FinInstnId/Nm"), "INTERMEDIARY BANK");
+  EXPECT_EQ(One(x, tx + "IntrmyAgt1/FinInstnId/PstlAdr/AdrLine"), "ZURICH");
+  EXPECT_EQ(One(x, tx + "Dbtr/FinInstnId/BICFI"), "ORDRGB2L");
+  EXPECT_EQ(One(x, tx + "CdtrAgt/FinInstnId/BICFI"), "ACWICHZZ");
+  EXPECT_EQ(One(x, tx + "Cdtr/FinInstnId/BICFI"), "BENECHZZ");
+  EXPECT_EQ(One(x, tx + "CdtrAcct/Id/Othr/Id"), "CH9300762011623852957");
+  EXPECT_EQ(One(x, tx + "InstrForCdtrAgt/InstrInf"), "/UDLC/SPECIAL HANDLING");
+  EXPECT_EQ(One(x, tx + "RmtInf/Ustrd"), "/BNF/TREASURY DEAL 42");
+  EXPECT_EQ(At(x, tx + "UndrlygCstmrCdtTrf").size(), 0u);
+}
+
+TEST(SwiftMxTest, Mt202CovCarriesTheUnderlyingCustomerTransfer) {
+  const MxDocument mx = Translate(testing::kMt202Cov);
+  const std::string& x = mx.xml;
+  EXPECT_EQ(mx.business_service, "swift.cbprplus.cov.03");
+  const std::string tx = "Document/FICdtTrf/CdtTrfTxInf/";
+  EXPECT_EQ(One(x, "Document/FICdtTrf/GrpHdr/SttlmInf/SttlmMtd"), "INDA");
+  EXPECT_EQ(One(x, "Document/FICdtTrf/GrpHdr/CreDtTm"), "2026-01-01T12:00:00+00:00");
+  // No 52a in sequence A: the sender is the debtor.
+  EXPECT_EQ(One(x, tx + "Dbtr/FinInstnId/BICFI"), "FAKEUS33XXX");
+  EXPECT_EQ(One(x, tx + "CdtrAgt/FinInstnId/BICFI"), "CORRDEFF");
+  EXPECT_EQ(One(x, tx + "Cdtr/FinInstnId/BICFI"), "BANKDEFF");
+  const std::string u = tx + "UndrlygCstmrCdtTrf/";
+  EXPECT_EQ(One(x, u + "Dbtr/Nm"), "GRACE HOPPER");
+  EXPECT_EQ(One(x, u + "Dbtr/PstlAdr/AdrLine"), "1 COMPILER WAY");
+  EXPECT_EQ(One(x, u + "DbtrAcct/Id/Othr/Id"), "998877");
+  EXPECT_EQ(One(x, u + "DbtrAgt/FinInstnId/BICFI"), "FAKEUS33");
+  EXPECT_EQ(One(x, u + "CdtrAgt/FinInstnId/BICFI"), "BANKDEFF");
+  EXPECT_EQ(One(x, u + "Cdtr/Nm"), "ALAN TURING");
+  EXPECT_EQ(One(x, u + "CdtrAcct/Id/Othr/Id"), "DE12345678");
+  EXPECT_EQ(At(x, u + "Cdtr/Id").size(), 0u);  // it has an account
+  EXPECT_EQ(One(x, u + "RmtInf/Ustrd"), "INVOICE 1936");
+  EXPECT_EQ(One(x, u + "InstdAmt"), "1000");
+  EXPECT_EQ(Attr(x, u + "InstdAmt", "Ccy"), "USD");
+}
+
+TEST(SwiftMxTest, Mt202ReturnBecomesPacs004) {
+  const MxDocument mx = Translate(testing::kMt202Return);
+  const std::string& x = mx.xml;
+  EXPECT_EQ(mx.message_definition, "pacs.004.001.09");
+  const std::string tx = "Document/PmtRtr/TxInf/";
+  EXPECT_EQ(One(x, tx + "RtrId"), "RTN-202");
+  EXPECT_EQ(One(x, tx + "OrgnlInstrId"), "FI-0001");
+  EXPECT_EQ(One(x, tx + "OrgnlEndToEndId"), "NOTPROVIDED");
+  EXPECT_EQ(One(x, tx + "RtrdIntrBkSttlmAmt"), "250000.75");
+  EXPECT_EQ(One(x, tx + "ChrgBr"), "SHAR");
+  EXPECT_EQ(One(x, tx + "RtrChain/Dbtr/Agt/FinInstnId/BICFI"), "BENECHZZ");
+  EXPECT_EQ(One(x, tx + "RtrChain/CdtrAgt/FinInstnId/BICFI"), "FAKEGB2L");
+  EXPECT_EQ(One(x, tx + "RtrChain/Cdtr/Agt/FinInstnId/BICFI"), "ORDRGB2L");
+  EXPECT_EQ(One(x, tx + "RtrRsnInf/Rsn/Cd"), "AC03");
+}
+
+TEST(SwiftMxTest, ReverseRefusesTextFinCannotCarry) {
+  const std::string good = Translate(testing::kMt103Input).xml;
+  std::string amp = good;
+  amp.replace(amp.find("ACME WIDGETS INC"), 16, "ACME &amp; SONS");
+  Result<std::string> mt = TranslatePacs008ToMt103(amp);
+  ASSERT_FALSE(mt.has_value()) << mt.value_or("");
+  EXPECT_THAT(mt.error().message(),
+              HasSubstr("pacs.008: the MT103 it translates to would not be valid (block 4, field "
+                        ":50K: (line 6, column 6): '&' (0x26) is not in the SWIFT X character "
+                        "set"));
+  std::string long_name = good;
+  long_name.replace(long_name.find("ACME WIDGETS INC"), 16, std::string(40, 'N'));
+  mt = TranslatePacs008ToMt103(long_name);
+  ASSERT_FALSE(mt.has_value());
+  EXPECT_THAT(mt.error().message(),
+              HasSubstr("field :50K: (line 6, column 36): line of 40 characters"));
+}
+
+// Random damage to every hand-written message and to its XML: each result is a translation or
+// an error, never a crash (the sanitizer run of legacy_test makes this a memory-safety check).
+TEST(SwiftMxTest, DamagedInputsGiveErrorsNotCrashes) {
+  std::mt19937 rng(7);
+  static constexpr std::string_view kBytes = "{}:-/\n\r 0123ABCZaz,.?'+@_\x00\xff";
+  auto damage = [&](std::string text) {
+    for (int n = std::uniform_int_distribution<int>(1, 4)(rng); n > 0 && !text.empty(); --n) {
+      const size_t at = std::uniform_int_distribution<size_t>(0, text.size() - 1)(rng);
+      switch (std::uniform_int_distribution<int>(0, 3)(rng)) {
+        case 0:
+          text[at] = kBytes[std::uniform_int_distribution<size_t>(0, kBytes.size() - 1)(rng)];
+          break;
+        case 1: text.erase(at, std::uniform_int_distribution<size_t>(1, 8)(rng)); break;
+        case 2:
+          text.insert(at, 1,
+                      kBytes[std::uniform_int_distribution<size_t>(0, kBytes.size() - 1)(rng)]);
+          break;
+        default: text.resize(at);
+      }
+    }
+    return text;
+  };
+  int translated = 0;
+  int refused = 0;
+  for (std::string_view message :
+       {testing::kMt103Full, testing::kMt103Input, testing::kMt103Third, testing::kMt103Return,
+        testing::kMt202, testing::kMt202Cov, testing::kMt202Return}) {
+    const std::string text = Crlf(message);
+    const std::string xml = TranslateMtTextToMx(text, {.creation_time = kNoon}).value().xml;
+    for (int i = 0; i < 400; ++i) {
+      Result<MxDocument> mx = TranslateMtTextToMx(damage(text), {.creation_time = kNoon});
+      if (mx.has_value()) {
+        ++translated;
+        pugi::xml_document doc;
+        EXPECT_TRUE(doc.load_buffer(mx->xml.data(), mx->xml.size()));
+      } else {
+        ++refused;
+        EXPECT_FALSE(mx.error().message().empty());
+      }
+      Result<std::string> mt = TranslatePacs008ToMt103(damage(xml));
+      if (mt.has_value()) {
+        EXPECT_TRUE(ParseMt(*mt).has_value()) << *mt;
+      }
+    }
+  }
+  EXPECT_GT(translated, 100);
+  EXPECT_GT(refused, 100);
+}
+
 // MT -> MX -> MT keeps every mapped field (swift_test_xml.h, RoundTripDiff).
 void ExpectRoundTrip(std::string_view mt_text) {
   Result<MtMessage> m = ParseMt(mt_text);

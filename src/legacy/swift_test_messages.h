@@ -136,6 +136,62 @@ inline constexpr std::string_view kMt103Return =
     "/TREF/E2E-THIRD\n"
     "-}";
 
+// An MT202 with every agent of sequence A: 52A, 53A and 54A (a cover advice), 56D, 57A, 58A
+// with an account, and 72 /INS/, /UDLC/, /BNF/.
+inline constexpr std::string_view kMt202 =
+    "{1:F01BANKDEFFXXXX0000000000}{2:O2021545260210FAKEGB2LXXXX00000000002602101545N}"
+    "{3:{121:31415926-5358-4979-8323-846264338327}}{4:\n"
+    ":20:FI-0001\n"
+    ":21:CUST-REF-9\n"
+    ":32A:260210CHF250000,75\n"
+    ":52A:ORDRGB2L\n"
+    ":53A:REIMGB2LXXX\n"
+    ":54A:RCVRDEFF\n"
+    ":56D:INTERMEDIARY BANK\n"
+    "ZURICH\n"
+    ":57A:ACWICHZZ\n"
+    ":58A:/CH9300762011623852957\n"
+    "BENECHZZ\n"
+    ":72:/INS/FAKEGB2L\n"
+    "/UDLC/SPECIAL HANDLING\n"
+    "/BNF/TREASURY DEAL 42\n"
+    "-}";
+
+// An input MT202COV: sequence A without 52a, sequence B with 50K, 52A, 57A, 59, 70 and 33B.
+inline constexpr std::string_view kMt202Cov =
+    "{1:F01FAKEUS33XXXX0000000000}{2:I202BANKDEFFXXXXN}"
+    "{3:{119:COV}{121:27182818-2845-4904-8236-028747135266}}{4:\n"
+    ":20:COVER-7\n"
+    ":21:UNDERLYING-7\n"
+    ":32A:260301USD1000,\n"
+    ":57A:CORRDEFF\n"
+    ":58A:BANKDEFF\n"
+    ":50K:/998877\n"
+    "GRACE HOPPER\n"
+    "1 COMPILER WAY\n"
+    ":52A:FAKEUS33\n"
+    ":57A:BANKDEFF\n"
+    ":59:/DE12345678\n"
+    "ALAN TURING\n"
+    ":70:INVOICE 1936\n"
+    ":33B:USD1000,\n"
+    "-}";
+
+// A return of kMt202.
+inline constexpr std::string_view kMt202Return =
+    "{1:F01FAKEGB2LXXXX0000000000}{2:O2020900260211BANKDEFFXXXX00000000002602110900N}"
+    "{3:{121:31415926-5358-4979-8323-846264338327}}{4:\n"
+    ":20:RTN-202\n"
+    ":21:CUST-REF-9\n"
+    ":32A:260211CHF250000,75\n"
+    ":52A:BENECHZZ\n"
+    ":57A:FAKEGB2L\n"
+    ":58A:ORDRGB2L\n"
+    ":72:/RETN/58\n"
+    "/AC03/\n"
+    "/MREF/FI-0001\n"
+    "-}";
+
 }  // namespace ferry::legacy::testing
 
 #endif  // FERRY_LEGACY_SWIFT_TEST_MESSAGES_H_
