@@ -1,7 +1,8 @@
-// ferry swift translate --in FILE|DIR --to pacs.008|mt103 [--out FILE|DIR]: SWIFT MT messages
-// to ISO 20022 (MT103 -> pacs.008, returns -> pacs.004, MT202/205 (COV) -> pacs.009), or
-// pacs.008 back to MT103 (docs/swift.md). Over a directory each file is translated on its own:
-// a bad one is reported with its name and reason and the others are still written.
+// ferry swift translate --in FILE|DIR --to pacs.008|mt103|mt [--out FILE|DIR]: SWIFT MT
+// messages to ISO 20022 (MT103 -> pacs.008, returns -> pacs.004, MT202/205 (COV) -> pacs.009),
+// pacs.008 back to MT103, or any of those documents back to its MT (docs/swift.md). Over a
+// directory each file is translated on its own: a bad one is reported with its name and reason and
+// the others are still written.
 //
 // Exit codes: 0 every file translated; 1 some did not (the others are written); 2 a bad flag;
 // 3 a file could not be read or written.
@@ -29,7 +30,7 @@ struct TranslateFlags {
   bool compact = false;
 };
 
-enum class Target { kMx, kMt103 };
+enum class Target { kMx, kMt103, kMt };
 
 struct Translator {
   Target target;
@@ -39,10 +40,11 @@ struct Translator {
   // The translated text, or why the input does not translate.
   Result<std::string> Run(std::string_view input) const {
     if (target == Target::kMt103) return legacy::TranslatePacs008ToMt103(input, to_mt);
+    if (target == Target::kMt) return legacy::TranslateMxToMt(input, to_mt);
     FERRY_ASSIGN_OR_RETURN(legacy::MxDocument mx, legacy::TranslateMtTextToMx(input, to_mx));
     return std::move(mx.xml);
   }
-  std::string_view Extension() const { return target == Target::kMt103 ? ".mt" : ".xml"; }
+  std::string_view Extension() const { return target == Target::kMx ? ".xml" : ".mt"; }
 };
 
 Result<Translator> TranslatorOf(const TranslateFlags& flags, Env* env) {
@@ -51,11 +53,13 @@ Result<Translator> TranslatorOf(const TranslateFlags& flags, Env* env) {
     t.target = Target::kMx;
   } else if (flags.to == "mt103") {
     t.target = Target::kMt103;
+  } else if (flags.to == "mt") {
+    t.target = Target::kMt;
   } else {
     return Err(
         InvalidArgument("--to {}: expected pacs.008 (MT to ISO 20022: MT103 -> pacs.008, "
-                        "returns -> pacs.004, MT202/205 -> pacs.009) or mt103 (pacs.008 "
-                        "to MT103)",
+                        "returns -> pacs.004, MT202/205 -> pacs.009), mt103 (pacs.008 to "
+                        "MT103) or mt (pacs.008, pacs.009 or pacs.004 back to its MT)",
                         flags.to));
   }
   if (flags.header != "output" && flags.header != "input") {
@@ -156,7 +160,7 @@ std::vector<CommandSpec> SwiftCommands() {
       {.path = {"swift", "translate"},
        .group_help = "SWIFT MT messages and ISO 20022 (MX): translation both ways",
        .help = "Translate SWIFT MT messages to ISO 20022 (MT103 -> pacs.008, returns -> "
-               "pacs.004, MT202/205 (COV) -> pacs.009) or pacs.008 back to MT103; a file, or "
+               "pacs.004, MT202/205 (COV) -> pacs.009) or back (--to mt103 or mt); a file, or "
                "every file of a directory",
        .add_options =
            [translate](CLI::App& app) {
@@ -164,7 +168,8 @@ std::vector<CommandSpec> SwiftCommands() {
                             "A message file, or a directory: each of its files is translated")
                  ->required();
              app.add_option("--to", translate->to,
-                            "pacs.008: MT to ISO 20022 XML; mt103: pacs.008 XML to MT103")
+                            "pacs.008: MT to ISO 20022 XML; mt103: pacs.008 XML to MT103; mt: "
+                            "pacs.008, pacs.009 or pacs.004 XML back to MT103 or MT202")
                  ->required();
              app.add_option("--out", translate->out,
                             "The output file (default stdout), or the output directory for a "

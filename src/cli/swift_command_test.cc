@@ -146,6 +146,18 @@ TEST_F(SwiftCommandTest, DirectoryWithBadFilesTranslatesTheRest) {
     ASSERT_TRUE(a.has_value() && b.has_value()) << again;
     EXPECT_EQ(legacy::testing::RoundTripDiff(*a, *b), "") << name;
   }
+  // --to mt takes the pacs.004 too: the return comes back as an MT103 with /RETN/.
+  o = Run({"swift", "translate", "--in", out, "--to", "mt", "--out", dir_ + "/all"});
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out, "4 translated, 0 failed\n");
+  {
+    const std::string original = Crlf(legacy::testing::kMt103Return);
+    const std::string again = Read(dir_ + "/all/f_return.mt");
+    Result<legacy::MtMessage> a = legacy::ParseMt(original);
+    Result<legacy::MtMessage> b = legacy::ParseMt(again);
+    ASSERT_TRUE(a.has_value() && b.has_value()) << again;
+    EXPECT_EQ(legacy::testing::RoundTripDiff(*a, *b), "") << again;
+  }
   // b_input.mt had an input header; --header input gives it back.
   o = Run(
       {"swift", "translate", "--in", out + "/b_input.xml", "--to", "mt103", "--header", "input"});

@@ -334,7 +334,10 @@ pugi::xml_node WriteEnvelope(pugi::xml_document& doc, const Header& h, std::stri
 
 // Agent options A (BIC), B (location), C (account only, a clearing code), D (name and address)
 // into <local> and <local>Acct.
-Status WriteAgent(Writer& w, pugi::xml_node parent, std::string_view local, const MtField& f) {
+// The account goes to `acct_local` under `acct_parent` (default: <local>Acct beside the agent;
+// in a pacs.004 return chain, Dbtr/Agt's account is DbtrAcct beside Dbtr).
+Status WriteAgent(Writer& w, pugi::xml_node parent, std::string_view local, const MtField& f,
+                  pugi::xml_node acct_parent = {}, std::string_view acct_local = {}) {
   const PartyLines p = SplitParty(f.value);
   pugi::xml_node agent = w.Add(parent, local);
   pugi::xml_node fin = w.Add(agent, "FinInstnId");
@@ -359,9 +362,9 @@ Status WriteAgent(Writer& w, pugi::xml_node parent, std::string_view local, cons
     default: return FieldUnsupported(f, fmt::format("letter option {}", f.option()));
   }
   if (!p.account.empty()) {
-    std::string acct(local);
-    acct += "Acct";
-    w.Account(parent, acct, p.account);
+    std::string acct(acct_local.empty() ? local : acct_local);
+    if (acct_local.empty()) acct += "Acct";
+    w.Account(acct_parent ? acct_parent : parent, acct, p.account);
   }
   return OkStatus();
 }
@@ -409,7 +412,8 @@ Status WriteStructuredParty(Writer& w, pugi::xml_node party, const MtField& f,
 }
 
 // 50A/F/K into Dbtr and DbtrAcct, 59/59A/59F into Cdtr and CdtrAcct.
-Status WriteParty(Writer& w, pugi::xml_node parent, std::string_view local, const MtField& f) {
+Status WriteParty(Writer& w, pugi::xml_node parent, std::string_view local, const MtField& f,
+                  pugi::xml_node acct_parent = {}, std::string_view acct_local = {}) {
   const std::vector<std::string_view> all = FieldLines(f.value);
   pugi::xml_node party = w.Add(parent, local);
   std::string_view account;
@@ -459,9 +463,9 @@ Status WriteParty(Writer& w, pugi::xml_node parent, std::string_view local, cons
     default: return FieldUnsupported(f, fmt::format("letter option {}", f.option()));
   }
   if (!account.empty()) {
-    std::string acct(local);
-    acct += "Acct";
-    w.Account(parent, acct, account);
+    std::string acct(acct_local.empty() ? local : acct_local);
+    if (acct_local.empty()) acct += "Acct";
+    w.Account(acct_parent ? acct_parent : parent, acct, account);
   }
   return OkStatus();
 }
@@ -583,7 +587,7 @@ Result<MxDocument> Translate103Return(const MtMessage& m, const Gathered& g,
   pugi::xml_node chain = w.Add(tx, "RtrChain");
   // In a return the parties swap roles: the MT's ordering customer is the return's debtor.
   pugi::xml_node dbtr = w.Add(chain, "Dbtr");
-  FERRY_RETURN_IF_ERROR(WriteParty(w, dbtr, "Pty", *g.f50));
+  FERRY_RETURN_IF_ERROR(WriteParty(w, dbtr, "Pty", *g.f50, chain, "DbtrAcct"));
   if (pugi::xml_node id = dbtr.child("pacs:Pty").child("pacs:Id").child("pacs:OrgId")) {
     pugi::xml_node othr = w.Add(id, "Othr");
     w.Leaf(othr, "Id", kNotProvided);
@@ -592,7 +596,7 @@ Result<MxDocument> Translate103Return(const MtMessage& m, const Gathered& g,
   if (g.f52 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, chain, "DbtrAgt", *g.f52));
   if (g.f57 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, chain, "CdtrAgt", *g.f57));
   pugi::xml_node cdtr = w.Add(chain, "Cdtr");
-  FERRY_RETURN_IF_ERROR(WriteParty(w, cdtr, "Pty", *g.f59));
+  FERRY_RETURN_IF_ERROR(WriteParty(w, cdtr, "Pty", *g.f59, chain, "CdtrAcct"));
   pugi::xml_node pty = cdtr.child("pacs:Pty");
   if (!pty.child("pacs:Id")) {
     w.Leaf(w.Add(w.Add(w.Add(pty, "Id"), "OrgId"), "Othr"), "Id", kNotProvided);
@@ -908,12 +912,12 @@ Result<MxDocument> Translate202Return(const MtMessage& m, const Gathered202& g,
   w.BicAgent(tx, "InstdAgt", h.to);
   pugi::xml_node chain = w.Add(tx, "RtrChain");
   if (g.f52 != nullptr) {
-    FERRY_RETURN_IF_ERROR(WriteAgent(w, w.Add(chain, "Dbtr"), "Agt", *g.f52));
+    FERRY_RETURN_IF_ERROR(WriteAgent(w, w.Add(chain, "Dbtr"), "Agt", *g.f52, chain, "DbtrAcct"));
   } else {
     w.BicAgent(w.Add(chain, "Dbtr"), "Agt", h.from);
   }
   if (g.f57 != nullptr) FERRY_RETURN_IF_ERROR(WriteAgent(w, chain, "CdtrAgt", *g.f57));
-  FERRY_RETURN_IF_ERROR(WriteAgent(w, w.Add(chain, "Cdtr"), "Agt", *g.f58));
+  FERRY_RETURN_IF_ERROR(WriteAgent(w, w.Add(chain, "Cdtr"), "Agt", *g.f58, chain, "CdtrAcct"));
   w.Leaf(w.Add(w.Add(tx, "RtrRsnInf"), "Rsn"), "Cd", r.reason);
   out.xml = Serialize(doc, options.indent);
   return out;
@@ -1069,24 +1073,26 @@ class MtBuilder {
   std::string text_;
 };
 
-Status MxFault(std::string_view path, std::string_view what) {
-  return InvalidArgument("pacs.008 {}: {}", path, what);
+Status MxFault(std::string_view doc, std::string_view path, std::string_view what) {
+  return InvalidArgument("{} {}: {}", doc, path, what);
 }
 
 // "2021-05-11" -> "210511"
-Result<std::string> MtDate(std::string_view iso, std::string_view path) {
+Result<std::string> MtDate(std::string_view doc, std::string_view iso, std::string_view path) {
   if (iso.size() < 10 || iso[4] != '-' || iso[7] != '-' || !iso.starts_with("20")) {
-    return Err(MxFault(path, fmt::format("'{}' is not a date YYYY-MM-DD of this century", iso)));
+    return Err(
+        MxFault(doc, path, fmt::format("'{}' is not a date YYYY-MM-DD of this century", iso)));
   }
   return fmt::format("{}{}{}", iso.substr(2, 2), iso.substr(5, 2), iso.substr(8, 2));
 }
 
-Result<std::string> MtAmount(pugi::xml_node amt, std::string_view path) {
+Result<std::string> MtAmount(std::string_view doc, pugi::xml_node amt, std::string_view path) {
   const std::string_view ccy = amt.attribute("Ccy").value();
   const std::string amount = DecimalToMtAmount(Text(amt));
   if (ccy.size() != 3 || amount.empty()) {
-    return Err(MxFault(
-        path, fmt::format("'{}' with Ccy '{}' is not an amount and currency", Text(amt), ccy)));
+    return Err(
+        MxFault(doc, path,
+                fmt::format("'{}' with Ccy '{}' is not an amount and currency", Text(amt), ccy)));
   }
   return fmt::format("{}{}", ccy, amount);
 }
@@ -1100,13 +1106,14 @@ std::string BicToTerminal(std::string_view bic) {
 }
 
 // An agent (<X> with <XAcct> beside it) back to option A, B, C or D.
-void ReadAgent(MtBuilder& b, std::string_view number, pugi::xml_node parent,
-               std::string_view local) {
+void ReadAgent(MtBuilder& b, std::string_view number, pugi::xml_node parent, std::string_view local,
+               pugi::xml_node acct_parent = {}, std::string_view acct_local = {}) {
   pugi::xml_node agent = Child(parent, local);
   if (!agent) return;
-  std::string acct_name(local);
-  acct_name += "Acct";
-  const std::string_view account = Text(Child(parent, acct_name), "Id/Othr/Id");
+  std::string acct_name(acct_local.empty() ? local : acct_local);
+  if (acct_local.empty()) acct_name += "Acct";
+  const std::string_view account =
+      Text(Child(acct_parent ? acct_parent : parent, acct_name), "Id/Othr/Id");
   pugi::xml_node fin = Child(agent, "FinInstnId");
   std::vector<std::string> lines;
   if (!account.empty()) lines.push_back(fmt::format("/{}", account));
@@ -1130,12 +1137,13 @@ void ReadAgent(MtBuilder& b, std::string_view number, pugi::xml_node parent,
 }
 
 // Dbtr/Cdtr back to 50A/F/K or 59/59A/59F.
-void ReadParty(MtBuilder& b, std::string_view number, pugi::xml_node parent,
-               std::string_view local) {
+void ReadParty(MtBuilder& b, std::string_view number, pugi::xml_node parent, std::string_view local,
+               pugi::xml_node acct_parent = {}, std::string_view acct_local = {}) {
   pugi::xml_node party = Child(parent, local);
-  std::string acct_name(local);
-  acct_name += "Acct";
-  const std::string_view account = Text(Child(parent, acct_name), "Id/Othr/Id");
+  std::string acct_name(acct_local.empty() ? local : acct_local);
+  if (acct_local.empty()) acct_name += "Acct";
+  const std::string_view account =
+      Text(Child(acct_parent ? acct_parent : parent, acct_name), "Id/Othr/Id");
   std::vector<std::string> lines;
   if (!account.empty()) lines.push_back(fmt::format("/{}", account));
   if (const std::string_view bic = Text(party, "Id/OrgId/AnyBIC"); !bic.empty()) {
@@ -1200,48 +1208,85 @@ std::vector<std::string> WrapNarrative(std::string_view text) {
   return lines;
 }
 
+// Who sends, who receives and when, from the application header (or the agents and the group
+// header): blocks 1 and 2 of the MT.
+struct MtAddress {
+  std::string_view from;
+  std::string_view to;
+  std::string date;  // YYMMDD
+  std::string time;  // HHMM
+};
+
+Result<MtAddress> AddressOf(std::string_view doc, pugi::xml_node app, pugi::xml_node grp,
+                            pugi::xml_node tx) {
+  MtAddress a;
+  a.from = Text(app, "Fr/FIId/FinInstnId/BICFI");
+  a.to = Text(app, "To/FIId/FinInstnId/BICFI");
+  if (a.from.empty()) a.from = Text(tx, "InstgAgt/FinInstnId/BICFI");
+  if (a.to.empty()) a.to = Text(tx, "InstdAgt/FinInstnId/BICFI");
+  if (!IsBic(a.from, false) || !IsBic(a.to, false)) {
+    return Err(
+        MxFault(doc, "AppHdr/Fr and To (or InstgAgt and InstdAgt)",
+                fmt::format("'{}' and '{}' must be BICs: they address the MT", a.from, a.to)));
+  }
+  std::string_view created = Text(grp, "CreDtTm");
+  if (created.empty()) created = Text(app, "CreDt");
+  if (created.size() < 16 || created[10] != 'T') {
+    return Err(MxFault(doc, "GrpHdr/CreDtTm",
+                       fmt::format("'{}' is not a date and time YYYY-MM-DDTHH:MM", created)));
+  }
+  FERRY_ASSIGN_OR_RETURN(a.date, MtDate(doc, created, "GrpHdr/CreDtTm"));
+  a.time = fmt::format("{}{}", created.substr(11, 2), created.substr(14, 2));
+  return a;
+}
+
+std::string HeaderBlocks(const MtAddress& a, std::string_view type, const MxToMtOptions& options) {
+  std::string out;
+  out.reserve(1024);
+  if (options.output_header) {
+    out += fmt::format("{{1:F01{}0000000000}}{{2:O{}{}{}{}0000000000{}{}N}}", BicToTerminal(a.to),
+                       type, a.time, a.date, BicToTerminal(a.from), a.date, a.time);
+  } else {
+    out += fmt::format("{{1:F01{}0000000000}}{{2:I{}{}N}}", BicToTerminal(a.from), type,
+                       BicToTerminal(a.to));
+  }
+  return out;
+}
+
+// The MT as written, once ParseMt and ValidateMt accept it: text FIN cannot carry (a name with
+// '&' or an accented letter, a line of 36 characters) is an error here rather than a message
+// the network would refuse.
+Result<std::string> CheckedMt(std::string out, std::string_view doc) {
+  Result<MtMessage> check = ParseMt(out);
+  Status valid = check.has_value() ? ValidateMt(*check) : check.error();
+  if (!valid.ok()) {
+    return Err(
+        InvalidArgument("{}: the MT it translates to would not be valid ({}); the element "
+                        "behind that field has text FIN cannot carry",
+                        doc, valid.message()));
+  }
+  return out;
+}
+
 Result<std::string> Pacs008ToMt103(pugi::xml_node envelope, const MxToMtOptions& options) {
   pugi::xml_node app = Child(envelope, "AppHdr");
   pugi::xml_node document = Child(envelope, "Document");
   if (LocalName(envelope.name()) == "Document") document = envelope;
   pugi::xml_node root = Child(document, "FIToFICstmrCdtTrf");
   if (!root) {
-    return Err(MxFault("Document", "no FIToFICstmrCdtTrf: the document is not a pacs.008"));
+    return Err(
+        MxFault("pacs.008", "Document", "no FIToFICstmrCdtTrf: the document is not a pacs.008"));
   }
   pugi::xml_node grp = Child(root, "GrpHdr");
   pugi::xml_node tx = Child(root, "CdtTrfTxInf");
-  if (!tx) return Err(MxFault("FIToFICstmrCdtTrf", "CdtTrfTxInf is missing"));
+  if (!tx) return Err(MxFault("pacs.008", "FIToFICstmrCdtTrf", "CdtTrfTxInf is missing"));
   if (tx.next_sibling(tx.name())) {
-    return Err(MxFault("FIToFICstmrCdtTrf",
+    return Err(MxFault("pacs.008", "FIToFICstmrCdtTrf",
                        "more than one CdtTrfTxInf; an MT103 carries one transaction"));
   }
-  std::string_view from = Text(app, "Fr/FIId/FinInstnId/BICFI");
-  std::string_view to = Text(app, "To/FIId/FinInstnId/BICFI");
-  if (from.empty()) from = Text(tx, "InstgAgt/FinInstnId/BICFI");
-  if (to.empty()) to = Text(tx, "InstdAgt/FinInstnId/BICFI");
-  if (!IsBic(from, false) || !IsBic(to, false)) {
-    return Err(MxFault("AppHdr/Fr and To (or InstgAgt and InstdAgt)",
-                       fmt::format("'{}' and '{}' must be BICs: they address the MT", from, to)));
-  }
-  std::string_view created = Text(grp, "CreDtTm");
-  if (created.empty()) created = Text(app, "CreDt");
-  if (created.size() < 16 || created[10] != 'T') {
-    return Err(MxFault("GrpHdr/CreDtTm",
-                       fmt::format("'{}' is not a date and time YYYY-MM-DDTHH:MM", created)));
-  }
-  FERRY_ASSIGN_OR_RETURN(std::string created_date, MtDate(created, "GrpHdr/CreDtTm"));
-  const std::string created_time =
-      fmt::format("{}{}", created.substr(11, 2), created.substr(14, 2));
-
-  std::string out;
-  out.reserve(1024);
-  if (options.output_header) {
-    out += fmt::format("{{1:F01{}0000000000}}{{2:O103{}{}{}0000000000{}{}N}}", BicToTerminal(to),
-                       created_time, created_date, BicToTerminal(from), created_date, created_time);
-  } else {
-    out +=
-        fmt::format("{{1:F01{}0000000000}}{{2:I103{}N}}", BicToTerminal(from), BicToTerminal(to));
-  }
+  FERRY_ASSIGN_OR_RETURN(MtAddress address, AddressOf("pacs.008", app, grp, tx));
+  const std::string_view to = address.to;
+  std::string out = HeaderBlocks(address, "103", options);
   // Block 3: {111:001} for the gpi service level G001, {121:} the UETR.
   pugi::xml_node pti = Child(tx, "PmtTpInf");
   bool gpi = false;
@@ -1271,7 +1316,7 @@ Result<std::string> Pacs008ToMt103(pugi::xml_node envelope, const MxToMtOptions&
   const std::string_view msg_id = Text(grp, "MsgId");
   const std::string_view ref = !instr_id.empty() ? instr_id : msg_id;
   if (ref.empty() || ref.size() > 16) {
-    return Err(MxFault("CdtTrfTxInf/PmtId/InstrId",
+    return Err(MxFault("pacs.008", "CdtTrfTxInf/PmtId/InstrId",
                        fmt::format("'{}' must be 1 to 16 characters to become field 20", ref)));
   }
   b.Field("20", ref);
@@ -1293,23 +1338,25 @@ Result<std::string> Pacs008ToMt103(pugi::xml_node envelope, const MxToMtOptions&
   if (const std::string_view purp = Text(tx, "Purp/Prtry"); !purp.empty()) b.Field("26T", purp);
 
   pugi::xml_node sttl_amt = Child(tx, "IntrBkSttlmAmt");
-  if (!sttl_amt) return Err(MxFault("CdtTrfTxInf/IntrBkSttlmAmt", "missing"));
+  if (!sttl_amt) return Err(MxFault("pacs.008", "CdtTrfTxInf/IntrBkSttlmAmt", "missing"));
   std::string_view sttl_date = Text(tx, "IntrBkSttlmDt");
   if (sttl_date.empty()) sttl_date = Text(grp, "IntrBkSttlmDt");
-  FERRY_ASSIGN_OR_RETURN(std::string date, MtDate(sttl_date, "CdtTrfTxInf/IntrBkSttlmDt"));
-  FERRY_ASSIGN_OR_RETURN(std::string amount, MtAmount(sttl_amt, "CdtTrfTxInf/IntrBkSttlmAmt"));
+  FERRY_ASSIGN_OR_RETURN(std::string date,
+                         MtDate("pacs.008", sttl_date, "CdtTrfTxInf/IntrBkSttlmDt"));
+  FERRY_ASSIGN_OR_RETURN(std::string amount,
+                         MtAmount("pacs.008", sttl_amt, "CdtTrfTxInf/IntrBkSttlmAmt"));
   b.Field("32A", date + amount);
   if (pugi::xml_node instd = Child(tx, "InstdAmt")) {
-    FERRY_ASSIGN_OR_RETURN(std::string a, MtAmount(instd, "CdtTrfTxInf/InstdAmt"));
+    FERRY_ASSIGN_OR_RETURN(std::string a, MtAmount("pacs.008", instd, "CdtTrfTxInf/InstdAmt"));
     b.Field("33B", a);
   }
   if (const std::string_view rate = Text(tx, "XchgRate"); !rate.empty()) {
     const std::string r = DecimalToMtAmount(rate);
-    if (r.empty()) return Err(MxFault("CdtTrfTxInf/XchgRate", "not a decimal"));
+    if (r.empty()) return Err(MxFault("pacs.008", "CdtTrfTxInf/XchgRate", "not a decimal"));
     b.Field("36", r);
   }
-  if (!Child(tx, "Dbtr")) return Err(MxFault("CdtTrfTxInf/Dbtr", "missing"));
-  if (!Child(tx, "Cdtr")) return Err(MxFault("CdtTrfTxInf/Cdtr", "missing"));
+  if (!Child(tx, "Dbtr")) return Err(MxFault("pacs.008", "CdtTrfTxInf/Dbtr", "missing"));
+  if (!Child(tx, "Cdtr")) return Err(MxFault("pacs.008", "CdtTrfTxInf/Cdtr", "missing"));
   ReadParty(b, "50", tx, "Dbtr");
   ReadAgent(b, "52", tx, "DbtrAgt");
   pugi::xml_node sttlm = Child(grp, "SttlmInf");
@@ -1334,7 +1381,7 @@ Result<std::string> Pacs008ToMt103(pugi::xml_node envelope, const MxToMtOptions&
   if (!remittance.empty()) {
     std::vector<std::string> lines = WrapNarrative(remittance);
     if (lines.size() > 4) {
-      return Err(MxFault("CdtTrfTxInf/RmtInf/Ustrd",
+      return Err(MxFault("pacs.008", "CdtTrfTxInf/RmtInf/Ustrd",
                          fmt::format("{} characters (with the /ROC/ end-to-end id) do not fit "
                                      "field 70's 4 lines of 35",
                                      remittance.size())));
@@ -1351,7 +1398,7 @@ Result<std::string> Pacs008ToMt103(pugi::xml_node envelope, const MxToMtOptions&
   Status charge_error;
   ForEach(tx, "ChrgsInf", [&](pugi::xml_node ci) {
     pugi::xml_node amt = Child(ci, "Amt");
-    Result<std::string> a = MtAmount(amt, "CdtTrfTxInf/ChrgsInf/Amt");
+    Result<std::string> a = MtAmount("pacs.008", amt, "CdtTrfTxInf/ChrgsInf/Amt");
     if (!a.has_value()) {
       charge_error = a.error();
       return;
@@ -1395,17 +1442,171 @@ Result<std::string> Pacs008ToMt103(pugi::xml_node envelope, const MxToMtOptions&
   if (!lines77.empty()) b.Field("77B", lines77);
   out += b.text();
   out += "\r\n-}";
-  // Text that FIN cannot carry (a name with '&' or an accented letter, a line of 36 characters)
-  // is an error here rather than an MT103 the network would refuse.
-  Result<MtMessage> check = ParseMt(out);
-  Status valid = check.has_value() ? ValidateMt(*check) : check.error();
-  if (!valid.ok()) {
-    return Err(
-        InvalidArgument("pacs.008: the MT103 it translates to would not be valid ({}); "
-                        "the element behind that field has text FIN cannot carry",
-                        valid.message()));
+  return CheckedMt(std::move(out), "pacs.008");
+}
+
+// The lines of field 72 that a pacs.009 or pacs.004 keeps elsewhere: /INS/ from the previous
+// instructing agents, the creditor agent's and next agent's instructions as written.
+void Lines72Of(pugi::xml_node tx, std::vector<std::string>* lines) {
+  for (int i = 1; i <= 3; ++i) {
+    pugi::xml_node fin = Path(tx, fmt::format("PrvsInstgAgt{}/FinInstnId", i));
+    if (!fin) continue;
+    const std::string_view bic = Text(fin, "BICFI");
+    lines->push_back(fmt::format("/INS/{}", bic.empty() ? Text(fin, "Nm") : bic));
   }
-  return out;
+  ForEach(tx, "InstrForCdtrAgt", [&](pugi::xml_node i) {
+    if (Text(i, "Cd").empty()) lines->emplace_back(Text(i, "InstrInf"));
+  });
+  ForEach(tx, "InstrForNxtAgt",
+          [&](pugi::xml_node i) { lines->emplace_back(Text(i, "InstrInf")); });
+}
+
+// pacs.009 back to MT202, or MT202COV when it has an underlying customer credit transfer.
+Result<std::string> Pacs009ToMt202(pugi::xml_node app, pugi::xml_node root,
+                                   const MxToMtOptions& options) {
+  constexpr std::string_view kDoc = "pacs.009";
+  pugi::xml_node grp = Child(root, "GrpHdr");
+  pugi::xml_node tx = Child(root, "CdtTrfTxInf");
+  if (!tx) return Err(MxFault(kDoc, "FICdtTrf", "CdtTrfTxInf is missing"));
+  if (tx.next_sibling(tx.name())) {
+    return Err(MxFault(kDoc, "FICdtTrf", "more than one CdtTrfTxInf; an MT202 carries one"));
+  }
+  FERRY_ASSIGN_OR_RETURN(MtAddress address, AddressOf(kDoc, app, grp, tx));
+  std::string out = HeaderBlocks(address, "202", options);
+  pugi::xml_node u = Child(tx, "UndrlygCstmrCdtTrf");
+  const std::string_view uetr = Text(tx, "PmtId/UETR");
+  if (u || !uetr.empty()) {
+    out += "{3:";
+    if (u) out += "{119:COV}";
+    if (!uetr.empty()) out += fmt::format("{{121:{}}}", uetr);
+    out += "}";
+  }
+  out += "{4:";
+  MtBuilder b;
+  const std::string_view ref = Text(tx, "PmtId/InstrId");
+  const std::string_view related = Text(tx, "PmtId/EndToEndId");
+  if (ref.empty() || ref.size() > 16 || related.empty() || related.size() > 16) {
+    return Err(MxFault(kDoc, "CdtTrfTxInf/PmtId",
+                       fmt::format("InstrId '{}' and EndToEndId '{}' must be 1 to 16 characters "
+                                   "to become fields 20 and 21",
+                                   ref, related)));
+  }
+  b.Field("20", ref);
+  b.Field("21", related);
+  pugi::xml_node amt = Child(tx, "IntrBkSttlmAmt");
+  if (!amt) return Err(MxFault(kDoc, "CdtTrfTxInf/IntrBkSttlmAmt", "missing"));
+  FERRY_ASSIGN_OR_RETURN(std::string date,
+                         MtDate(kDoc, Text(tx, "IntrBkSttlmDt"), "CdtTrfTxInf/IntrBkSttlmDt"));
+  FERRY_ASSIGN_OR_RETURN(std::string amount, MtAmount(kDoc, amt, "CdtTrfTxInf/IntrBkSttlmAmt"));
+  b.Field("32A", date + amount);
+  ReadAgent(b, "52", tx, "Dbtr");
+  pugi::xml_node sttlm = Child(grp, "SttlmInf");
+  ReadAgent(b, "53", sttlm, "InstgRmbrsmntAgt");
+  ReadAgent(b, "54", sttlm, "InstdRmbrsmntAgt");
+  ReadAgent(b, "56", tx, "IntrmyAgt1");
+  ReadAgent(b, "57", tx, "CdtrAgt");
+  if (!Child(tx, "Cdtr")) return Err(MxFault(kDoc, "CdtTrfTxInf/Cdtr", "missing"));
+  ReadAgent(b, "58", tx, "Cdtr");
+  std::vector<std::string> lines72;
+  Lines72Of(tx, &lines72);
+  ForEach(Child(tx, "RmtInf"), "Ustrd", [&](pugi::xml_node i) { lines72.emplace_back(Text(i)); });
+  if (!lines72.empty()) b.Field("72", lines72);
+  if (u) {
+    if (!Child(u, "Dbtr") || !Child(u, "Cdtr")) {
+      return Err(MxFault(kDoc, "CdtTrfTxInf/UndrlygCstmrCdtTrf", "Dbtr and Cdtr are needed"));
+    }
+    ReadParty(b, "50", u, "Dbtr");
+    ReadAgent(b, "52", u, "DbtrAgt");
+    ReadAgent(b, "56", u, "IntrmyAgt1");
+    ReadAgent(b, "57", u, "CdtrAgt");
+    ReadParty(b, "59", u, "Cdtr");
+    if (const std::string_view ustrd = Text(u, "RmtInf/Ustrd"); !ustrd.empty()) {
+      b.Field("70", WrapNarrative(ustrd));
+    }
+    std::vector<std::string> b72;
+    ForEach(u, "InstrForNxtAgt", [&](pugi::xml_node i) { b72.emplace_back(Text(i, "InstrInf")); });
+    if (!b72.empty()) b.Field("72", b72);
+    if (pugi::xml_node instd = Child(u, "InstdAmt")) {
+      FERRY_ASSIGN_OR_RETURN(std::string a, MtAmount(kDoc, instd, "UndrlygCstmrCdtTrf/InstdAmt"));
+      b.Field("33B", a);
+    }
+  }
+  out += b.text();
+  out += "\r\n-}";
+  return CheckedMt(std::move(out), kDoc);
+}
+
+// pacs.004 back to an MT103 (the return chain's debtor is a party) or MT202 (an agent) with
+// /RETN/ in 72. The field number after /RETN/ is not in the pacs.004: it comes back as 99.
+Result<std::string> Pacs004ToMt(pugi::xml_node app, pugi::xml_node root,
+                                const MxToMtOptions& options) {
+  constexpr std::string_view kDoc = "pacs.004";
+  pugi::xml_node grp = Child(root, "GrpHdr");
+  pugi::xml_node tx = Child(root, "TxInf");
+  if (!tx) return Err(MxFault(kDoc, "PmtRtr", "TxInf is missing"));
+  if (tx.next_sibling(tx.name())) {
+    return Err(MxFault(kDoc, "PmtRtr", "more than one TxInf; an MT carries one return"));
+  }
+  pugi::xml_node chain = Child(tx, "RtrChain");
+  const bool customer = static_cast<bool>(Path(chain, "Dbtr/Pty"));
+  FERRY_ASSIGN_OR_RETURN(MtAddress address, AddressOf(kDoc, app, grp, tx));
+  std::string out = HeaderBlocks(address, customer ? "103" : "202", options);
+  if (const std::string_view uetr = Text(tx, "OrgnlUETR"); !uetr.empty()) {
+    out += fmt::format("{{3:{{121:{}}}}}", uetr);
+  }
+  out += "{4:";
+  MtBuilder b;
+  const std::string_view ref = Text(tx, "RtrId");
+  if (ref.empty() || ref.size() > 16) {
+    return Err(MxFault(kDoc, "TxInf/RtrId",
+                       fmt::format("'{}' must be 1 to 16 characters to become field 20", ref)));
+  }
+  b.Field("20", ref);
+  const std::string_view original_instruction = Text(tx, "OrgnlInstrId");
+  const std::string_view original_e2e = Text(tx, "OrgnlEndToEndId");
+  if (customer) {
+    b.Field("23B", "CRED");
+  } else {
+    b.Field("21",
+            original_e2e.empty() || original_e2e == kNotProvided ? kNotProvided : original_e2e);
+  }
+  pugi::xml_node amt = Child(tx, "RtrdIntrBkSttlmAmt");
+  if (!amt) return Err(MxFault(kDoc, "TxInf/RtrdIntrBkSttlmAmt", "missing"));
+  FERRY_ASSIGN_OR_RETURN(std::string date,
+                         MtDate(kDoc, Text(tx, "IntrBkSttlmDt"), "TxInf/IntrBkSttlmDt"));
+  FERRY_ASSIGN_OR_RETURN(std::string amount, MtAmount(kDoc, amt, "TxInf/RtrdIntrBkSttlmAmt"));
+  b.Field("32A", date + amount);
+  if (customer) {
+    if (pugi::xml_node instd = Child(tx, "RtrdInstdAmt")) {
+      FERRY_ASSIGN_OR_RETURN(std::string a, MtAmount(kDoc, instd, "TxInf/RtrdInstdAmt"));
+      b.Field("33B", a);
+    }
+    if (!Path(chain, "Cdtr/Pty")) return Err(MxFault(kDoc, "TxInf/RtrChain/Cdtr/Pty", "missing"));
+    ReadParty(b, "50", Child(chain, "Dbtr"), "Pty", chain, "DbtrAcct");
+    ReadAgent(b, "52", chain, "DbtrAgt");
+    ReadAgent(b, "57", chain, "CdtrAgt");
+    ReadParty(b, "59", Child(chain, "Cdtr"), "Pty", chain, "CdtrAcct");
+    const std::string_view bearer = Text(tx, "ChrgBr");
+    b.Field("71A", bearer == "SHAR" ? "SHA" : bearer == "DEBT" ? "OUR" : "BEN");
+  } else {
+    if (!Path(chain, "Cdtr/Agt")) return Err(MxFault(kDoc, "TxInf/RtrChain/Cdtr/Agt", "missing"));
+    ReadAgent(b, "52", Child(chain, "Dbtr"), "Agt", chain, "DbtrAcct");
+    ReadAgent(b, "57", chain, "CdtrAgt");
+    ReadAgent(b, "58", Child(chain, "Cdtr"), "Agt", chain, "CdtrAcct");
+  }
+  const std::string_view reason = Text(tx, "RtrRsnInf/Rsn/Cd");
+  if (reason.empty()) return Err(MxFault(kDoc, "TxInf/RtrRsnInf/Rsn/Cd", "the reason is missing"));
+  std::vector<std::string> lines72 = {"/RETN/99", fmt::format("/{}/", reason)};
+  if (!original_instruction.empty() && original_instruction != kNotProvided) {
+    lines72.push_back(fmt::format("/MREF/{}", original_instruction));
+  }
+  if (!original_e2e.empty() && original_e2e != kNotProvided) {
+    lines72.push_back(fmt::format("/TREF/{}", original_e2e));
+  }
+  b.Field("72", lines72);
+  out += b.text();
+  out += "\r\n-}";
+  return CheckedMt(std::move(out), kDoc);
 }
 
 }  // namespace
@@ -1450,6 +1651,29 @@ Result<std::string> TranslatePacs008ToMt103(std::string_view xml, const MxToMtOp
                         root.name()));
   }
   return Pacs008ToMt103(root, options);
+}
+
+Result<std::string> TranslateMxToMt(std::string_view xml, const MxToMtOptions& options) {
+  pugi::xml_document doc;
+  const pugi::xml_parse_result parsed =
+      doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
+  if (!parsed) {
+    size_t line = 1;
+    const size_t offset = std::min<size_t>(static_cast<size_t>(parsed.offset), xml.size());
+    for (size_t i = 0; i < offset; ++i) line += xml[i] == '\n';
+    return Err(
+        InvalidArgument("XML (line {}, byte {}): {}", line, parsed.offset, parsed.description()));
+  }
+  pugi::xml_node root = doc.document_element();
+  pugi::xml_node app = Child(root, "AppHdr");
+  pugi::xml_node document = LocalName(root.name()) == "Document" ? root : Child(root, "Document");
+  if (Child(document, "FIToFICstmrCdtTrf")) return Pacs008ToMt103(root, options);
+  if (pugi::xml_node r = Child(document, "FICdtTrf")) return Pacs009ToMt202(app, r, options);
+  if (pugi::xml_node r = Child(document, "PmtRtr")) return Pacs004ToMt(app, r, options);
+  return Err(InvalidArgument(
+      "XML: <{}> holds no FIToFICstmrCdtTrf (pacs.008), FICdtTrf (pacs.009) nor PmtRtr "
+      "(pacs.004) document",
+      root.name()));
 }
 
 }  // namespace ferry::legacy

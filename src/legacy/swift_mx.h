@@ -69,6 +69,13 @@ struct MxToMtOptions {
 [[nodiscard]] Result<std::string> TranslatePacs008ToMt103(std::string_view xml,
                                                           const MxToMtOptions& options = {});
 
+// Any of the documents TranslateMtToMx writes back to its MT: pacs.008 to MT103 (as
+// TranslatePacs008ToMt103), pacs.009 to MT202 (MT202COV with an UndrlygCstmrCdtTrf; an MT205
+// comes back as an MT202: nothing in the pacs.009 tells them apart), pacs.004 to an MT103 or
+// MT202 with /RETN/ in 72.
+[[nodiscard]] Result<std::string> TranslateMxToMt(std::string_view xml,
+                                                  const MxToMtOptions& options = {});
+
 }  // namespace ferry::legacy
 
 #endif  // FERRY_LEGACY_SWIFT_MX_H_

@@ -284,7 +284,7 @@ TEST(SwiftMxTest, Mt202ReturnBecomesPacs004) {
   const std::string tx = "Document/PmtRtr/TxInf/";
   EXPECT_EQ(One(x, tx + "RtrId"), "RTN-202");
   EXPECT_EQ(One(x, tx + "OrgnlInstrId"), "FI-0001");
-  EXPECT_EQ(One(x, tx + "OrgnlEndToEndId"), "NOTPROVIDED");
+  EXPECT_EQ(One(x, tx + "OrgnlEndToEndId"), "CUST-REF-9");
   EXPECT_EQ(One(x, tx + "RtrdIntrBkSttlmAmt"), "250000.75");
   EXPECT_EQ(One(x, tx + "ChrgBr"), "SHAR");
   EXPECT_EQ(One(x, tx + "RtrChain/Dbtr/Agt/FinInstnId/BICFI"), "BENECHZZ");
@@ -300,7 +300,7 @@ TEST(SwiftMxTest, ReverseRefusesTextFinCannotCarry) {
   Result<std::string> mt = TranslatePacs008ToMt103(amp);
   ASSERT_FALSE(mt.has_value()) << mt.value_or("");
   EXPECT_THAT(mt.error().message(),
-              HasSubstr("pacs.008: the MT103 it translates to would not be valid (block 4, field "
+              HasSubstr("pacs.008: the MT it translates to would not be valid (block 4, field "
                         ":50K: (line 6, column 6): '&' (0x26) is not in the SWIFT X character "
                         "set"));
   std::string long_name = good;
@@ -367,8 +367,7 @@ void ExpectRoundTrip(std::string_view mt_text) {
   ASSERT_TRUE(ValidateMt(*m).ok()) << ValidateMt(*m).ToString() << "\n" << mt_text;
   Result<MxDocument> mx = TranslateMtToMx(*m, {.creation_time = kNoon});
   ASSERT_TRUE(mx.has_value()) << mx.error().ToString() << "\n" << mt_text;
-  Result<std::string> back =
-      TranslatePacs008ToMt103(mx->xml, {.output_header = m->direction == 'O'});
+  Result<std::string> back = TranslateMxToMt(mx->xml, {.output_header = m->direction == 'O'});
   ASSERT_TRUE(back.has_value()) << back.error().ToString() << "\n" << mx->xml;
   Result<MtMessage> again = ParseMt(*back);
   ASSERT_TRUE(again.has_value()) << again.error().ToString() << "\n" << *back;
@@ -377,7 +376,9 @@ void ExpectRoundTrip(std::string_view mt_text) {
 }
 
 TEST(SwiftMxTest, RoundTripOfTheHandWrittenMessages) {
-  for (std::string_view mt : {testing::kMt103Full, testing::kMt103Input, testing::kMt103Third}) {
+  for (std::string_view mt :
+       {testing::kMt103Full, testing::kMt103Input, testing::kMt103Third, testing::kMt103Return,
+        testing::kMt202, testing::kMt202Cov, testing::kMt202Return}) {
     ExpectRoundTrip(Crlf(mt));
   }
 }

@@ -177,7 +177,7 @@ inline constexpr std::string_view kMt202Cov =
     ":33B:USD1000,\n"
     "-}";
 
-// A return of kMt202.
+// A return of kMt202; 21 repeats the original's reference, as /TREF/ does.
 inline constexpr std::string_view kMt202Return =
     "{1:F01FAKEGB2LXXXX0000000000}{2:O2020900260211BANKDEFFXXXX00000000002602110900N}"
     "{3:{121:31415926-5358-4979-8323-846264338327}}{4:\n"
@@ -190,6 +190,7 @@ inline constexpr std::string_view kMt202Return =
     ":72:/RETN/58\n"
     "/AC03/\n"
     "/MREF/FI-0001\n"
+    "/TREF/CUST-REF-9\n"
     "-}";
 
 }  // namespace ferry::legacy::testing

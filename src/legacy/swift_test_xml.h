@@ -92,12 +92,28 @@ inline std::string XmlDiff(std::string_view expected, std::string_view actual) {
   return XmlDiff(a.document_element(), b.document_element(), "");
 }
 
+// "CHASGB2LXXXX" -> "CHASGB2LXXX"
+inline std::string TerminalBic(std::string_view lt) {
+  return fmt::format("{}{}", lt.substr(0, 8), lt.size() >= 12 ? lt.substr(9, 3) : "");
+}
+
 // The fields of an MT as the round trip must keep them: amounts as decimals (7138,40 and 7138,4
-// are one amount), field 70 as its text (MX keeps the words, not where the lines broke).
+// are one amount), field 70 as its text (MX keeps the words, not where the lines broke), 72 as
+// its set of codes (each with its continuation lines; /RETN/ without the field number, which
+// pacs.004 does not carry), and a 52A that names the sender (or an MT103's 57A that names the
+// receiver) as the same as no such field, which is what it means.
 inline std::vector<std::string> CanonicalFields(const MtMessage& m) {
+  const std::string sender = TerminalBic(m.direction == 'O' ? m.mir_terminal : m.logical_terminal);
+  const std::string receiver = TerminalBic(m.direction == 'O' ? m.logical_terminal : m.receiver);
   std::vector<std::string> out;
+  bool seen52 = false;
   for (const MtField& f : m.fields) {
     std::string value(f.value);
+    if (f.number() == "52" && !seen52) {
+      seen52 = true;
+      if (f.tag == "52A" && f.value == sender) continue;
+    }
+    if (f.tag == "57A" && m.message_type == "103" && f.value == receiver) continue;
     if (f.tag == "32A") {
       value = fmt::format("{}{}", f.value.substr(0, 9), MtAmountToDecimal(f.value.substr(9)));
     } else if (f.tag == "33B" || f.tag == "71F" || f.tag == "71G") {
@@ -106,12 +122,25 @@ inline std::vector<std::string> CanonicalFields(const MtMessage& m) {
       value = MtAmountToDecimal(f.value);
     } else if (f.tag == "70") {
       value.clear();
-      for (std::string_view l : FieldLines(f.value))
+      for (std::string_view l : FieldLines(f.value)) {
         value += fmt::format("{}{}", value.empty() ? "" : " ", l);
+      }
+    } else if (f.tag == "72") {
+      std::vector<std::string> groups;
+      for (std::string_view l : FieldLines(f.value)) {
+        if (l.starts_with("//") && !groups.empty()) {
+          groups.back() += fmt::format("|{}", l);
+        } else {
+          groups.emplace_back(l.starts_with("/RETN/") ? std::string_view("/RETN/") : l);
+        }
+      }
+      std::sort(groups.begin(), groups.end());
+      value = fmt::format("{}", fmt::join(groups, "|"));
     } else {
       value.clear();
-      for (std::string_view l : FieldLines(f.value))
+      for (std::string_view l : FieldLines(f.value)) {
         value += fmt::format("{}{}", value.empty() ? "" : "|", l);
+      }
     }
     out.push_back(fmt::format(":{}:{}", f.tag, value));
   }
@@ -122,14 +151,16 @@ inline std::vector<std::string> CanonicalFields(const MtMessage& m) {
 // (CanonicalFields), the direction, sender and receiver (as BICs), the MIR date and time of an
 // output header, and block 3's 111 and 121.
 inline std::string RoundTripDiff(const MtMessage& a, const MtMessage& b) {
-  auto bic = [](std::string_view lt) {
-    return fmt::format("{}{}", lt.substr(0, 8), lt.size() >= 12 ? lt.substr(9, 3) : "");
+  const auto bic = TerminalBic;
+  // An MT205 comes back as an MT202: pacs.009 does not tell them apart.
+  auto type = [](const MtMessage& m) {
+    return m.message_type == "205" ? std::string("202") : std::string(m.message_type);
   };
-  std::vector<std::string> ha = {std::string(1, a.direction), std::string(a.message_type),
-                                 std::string(a.UserHeader("111")),
+  std::vector<std::string> ha = {std::string(1, a.direction), type(a),
+                                 std::string(a.UserHeader("111")), std::string(a.UserHeader("119")),
                                  std::string(a.UserHeader("121"))};
-  std::vector<std::string> hb = {std::string(1, b.direction), std::string(b.message_type),
-                                 std::string(b.UserHeader("111")),
+  std::vector<std::string> hb = {std::string(1, b.direction), type(b),
+                                 std::string(b.UserHeader("111")), std::string(b.UserHeader("119")),
                                  std::string(b.UserHeader("121"))};
   if (a.direction == 'O') {
     for (auto [m, h] : {std::pair{&a, &ha}, std::pair{&b, &hb}}) {
