@@ -765,6 +765,81 @@ std::string_view Identity(std::string_view tag) {
 }
 }  // namespace
 
+// The network validated rules of MT103 between fields (Standards MT, MT103 "Network Validated
+// Rules"): C1 (D75) 33B in another currency than 32A needs 36, and 36 needs it; C3 (E01, E02) the
+// 23E codes 23B allows; C14 and C15 (E13, D50, E15) which of 71F and 71G 71A allows. Not
+// checked: E15's "BEN needs at least one 71F", which the reference cases break and whose
+// translation states a zero charge instead (docs/swift.md).
+Status CheckMt103Rules(const MtMessage& m) {
+  const MtField* f23b = nullptr;
+  const MtField* f32a = nullptr;
+  const MtField* f33b = nullptr;
+  const MtField* f36 = nullptr;
+  const MtField* f71a = nullptr;
+  std::vector<const MtField*> f23e;
+  std::vector<const MtField*> f71f;
+  const MtField* f71g = nullptr;
+  for (const MtField& f : m.fields) {
+    if (f.tag == "23B") f23b = &f;
+    if (f.tag == "23E") f23e.push_back(&f);
+    if (f.tag == "32A") f32a = &f;
+    if (f.tag == "33B") f33b = &f;
+    if (f.tag == "36") f36 = &f;
+    if (f.tag == "71A") f71a = &f;
+    if (f.tag == "71F") f71f.push_back(&f);
+    if (f.tag == "71G") f71g = &f;
+  }
+  if (f33b != nullptr && f32a != nullptr) {
+    const std::string_view instructed = f33b->value.substr(0, 3);
+    const std::string_view settled = f32a->value.substr(6, 3);
+    if (instructed != settled && f36 == nullptr) {
+      return InvalidArgument(
+          "block 4, field :33B: (line {}): rule D75: the instructed amount is in {} and 32A in "
+          "{}; add the exchange rate :36:",
+          f33b->line, instructed, settled);
+    }
+    if (instructed == settled && f36 != nullptr) {
+      return InvalidArgument(
+          "block 4, field :36: (line {}): rule D75: 33B and 32A are both in {}; an exchange "
+          "rate is not allowed, remove :36:",
+          f36->line, settled);
+    }
+  } else if (f36 != nullptr) {
+    return InvalidArgument(
+        "block 4, field :36: (line {}): rule D75: an exchange rate needs the instructed amount "
+        ":33B: in another currency than 32A",
+        f36->line);
+  }
+  if (f23b != nullptr) {
+    for (const MtField* e : f23e) {
+      const std::string_view code = e->value.substr(0, 4);
+      if ((f23b->value == "SSTD" || f23b->value == "SPAY") ||
+          (f23b->value == "SPRI" && code != "SDVA" && code != "TELB" && code != "PHOB" &&
+           code != "INTC")) {
+        return InvalidArgument(
+            "block 4, field :23E: (line {}): rule {}: 23B {} does not allow the instruction "
+            "code {}",
+            e->line, f23b->value == "SPRI" ? "E01" : "E02", f23b->value, code);
+      }
+    }
+  }
+  if (f71a != nullptr) {
+    if (f71a->value == "OUR" && !f71f.empty()) {
+      return InvalidArgument(
+          "block 4, field :71F: (line {}): rule E13: with 71A OUR the sender bears the charges; "
+          "no sender's charges :71F: are allowed",
+          f71f.front()->line);
+    }
+    if (f71a->value != "OUR" && f71g != nullptr) {
+      return InvalidArgument(
+          "block 4, field :71G: (line {}): rule {}: receiver's charges :71G: are allowed only "
+          "with 71A OUR, not {}",
+          f71g->line, f71a->value == "SHA" ? "D50" : "E15", f71a->value);
+    }
+  }
+  return OkStatus();
+}
+
 // The UETR of block 3's tag 121: a version 4 UUID in lower case (SWIFT gpi, "UETR").
 bool IsUetr(std::string_view v) {
   if (v.size() != 36) return false;
@@ -834,6 +909,7 @@ Status ValidateMt(const MtMessage& message) {
                            name.empty() ? "" : fmt::format(" ({})", name), options)
         .WithContext(cov ? (b ? "block 4, sequence B" : "block 4, sequence A") : "block 4");
   }
+  if (kind == "103") return CheckMt103Rules(message);
   return OkStatus();
 }
 

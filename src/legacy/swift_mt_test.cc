@@ -236,6 +236,29 @@ TEST(SwiftMtTest, UnknownAndRepeatedFields) {
   EXPECT_EQ(ValidateError(Edit(text, ":71A:BEN", ":23E:SDVA\r\n:71A:BEN")), "(valid)");
 }
 
+TEST(SwiftMtTest, Mt103NetworkRulesBetweenFields) {
+  auto edited = [](std::string_view from, std::string_view to) {
+    return Crlf(Edit(testing::kMt103Full, from, to));
+  };
+  EXPECT_EQ(ValidateError(edited(":36:0,9145\n", "")),
+            "block 4, field :33B: (line 9): rule D75: the instructed amount is in USD and 32A in "
+            "EUR; add the exchange rate :36:");
+  EXPECT_THAT(ValidateError(edited(":33B:USD1350,", ":33B:EUR1350,")),
+              HasSubstr("field :36: (line 10): rule D75: 33B and 32A are both in EUR"));
+  EXPECT_THAT(ValidateError(edited(":33B:USD1350,\n", "")),
+              HasSubstr("rule D75: an exchange rate needs the instructed amount"));
+  EXPECT_THAT(ValidateError(edited(":71G:EUR12,5", ":71F:EUR12,5")),
+              HasSubstr("field :71F: (line 31): rule E13: with 71A OUR"));
+  EXPECT_THAT(ValidateError(edited(":71A:OUR", ":71A:SHA")),
+              HasSubstr("field :71G: (line 31): rule D50: receiver's charges :71G: are allowed "
+                        "only with 71A OUR, not SHA"));
+  EXPECT_THAT(ValidateError(edited(":23B:CRED", ":23B:SPRI")),
+              HasSubstr("field :23E: (line 6): rule E01: 23B SPRI does not allow the instruction "
+                        "code HOLD"));
+  EXPECT_THAT(ValidateError(edited(":23B:CRED", ":23B:SSTD")),
+              HasSubstr("field :23E: (line 4): rule E02: 23B SSTD does not allow"));
+}
+
 TEST(SwiftMtTest, UetrIsAVersion4Uuid) {
   const std::string text = Crlf(testing::kMt103Input);
   EXPECT_EQ(ValidateError(Edit(text, "0f1e2d3c-4b5a-4978", "0F1E2D3C-4b5a-4978")),

@@ -432,8 +432,12 @@ class RandomMt103 {
     if (Coin()) Field(t, "26T", Pick({"K90", "ABC", "001"}));
     const std::string ccy = Pick({"EUR", "USD", "JPY", "GBP"});
     Field(t, "32A", fmt::format("26{:02}{:02}{}{}", Int(1, 12), Int(1, 28), ccy, Amount()));
-    if (Coin()) Field(t, "33B", Pick({"USD", "CHF"}) + Amount());
-    if (Coin()) Field(t, "36", fmt::format("{},{}", Int(0, 9), Int(0, 9999)));
+    if (Coin()) {
+      // Rule D75: an exchange rate exactly when the currencies differ.
+      const std::string instructed = Coin() ? ccy : Pick({"USD", "CHF"});
+      Field(t, "33B", instructed + Amount());
+      if (instructed != ccy) Field(t, "36", fmt::format("{},{}", Int(0, 9), Int(0, 9999)));
+    }
     switch (Int(0, 2)) {
       case 0: Field(t, "50A", Account(true) + Bic(true)); break;
       case 1:
