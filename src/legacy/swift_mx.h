@@ -7,7 +7,10 @@
 //   MT103/MT202 with /RETN/    -> pacs.004.001.09 (PmtRtr)
 // each wrapped with its business application header (head.001.001.02) in an <Envelope>; and back,
 //   pacs.008.001.08            -> MT103
-// so that MT -> MX -> MT keeps every mapped field.
+//   pacs.009.001.08            -> MT202, or MT202COV with UndrlygCstmrCdtTrf
+//   pacs.004.001.09            -> MT103 or MT202 with /RETN/
+// so that MT -> MX -> MT keeps every mapped field (docs/swift.md says what the comparison
+// allows: an MT205 comes back as an MT202, amounts as decimals, ...).
 //
 // XML is written and read with pugixml. Thread-safety: the functions are thread-safe.
 #ifndef FERRY_LEGACY_SWIFT_MX_H_
