@@ -29,6 +29,20 @@ bool AllDigits(std::string_view s) {
   return !s.empty();
 }
 
+// The lines of a field's content (CRLF or LF between them) into `lines`, which is cleared.
+void SplitLines(std::string_view value, std::vector<std::string_view>* lines) {
+  lines->clear();
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t nl = value.find('\n', start);
+    if (nl == std::string_view::npos) nl = value.size();
+    size_t end = nl;
+    if (end > start && value[end - 1] == '\r') --end;
+    lines->push_back(value.substr(start, end - start));
+    start = nl + 1;
+  }
+}
+
 std::string Printable(char c) {
   const auto b = static_cast<unsigned char>(c);
   if (b >= 0x20 && b < 0x7F) return fmt::format("'{}' (0x{:02X})", c, b);
@@ -358,15 +372,7 @@ Result<MtMessage> ParseMt(std::string_view text) {
 
 std::vector<std::string_view> FieldLines(std::string_view value) {
   std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start <= value.size()) {
-    size_t nl = value.find('\n', start);
-    if (nl == std::string_view::npos) nl = value.size();
-    size_t end = nl;
-    if (end > start && value[end - 1] == '\r') --end;
-    lines.push_back(value.substr(start, end - start));
-    start = nl + 1;
-  }
+  SplitLines(value, &lines);
   return lines;
 }
 
@@ -632,7 +638,10 @@ Status CheckReference(const MtField& f) {
 }
 
 Status CheckField(const MtField& f, Format format) {
-  const std::vector<std::string_view> lines = FieldLines(f.value);
+  // One vector per thread for the lines: validating a message allocates nothing per field.
+  static thread_local std::vector<std::string_view> scratch;
+  SplitLines(f.value, &scratch);
+  const std::vector<std::string_view>& lines = scratch;
   const std::string_view v = f.value;
   switch (format) {
     case Format::kReference: return CheckReference(f);
@@ -757,6 +766,16 @@ Status CheckField(const MtField& f, Format format) {
 }  // namespace
 
 namespace {
+// Tags are 2 or 3 characters: compared in place, without a call to memcmp (the validation
+// compares each field with every rule of its message type).
+bool SameTag(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 // A field's identity for repetition and presence: the number for the parties and agents whose
 // letter is an option (50a, 52a-59a), the whole tag otherwise (23B and 23E are two fields).
 std::string_view Identity(std::string_view tag) {
@@ -780,14 +799,14 @@ Status CheckMt103Rules(const MtMessage& m) {
   std::vector<const MtField*> f71f;
   const MtField* f71g = nullptr;
   for (const MtField& f : m.fields) {
-    if (f.tag == "23B") f23b = &f;
-    if (f.tag == "23E") f23e.push_back(&f);
-    if (f.tag == "32A") f32a = &f;
-    if (f.tag == "33B") f33b = &f;
-    if (f.tag == "36") f36 = &f;
-    if (f.tag == "71A") f71a = &f;
-    if (f.tag == "71F") f71f.push_back(&f);
-    if (f.tag == "71G") f71g = &f;
+    if (SameTag(f.tag, "23B")) f23b = &f;
+    if (SameTag(f.tag, "23E")) f23e.push_back(&f);
+    if (SameTag(f.tag, "32A")) f32a = &f;
+    if (SameTag(f.tag, "33B")) f33b = &f;
+    if (SameTag(f.tag, "36")) f36 = &f;
+    if (SameTag(f.tag, "71A")) f71a = &f;
+    if (SameTag(f.tag, "71F")) f71f.push_back(&f);
+    if (SameTag(f.tag, "71G")) f71g = &f;
   }
   if (f33b != nullptr && f32a != nullptr) {
     const std::string_view instructed = f33b->value.substr(0, 3);
@@ -870,11 +889,15 @@ Status ValidateMt(const MtMessage& message) {
   const bool cov = kind.ends_with("COV");
   bool in_b = false;
   std::vector<std::pair<std::string_view, bool>> seen;
+  seen.reserve(message.fields.size());
   for (const MtField& f : message.fields) {
     if (cov && !in_b && f.number() == "50") in_b = true;
     const FieldRule* fr = nullptr;
     for (const FieldRule& r : rule->fields) {
-      if (r.tag == f.tag && r.sequence_b == in_b) fr = &r;
+      if (r.sequence_b == in_b && SameTag(r.tag, f.tag)) {
+        fr = &r;
+        break;
+      }
     }
     if (fr == nullptr) {
       return InvalidArgument(
@@ -882,11 +905,11 @@ Status ValidateMt(const MtMessage& message) {
           "letter option",
           f.tag, f.line, kind, cov ? (in_b ? " sequence B" : " sequence A") : "");
     }
-    const bool repeatable = std::find(rule->repeatable.begin(), rule->repeatable.end(), f.tag) !=
-                            rule->repeatable.end();
+    const bool repeatable = std::any_of(rule->repeatable.begin(), rule->repeatable.end(),
+                                        [&](std::string_view r) { return SameTag(r, f.tag); });
     const std::string_view id = Identity(f.tag);
     for (const auto& [other, b] : seen) {
-      if (other == id && b == in_b && !repeatable) {
+      if (SameTag(other, id) && b == in_b && !repeatable) {
         return InvalidArgument("block 4, field :{}: (line {}): field {} appears twice{}", f.tag,
                                f.line, id, cov ? (in_b ? " in sequence B" : " in sequence A") : "");
       }
@@ -896,7 +919,7 @@ Status ValidateMt(const MtMessage& message) {
   }
   for (const auto& [id, b] : rule->mandatory) {
     bool found = false;
-    for (const auto& [other, sb] : seen) found = found || (other == id && sb == b);
+    for (const auto& [other, sb] : seen) found = found || (SameTag(other, id) && sb == b);
     if (found) continue;
     std::string options;
     for (const FieldRule& r : rule->fields) {
