@@ -50,13 +50,14 @@ std::vector<CommandSpec> Iso8583Commands();
 std::vector<CommandSpec> RelayCommands();
 std::vector<CommandSpec> InferCommands();
 std::vector<CommandSpec> EvidenceCommands();
+std::vector<CommandSpec> SwiftCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
   for (auto group :
        {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(), DiscoverCommands(),
         PlanCommands(), IacCommands(), CopybookCommands(), CryptoCommands(), Iso8583Commands(),
-        RelayCommands(), InferCommands(), EvidenceCommands()}) {
+        RelayCommands(), InferCommands(), EvidenceCommands(), SwiftCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;
