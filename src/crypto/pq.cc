@@ -24,6 +24,13 @@ FERRY_PQCLEAN_KEM(MLKEM1024)
   int PQCLEAN_##NS##_CLEAN_crypto_sign_verify_ctx(                                          \
       const uint8_t* sig, size_t siglen, const uint8_t* m, size_t mlen, const uint8_t* ctx, \
       size_t ctxlen, const uint8_t* pk);
+#define FERRY_PQCLEAN_SIGN_MU(NS)                                                        \
+  int PQCLEAN_##NS##_CLEAN_crypto_sign_signature_mu(                                     \
+      uint8_t* sig, size_t* siglen, const uint8_t* mu, size_t mulen, const uint8_t* ctx, \
+      size_t ctxlen, const uint8_t* sk);
+FERRY_PQCLEAN_SIGN_MU(MLDSA65)
+FERRY_PQCLEAN_SIGN_MU(MLDSA87)
+#undef FERRY_PQCLEAN_SIGN_MU
 FERRY_PQCLEAN_SIGN(MLDSA65)
 FERRY_PQCLEAN_SIGN(MLDSA87)
 #undef FERRY_PQCLEAN_SIGN
@@ -214,6 +221,25 @@ Result<Bytes> MlDsa::SignWith(ByteView sk, ByteView message, ByteView context, B
                      : PQCLEAN_MLDSA87_CLEAN_crypto_sign_signature_ctx(
                            sig.data(), &length, message.data(), message.size(), context.data(),
                            context.size(), sk.data());
+  if (rc != 0 || length != s.signature) return Err(Internal("{} signing failed", name()));
+  return sig;
+}
+
+Result<Bytes> MlDsa::SignMuWith(ByteView sk, ByteView mu, ByteView rnd) const {
+  const MlDsaSizes s = sizes();
+  FERRY_RETURN_IF_ERROR(CheckSecretKey(sk));
+  if (mu.size() != MlDsaSizes::kMu)
+    return Err(WrongLength(name(), "mu", mu.size(), MlDsaSizes::kMu));
+  if (rnd.size() != MlDsaSizes::kRnd)
+    return Err(WrongLength(name(), "rnd", rnd.size(), MlDsaSizes::kRnd));
+  Bytes sig(s.signature);
+  size_t length = 0;
+  ScopedRandomBytes source(rnd);
+  const int rc = level_ == MlDsaLevel::k65
+                     ? PQCLEAN_MLDSA65_CLEAN_crypto_sign_signature_mu(
+                           sig.data(), &length, mu.data(), mu.size(), nullptr, 0, sk.data())
+                     : PQCLEAN_MLDSA87_CLEAN_crypto_sign_signature_mu(
+                           sig.data(), &length, mu.data(), mu.size(), nullptr, 0, sk.data());
   if (rc != 0 || length != s.signature) return Err(Internal("{} signing failed", name()));
   return sig;
 }

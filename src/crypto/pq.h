@@ -68,6 +68,7 @@ struct MlDsaSizes {
   static constexpr size_t kSeed = 32;  // ξ (ML-DSA.KeyGen_internal)
   static constexpr size_t kRnd = 32;   // rnd (ML-DSA.Sign_internal); all zero: deterministic
   static constexpr size_t kMaxContext = 255;
+  static constexpr size_t kMu = 64;  // mu = H(tr || M'), FIPS 204 Algorithm 7 step 6
 };
 
 struct SignatureKeyPair {
@@ -90,6 +91,9 @@ class MlDsa {
                                    ByteView context = {}) const;
   [[nodiscard]] Result<Bytes> SignWith(ByteView secret_key, ByteView message, ByteView context,
                                        ByteView rnd) const;
+  // ML-DSA.Sign_internal from an externally computed mu (64 bytes) rather than a message: for
+  // callers that hash the message themselves (an HSM front end, a streaming signer).
+  [[nodiscard]] Result<Bytes> SignMuWith(ByteView secret_key, ByteView mu, ByteView rnd) const;
   // OK when `signature` is valid; otherwise an error saying why (length, context, or invalid).
   [[nodiscard]] Status Verify(ByteView public_key, ByteView message, ByteView signature,
                               ByteView context = {}) const;
