@@ -1,0 +1,72 @@
+// `ferry ca` through the command line with a fake clock: init, issue, a name outside the policy,
+// renew --due as time passes, and the report's exit code.
+#include <unistd.h>
+
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cli/cli.h"
+
+namespace ferry {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CaCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/ferry-ca-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    env_.SetEnvVar("FERRY_STORE", std::nullopt);
+    env_.SetNowMicros(int64_t{1796083200} * 1000000);  // 2026-12-01
+  }
+  void TearDown() override { ASSERT_TRUE(Env::Default()->RemoveAll(dir_).ok()); }
+  struct Outcome {
+    int code;
+    std::string out, err;
+  };
+  Outcome Run(const std::vector<std::string>& args) {
+    std::vector<const char*> argv = {"ferry", "--log-level", "error"};
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    std::ostringstream out, err;
+    const int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env_);
+    return {code, out.str(), err.str()};
+  }
+  FaultInjectionEnv env_{Env::Default()};
+  std::string dir_;
+};
+
+TEST_F(CaCommandTest, IssuesRenewsWhenDueAndReports) {
+  ASSERT_EQ(Run({"ca", "init", "--dir", dir_ + "/ca", "--allow-name", "*.bank.internal",
+                 "--validity-days", "60", "--renew-before-days", "20"})
+                .code,
+            0);
+  Outcome issued = Run({"ca", "issue", "--dir", dir_ + "/ca", "--name", "db1.bank.internal",
+                        "--out-dir", dir_ + "/certs"});
+  ASSERT_EQ(issued.code, 0) << issued.err;
+  EXPECT_THAT(issued.out, HasSubstr("db1.bank.internal"));
+  Outcome outside = Run({"ca", "issue", "--dir", dir_ + "/ca", "--name", "db1.evil.com",
+                         "--out-dir", dir_ + "/certs"});
+  EXPECT_EQ(outside.code, 2);
+  EXPECT_THAT(outside.err,
+              HasSubstr("db1.evil.com is outside the CA's policy (allowed: *.bank.internal)"));
+
+  EXPECT_THAT(Run({"ca", "renew", "--dir", dir_ + "/ca", "--due"}).err,
+              HasSubstr("0 certificate(s) renewed"));
+  Outcome report = Run({"--json", "ca", "report", "--dir", dir_ + "/ca", "--within-days", "30"});
+  EXPECT_EQ(report.code, 0) << report.out;  // 60 days left: nothing expiring, nothing weak
+  env_.AdvanceMicros(int64_t{45} * 86400 * 1000000);  // 15 days left
+  EXPECT_EQ(Run({"ca", "report", "--dir", dir_ + "/ca"}).code, 1);
+  Outcome renewed = Run({"ca", "renew", "--dir", dir_ + "/ca", "--due"});
+  ASSERT_EQ(renewed.code, 0) << renewed.err;
+  EXPECT_THAT(renewed.err, HasSubstr("1 certificate(s) renewed"));
+  EXPECT_THAT(renewed.out, HasSubstr("60 days"));
+  EXPECT_EQ(Run({"ca", "report", "--dir", dir_ + "/ca"}).code, 0);
+  EXPECT_EQ(Run({"ca", "renew", "--dir", dir_ + "/ca"}).code, 2);  // --due is required
+}
+
+}  // namespace
+}  // namespace ferry
