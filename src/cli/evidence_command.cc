@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "report/checkpoint.h"
 #include "report/evidence.h"
 #include "store/store.h"
 
@@ -65,9 +66,42 @@ Result<int> RunVerify(CommandContext& context, const EvidenceFlags& f) {
   return s->log_intact ? kExitOk : kExitCheckFailed;
 }
 
+Result<int> RunCheckpoint(CommandContext& context, const EvidenceFlags& f) {
+  Result<std::string> key = context.env->ReadFile(f.identity);
+  if (!key.has_value()) {
+    return Err(InvalidArgument("--identity {}: {}; make one with `ferry crypto keygen --out {}`",
+                               f.identity, key.error().message(), f.identity));
+  }
+  FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, crypto::Identity::FromJson(*key, f.identity));
+  FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
+  FERRY_ASSIGN_OR_RETURN(Event e,
+                         report::SignCheckpoint(*store, signer, "cli:evidence checkpoint"));
+  context.out << fmt::format("checkpoint at event {}: the log's head signed by {}\n", e.seq,
+                             signer.pub.Fingerprint());
+  return kExitOk;
+}
+
+Result<int> RunVerifyLog(CommandContext& context, const EvidenceFlags& f) {
+  FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
+  FERRY_ASSIGN_OR_RETURN(EventLogReport chain, store->VerifyEventLog());
+  FERRY_ASSIGN_OR_RETURN(report::CheckpointReport r, report::VerifyCheckpoints(*store, f.signer));
+  for (const std::string& p : chain.problems) context.out << "chain: " << p << "\n";
+  for (const std::string& p : r.problems) context.out << p << "\n";
+  context.out << fmt::format(
+      "{} event(s), chain {}; {} signed checkpoint(s), {} problem(s); signed up to event {}\n",
+      chain.events_checked, chain.intact ? "intact" : "BROKEN", r.checkpoints, r.problems.size(),
+      r.last_checkpointed_seq);
+  if (r.checkpoints == 0)
+    context.err << "ferry: no signed checkpoint yet: `ferry evidence checkpoint --identity KEY` "
+                   "makes one\n";
+  return chain.intact && r.problems.empty() ? kExitOk : kExitCheckFailed;
+}
+
 }  // namespace
 
 std::vector<CommandSpec> EvidenceCommands() {
+  auto cp = std::make_shared<EvidenceFlags>();
+  auto vl = std::make_shared<EvidenceFlags>();
   auto exp = std::make_shared<EvidenceFlags>();
   auto ver = std::make_shared<EvidenceFlags>();
   const std::string group = "Signed evidence of runs, for auditors";
@@ -97,6 +131,26 @@ std::vector<CommandSpec> EvidenceCommands() {
              app.add_option("--signer", ver->signer, "Require this signer fingerprint");
            },
        .run = [ver](CommandContext& c) { return RunVerify(c, *ver); }},
+      {.path = {"evidence", "checkpoint"},
+       .group_help = group,
+       .help = "Sign the event log's head (ML-DSA-65 and Ed25519) as a checkpoint event in the log",
+       .add_options =
+           [cp](CLI::App& app) {
+             app.add_option("--identity", cp->identity,
+                            "The signing identity (ferry crypto keygen)")
+                 ->required();
+           },
+       .run = [cp](CommandContext& c) { return RunCheckpoint(c, *cp); }},
+      {.path = {"evidence", "verify-log"},
+       .group_help = group,
+       .help =
+           "Check the event log's chain and every signed checkpoint in it; exit 1 on any problem",
+       .add_options =
+           [vl](CLI::App& app) {
+             app.add_option("--signer", vl->signer,
+                            "Require checkpoints signed by this fingerprint");
+           },
+       .run = [vl](CommandContext& c) { return RunVerifyLog(c, *vl); }},
   };
 }
 

@@ -78,6 +78,16 @@ TEST(EvidenceCommandTest, ExportsACopyRunAndRejectsAnEditedFile) {
   Outcome bad = RunCli({"evidence", "verify", dir + "/ev.json"});
   EXPECT_EQ(bad.code, 1);
   EXPECT_THAT(bad.err, HasSubstr("REJECTED: the evidence signature does not verify"));
+  // A signed checkpoint of the log, then the log checked with it.
+  Outcome cp = RunCli({"--store", store, "evidence", "checkpoint", "--identity", dir + "/ops.key"});
+  ASSERT_EQ(cp.code, 0) << cp.err;
+  EXPECT_THAT(cp.out, HasSubstr("checkpoint at event 3"));
+  Outcome vl = RunCli({"--store", store, "evidence", "verify-log", "--signer", fp});
+  EXPECT_EQ(vl.code, 0) << vl.out << vl.err;
+  EXPECT_THAT(
+      vl.out,
+      HasSubstr(
+          "3 event(s), chain intact; 1 signed checkpoint(s), 0 problem(s); signed up to event 2"));
   ASSERT_TRUE(Env::Default()->RemoveAll(dir).ok());
 }
 
