@@ -8,29 +8,16 @@
 
 #include "base/json.h"
 #include "cli/cli.h"
+#include "cli/cli_test_util.h"
 #include "crypto/pkcs11.h"
 
 namespace ferry {
 namespace {
 
 using ::testing::HasSubstr;
+using Outcome = ::ferry::testing::CliOutcome;
+using ::ferry::testing::RunCli;
 using ::testing::Not;
-
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Outcome RunCli(const std::vector<std::string>& args) {
-  std::vector<const char*> argv = {"ferry", "--log-level", "error"};
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  FaultInjectionEnv env(Env::Default());
-  env.SetEnvVar("FERRY_STORE", std::nullopt);
-  int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env);
-  return {code, out.str(), err.str()};
-}
 
 TEST(CryptoCommandTest, InfoNamesTheBackendsAndSizes) {
   Outcome r = RunCli({"crypto", "info"});

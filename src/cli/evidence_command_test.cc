@@ -10,27 +10,15 @@
 
 #include "base/json.h"
 #include "cli/cli.h"
+#include "cli/cli_test_util.h"
 #include "store/store.h"
 
 namespace ferry {
 namespace {
 
 using ::testing::HasSubstr;
-
-struct Outcome {
-  int code;
-  std::string out, err;
-};
-
-Outcome RunCli(const std::vector<std::string>& args) {
-  std::vector<const char*> argv = {"ferry", "--log-level", "error"};
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  FaultInjectionEnv env(Env::Default());
-  env.SetEnvVar("FERRY_STORE", std::nullopt);
-  const int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env);
-  return {code, out.str(), err.str()};
-}
+using Outcome = ::ferry::testing::CliOutcome;
+using ::ferry::testing::RunCli;
 
 TEST(EvidenceCommandTest, ExportsACopyRunAndRejectsAnEditedFile) {
   char pattern[] = "/tmp/ferry-evidence-cli-XXXXXX";

@@ -11,27 +11,15 @@
 #include <gtest/gtest.h>
 
 #include "cli/cli.h"
+#include "cli/cli_test_util.h"
 #include "crypto/identity.h"
 
 namespace ferry {
 namespace {
 
 using ::testing::HasSubstr;
-
-struct Outcome {
-  int code;
-  std::string out, err;
-};
-
-Outcome RunCli(const std::vector<std::string>& args) {
-  std::vector<const char*> argv = {"ferry", "--log-level", "error"};
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  FaultInjectionEnv env(Env::Default());
-  env.SetEnvVar("FERRY_STORE", std::nullopt);
-  const int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env);
-  return {code, out.str(), err.str()};
-}
+using Outcome = ::ferry::testing::CliOutcome;
+using ::ferry::testing::RunCli;
 
 class RelayCommandTest : public ::testing::Test {
  protected:

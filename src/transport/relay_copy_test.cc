@@ -1,12 +1,10 @@
 // `ferry copy` from one PostgreSQL database to another through two relays (the client near the
 // source, the server near the target), and `ferry verify` clean afterwards: the copy's batches
 // cross the post-quantum channel, and nothing else about the copy changes.
-#include <sstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "cli/cli.h"
+#include "cli/cli_test_util.h"
 #include "harness/shared_servers.h"
 #include "transport/relay.h"
 
@@ -16,18 +14,6 @@ namespace {
 using ::testing::HasSubstr;
 
 class RelayCopyTest : public ferry::testing::PostgresTest {};
-
-int RunCli(const std::vector<std::string>& args, std::string* out, std::string* err) {
-  std::vector<const char*> argv = {"ferry", "--log-level", "error"};
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  std::ostringstream o, e;
-  FaultInjectionEnv env(Env::Default());
-  env.SetEnvVar("FERRY_STORE", std::nullopt);
-  const int code = RunFerry(static_cast<int>(argv.size()), argv.data(), o, e, &env);
-  *out = o.str();
-  *err = e.str();
-  return code;
-}
 
 TEST_F(RelayCopyTest, CopiesThroughTwoRelaysAndVerifiesClean) {
   ASSERT_TRUE(
@@ -57,12 +43,13 @@ TEST_F(RelayCopyTest, CopiesThroughTwoRelaysAndVerifiesClean) {
   // The target as the source side sees it: through the relay client's port.
   const std::string via = fmt::format("postgresql://{}@127.0.0.1:{}/{}?sslmode=disable",
                                       server()->user(), relay_client->port(), *target_db);
-  std::string out, err;
-  ASSERT_EQ(RunCli({"copy", "--from", url(), "--to", via}, &out, &err), 0) << out << err;
+  testing::CliOutcome copy = testing::RunCli({"copy", "--from", url(), "--to", via});
+  ASSERT_EQ(copy.code, 0) << copy.out << copy.err;
   EXPECT_GT(relay_server->counters().connections.load(), 0);
   EXPECT_GT(relay_client->counters().bytes_up.load(), 20000 * 20);  // the rows went through it
-  ASSERT_EQ(RunCli({"verify", "--from", url(), "--to", server()->Url(*target_db)}, &out, &err), 0)
-      << out << err;
+  testing::CliOutcome verify =
+      testing::RunCli({"verify", "--from", url(), "--to", server()->Url(*target_db)});
+  ASSERT_EQ(verify.code, 0) << verify.out << verify.err;
   EXPECT_EQ(server()->QueryValue(*target_db, "SELECT count(*) FROM account").value(), "20000");
   EXPECT_TRUE(relay_server->errors().empty()) << relay_server->errors().front();
   relay_client->Stop();
