@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "cli/commands.h"
+#include "cli/sealed_files.h"
 #include "crypto/key_migration.h"
 #include "crypto/pq.h"
 #include "crypto/sealed_export.h"
@@ -128,15 +129,6 @@ struct OpenFlags {
   std::string identity, in, out, signer;
 };
 
-Result<crypto::Identity> LoadIdentity(Env* env, const std::string& path) {
-  Result<std::string> text = env->ReadFile(path);
-  if (!text.has_value()) {
-    return Err(InvalidArgument("--identity {}: {}; make one with `ferry crypto keygen --out {}`",
-                               path, text.error().message(), path));
-  }
-  return crypto::Identity::FromJson(*text, path);
-}
-
 Result<int> RunKeygen(CommandContext& context, const KeygenFlags& flags) {
   FERRY_ASSIGN_OR_RETURN(crypto::Identity id, crypto::Identity::Generate());
   const std::string json = id.ToJson();
@@ -171,144 +163,25 @@ Result<int> RunKeygen(CommandContext& context, const KeygenFlags& flags) {
   return kExitOk;
 }
 
-// A recipient given as its text, or as a file holding it (a path that exists).
-Result<crypto::PublicIdentity> LoadRecipient(Env* env, const std::string& arg) {
-  std::string text = arg;
-  if (!arg.starts_with("ferry-recipient-v1:") && env->FileExists(arg)) {
-    FERRY_ASSIGN_OR_RETURN(text, env->ReadFile(arg));
-    if (text.find("\"ferry-identity\"") != std::string::npos) {
-      FERRY_ASSIGN_OR_RETURN(crypto::Identity id, crypto::Identity::FromJson(text, arg));
-      return id.pub;
-    }
-  }
-  Result<crypto::PublicIdentity> r = crypto::PublicIdentity::FromText(text);
-  if (!r.has_value())
-    return Err(InvalidArgument("--to {}: {}", arg.substr(0, 40), r.error().message()));
-  return r;
-}
-
 Result<int> RunSeal(CommandContext& context, const SealFlags& flags) {
   std::vector<crypto::PublicIdentity> recipients;
   for (const std::string& to : flags.to) {
     FERRY_ASSIGN_OR_RETURN(crypto::PublicIdentity r, LoadRecipient(context.env, to));
     recipients.push_back(std::move(r));
   }
-  FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, LoadIdentity(context.env, flags.identity));
-  // The files, each under the name it is given (a directory: its files, relative to its parent).
-  std::vector<std::pair<std::string, std::string>> files;  // entry name, path
-  for (const std::string& p : flags.paths) {
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      const fs::path base = fs::path(p).lexically_normal().parent_path();
-      std::vector<fs::path> found;
-      for (const auto& e : fs::recursive_directory_iterator(p, ec)) {
-        if (e.is_regular_file()) found.push_back(e.path());
-      }
-      std::sort(found.begin(), found.end());
-      for (const fs::path& f : found)
-        files.emplace_back(f.lexically_relative(base).string(), f.string());
-    } else if (fs::is_regular_file(p, ec)) {
-      files.emplace_back(fs::path(p).filename().string(), p);
-    } else {
-      return Err(InvalidArgument("{}: no such file or directory to seal", p));
-    }
-  }
-  const std::string partial = flags.out + ".partial";
-  std::unique_ptr<FILE, int (*)(FILE*)> out(std::fopen(partial.c_str(), "wbx"), std::fclose);
-  if (!out)
-    return Err(InvalidArgument("--out {}: cannot create {}: {}", flags.out, partial,
-                               std::strerror(errno)));
-  auto fail = [&](Status st) -> Result<int> {
-    out.reset();
-    std::remove(partial.c_str());
-    return Err(std::move(st));
-  };
-  Result<std::unique_ptr<crypto::ExportWriter>> writer = crypto::ExportWriter::Create(
-      [&](crypto::ByteView b) {
-        return std::fwrite(b.data(), 1, b.size(), out.get()) == b.size()
-                   ? OkStatus()
-                   : Internal("writing {}: {}", partial, std::strerror(errno));
-      },
-      recipients, signer);
-  if (!writer.has_value()) return fail(writer.error());
-  std::vector<uint8_t> buffer(1 << 20);
-  for (const auto& [name, path] : files) {
-    std::unique_ptr<FILE, int (*)(FILE*)> in(std::fopen(path.c_str(), "rb"), std::fclose);
-    if (!in) return fail(InvalidArgument("{}: {}", path, std::strerror(errno)));
-    if (Status st = (*writer)->BeginEntry(name); !st.ok()) return fail(st);
-    size_t n;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), in.get())) > 0) {
-      if (Status st = (*writer)->Write({buffer.data(), n}); !st.ok()) return fail(st);
-    }
-    if (std::ferror(in.get())) return fail(Internal("reading {}: {}", path, std::strerror(errno)));
-    if (Status st = (*writer)->EndEntry(); !st.ok()) return fail(st);
-  }
-  if (Status st = (*writer)->Finish(); !st.ok()) return fail(st);
-  if (std::fflush(out.get()) != 0 || ::fsync(::fileno(out.get())) != 0)
-    return fail(Internal("writing {}", partial));
-  out.reset();
-  if (std::rename(partial.c_str(), flags.out.c_str()) != 0) {
-    return fail(Internal("renaming {} to {}: {}", partial, flags.out, std::strerror(errno)));
-  }
-  context.err << "ferry: sealed " << files.size() << " file(s) into " << flags.out << " ("
-              << (*writer)->bytes_written() << " bytes) for " << recipients.size()
-              << " recipient(s), signed by " << signer.pub.Fingerprint() << "\n";
+  FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, LoadIdentityFile(context.env, flags.identity));
+  FERRY_ASSIGN_OR_RETURN(auto files, FilesToSeal(flags.paths));
+  FERRY_ASSIGN_OR_RETURN(int64_t bytes, SealFiles(files, recipients, signer, flags.out));
+  context.err << "ferry: sealed " << files.size() << " file(s) into " << flags.out << " (" << bytes
+              << " bytes) for " << recipients.size() << " recipient(s), signed by "
+              << signer.pub.Fingerprint() << "\n";
   return kExitOk;
 }
 
 Result<int> RunOpen(CommandContext& context, const OpenFlags& flags) {
-  FERRY_ASSIGN_OR_RETURN(crypto::Identity id, LoadIdentity(context.env, flags.identity));
-  std::unique_ptr<FILE, int (*)(FILE*)> in(std::fopen(flags.in.c_str(), "rb"), std::fclose);
-  if (!in) return Err(InvalidArgument("--in {}: {}", flags.in, std::strerror(errno)));
-  std::error_code ec;
-  if (fs::exists(flags.out, ec)) {
-    return Err(AlreadyExists("--out {} exists; ferry opens an export into a new directory only",
-                             flags.out));
-  }
-  // Everything goes to a staging directory, renamed to --out only once the whole export verified:
-  // a tampered or truncated export leaves nothing behind.
-  const std::string staging = flags.out + ".partial";
-  fs::remove_all(staging, ec);
-  fs::create_directories(staging, ec);
-  if (ec)
-    return Err(InvalidArgument("--out {}: cannot create {}: {}", flags.out, staging, ec.message()));
-  std::unique_ptr<FILE, int (*)(FILE*)> file(nullptr, std::fclose);
-  crypto::ExportCallbacks cb{
-      [&](std::string_view name) -> Status {
-        const fs::path rel = fs::path(name).lexically_normal();
-        if (rel.is_absolute() || rel.empty() || *rel.begin() == "..") {
-          return DataLoss("entry \"{}\" would be written outside --out; refused", name);
-        }
-        const fs::path target = fs::path(staging) / rel;
-        std::error_code e;
-        fs::create_directories(target.parent_path(), e);
-        file.reset(std::fopen(target.c_str(), "wb"));
-        return file ? OkStatus() : Internal("{}: {}", target.string(), std::strerror(errno));
-      },
-      [&](crypto::ByteView data) -> Status {
-        return std::fwrite(data.data(), 1, data.size(), file.get()) == data.size()
-                   ? OkStatus()
-                   : Internal("writing: {}", std::strerror(errno));
-      },
-      [&]() -> Status {
-        file.reset();
-        return OkStatus();
-      }};
-  Result<crypto::ExportManifest> manifest = crypto::ReadExport(
-      [&](std::span<uint8_t> buf) -> Result<size_t> {
-        const size_t n = std::fread(buf.data(), 1, buf.size(), in.get());
-        if (n == 0 && std::ferror(in.get()))
-          return Err(Internal("reading {}: {}", flags.in, std::strerror(errno)));
-        return n;
-      },
-      id, cb, flags.signer);
-  file.reset();
-  if (!manifest.has_value()) {
-    fs::remove_all(staging, ec);
-    return Err(manifest.error().WithContext(flags.in));
-  }
-  fs::rename(staging, flags.out, ec);
-  if (ec) return Err(Internal("renaming {} to {}: {}", staging, flags.out, ec.message()));
+  FERRY_ASSIGN_OR_RETURN(crypto::Identity id, LoadIdentityFile(context.env, flags.identity));
+  Result<crypto::ExportManifest> manifest = OpenExportInto(flags.in, id, flags.out, flags.signer);
+  if (!manifest.has_value()) return Err(manifest.error());
   int64_t bytes = 0;
   for (const auto& e : manifest->entries) bytes += e.bytes;
   if (context.json) {
