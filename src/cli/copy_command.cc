@@ -1,8 +1,15 @@
 // ferry copy --from URL --to URL [--tables a,b] [--jobs N] [--resume RUN_ID]
 //            [--if-exists fail|truncate|append] [--cast col:type] [--no-verify] [--max-rate R]
+//            [--encrypt-to RECIPIENT --identity KEY]   (--to file:///X.ferry: an encrypted export)
+//            [--identity KEY [--signer FP]]             (--from file:///X.ferry: restore one)
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <ostream>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +17,7 @@
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/sealed_files.h"
 #include "connect/connector.h"
 #include "move/copy.h"
 #include "move/transformed_source.h"
@@ -32,6 +40,9 @@ struct CopyFlags {
   std::string spec;
   std::string rejects = "ferry-rejects.jsonl";
   int64_t max_rejects = 0;
+  std::vector<std::string> encrypt_to;  // recipients of a file:///X.ferry export
+  std::string identity;                 // signs an export; opens one
+  std::string signer;                   // an export to open must be signed by this fingerprint
 };
 
 Result<std::map<std::string, std::string>> ParseCasts(const std::vector<std::string>& casts) {
@@ -47,7 +58,7 @@ Result<std::map<std::string, std::string>> ParseCasts(const std::vector<std::str
   return out;
 }
 
-Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
+Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
   FERRY_ASSIGN_OR_RETURN(IfExists if_exists, ParseIfExists(flags.if_exists));
   FERRY_ASSIGN_OR_RETURN(auto casts, ParseCasts(flags.casts));
   RateLimit max_rate;
@@ -166,46 +177,148 @@ Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
   return identical ? kExitOk : kExitCheckFailed;
 }
 
+// A `file:///PATH.ferry` URL: an encrypted export (docs/crypto.md, "Encrypted exports").
+std::optional<std::string> ExportPath(const std::string& url) {
+  constexpr std::string_view kScheme = "file://";
+  if (!url.starts_with(kScheme) || !url.ends_with(".ferry")) return std::nullopt;
+  return url.substr(kScheme.size());
+}
+
+// A private (0700) directory beside `path` for the plain files of an export in transit; removed by
+// the caller.
+Result<std::string> StagingDir(const std::string& path) {
+  std::string pattern = path + ".staging-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return Err(InvalidArgument("{}: cannot create a staging directory beside it: {}", path,
+                               std::strerror(errno)));
+  }
+  return pattern;
+}
+
+// Copy to an encrypted export: the copy engine writes JSON Lines and their schemas into a private
+// staging directory (and verifies them against the source), then the directory is sealed into
+// the export for the recipients and signed, and the staging directory is removed.
+Result<int> RunExport(CommandContext& context, CopyFlags flags, const std::string& path) {
+  if (flags.encrypt_to.empty()) {
+    return Err(InvalidArgument(
+        "--to {}: an export is always encrypted: name its recipients with --encrypt-to", flags.to));
+  }
+  if (flags.identity.empty())
+    return Err(InvalidArgument("--to {}: an export is signed: give --identity FILE", flags.to));
+  std::vector<crypto::PublicIdentity> recipients;
+  for (const std::string& to : flags.encrypt_to) {
+    FERRY_ASSIGN_OR_RETURN(crypto::PublicIdentity r, LoadRecipient(context.env, to));
+    recipients.push_back(std::move(r));
+  }
+  FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, LoadIdentityFile(context.env, flags.identity));
+  if (context.env->FileExists(path))
+    return Err(AlreadyExists("{} exists; ferry never overwrites an export", path));
+  FERRY_ASSIGN_OR_RETURN(std::string staging, StagingDir(path));
+  const std::string plain_to = "jsonl://" + staging;
+  flags.to = plain_to;
+  Result<int> copied = RunPlainCopy(context, flags);
+  Result<int64_t> sealed = Err(Internal("not sealed"));
+  if (copied.has_value() && *copied == kExitOk) {
+    FERRY_ASSIGN_OR_RETURN(auto files, FilesToSeal({staging}, /*inside=*/true));
+    const std::string extra = Json{{"source", flags.from}, {"format", "jsonl"}}.dump();
+    sealed = SealFiles(files, recipients, signer, path, extra);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(staging, ec);
+  if (!copied.has_value()) return copied;
+  if (*copied != kExitOk) return copied;
+  if (!sealed.has_value()) return Err(sealed.error());
+  if (!context.json) {
+    context.out << fmt::format("sealed into {} ({} bytes) for {} recipient(s), signed by {}\n",
+                               path, *sealed, recipients.size(), signer.pub.Fingerprint());
+  }
+  return kExitOk;
+}
+
+// Copy from an encrypted export: the whole export is verified and decrypted into a private
+// staging directory first (nothing is loaded from an export that fails any check), then copied
+// from there by the copy engine, which verifies the target against it.
+Result<int> RunRestore(CommandContext& context, CopyFlags flags, const std::string& path) {
+  if (flags.identity.empty()) {
+    return Err(InvalidArgument(
+        "--from {}: opening an export needs the --identity it is encrypted to", flags.from));
+  }
+  FERRY_ASSIGN_OR_RETURN(crypto::Identity id, LoadIdentityFile(context.env, flags.identity));
+  FERRY_ASSIGN_OR_RETURN(std::string staging, StagingDir(path));
+  std::error_code ec;
+  std::filesystem::remove(staging, ec);  // OpenExportInto creates it, and only when all verified
+  Result<crypto::ExportManifest> opened = OpenExportInto(path, id, staging, flags.signer);
+  if (!opened.has_value()) return Err(opened.error());
+  flags.from = "jsonl://" + staging;
+  Result<int> copied = RunPlainCopy(context, flags);
+  std::filesystem::remove_all(staging, ec);
+  if (copied.has_value() && !context.json) {
+    context.out << fmt::format(
+        "from {}: signed by {}, every chunk, checksum and signature verified before loading\n",
+        path, opened->signer_fingerprint);
+  }
+  return copied;
+}
+
+Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
+  if (std::optional<std::string> out = ExportPath(flags.to)) return RunExport(context, flags, *out);
+  if (std::optional<std::string> in = ExportPath(flags.from))
+    return RunRestore(context, flags, *in);
+  if (!flags.encrypt_to.empty()) {
+    return Err(InvalidArgument("--encrypt-to applies to an export: --to file:///PATH.ferry"));
+  }
+  return RunPlainCopy(context, flags);
+}
+
 }  // namespace
 
 std::vector<CommandSpec> CopyCommands() {
   auto flags = std::make_shared<CopyFlags>();
-  return {{.path = {"copy"},
-           .group_help = "",
-           .help = "Copy tables to another database or engine, then verify every row",
-           .add_options =
-               [flags](CLI::App& app) {
-                 app.add_option("--from", flags->from,
-                                "Source: sqlite:///path.db or postgresql://user@host:port/db")
-                     ->required();
-                 app.add_option("--to", flags->to,
-                                "Target, same forms (an SQLite file is created if missing)")
-                     ->required();
-                 app.add_option("--tables", flags->tables,
-                                "Tables to copy, comma-separated (default: all of the source)")
-                     ->delimiter(',');
-                 app.add_option("--if-exists", flags->if_exists,
-                                "A target table that holds rows: fail (default), truncate, append");
-                 app.add_option("--cast", flags->casts,
-                                "Target type of a column, COLUMN:TYPE (repeatable)");
-                 app.add_flag("--no-verify", flags->no_verify, "Skip the verification");
-                 app.add_option("--jobs,-j", flags->jobs, "Workers loading chunks at once (1)");
-                 app.add_option("--chunk-rows", flags->chunk_rows,
-                                "Rows per chunk, split by primary-key range (250000)");
-                 app.add_option("--spec", flags->spec,
-                                "Transform spec (YAML): rename, cast, drop, filter, hash, mask... "
-                                "(docs/transforms.md)");
-                 app.add_option("--rejects", flags->rejects,
-                                "Where rows a transform rejects go (ferry-rejects.jsonl)");
-                 app.add_option("--max-rejects", flags->max_rejects,
-                                "Rejected rows allowed before the copy stops (0; -1: no limit)");
-                 app.add_option("--resume", flags->resume,
-                                "Continue this run (default: the unfinished run of the same "
-                                "command, if any)");
-                 app.add_option("--max-rate", flags->max_rate,
-                                "Stay under this rate: rows/s (5000) or bytes/s (10MB/s)");
-               },
-           .run = [flags](CommandContext& context) { return RunCopy(context, *flags); }}};
+  return {
+      {.path = {"copy"},
+       .group_help = "",
+       .help = "Copy tables to another database or engine, then verify every row",
+       .add_options =
+           [flags](CLI::App& app) {
+             app.add_option("--from", flags->from,
+                            "Source: sqlite:///path.db or postgresql://user@host:port/db")
+                 ->required();
+             app.add_option("--to", flags->to,
+                            "Target, same forms (an SQLite file is created if missing)")
+                 ->required();
+             app.add_option("--tables", flags->tables,
+                            "Tables to copy, comma-separated (default: all of the source)")
+                 ->delimiter(',');
+             app.add_option("--if-exists", flags->if_exists,
+                            "A target table that holds rows: fail (default), truncate, append");
+             app.add_option("--cast", flags->casts,
+                            "Target type of a column, COLUMN:TYPE (repeatable)");
+             app.add_flag("--no-verify", flags->no_verify, "Skip the verification");
+             app.add_option("--jobs,-j", flags->jobs, "Workers loading chunks at once (1)");
+             app.add_option("--chunk-rows", flags->chunk_rows,
+                            "Rows per chunk, split by primary-key range (250000)");
+             app.add_option("--spec", flags->spec,
+                            "Transform spec (YAML): rename, cast, drop, filter, hash, mask... "
+                            "(docs/transforms.md)");
+             app.add_option("--rejects", flags->rejects,
+                            "Where rows a transform rejects go (ferry-rejects.jsonl)");
+             app.add_option("--max-rejects", flags->max_rejects,
+                            "Rejected rows allowed before the copy stops (0; -1: no limit)");
+             app.add_option("--resume", flags->resume,
+                            "Continue this run (default: the unfinished run of the same "
+                            "command, if any)");
+             app.add_option(
+                 "--encrypt-to", flags->encrypt_to,
+                 "With --to file:///PATH.ferry: a recipient of the encrypted export (repeatable)");
+             app.add_option("--identity", flags->identity,
+                            "Signs an export (--to ...ferry), or opens one (--from ...ferry)");
+             app.add_option(
+                 "--signer", flags->signer,
+                 "With --from ...ferry: refuse an export not signed by this fingerprint");
+             app.add_option("--max-rate", flags->max_rate,
+                            "Stay under this rate: rows/s (5000) or bytes/s (10MB/s)");
+           },
+       .run = [flags](CommandContext& context) { return RunCopy(context, *flags); }}};
 }
 
 }  // namespace ferry
