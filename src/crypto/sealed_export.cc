@@ -78,7 +78,7 @@ struct ExportWriter::State {
   Status Seal(bool last) {
     compressed.resize(ZSTD_compressBound(plain.size()));
     const size_t n = ZSTD_compressCCtx(zstd.get(), compressed.data(), compressed.size(),
-                                       plain.data(), plain.size(), 3);
+                                       plain.data(), plain.size(), 1);
     if (ZSTD_isError(n)) return Internal("zstd: {}", ZSTD_getErrorName(n));
     FERRY_ASSIGN_OR_RETURN(Bytes sealed, AesGcmSeal(payload_key, ChunkNonce(chunk_index, last), {},
                                                     ByteView(compressed).first(n)));
