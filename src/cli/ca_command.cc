@@ -1,17 +1,23 @@
 // `ferry ca init|issue|renew|report`: the local certificate authority (docs/crypto.md,
 // "Certificates").
+#include <time.h>
+
+#include <cctype>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "crypto/ca.h"
+#include "store/store.h"
 
 namespace ferry {
 namespace {
 
 struct CaFlags {
   std::string dir, name = "ferry migration CA", out_dir;
-  std::vector<std::string> allow, names, scan;
+  std::vector<std::string> allow, names, scan, inventories;
+  bool from_store = false;
   int validity_days = 90, renew_before_days = 30, ca_validity_days = 3650, within_days = 30;
   std::string key_type = "ec-p256";
   bool due = false;
@@ -76,6 +82,56 @@ Result<int> RunRenew(CommandContext& context, const CaFlags& f) {
   return kExitOk;
 }
 
+// "2027-01-31T12:00:00Z" to unix seconds; 0 when absent or malformed.
+int64_t Rfc3339(const nlohmann::json& j) {
+  if (!j.is_string()) return 0;
+  struct tm tm{};
+  if (strptime(j.get<std::string>().c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return 0;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+// The certificates `ferry discover` found on a host (docs/inventory.schema.json, "certificates"),
+// as the report sees them; `where` names the inventory.
+void CertificatesOfInventory(const std::string& text, const std::string& where,
+                             std::vector<crypto::CertInfo>* out) {
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (!doc.is_object() || !doc.contains("certificates") || !doc["certificates"].is_array()) return;
+  const std::string host = doc.contains("host") && doc["host"].is_object()
+                               ? doc["host"].value("hostname", where)
+                               : where;
+  for (const nlohmann::json& c : doc["certificates"]) {
+    crypto::CertInfo info;
+    info.path = host + ":" + c.value("path", "");
+    info.subject = c.value("subject", "");
+    info.issuer = c.value("issuer", "");
+    if (c.contains("sans") && c["sans"].is_array()) {
+      for (const auto& san : c["sans"]) {
+        const std::string v = san.is_string() ? san.get<std::string>() : "";
+        if (v.starts_with("DNS:")) info.names.push_back(v.substr(4));
+      }
+    }
+    info.not_after = Rfc3339(c.value("not_after", nlohmann::json()));
+    const std::string type =
+        c.value("key_type", nlohmann::json()).is_string() ? c["key_type"].get<std::string>() : "?";
+    const int bits =
+        c.value("key_bits", nlohmann::json()).is_number_integer() ? c["key_bits"].get<int>() : 0;
+    info.key_type = bits > 0 ? fmt::format("{} {}", type, bits) : type;
+    info.signature = c.value("signature_algorithm", nlohmann::json()).is_string()
+                         ? c["signature_algorithm"].get<std::string>()
+                         : "";
+    info.quantum_vulnerable = !c.value("quantum_safe", false);
+    if ((type == "RSA" || type == "rsa") && bits > 0 && bits < 2048)
+      info.weakness = fmt::format("RSA key of {} bits (under 2048)", bits);
+    std::string lower = info.signature;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower.find("sha1") != std::string::npos || lower.find("md5") != std::string::npos) {
+      info.weakness +=
+          (info.weakness.empty() ? "" : "; ") + std::string("signed with ") + info.signature;
+    }
+    out->push_back(std::move(info));
+  }
+}
+
 Result<int> RunReport(CommandContext& context, const CaFlags& f) {
   std::vector<crypto::CertInfo> certs;
   if (!f.dir.empty()) {
@@ -86,6 +142,15 @@ Result<int> RunReport(CommandContext& context, const CaFlags& f) {
   FERRY_ASSIGN_OR_RETURN(std::vector<crypto::CertInfo> found,
                          crypto::ScanCertificates(context.env, f.scan));
   certs.insert(certs.end(), found.begin(), found.end());
+  for (const std::string& path : f.inventories) {
+    FERRY_ASSIGN_OR_RETURN(std::string text, context.env->ReadFile(path));
+    CertificatesOfInventory(text, path, &certs);
+  }
+  if (f.from_store) {
+    FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
+    FERRY_ASSIGN_OR_RETURN(std::vector<InventoryRecord> saved, store->ListInventories());
+    for (const InventoryRecord& r : saved) CertificatesOfInventory(r.document, r.name, &certs);
+  }
   const int64_t now = context.env->NowMicros() / 1000000;
   std::vector<crypto::CertInfo> flagged;
   int expiring = 0, weak = 0, quantum = 0;
@@ -168,6 +233,11 @@ std::vector<CommandSpec> CaCommands() {
                             "Files or directories of certificates (repeatable)");
              app.add_option("--within-days", report->within_days,
                             "Expiring within this many days (30)");
+             app.add_option("--inventory", report->inventories,
+                            "A `ferry discover` inventory (JSON): the certificates found on its "
+                            "host (repeatable)");
+             app.add_flag("--from-store", report->from_store,
+                          "Also every inventory saved in the store (`ferry discover --save`)");
            },
        .run = [report](CommandContext& c) { return RunReport(c, *report); }},
   };

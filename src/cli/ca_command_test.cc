@@ -68,5 +68,30 @@ TEST_F(CaCommandTest, IssuesRenewsWhenDueAndReports) {
   EXPECT_EQ(Run({"ca", "renew", "--dir", dir_ + "/ca"}).code, 2);  // --due is required
 }
 
+TEST_F(CaCommandTest, ReportsCertificatesADiscoverInventoryFound) {
+  // Two certificates as `ferry discover` records them (docs/inventory.schema.json), on host db7.
+  const std::string inventory = R"({
+    "host": {"hostname": "db7"},
+    "certificates": [
+      {"path": "/etc/pki/old.pem", "subject": "CN=old.bank.internal", "issuer": "CN=old CA", "serial": "01",
+       "sans": ["DNS:old.bank.internal", "IP:10.0.0.7"], "key_type": "RSA", "key_bits": 1024, "curve": null,
+       "quantum_safe": false, "signature_algorithm": "sha1WithRSAEncryption",
+       "not_before": "2024-01-01T00:00:00Z", "not_after": "2026-12-11T00:00:00Z"},
+      {"path": "/etc/pki/new.pem", "subject": "CN=new.bank.internal", "issuer": "CN=CA", "serial": "02",
+       "sans": ["DNS:new.bank.internal"], "key_type": "EC", "key_bits": 256, "curve": "prime256v1",
+       "quantum_safe": false, "signature_algorithm": "ecdsa-with-SHA256",
+       "not_before": "2026-06-01T00:00:00Z", "not_after": "2027-06-01T00:00:00Z"}]})";
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir_ + "/db7.json", inventory).ok());
+  Outcome r = Run({"ca", "report", "--inventory", dir_ + "/db7.json"});
+  EXPECT_EQ(r.code, 1);  // one expires in 10 days and is weak
+  EXPECT_THAT(r.out, HasSubstr("old.bank.internal"));
+  EXPECT_THAT(r.out, HasSubstr("10 days  RSA 1024  db7:/etc/pki/old.pem  WEAK: RSA key of 1024 "
+                               "bits (under 2048); signed with sha1WithRSAEncryption"));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr(
+          "2 certificate(s): 1 expire within 30 days, 1 weak, 2 with quantum-vulnerable keys"));
+}
+
 }  // namespace
 }  // namespace ferry
