@@ -39,6 +39,21 @@ struct Identity {
   [[nodiscard]] static Result<Identity> FromJson(std::string_view text, std::string_view source);
 };
 
+// An identity's two signatures over one message: ML-DSA-65 (with FIPS 204 context `context`) and
+// Ed25519. Everything ferry signs (exports, relay transcripts, evidence, log checkpoints) carries
+// both, and is accepted only when both verify, so it holds while either algorithm does.
+struct DualSignature {
+  Bytes ml_dsa_65;  // 3,309 bytes
+  Bytes ed25519;    // 64 bytes
+};
+// The expanded ML-DSA key is derived from the seed once per process and identity.
+[[nodiscard]] Result<DualSignature> SignBoth(const Identity& signer, ByteView message,
+                                             std::string_view context);
+// Which of the two signatures fail: "" when both verify, else "ML-DSA-65", "Ed25519" or
+// "ML-DSA-65 and Ed25519", for the caller's message.
+std::string FailingSignatures(const PublicIdentity& signer, ByteView message,
+                              const DualSignature& signature, std::string_view context);
+
 }  // namespace ferry::crypto
 
 #endif  // FERRY_CRYPTO_IDENTITY_H_

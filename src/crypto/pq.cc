@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include "crypto/classical.h"
 #include "crypto/random.h"
 
 // PQClean's entry points (crypto_kem/*/clean/kem.h, crypto_sign/*/clean/api.h). Declared here
@@ -43,14 +44,6 @@ Status WrongLength(const char* algorithm, const char* what, size_t got, size_t w
   return InvalidArgument("{} {} is {} bytes; it must be {}", algorithm, what, got, want);
 }
 
-// SHA3-256 through OpenSSL (H of FIPS 203).
-Bytes Sha3_256(ByteView data) {
-  Bytes out(32);
-  unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &n, EVP_sha3_256(), nullptr);
-  return out;
-}
-
 }  // namespace
 
 std::string PqBackend() {
@@ -88,7 +81,7 @@ Status MlKem::CheckSecretKey(ByteView sk) const {
   const size_t pke = s.public_key - 32;
   ByteView ek = sk.subspan(pke, s.public_key);
   ByteView h = sk.subspan(pke + s.public_key, 32);
-  if (!ConstantTimeEqual(Sha3_256(ek), h)) {
+  if (!ConstantTimeEqual(Hash(Digest::kSha3_256, ek), h)) {
     return InvalidArgument(
         "{} decapsulation key fails the hash check (FIPS 203 7.3): its H(ek) does not match its "
         "ek; the key is corrupt",

@@ -7,6 +7,8 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "base/hash.h"
+
 namespace ferry::crypto {
 namespace {
 
@@ -45,15 +47,7 @@ ScopedRandomBytes::~ScopedRandomBytes() { fixed = {}; }
 
 size_t ScopedRandomBytes::remaining() const { return fixed.left; }
 
-std::string Hex(ByteView bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(bytes.size() * 2, '0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 15];
-  }
-  return out;
-}
+std::string Hex(ByteView bytes) { return HexEncode(AsText(bytes)); }
 
 Result<Bytes> FromHex(std::string_view hex) {
   if (hex.size() % 2 != 0) {

@@ -121,8 +121,7 @@ Result<std::unique_ptr<ExportWriter>> ExportWriter::Create(
   }
   auto s = std::make_unique<State>();
   s->sink = std::move(sink);
-  FERRY_ASSIGN_OR_RETURN(s->signer, Identity::FromSeeds(signer.xwing_seed, signer.ml_dsa_65_seed,
-                                                        signer.ed25519_seed));
+  s->signer = signer;
   s->chunk_bytes = chunk_bytes;
   FERRY_ASSIGN_OR_RETURN(SecretBytes file_key, RandomSecret(32));
   Bytes nonce(16);
@@ -217,13 +216,8 @@ Status ExportWriter::Finish(std::string_view extra_json) {
       {"extra", extra}}.dump();
   FERRY_RETURN_IF_ERROR(s_->Frame(kManifest, AsBytes(manifest)));
   const Bytes message = Signed(manifest);
-  FERRY_ASSIGN_OR_RETURN(SignatureKeyPair dsa,
-                         MlDsa(MlDsaLevel::k65).KeyPairFromSeed(s_->signer.ml_dsa_65_seed));
-  FERRY_ASSIGN_OR_RETURN(
-      Bytes sig_dsa,
-      MlDsa(MlDsaLevel::k65).Sign(dsa.secret_key, message, AsBytes(kSignatureContext)));
-  FERRY_ASSIGN_OR_RETURN(Bytes sig_ed, Ed25519Sign(s_->signer.ed25519_seed, message));
-  FERRY_RETURN_IF_ERROR(s_->Frame(kSignatures, Concat({sig_dsa, sig_ed})));
+  FERRY_ASSIGN_OR_RETURN(DualSignature sig, SignBoth(s_->signer, message, kSignatureContext));
+  FERRY_RETURN_IF_ERROR(s_->Frame(kSignatures, Concat({sig.ml_dsa_65, sig.ed25519})));
   s_->finished = true;
   return s_->Seal(true);
 }
@@ -442,14 +436,12 @@ Result<ExportManifest> ReadExport(ExportSource source, const Identity& identity,
   const size_t dsa_size = MlDsa(MlDsaLevel::k65).sizes().signature;
   if (signatures.size() != dsa_size + 64)
     return Err(Unauthenticated("the export's signatures are malformed"));
-  Status dsa_ok = MlDsa(MlDsaLevel::k65)
-                      .Verify(signer_pub.ml_dsa_65, message, ByteView(signatures).first(dsa_size),
-                              AsBytes(kSignatureContext));
-  Status ed_ok = Ed25519Verify(signer_pub.ed25519, message, ByteView(signatures).subspan(dsa_size));
-  if (!dsa_ok.ok() || !ed_ok.ok()) {
-    return Err(Unauthenticated(
-        "the export's manifest signature does not verify ({}{}{})", dsa_ok.ok() ? "" : "ML-DSA-65",
-        !dsa_ok.ok() && !ed_ok.ok() ? " and " : "", ed_ok.ok() ? "" : "Ed25519"));
+  const DualSignature sig{
+      Bytes(signatures.begin(), signatures.begin() + static_cast<ptrdiff_t>(dsa_size)),
+      Bytes(signatures.begin() + static_cast<ptrdiff_t>(dsa_size), signatures.end())};
+  if (const std::string failing = FailingSignatures(signer_pub, message, sig, kSignatureContext);
+      !failing.empty()) {
+    return Err(Unauthenticated("the export's manifest signature does not verify ({})", failing));
   }
   const nlohmann::json manifest = nlohmann::json::parse(manifest_text, nullptr, false);
   if (!manifest.is_object() || manifest.value("header_sha256", "") != header_sha256) {

@@ -32,11 +32,7 @@ Result<Event> SignCheckpoint(Store& store, const crypto::Identity& signer, std::
     return Err(FailedPrecondition("the event log is empty: nothing to checkpoint"));
   const int64_t seq = log.events_checked;  // seq runs 1, 2, 3, ... without gaps
   const crypto::Bytes message = Message(seq, log.head_hash);
-  const crypto::MlDsa dsa(crypto::MlDsaLevel::k65);
-  FERRY_ASSIGN_OR_RETURN(crypto::SignatureKeyPair kp, dsa.KeyPairFromSeed(signer.ml_dsa_65_seed));
-  FERRY_ASSIGN_OR_RETURN(crypto::Bytes sig_dsa,
-                         dsa.Sign(kp.secret_key, message, crypto::AsBytes(kContext)));
-  FERRY_ASSIGN_OR_RETURN(crypto::Bytes sig_ed, crypto::Ed25519Sign(signer.ed25519_seed, message));
+  FERRY_ASSIGN_OR_RETURN(crypto::DualSignature sig, crypto::SignBoth(signer, message, kContext));
   return store.AppendEvent({.run_id = "",
                             .actor = std::string(actor),
                             .kind = "log.checkpoint",
@@ -46,8 +42,8 @@ Result<Event> SignCheckpoint(Store& store, const crypto::Identity& signer, std::
                                         {"ml_dsa_65_public", crypto::Hex(signer.pub.ml_dsa_65)},
                                         {"ed25519_public", crypto::Hex(signer.pub.ed25519)},
                                         {"xwing_public", crypto::Hex(signer.pub.xwing)},
-                                        {"ml_dsa_65", crypto::Hex(sig_dsa)},
-                                        {"ed25519", crypto::Hex(sig_ed)}}});
+                                        {"ml_dsa_65", crypto::Hex(sig.ml_dsa_65)},
+                                        {"ed25519", crypto::Hex(sig.ed25519)}}});
 }
 
 Result<CheckpointReport> VerifyCheckpoints(Store& store, std::string_view expected_signer) {
@@ -93,10 +89,8 @@ Result<CheckpointReport> VerifyCheckpoints(Store& store, std::string_view expect
       continue;
     }
     const crypto::Bytes message = Message(seq, hash);
-    if (!crypto::MlDsa(crypto::MlDsaLevel::k65)
-             .Verify(pub.ml_dsa_65, message, hex("ml_dsa_65"), crypto::AsBytes(kContext))
-             .ok() ||
-        !crypto::Ed25519Verify(pub.ed25519, message, hex("ed25519")).ok()) {
+    if (!crypto::FailingSignatures(pub, message, {hex("ml_dsa_65"), hex("ed25519")}, kContext)
+             .empty()) {
       problem("its signature does not verify: the checkpoint was edited");
       continue;
     }

@@ -79,16 +79,13 @@ Result<std::string> ExportEvidence(Store& store, std::string_view run_id,
         {"xwing", crypto::Hex(signer.pub.xwing)}}},
   };
   const crypto::Bytes message = SignedBytes(evidence);
-  const crypto::MlDsa dsa(crypto::MlDsaLevel::k65);
-  FERRY_ASSIGN_OR_RETURN(crypto::SignatureKeyPair kp, dsa.KeyPairFromSeed(signer.ml_dsa_65_seed));
-  FERRY_ASSIGN_OR_RETURN(crypto::Bytes sig_dsa,
-                         dsa.Sign(kp.secret_key, message, crypto::AsBytes(kContext)));
-  FERRY_ASSIGN_OR_RETURN(crypto::Bytes sig_ed, crypto::Ed25519Sign(signer.ed25519_seed, message));
+  FERRY_ASSIGN_OR_RETURN(crypto::DualSignature sig, crypto::SignBoth(signer, message, kContext));
   const json file = {
       {"format", "ferry-evidence"},
       {"version", 1},
       {"evidence", evidence},
-      {"signatures", {{"ml_dsa_65", crypto::Hex(sig_dsa)}, {"ed25519", crypto::Hex(sig_ed)}}}};
+      {"signatures",
+       {{"ml_dsa_65", crypto::Hex(sig.ml_dsa_65)}, {"ed25519", crypto::Hex(sig.ed25519)}}}};
   return file.dump(2) + "\n";
 }
 
@@ -126,18 +123,14 @@ Result<EvidenceSummary> VerifyEvidence(std::string_view text, std::string_view e
     return Err(Unauthenticated("the evidence is signed by {}, not by the expected {}",
                                summary.signer, expected_signer));
   }
-  FERRY_ASSIGN_OR_RETURN(crypto::Bytes sig_dsa, hex(file["signatures"], "ml_dsa_65"));
-  FERRY_ASSIGN_OR_RETURN(crypto::Bytes sig_ed, hex(file["signatures"], "ed25519"));
-  const crypto::Bytes message = SignedBytes(evidence);
-  Status a = crypto::MlDsa(crypto::MlDsaLevel::k65)
-                 .Verify(pub.ml_dsa_65, message, sig_dsa, crypto::AsBytes(kContext));
-  Status b = crypto::Ed25519Verify(pub.ed25519, message, sig_ed);
-  if (!a.ok() || !b.ok()) {
+  crypto::DualSignature sig;
+  FERRY_ASSIGN_OR_RETURN(sig.ml_dsa_65, hex(file["signatures"], "ml_dsa_65"));
+  FERRY_ASSIGN_OR_RETURN(sig.ed25519, hex(file["signatures"], "ed25519"));
+  const std::string failing = crypto::FailingSignatures(pub, SignedBytes(evidence), sig, kContext);
+  if (!failing.empty()) {
     return Err(Unauthenticated(
         "the evidence signature does not verify ({}): the file was changed after it was signed",
-        !a.ok() && !b.ok() ? "ML-DSA-65 and Ed25519"
-        : !a.ok()          ? "ML-DSA-65"
-                           : "Ed25519"));
+        failing));
   }
   // Every event's hash, recomputed from its content; links between consecutive events.
   int64_t previous_seq = 0;

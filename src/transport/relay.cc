@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -182,41 +181,25 @@ crypto::PublicIdentity IdentityFrom(ByteView b) {
   return p;
 }
 
-// An identity's expanded ML-DSA-65 signing key, derived from its seed once per process: the
-// derivation costs a third of a signature, on every handshake's critical path otherwise.
-Result<crypto::SecretBytes> SigningKey(const crypto::Identity& id) {
-  static std::mutex mu;
-  static auto* cache = new std::map<std::string, crypto::SecretBytes>();
-  const std::string fingerprint = id.pub.Fingerprint();
-  std::lock_guard lock(mu);
-  if (auto it = cache->find(fingerprint); it != cache->end()) return it->second;
-  FERRY_ASSIGN_OR_RETURN(crypto::SignatureKeyPair kp,
-                         crypto::MlDsa(crypto::MlDsaLevel::k65).KeyPairFromSeed(id.ml_dsa_65_seed));
-  return cache->emplace(fingerprint, std::move(kp.secret_key)).first->second;
-}
-
 Result<Bytes> SignTranscript(const crypto::Identity& id, std::string_view role,
                              ByteView transcript_hash) {
   const Bytes message = crypto::Concat({crypto::AsBytes(role), transcript_hash});
-  const crypto::MlDsa dsa(crypto::MlDsaLevel::k65);
-  FERRY_ASSIGN_OR_RETURN(crypto::SecretBytes sk, SigningKey(id));
-  FERRY_ASSIGN_OR_RETURN(Bytes a, dsa.Sign(sk, message, crypto::AsBytes(kSignatureContext)));
-  FERRY_ASSIGN_OR_RETURN(Bytes b, crypto::Ed25519Sign(id.ed25519_seed, message));
-  return crypto::Concat({a, b});
+  FERRY_ASSIGN_OR_RETURN(crypto::DualSignature sig,
+                         crypto::SignBoth(id, message, kSignatureContext));
+  return crypto::Concat({sig.ml_dsa_65, sig.ed25519});
 }
 
 Status VerifyTranscript(const crypto::PublicIdentity& peer, std::string_view role,
                         ByteView transcript_hash, ByteView sigs) {
   const Bytes message = crypto::Concat({crypto::AsBytes(role), transcript_hash});
-  Status a =
-      crypto::MlDsa(crypto::MlDsaLevel::k65)
-          .Verify(peer.ml_dsa_65, message, sigs.first(3309), crypto::AsBytes(kSignatureContext));
-  Status b = crypto::Ed25519Verify(peer.ed25519, message, sigs.subspan(3309));
-  if (!a.ok() || !b.ok()) {
+  const crypto::DualSignature sig{Bytes(sigs.begin(), sigs.begin() + 3309),
+                                  Bytes(sigs.begin() + 3309, sigs.end())};
+  if (const std::string failing = crypto::FailingSignatures(peer, message, sig, kSignatureContext);
+      !failing.empty()) {
     return Unauthenticated(
         "the {}'s transcript signature does not verify ({}): it does not hold the keys of "
         "fingerprint {}",
-        role, !a.ok() ? "ML-DSA-65" : "Ed25519", peer.Fingerprint());
+        role, failing, peer.Fingerprint());
   }
   return OkStatus();
 }
