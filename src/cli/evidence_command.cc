@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/sealed_files.h"
 #include "report/checkpoint.h"
 #include "report/evidence.h"
 #include "store/store.h"
@@ -16,12 +17,7 @@ struct EvidenceFlags {
 };
 
 Result<int> RunExport(CommandContext& context, const EvidenceFlags& f) {
-  Result<std::string> key = context.env->ReadFile(f.identity);
-  if (!key.has_value()) {
-    return Err(InvalidArgument("--identity {}: {}; make one with `ferry crypto keygen --out {}`",
-                               f.identity, key.error().message(), f.identity));
-  }
-  FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, crypto::Identity::FromJson(*key, f.identity));
+  FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, LoadIdentityFile(context.env, f.identity));
   std::optional<std::string> keys;
   if (!f.keys_report.empty()) {
     FERRY_ASSIGN_OR_RETURN(keys, context.env->ReadFile(f.keys_report));
@@ -67,12 +63,7 @@ Result<int> RunVerify(CommandContext& context, const EvidenceFlags& f) {
 }
 
 Result<int> RunCheckpoint(CommandContext& context, const EvidenceFlags& f) {
-  Result<std::string> key = context.env->ReadFile(f.identity);
-  if (!key.has_value()) {
-    return Err(InvalidArgument("--identity {}: {}; make one with `ferry crypto keygen --out {}`",
-                               f.identity, key.error().message(), f.identity));
-  }
-  FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, crypto::Identity::FromJson(*key, f.identity));
+  FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, LoadIdentityFile(context.env, f.identity));
   FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
   FERRY_ASSIGN_OR_RETURN(Event e,
                          report::SignCheckpoint(*store, signer, "cli:evidence checkpoint"));

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "cli/commands.h"
+#include "cli/sealed_files.h"
 #include "transport/relay.h"
 
 namespace ferry {
@@ -25,15 +26,6 @@ struct RelayFlags {
   int64_t rekey_seconds = 3600;
   double duration = 0;  // seconds; 0: until a signal
 };
-
-Result<crypto::Identity> LoadId(Env* env, const std::string& path) {
-  Result<std::string> text = env->ReadFile(path);
-  if (!text.has_value()) {
-    return Err(InvalidArgument("--identity {}: {}; make one with `ferry crypto keygen --out {}`",
-                               path, text.error().message(), path));
-  }
-  return crypto::Identity::FromJson(*text, path);
-}
 
 // Waits for SIGINT or SIGTERM (blocked in this thread before the relay's threads start, so they
 // inherit the mask and the signal comes here), or for `duration` seconds.
@@ -55,7 +47,7 @@ void WaitForStop(const sigset_t& set, double duration) {
 
 Result<int> Run(CommandContext& context, const RelayFlags& flags, bool server) {
   transport::RelayOptions options;
-  FERRY_ASSIGN_OR_RETURN(options.identity, LoadId(context.env, flags.identity));
+  FERRY_ASSIGN_OR_RETURN(options.identity, LoadIdentityFile(context.env, flags.identity));
   FERRY_ASSIGN_OR_RETURN(options.listen, transport::HostPort::Parse(flags.listen, "--listen"));
   if (flags.rekey_mb <= 0 || flags.rekey_seconds <= 0) {
     return Err(InvalidArgument("--rekey-mb and --rekey-seconds must be positive"));
@@ -67,11 +59,7 @@ Result<int> Run(CommandContext& context, const RelayFlags& flags, bool server) {
     FERRY_ASSIGN_OR_RETURN(options.forward, transport::HostPort::Parse(flags.forward, "--forward"));
   } else {
     FERRY_ASSIGN_OR_RETURN(options.server, transport::HostPort::Parse(flags.to, "--to"));
-    std::string text = flags.peer;
-    if (!text.starts_with("ferry-recipient-v1:") && context.env->FileExists(text)) {
-      FERRY_ASSIGN_OR_RETURN(text, context.env->ReadFile(text));
-    }
-    Result<crypto::PublicIdentity> peer = crypto::PublicIdentity::FromText(text);
+    Result<crypto::PublicIdentity> peer = ReadRecipient(context.env, flags.peer);
     if (!peer.has_value()) return Err(InvalidArgument("--peer: {}", peer.error().message()));
     options.server_identity = *peer;
   }

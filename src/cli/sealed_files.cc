@@ -144,7 +144,7 @@ Result<crypto::Identity> LoadIdentityFile(Env* env, const std::string& path) {
   return crypto::Identity::FromJson(*text, path);
 }
 
-Result<crypto::PublicIdentity> LoadRecipient(Env* env, const std::string& arg) {
+Result<crypto::PublicIdentity> ReadRecipient(Env* env, const std::string& arg) {
   std::string text = arg;
   if (!arg.starts_with("ferry-recipient-v1:") && env->FileExists(arg)) {
     FERRY_ASSIGN_OR_RETURN(text, env->ReadFile(arg));
@@ -153,7 +153,11 @@ Result<crypto::PublicIdentity> LoadRecipient(Env* env, const std::string& arg) {
       return id.pub;
     }
   }
-  Result<crypto::PublicIdentity> r = crypto::PublicIdentity::FromText(text);
+  return crypto::PublicIdentity::FromText(text);
+}
+
+Result<crypto::PublicIdentity> LoadRecipient(Env* env, const std::string& arg) {
+  Result<crypto::PublicIdentity> r = ReadRecipient(env, arg);
   if (!r.has_value())
     return Err(InvalidArgument("--to {}: {}", arg.substr(0, 40), r.error().message()));
   return r;

@@ -34,6 +34,8 @@ namespace ferry {
 
 // An identity file, or a recipient given as text or as a file holding it or an identity.
 [[nodiscard]] Result<crypto::Identity> LoadIdentityFile(Env* env, const std::string& path);
+// ReadRecipient's errors are the parser's; LoadRecipient names the --to argument in them.
+[[nodiscard]] Result<crypto::PublicIdentity> ReadRecipient(Env* env, const std::string& arg);
 [[nodiscard]] Result<crypto::PublicIdentity> LoadRecipient(Env* env, const std::string& arg);
 
 }  // namespace ferry
