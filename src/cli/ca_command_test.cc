@@ -8,35 +8,21 @@
 #include <gtest/gtest.h>
 
 #include "cli/cli.h"
+#include "cli/cli_test_util.h"
 
 namespace ferry {
 namespace {
 
 using ::testing::HasSubstr;
 
-class CaCommandTest : public ::testing::Test {
+using Outcome = ::ferry::testing::CliOutcome;
+
+class CaCommandTest : public ::ferry::testing::CliFileTest {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/ferry-ca-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    env_.SetEnvVar("FERRY_STORE", std::nullopt);
+    CliFileTest::SetUp();
     env_.SetNowMicros(int64_t{1796083200} * 1000000);  // 2026-12-01
   }
-  void TearDown() override { ASSERT_TRUE(Env::Default()->RemoveAll(dir_).ok()); }
-  struct Outcome {
-    int code;
-    std::string out, err;
-  };
-  Outcome Run(const std::vector<std::string>& args) {
-    std::vector<const char*> argv = {"ferry", "--log-level", "error"};
-    for (const std::string& a : args) argv.push_back(a.c_str());
-    std::ostringstream out, err;
-    const int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env_);
-    return {code, out.str(), err.str()};
-  }
-  FaultInjectionEnv env_{Env::Default()};
-  std::string dir_;
 };
 
 TEST_F(CaCommandTest, IssuesRenewsWhenDueAndReports) {

@@ -9,6 +9,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/cli_test_util.h"
 #include "legacy/codepage.h"
 #include "legacy/test_bytes.h"
 
@@ -18,11 +19,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
+using Outcome = ::ferry::testing::CliOutcome;
 
 constexpr const char* kCopybook =
     "      * Accounts, one 12-byte record each.\n"
@@ -34,46 +31,16 @@ constexpr const char* kCopybook =
 using legacy::testing::Bytes;
 using legacy::testing::E;
 
-class CopybookCommandTest : public ::testing::Test {
+class CopybookCommandTest : public ::ferry::testing::CliFileTest {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/ferry-copybook-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    for (const char* name :
-         {"FERRY_STORE", "FERRY_CONFIG", "FERRY_LOG_LEVEL", "FERRY_LOG_FORMAT"}) {
-      env_.SetEnvVar(name, std::nullopt);
-    }
+    CliFileTest::SetUp();
     copybook_ = Write("account.cob", kCopybook);
     good_ = E("001ALICE") + Bytes({0x00, 0x12, 0x34, 0x5C}) + E("002BOB  ") +
             Bytes({0x00, 0x00, 0x07, 0x5D});
     bad_ = Bytes({0x00, 0x1F, 0x34, 0x5C});  // an invalid packed nibble
   }
-  void TearDown() override {
-    SetLogSink(nullptr);
-    ConfigureLogging({});
-    ASSERT_TRUE(Env::Default()->RemoveAll(dir_).ok());
-  }
 
-  std::string Write(const std::string& name, std::string_view bytes) {
-    const std::string path = dir_ + "/" + name;
-    EXPECT_TRUE(Env::Default()->WriteFileAtomic(path, bytes).ok());
-    return path;
-  }
-  std::string Read(const std::string& path) {
-    return Env::Default()->ReadFile(path).value_or("<unreadable>");
-  }
-
-  Outcome Run(const std::vector<std::string>& args) {
-    std::vector<const char*> argv = {"ferry", "--log-level", "error"};
-    for (const std::string& a : args) argv.push_back(a.c_str());
-    std::ostringstream out, err;
-    int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env_);
-    return {code, out.str(), err.str()};
-  }
-
-  FaultInjectionEnv env_{Env::Default()};
-  std::string dir_;
   std::string copybook_;
   std::string good_, bad_;
 };

@@ -14,17 +14,14 @@
 #include "base/env.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/cli_test_util.h"
 
 namespace ferry {
 namespace {
 
 using ::testing::HasSubstr;
 
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
+using Outcome = ::ferry::testing::CliOutcome;
 
 // A small binary protocol in hex: a 2-byte constant, a 1-byte type (1 or 2), a 16-bit
 // sequence counter, a 1-byte length of the rest and 1-4 payload bytes (type 1) or 6-9 (type 2).
@@ -40,43 +37,7 @@ std::string ProtocolHex(int n) {
   return text;
 }
 
-class InferCommandTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/ferry-infer-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    for (const char* name :
-         {"FERRY_STORE", "FERRY_CONFIG", "FERRY_LOG_LEVEL", "FERRY_LOG_FORMAT"}) {
-      env_.SetEnvVar(name, std::nullopt);
-    }
-  }
-  void TearDown() override {
-    SetLogSink(nullptr);
-    ConfigureLogging({});
-    ASSERT_TRUE(Env::Default()->RemoveAll(dir_).ok());
-  }
-
-  std::string Write(const std::string& name, std::string_view bytes) {
-    const std::string path = dir_ + "/" + name;
-    EXPECT_TRUE(Env::Default()->WriteFileAtomic(path, bytes).ok());
-    return path;
-  }
-  std::string Read(const std::string& path) {
-    return Env::Default()->ReadFile(path).value_or("<unreadable>");
-  }
-
-  Outcome Run(const std::vector<std::string>& args) {
-    std::vector<const char*> argv = {"ferry", "--log-level", "error"};
-    for (const std::string& a : args) argv.push_back(a.c_str());
-    std::ostringstream out, err;
-    int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env_);
-    return {code, out.str(), err.str()};
-  }
-
-  FaultInjectionEnv env_{Env::Default()};
-  std::string dir_;
-};
+class InferCommandTest : public ::ferry::testing::CliFileTest {};
 
 TEST_F(InferCommandTest, SummarySpecAndBoundaries) {
   const std::string in = Write("p.txt", ProtocolHex(200));

@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/cli_test_util.h"
 #include "legacy/iso8583.h"
 
 namespace ferry {
@@ -19,11 +20,7 @@ namespace {
 using legacy::iso8583::ToHex;
 using ::testing::HasSubstr;
 
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
+using Outcome = ::ferry::testing::CliOutcome;
 
 // 0200 with fields 2, 3, 4 in the ASCII 1987 layout.
 const std::string kPurchase =
@@ -42,43 +39,7 @@ const std::string kEcho =
     "123456"
     "301";
 
-class Iso8583CommandTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/ferry-iso8583-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    for (const char* name :
-         {"FERRY_STORE", "FERRY_CONFIG", "FERRY_LOG_LEVEL", "FERRY_LOG_FORMAT"}) {
-      env_.SetEnvVar(name, std::nullopt);
-    }
-  }
-  void TearDown() override {
-    SetLogSink(nullptr);
-    ConfigureLogging({});
-    ASSERT_TRUE(Env::Default()->RemoveAll(dir_).ok());
-  }
-
-  std::string Write(const std::string& name, std::string_view bytes) {
-    const std::string path = dir_ + "/" + name;
-    EXPECT_TRUE(Env::Default()->WriteFileAtomic(path, bytes).ok());
-    return path;
-  }
-  std::string Read(const std::string& path) {
-    return Env::Default()->ReadFile(path).value_or("<unreadable>");
-  }
-
-  Outcome Run(const std::vector<std::string>& args) {
-    std::vector<const char*> argv = {"ferry", "--log-level", "error"};
-    for (const std::string& a : args) argv.push_back(a.c_str());
-    std::ostringstream out, err;
-    int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env_);
-    return {code, out.str(), err.str()};
-  }
-
-  FaultInjectionEnv env_{Env::Default()};
-  std::string dir_;
-};
+class Iso8583CommandTest : public ::ferry::testing::CliFileTest {};
 
 TEST_F(Iso8583CommandTest, DecodesHexLinesToMaskedJsonLines) {
   const std::string in = Write("messages.hex", ToHex(kPurchase) + "\n" + ToHex(kEcho) + "\n");

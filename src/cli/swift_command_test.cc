@@ -9,6 +9,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/cli_test_util.h"
 #include "legacy/swift_mt.h"
 #include "legacy/swift_mx.h"
 #include "legacy/swift_test_messages.h"
@@ -22,50 +23,9 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
+using Outcome = ::ferry::testing::CliOutcome;
 
-class SwiftCommandTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/ferry-swift-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    for (const char* name :
-         {"FERRY_STORE", "FERRY_CONFIG", "FERRY_LOG_LEVEL", "FERRY_LOG_FORMAT"}) {
-      env_.SetEnvVar(name, std::nullopt);
-    }
-  }
-  void TearDown() override {
-    SetLogSink(nullptr);
-    ConfigureLogging({});
-    ASSERT_TRUE(Env::Default()->RemoveAll(dir_).ok());
-  }
-
-  std::string Write(const std::string& name, std::string_view bytes) {
-    const std::string path = dir_ + "/" + name;
-    EXPECT_TRUE(Env::Default()->CreateDirs(path.substr(0, path.rfind('/'))).ok());
-    EXPECT_TRUE(Env::Default()->WriteFileAtomic(path, bytes).ok());
-    return path;
-  }
-  std::string Read(const std::string& path) {
-    return Env::Default()->ReadFile(path).value_or("<unreadable>");
-  }
-
-  Outcome Run(const std::vector<std::string>& args) {
-    std::vector<const char*> argv = {"ferry", "--log-level", "error"};
-    for (const std::string& a : args) argv.push_back(a.c_str());
-    std::ostringstream out, err;
-    int code = RunFerry(static_cast<int>(argv.size()), argv.data(), out, err, &env_);
-    return {code, out.str(), err.str()};
-  }
-
-  FaultInjectionEnv env_{Env::Default()};
-  std::string dir_;
-};
+class SwiftCommandTest : public ::ferry::testing::CliFileTest {};
 
 TEST_F(SwiftCommandTest, OneMessageToStdout) {
   const std::string mt = Crlf(legacy::testing::kMt103Full);
