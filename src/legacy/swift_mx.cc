@@ -551,32 +551,42 @@ Result<ReturnInfo> ReadReturn(const Gathered& g) {
   return r;
 }
 
-Result<MxDocument> Translate103Return(const MtMessage& m, const Gathered& g,
-                                      const MtToMxOptions& options) {
-  FERRY_ASSIGN_OR_RETURN(ReturnInfo r, ReadReturn(g));
-  FERRY_ASSIGN_OR_RETURN(Header h, MakeHeader(m, options));
-  MxDocument out{.message_definition = "pacs.004.001.09", .business_service = "swift.cbprplus.03"};
-  pugi::xml_document doc;
+// What both returns (of an MT103 and of an MT202) write first in their pacs.004: the envelope, the
+// group header, and the returned transaction's identification, amount and settlement date.
+// Returns the transaction (TxInf) for the caller to complete.
+pugi::xml_node WriteReturnHead(pugi::xml_document& doc, Writer& w, const MtMessage& m,
+                               const Header& h, const ReturnInfo& r, const MxDocument& out,
+                               const MtField& f20, const MtField* f53, const MtField& f32a) {
   pugi::xml_node document =
-      WriteEnvelope(doc, h, g.f20->value, out.message_definition, out.business_service);
-  Writer w("pacs:");
+      WriteEnvelope(doc, h, f20.value, out.message_definition, out.business_service);
   pugi::xml_node root = w.Add(document, "PmtRtr");
   pugi::xml_node grp = w.Add(root, "GrpHdr");
-  w.Leaf(grp, "MsgId", g.f20->value);
+  w.Leaf(grp, "MsgId", f20.value);
   w.Leaf(grp, "CreDtTm", h.created);
   w.Leaf(grp, "NbOfTxs", "1");
-  w.Leaf(w.Add(grp, "SttlmInf"), "SttlmMtd", g.f53 != nullptr ? "COVE" : "INDA");
+  w.Leaf(w.Add(grp, "SttlmInf"), "SttlmMtd", f53 != nullptr ? "COVE" : "INDA");
   pugi::xml_node tx = w.Add(root, "TxInf");
-  w.Leaf(tx, "RtrId", g.f20->value);
+  w.Leaf(tx, "RtrId", f20.value);
   w.Leaf(tx, "OrgnlInstrId",
          r.original_instruction.empty() ? kNotProvided : r.original_instruction);
   w.Leaf(tx, "OrgnlEndToEndId",
          r.original_end_to_end.empty() ? kNotProvided : r.original_end_to_end);
   const std::string_view uetr = m.UserHeader("121");
   if (!uetr.empty()) w.Leaf(tx, "OrgnlUETR", uetr);
-  const std::string_view v32 = g.f32a->value;
+  const std::string_view v32 = f32a.value;
   w.Amount(tx, "RtrdIntrBkSttlmAmt", v32.substr(6, 3), MtAmountToDecimal(v32.substr(9)));
   w.Leaf(tx, "IntrBkSttlmDt", IsoDate(v32.substr(0, 6)));
+  return tx;
+}
+
+Result<MxDocument> Translate103Return(const MtMessage& m, const Gathered& g,
+                                      const MtToMxOptions& options) {
+  FERRY_ASSIGN_OR_RETURN(ReturnInfo r, ReadReturn(g));
+  FERRY_ASSIGN_OR_RETURN(Header h, MakeHeader(m, options));
+  MxDocument out{.message_definition = "pacs.004.001.09", .business_service = "swift.cbprplus.03"};
+  pugi::xml_document doc;
+  Writer w("pacs:");
+  pugi::xml_node tx = WriteReturnHead(doc, w, m, h, r, out, *g.f20, g.f53, *g.f32a);
   if (g.f33b != nullptr) {
     w.Amount(tx, "RtrdInstdAmt", g.f33b->value.substr(0, 3),
              MtAmountToDecimal(g.f33b->value.substr(3)));
@@ -887,26 +897,8 @@ Result<MxDocument> Translate202Return(const MtMessage& m, const Gathered202& g,
   FERRY_ASSIGN_OR_RETURN(Header h, MakeHeader(m, options));
   MxDocument out{.message_definition = "pacs.004.001.09", .business_service = "swift.cbprplus.03"};
   pugi::xml_document doc;
-  pugi::xml_node document =
-      WriteEnvelope(doc, h, g.f20->value, out.message_definition, out.business_service);
   Writer w("pacs:");
-  pugi::xml_node root = w.Add(document, "PmtRtr");
-  pugi::xml_node grp = w.Add(root, "GrpHdr");
-  w.Leaf(grp, "MsgId", g.f20->value);
-  w.Leaf(grp, "CreDtTm", h.created);
-  w.Leaf(grp, "NbOfTxs", "1");
-  w.Leaf(w.Add(grp, "SttlmInf"), "SttlmMtd", g.f53 != nullptr ? "COVE" : "INDA");
-  pugi::xml_node tx = w.Add(root, "TxInf");
-  w.Leaf(tx, "RtrId", g.f20->value);
-  w.Leaf(tx, "OrgnlInstrId",
-         r.original_instruction.empty() ? kNotProvided : r.original_instruction);
-  w.Leaf(tx, "OrgnlEndToEndId",
-         r.original_end_to_end.empty() ? kNotProvided : r.original_end_to_end);
-  const std::string_view uetr = m.UserHeader("121");
-  if (!uetr.empty()) w.Leaf(tx, "OrgnlUETR", uetr);
-  const std::string_view v32 = g.f32a->value;
-  w.Amount(tx, "RtrdIntrBkSttlmAmt", v32.substr(6, 3), MtAmountToDecimal(v32.substr(9)));
-  w.Leaf(tx, "IntrBkSttlmDt", IsoDate(v32.substr(0, 6)));
+  pugi::xml_node tx = WriteReturnHead(doc, w, m, h, r, out, *g.f20, g.f53, *g.f32a);
   w.Leaf(tx, "ChrgBr", "SHAR");
   w.BicAgent(tx, "InstgAgt", h.from);
   w.BicAgent(tx, "InstdAgt", h.to);
