@@ -179,6 +179,21 @@ TEST_F(CryptoExportCommandTest, CopyToAnEncryptedExportAndBack) {
               "file://" + Path("plain.ferry"), "--identity", Path("ops.key")});
   EXPECT_EQ(no_recipient.code, 2);
   EXPECT_THAT(no_recipient.err, HasSubstr("name its recipients with --encrypt-to"));
+
+  // An existing export is never overwritten; an export is not opened without an identity.
+  const std::string before = Read("bank.ferry");
+  Outcome again = RunCli({"--store", store, "copy", "--from", "sqlite://" + Path("src.db"), "--to",
+                          "file://" + Path("bank.ferry"), "--encrypt-to", Path("bob.key"),
+                          "--identity", Path("ops.key")});
+  EXPECT_EQ(again.code, 2);
+  EXPECT_THAT(again.err, HasSubstr("exists; ferry never overwrites an export"));
+  EXPECT_EQ(Read("bank.ferry"), before);
+  Outcome no_identity = RunCli({"--store", store, "copy", "--from", "file://" + Path("bank.ferry"),
+                                "--to", "sqlite://" + Path("r2.db")});
+  EXPECT_EQ(no_identity.code, 2);
+  EXPECT_THAT(no_identity.err,
+              HasSubstr("opening an export needs the --identity it is encrypted to"));
+  EXPECT_FALSE(Env::Default()->FileExists(Path("r2.db")));
 }
 
 // `ferry keys list` and `ferry keys migrate` on two real SoftHSM2 tokens, PINs from variables.
