@@ -242,6 +242,10 @@ TEST_F(CryptoExportCommandTest, KeysMigrateBetweenSoftHsmTokensWithAReport) {
   EXPECT_THAT(report["keys"][1]["reason"].get<std::string>(),
               HasSubstr("CKA_EXTRACTABLE is false"));
 
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(Path("junk.json"), "[1, 2]").ok());
+  Outcome junk = RunCli({"keys", "migrate", "--to-token", "dst", "--rollback", Path("junk.json")});
+  EXPECT_EQ(junk.code, 2);
+  EXPECT_THAT(junk.err, HasSubstr("not a key migration report"));
   Outcome rollback =
       RunCli({"keys", "migrate", "--to-token", "dst", "--rollback", Path("report.json")});
   ASSERT_EQ(rollback.code, 0) << rollback.err;

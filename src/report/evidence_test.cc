@@ -80,6 +80,8 @@ TEST_F(EvidenceTest, ExportsAndVerifiesOffline) {
   json file = json::parse(text);
   EXPECT_EQ(file["evidence"]["run"]["result"]["rows"], 1200);
   EXPECT_THAT(ExportEvidence(*store_, "nope", signer_, 1).error().message(), HasSubstr("nope"));
+  EXPECT_THAT(ExportEvidence(*store_, "copy-1", signer_, 1, "not json").error().message(),
+              HasSubstr("--keys-report: not JSON"));
 }
 
 TEST_F(EvidenceTest, AChangedFigureBreaksTheSignature) {
