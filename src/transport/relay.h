@@ -10,27 +10,24 @@
 //      records, and key updates after a configurable volume or time.
 //
 // RelayServer accepts such connections and forwards each to a fixed TCP address (the target
-// database); RelayClient listens locally and carries each local connection to the server. A
-// `ferry copy` pointed at the client's local port therefore moves its batches through the relay.
+// database), or hands it to a service (RelayOptions::serve: the remote copy target of
+// `ferry copy --via`); RelayClient listens locally and carries each local connection to the
+// server. A `ferry copy` pointed at the client's local port therefore moves its batches through
+// the relay.
 #ifndef FERRY_TRANSPORT_RELAY_H_
 #define FERRY_TRANSPORT_RELAY_H_
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "crypto/identity.h"
+#include "transport/channel.h"
 
 namespace ferry::transport {
-
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-  [[nodiscard]] static Result<HostPort> Parse(std::string_view text, std::string_view flag);
-  std::string ToString() const;
-};
 
 struct RelayCounters {
   std::atomic<int64_t> connections{0};  // secure channels established
@@ -50,6 +47,9 @@ struct RelayOptions {
   // Server: the client fingerprints admitted (required, non-empty), and where to forward.
   std::vector<std::string> allowed_clients;
   HostPort forward;
+  // Server: instead of forwarding, each channel is handed to this, on its own thread (the remote
+  // copy target, remote.h). Its error is the channel's.
+  std::function<Status(SecureChannel&)> serve;
   // Client: the relay server to reach, and its public keys (its fingerprint is what is pinned).
   HostPort server;
   crypto::PublicIdentity server_identity;
