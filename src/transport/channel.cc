@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -337,8 +338,20 @@ SSL_CTX* Context(bool server) {
   return server ? server_ctx : client;
 }
 
+// OpenSSL writes to its socket with write(), which raises SIGPIPE when the peer has gone and
+// would end the process; a channel reports a gone peer as an error instead. Ignored once, the
+// first time a channel starts (the disposition is process-wide; ferry handles no SIGPIPE).
+void IgnoreSigpipe() {
+  static const bool once = [] {
+    ::signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void)once;
+}
+
 // TLS on `fd` keyed by the handshake's PSK. The PSK is only read during SSL_connect/accept.
 Result<Ssl> StartTls(int fd, const Handshake& hs, bool server) {
+  IgnoreSigpipe();
   SSL_CTX* ctx = Context(server);
   if (ctx == nullptr) return Err(Internal("SSL_CTX_new: {}", OpensslErrors()));
   Ssl ssl(SSL_new(ctx));

@@ -254,6 +254,7 @@ std::vector<std::string> Relay::errors() const {
 void Relay::Stop() {
   if (!s_ || s_->stopping.exchange(true)) return;
   if (s_->acceptor.joinable()) s_->acceptor.join();
+  s_->listener.Reset();  // new connections are refused at once, and the port is free again
   {
     std::lock_guard lock(s_->mu);
     for (int fd : s_->open_fds) ::shutdown(fd, SHUT_RDWR);
