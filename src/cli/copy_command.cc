@@ -2,6 +2,8 @@
 //            [--if-exists fail|truncate|append] [--cast col:type] [--no-verify] [--max-rate R]
 //            [--encrypt-to RECIPIENT --identity KEY]   (--to file:///X.ferry: an encrypted export)
 //            [--identity KEY [--signer FP]]             (--from file:///X.ferry: restore one)
+//            [--via ferry://HOST:PORT --peer RECIPIENT --identity KEY [--rekey-mb N]]
+//                                          (the target opened by a relay node near it)
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,6 +24,7 @@
 #include "move/copy.h"
 #include "move/transformed_source.h"
 #include "store/store.h"
+#include "transport/remote.h"
 
 namespace ferry {
 namespace {
@@ -43,7 +46,38 @@ struct CopyFlags {
   std::vector<std::string> encrypt_to;  // recipients of a file:///X.ferry export
   std::string identity;                 // signs an export; opens one
   std::string signer;                   // an export to open must be signed by this fingerprint
+  std::string via;                      // ferry://HOST:PORT: the relay node that opens --to
+  std::string peer;                     // its recipient (pinned by fingerprint)
+  int64_t rekey_mb = 1024;
 };
+
+// The relay node of --via, once the flags it needs are there (checked before anything opens).
+Result<transport::HostPort> CheckVia(const CopyFlags& flags) {
+  FERRY_ASSIGN_OR_RETURN(transport::HostPort server, transport::ParseViaUrl(flags.via));
+  if (flags.identity.empty() || flags.peer.empty()) {
+    return Err(InvalidArgument(
+        "--via {}: the relay channel needs this node's --identity FILE and the relay's --peer "
+        "RECIPIENT (its `ferry crypto keygen` output, pinned by fingerprint)",
+        flags.via));
+  }
+  if (flags.rekey_mb <= 0) return Err(InvalidArgument("--rekey-mb must be positive"));
+  return server;
+}
+
+// The target: opened here, or by the relay node named by --via (transport/remote.h).
+Result<std::unique_ptr<Connector>> OpenTarget(CommandContext& context, const CopyFlags& flags,
+                                              std::shared_ptr<transport::RemoteStats>* stats) {
+  if (flags.via.empty()) return Connector::Open(flags.to, {.create_if_missing = true});
+  transport::RemoteOptions options;
+  FERRY_ASSIGN_OR_RETURN(options.server, CheckVia(flags));
+  FERRY_ASSIGN_OR_RETURN(options.identity, LoadIdentityFile(context.env, flags.identity));
+  Result<crypto::PublicIdentity> peer = ReadRecipient(context.env, flags.peer);
+  if (!peer.has_value()) return Err(InvalidArgument("--peer: {}", peer.error().message()));
+  options.server_identity = *peer;
+  options.rekey.bytes = flags.rekey_mb << 20;
+  options.stats = *stats = std::make_shared<transport::RemoteStats>();
+  return transport::OpenRemoteConnector(flags.to, {.create_if_missing = true}, std::move(options));
+}
 
 Result<std::map<std::string, std::string>> ParseCasts(const std::vector<std::string>& casts) {
   std::map<std::string, std::string> out;
@@ -71,8 +105,13 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
   if (flags.chunk_rows < 1) {
     return Err(InvalidArgument("--chunk-rows {}: expected at least 1", flags.chunk_rows));
   }
+  if (!flags.via.empty()) {
+    FERRY_ASSIGN_OR_RETURN(transport::HostPort checked, CheckVia(flags));
+    (void)checked;
+  }
   FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(flags.from));
-  FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(flags.to, {.create_if_missing = true}));
+  std::shared_ptr<transport::RemoteStats> via;
+  FERRY_ASSIGN_OR_RETURN(auto target, OpenTarget(context, flags, &via));
   FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
   // With a spec, the copy reads the source as the spec makes it (move/transformed_source.h).
   Connector* from = source.get();
@@ -135,6 +174,14 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
                 {"source_position", report.snapshot.position},
                 {"consistency", report.snapshot.note},
                 {"tables", tables}};
+    if (via != nullptr) {
+      doc["via"] = {{"relay", flags.via},
+                    {"channels", via->channels.load()},
+                    {"rows_sent", via->rows_sent.load()},
+                    {"batch_bytes", via->batch_bytes.load()},
+                    {"wire_bytes", via->wire_bytes.load()},
+                    {"key_updates", via->key_updates.load()}};
+    }
     if (report.verification.has_value()) {
       doc["verification"] = report.verification->ToJson();
       doc["verification_seconds"] = report.verification_seconds;
@@ -165,6 +212,13 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
     for (const std::string& what : t.not_copied) {
       context.out << fmt::format("      not copied: {}\n", what);
     }
+  }
+  if (via != nullptr) {
+    context.out << fmt::format(
+        "  through {}: {} secure channel(s), {} rows sent, {:.1f} MB of batches as {:.1f} MB "
+        "(zstd), {} key update(s)\n",
+        flags.via, via->channels.load(), via->rows_sent.load(), via->batch_bytes.load() / 1e6,
+        via->wire_bytes.load() / 1e6, via->key_updates.load());
   }
   if (report.verification.has_value()) {
     context.out << (identical ? fmt::format("verified: every row arrived intact ({:.2f} s)\n",
@@ -261,6 +315,11 @@ Result<int> RunRestore(CommandContext& context, CopyFlags flags, const std::stri
 }
 
 Result<int> RunCopy(CommandContext& context, const CopyFlags& flags) {
+  if (!flags.via.empty() && (ExportPath(flags.to) || ExportPath(flags.from))) {
+    return Err(InvalidArgument(
+        "--via carries a copy to a database near the relay; an export (file:///...ferry) is "
+        "written and read where ferry runs: drop --via, and move the file itself"));
+  }
   if (std::optional<std::string> out = ExportPath(flags.to)) return RunExport(context, flags, *out);
   if (std::optional<std::string> in = ExportPath(flags.from))
     return RunRestore(context, flags, *in);
@@ -311,10 +370,19 @@ std::vector<CommandSpec> CopyCommands() {
                  "--encrypt-to", flags->encrypt_to,
                  "With --to file:///PATH.ferry: a recipient of the encrypted export (repeatable)");
              app.add_option("--identity", flags->identity,
-                            "Signs an export (--to ...ferry), or opens one (--from ...ferry)");
+                            "Signs an export (--to ...ferry), opens one (--from ...ferry), or is "
+                            "this node in the channel to --via");
              app.add_option(
                  "--signer", flags->signer,
                  "With --from ...ferry: refuse an export not signed by this fingerprint");
+             app.add_option("--via", flags->via,
+                            "ferry://HOST:PORT: a relay node near the target (`ferry relay serve "
+                            "--targets`) opens --to and takes the batches over a post-quantum "
+                            "channel");
+             app.add_option("--peer", flags->peer,
+                            "With --via: the relay's recipient (pinned by its fingerprint)");
+             app.add_option("--rekey-mb", flags->rekey_mb,
+                            "With --via: TLS key update after this many MiB sent (1024)");
              app.add_option("--max-rate", flags->max_rate,
                             "Stay under this rate: rows/s (5000) or bytes/s (10MB/s)");
            },

@@ -7,12 +7,14 @@
 #include <ctime>
 
 #include <CLI/CLI.hpp>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/sealed_files.h"
 #include "transport/relay.h"
+#include "transport/remote.h"
 
 namespace ferry {
 namespace {
@@ -22,6 +24,7 @@ struct RelayFlags {
   std::string identity;
   std::vector<std::string> allow;
   std::string forward, to, peer;
+  std::vector<std::string> targets;  // serve copies (ferry copy --via) into URLs under these
   int64_t rekey_mb = 1024;
   int64_t rekey_seconds = 3600;
   double duration = 0;  // seconds; 0: until a signal
@@ -56,7 +59,19 @@ Result<int> Run(CommandContext& context, const RelayFlags& flags, bool server) {
   options.rekey_seconds = flags.rekey_seconds;
   if (server) {
     options.allowed_clients = flags.allow;
-    FERRY_ASSIGN_OR_RETURN(options.forward, transport::HostPort::Parse(flags.forward, "--forward"));
+    if (flags.forward.empty() == flags.targets.empty()) {
+      return Err(InvalidArgument(
+          "relay serve: give --forward HOST:PORT (carry connections to one address) or --targets "
+          "URL_PREFIX (serve `ferry copy --via` into databases under it), one of the two"));
+    }
+    if (!flags.forward.empty()) {
+      FERRY_ASSIGN_OR_RETURN(options.forward,
+                             transport::HostPort::Parse(flags.forward, "--forward"));
+    } else {
+      options.serve = [targets = flags.targets](transport::SecureChannel& channel) {
+        return transport::ServeCopyTarget(channel, targets);
+      };
+    }
   } else {
     FERRY_ASSIGN_OR_RETURN(options.server, transport::HostPort::Parse(flags.to, "--to"));
     Result<crypto::PublicIdentity> peer = ReadRecipient(context.env, flags.peer);
@@ -77,10 +92,12 @@ Result<int> Run(CommandContext& context, const RelayFlags& flags, bool server) {
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     return Err(relay.error());
   }
-  context.err << fmt::format(
-      "ferry: relay {} listening on {} (port {}), fingerprint {}; {}\n",
-      server ? "server" : "client", flags.listen, (*relay)->port(), me,
-      server ? "forwarding to " + flags.forward : "carrying connections to " + flags.to);
+  context.err << fmt::format("ferry: relay {} listening on {} (port {}), fingerprint {}; {}\n",
+                             server ? "server" : "client", flags.listen, (*relay)->port(), me,
+                             !server                 ? "carrying connections to " + flags.to
+                             : flags.forward.empty() ? fmt::format("serving copies into {}",
+                                                                   fmt::join(flags.targets, ", "))
+                                                     : "forwarding to " + flags.forward);
   WaitForStop(set, flags.duration);
   (*relay)->Stop();
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -125,7 +142,8 @@ std::vector<CommandSpec> RelayCommands() {
   return {
       {.path = {"relay", "serve"},
        .group_help = group,
-       .help = "Accept relay clients (by fingerprint) and forward each connection to --forward",
+       .help = "Accept relay clients (by fingerprint); forward each connection to --forward, or "
+               "serve `ferry copy --via` into the databases under --targets",
        .add_options =
            [serve, common](CLI::App& app) {
              common(app, serve.get());
@@ -133,8 +151,10 @@ std::vector<CommandSpec> RelayCommands() {
                             "A client fingerprint to admit (repeatable; required)")
                  ->required();
              app.add_option("--forward", serve->forward,
-                            "HOST:PORT each connection goes to (the target database)")
-                 ->required();
+                            "HOST:PORT each connection goes to (the target database)");
+             app.add_option("--targets", serve->targets,
+                            "A URL prefix `ferry copy --via` may write under, such as "
+                            "postgresql://app@10.0.0.9/ (repeatable); instead of --forward");
            },
        .run = [serve](CommandContext& c) { return Run(c, *serve, true); }},
       {.path = {"relay", "connect"},

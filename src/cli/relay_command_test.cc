@@ -9,6 +9,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "cli/cli.h"
 #include "cli/cli_test_util.h"
@@ -116,6 +117,49 @@ TEST_F(RelayCommandTest, BadFlagsAreRefusedWithTheWayOut) {
                            client_fp_, "--forward", "127.0.0.1:1"});
   EXPECT_EQ(no_key.code, 2);
   EXPECT_THAT(no_key.err, HasSubstr("make one with `ferry crypto keygen"));
+  // A relay server forwards or serves copies, not both, not neither.
+  for (const std::vector<std::string>& how :
+       {std::vector<std::string>{"--forward", "127.0.0.1:1", "--targets", "sqlite:///tmp/"},
+        std::vector<std::string>{}}) {
+    std::vector<std::string> args = {"relay",   "serve",   "--identity", dir_ + "/server.key",
+                                     "--allow", client_fp_};
+    args.insert(args.end(), how.begin(), how.end());
+    Outcome both = RunCli(args);
+    EXPECT_EQ(both.code, 2);
+    EXPECT_THAT(both.err, HasSubstr("give --forward HOST:PORT (carry connections to one address) "
+                                    "or --targets URL_PREFIX"));
+  }
+}
+
+TEST_F(RelayCommandTest, CopyViaRefusesWhatItCannotDoWithTheWayOut) {
+  const std::string from = "sqlite://" + dir_ + "/none.db";
+  Outcome scheme =
+      RunCli({"copy", "--from", from, "--to", "sqlite:///x.db", "--via", "https://127.0.0.1:1",
+              "--identity", dir_ + "/client.key", "--peer", recipient_["server.key"]});
+  EXPECT_EQ(scheme.code, 2);
+  EXPECT_THAT(scheme.err, HasSubstr("--via https://127.0.0.1:1: expected ferry://HOST:PORT"));
+  Outcome no_peer = RunCli({"copy", "--from", from, "--to", "sqlite:///x.db", "--via",
+                            "ferry://127.0.0.1:1", "--identity", dir_ + "/client.key"});
+  EXPECT_EQ(no_peer.code, 2);
+  EXPECT_THAT(no_peer.err, HasSubstr("needs this node's --identity FILE and the relay's --peer"));
+  Outcome to_export = RunCli({"copy", "--from", from, "--to", "file:///tmp/x.ferry", "--via",
+                              "ferry://127.0.0.1:1", "--identity", dir_ + "/client.key"});
+  EXPECT_EQ(to_export.code, 2);
+  EXPECT_THAT(to_export.err, HasSubstr("drop --via, and move the file itself"));
+  // Nobody listening: the copy says where it could not connect, and nothing is created.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/bank.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Outcome refused = RunCli({"copy", "--from", "sqlite://" + dir_ + "/bank.db", "--to",
+                            "sqlite://" + dir_ + "/t.db", "--via",
+                            fmt::format("ferry://127.0.0.1:{}", FreePort()), "--identity",
+                            dir_ + "/client.key", "--peer", recipient_["server.key"]});
+  EXPECT_NE(refused.code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("cannot connect"));
+  EXPECT_FALSE(Env::Default()->FileExists(dir_ + "/t.db"));
 }
 
 }  // namespace

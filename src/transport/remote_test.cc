@@ -102,9 +102,8 @@ TEST_F(RemoteTest, CarriesOnWhenTheRelayGoesAwayAndComesBackMidCopy) {
   auto relay = StartTargetRelay("sqlite://" + dir_ + "/");
   const uint16_t port = relay->port();
   auto source = Connector::Open(source_.url()).value();
-  auto target = OpenRemoteConnector(target_.url(), {.create_if_missing = true},
-                                    ClientOptions(port))
-                    .value();
+  auto target =
+      OpenRemoteConnector(target_.url(), {.create_if_missing = true}, ClientOptions(port)).value();
   CopyOptions options{.chunk_rows = 500, .store = store_.get()};
   int committed = 0;
   std::thread restart;
