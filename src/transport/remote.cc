@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <mutex>
 
@@ -95,92 +96,6 @@ Result<Json> ReadReply(SecureChannel& ch, std::string_view what) {
 
 // ---- Rows on the wire.
 
-class BatchCodec {
- public:
-  explicit BatchCodec(int level) : level_(level) {}
-  ~BatchCodec() {
-    ZSTD_freeCCtx(cctx_);
-    ZSTD_freeDCtx(dctx_);
-  }
-
-  // The 'R' payload of `rows`.
-  Result<std::string_view> Encode(const std::vector<Row>& rows, size_t columns,
-                                  RemoteStats* stats) {
-    plain_.assign(8, '\0');
-    const uint32_t n = static_cast<uint32_t>(rows.size()), c = static_cast<uint32_t>(columns);
-    for (int i = 0; i < 4; ++i) {
-      plain_[i] = static_cast<char>(n >> (24 - 8 * i));
-      plain_[4 + i] = static_cast<char>(c >> (24 - 8 * i));
-    }
-    for (const Row& row : rows) {
-      for (const Value& v : row) AppendCanonical(v, &plain_);
-    }
-    if (cctx_ == nullptr) cctx_ = ZSTD_createCCtx();
-    packed_.resize(ZSTD_compressBound(plain_.size()));
-    const size_t z = ZSTD_compressCCtx(cctx_, packed_.data(), packed_.size(), plain_.data(),
-                                       plain_.size(), level_);
-    if (ZSTD_isError(z)) return Err(Internal("zstd: {}", ZSTD_getErrorName(z)));
-    if (stats != nullptr) {
-      stats->batch_bytes += static_cast<int64_t>(plain_.size());
-      stats->wire_bytes += static_cast<int64_t>(z);
-    }
-    return std::string_view(packed_.data(), z);
-  }
-
-  // Replaces *rows with the rows of an 'R' payload; `columns` is the table's width.
-  Status Decode(std::string_view payload, size_t columns, std::vector<Row>* rows,
-                RemoteStats* stats) {
-    const unsigned long long size = ZSTD_getFrameContentSize(payload.data(), payload.size());
-    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size < 8 ||
-        size > kMaxFrame * 8ull) {
-      return DataLoss("a row batch is not a zstd frame of known size");
-    }
-    plain_.resize(size);
-    if (dctx_ == nullptr) dctx_ = ZSTD_createDCtx();
-    const size_t got =
-        ZSTD_decompressDCtx(dctx_, plain_.data(), plain_.size(), payload.data(), payload.size());
-    if (ZSTD_isError(got) || got != size) {
-      return DataLoss("a row batch does not decompress: {}",
-                      ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
-    }
-    if (stats != nullptr) {
-      stats->batch_bytes += static_cast<int64_t>(size);
-      stats->wire_bytes += static_cast<int64_t>(payload.size());
-    }
-    auto u32 = [&](size_t at) {
-      uint32_t v = 0;
-      for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(plain_[at + i]);
-      return v;
-    };
-    const uint32_t n = u32(0), c = u32(4);
-    if (c != columns) {
-      return DataLoss("a row batch has {} columns, the table has {}", c, columns);
-    }
-    rows->resize(n);
-    std::string_view in(plain_.data() + 8, plain_.size() - 8);
-    for (uint32_t r = 0; r < n; ++r) {
-      Row& row = (*rows)[r];
-      row.resize(columns);
-      for (size_t i = 0; i < columns; ++i) {
-        Result<Value> v = DecodeCanonical(&in);
-        if (!v.has_value()) {
-          return DataLoss("row {} of a batch, column {}: {}", r + 1, i + 1, v.error().message());
-        }
-        row[i] = std::move(*v);
-      }
-    }
-    if (!in.empty()) return DataLoss("a row batch has {} bytes after its last row", in.size());
-    return OkStatus();
-  }
-
- private:
-  int level_;
-  ZSTD_CCtx* cctx_ = nullptr;
-  ZSTD_DCtx* dctx_ = nullptr;
-  std::string plain_;
-  std::string packed_;
-};
-
 std::string_view LoadModeName(LoadMode mode) {
   switch (mode) {
     case LoadMode::kCreate: return "create";
@@ -222,6 +137,192 @@ ForeignKeyInfo ForeignKeyFromJson(const Json& j) {
 }
 
 }  // namespace
+
+RowBatchCodec::RowBatchCodec(int zstd_level) : level_(zstd_level) {}
+
+RowBatchCodec::~RowBatchCodec() {
+  ZSTD_freeCCtx(cctx_);
+  ZSTD_freeDCtx(dctx_);
+}
+
+Result<std::string_view> RowBatchCodec::Encode(const std::vector<Row>& rows, size_t columns,
+                                               RemoteStats* stats) {
+  plain_.assign(8, '\0');
+  const uint32_t n = static_cast<uint32_t>(rows.size()), c = static_cast<uint32_t>(columns);
+  for (int i = 0; i < 4; ++i) {
+    plain_[i] = static_cast<char>(n >> (24 - 8 * i));
+    plain_[4 + i] = static_cast<char>(c >> (24 - 8 * i));
+  }
+  for (const Row& row : rows) {
+    for (const Value& v : row) AppendCanonical(v, &plain_);
+  }
+  if (cctx_ == nullptr) cctx_ = ZSTD_createCCtx();
+  packed_.resize(ZSTD_compressBound(plain_.size()));
+  const size_t z = ZSTD_compressCCtx(cctx_, packed_.data(), packed_.size(), plain_.data(),
+                                     plain_.size(), level_);
+  if (ZSTD_isError(z)) return Err(Internal("zstd: {}", ZSTD_getErrorName(z)));
+  if (stats != nullptr) {
+    stats->batch_bytes += static_cast<int64_t>(plain_.size());
+    stats->wire_bytes += static_cast<int64_t>(z);
+  }
+  return std::string_view(packed_.data(), z);
+}
+
+Status RowBatchCodec::Decode(std::string_view payload, size_t columns, std::vector<Row>* rows,
+                             RemoteStats* stats) {
+  const unsigned long long size = ZSTD_getFrameContentSize(payload.data(), payload.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size < 8 ||
+      size > kMaxFrame * 8ull) {
+    return DataLoss("a row batch is not a zstd frame of known size");
+  }
+  plain_.resize(size);
+  if (dctx_ == nullptr) dctx_ = ZSTD_createDCtx();
+  const size_t got =
+      ZSTD_decompressDCtx(dctx_, plain_.data(), plain_.size(), payload.data(), payload.size());
+  if (ZSTD_isError(got) || got != size) {
+    return DataLoss("a row batch does not decompress: {}",
+                    ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+  }
+  if (stats != nullptr) {
+    stats->batch_bytes += static_cast<int64_t>(size);
+    stats->wire_bytes += static_cast<int64_t>(payload.size());
+  }
+  auto u32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(plain_[at + i]);
+    return v;
+  };
+  const uint32_t n = u32(0), c = u32(4);
+  if (c != columns) {
+    return DataLoss("a row batch has {} columns, the table has {}", c, columns);
+  }
+  rows->resize(n);
+  std::string_view in(plain_.data() + 8, plain_.size() - 8);
+  for (uint32_t r = 0; r < n; ++r) {
+    Row& row = (*rows)[r];
+    row.resize(columns);
+    for (size_t i = 0; i < columns; ++i) {
+      if (Status st = DecodeInto(&in, &row[i]); !st.ok()) {
+        return DataLoss("row {} of a batch, column {}: {}", r + 1, i + 1, st.message());
+      }
+    }
+  }
+  if (!in.empty()) return DataLoss("a row batch has {} bytes after its last row", in.size());
+  return OkStatus();
+}
+
+// The canonical decimal forms (value.h): NaN, Infinity, -Infinity, or -?(0|[1-9][0-9]*) with an
+// optional fraction that does not end in 0, and no -0.
+bool RowBatchCodec::CanonicalDecimalText(std::string_view t) {
+  if (t == "NaN" || t == "Infinity" || t == "-Infinity") return true;
+  const bool negative = t.starts_with('-');
+  if (negative) t.remove_prefix(1);
+  const size_t point = t.find('.');
+  const std::string_view whole = t.substr(0, point);
+  const std::string_view fraction = point == std::string_view::npos ? "" : t.substr(point + 1);
+  auto digits = [](std::string_view d) {
+    return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  if (!digits(whole) || (whole.size() > 1 && whole[0] == '0')) return false;
+  if (point != std::string_view::npos && (!digits(fraction) || fraction.back() == '0')) {
+    return false;
+  }
+  return !(negative && whole == "0" && fraction.empty());
+}
+
+// One value of the canonical encoding (connect/canonical.h) from the front of *in, into *v in
+// place: a batch's rows are refilled batch after batch, and their strings keep their capacity,
+// so decoding allocates nothing once warm (DecodeCanonical builds a new Value each time). Text
+// is checked to be UTF-8; JSON goes through DecodeCanonical, which checks its canonical form.
+Status RowBatchCodec::DecodeInto(std::string_view* in, Value* v) {
+  if (in->empty()) return DataLoss("the batch ends inside a row");
+  const uint8_t tag = static_cast<uint8_t>((*in)[0]);
+  auto fixed = [&](size_t n) -> Result<uint64_t> {
+    if (in->size() < 1 + n) return Err(DataLoss("the batch ends inside a value"));
+    uint64_t x = 0;
+    for (size_t i = 1; i <= n; ++i) x = (x << 8) | static_cast<uint8_t>((*in)[i]);
+    in->remove_prefix(1 + n);
+    return x;
+  };
+  auto counted = [&]() -> Result<std::string_view> {
+    FERRY_ASSIGN_OR_RETURN(uint64_t n, fixed(8));
+    if (n > in->size()) return Err(DataLoss("the batch ends inside a value"));
+    std::string_view bytes = in->substr(0, n);
+    in->remove_prefix(n);
+    return bytes;
+  };
+  switch (tag) {
+    case 0x00:
+      in->remove_prefix(1);
+      v->SetNull();
+      return OkStatus();
+    case 0x01: {
+      FERRY_ASSIGN_OR_RETURN(uint64_t x, fixed(1));
+      *v = Value::Bool(x != 0);
+      return OkStatus();
+    }
+    case 0x02: {
+      FERRY_ASSIGN_OR_RETURN(uint64_t x, fixed(8));
+      *v = Value::Int64(static_cast<int64_t>(x));
+      return OkStatus();
+    }
+    case 0x03: {
+      FERRY_ASSIGN_OR_RETURN(std::string_view text, counted());
+      if (!CanonicalDecimalText(text)) {
+        return DataLoss("decimal `{}` is not in canonical form", text);
+      }
+      v->AssignCanonicalDecimal(text);
+      return OkStatus();
+    }
+    case 0x04: {
+      FERRY_ASSIGN_OR_RETURN(uint64_t x, fixed(8));
+      *v = Value::Float64(std::bit_cast<double>(x));
+      return OkStatus();
+    }
+    case 0x05: {
+      FERRY_ASSIGN_OR_RETURN(std::string_view text, counted());
+      FERRY_RETURN_IF_ERROR(ValidateUtf8(text));
+      v->AssignText(text);
+      return OkStatus();
+    }
+    case 0x06: {
+      FERRY_ASSIGN_OR_RETURN(std::string_view bytes, counted());
+      v->AssignBytes(bytes);
+      return OkStatus();
+    }
+    case 0x07: {
+      FERRY_ASSIGN_OR_RETURN(uint64_t x, fixed(4));
+      *v = Value::Date(static_cast<int32_t>(static_cast<uint32_t>(x)));
+      return OkStatus();
+    }
+    case 0x08: {
+      FERRY_ASSIGN_OR_RETURN(uint64_t x, fixed(8));
+      const int64_t micros = static_cast<int64_t>(x);
+      if (micros < 0 || micros > kMicrosPerDay) return DataLoss("a time past 24:00");
+      *v = Value::Time(micros);
+      return OkStatus();
+    }
+    case 0x09:
+    case 0x0a: {
+      FERRY_ASSIGN_OR_RETURN(uint64_t x, fixed(8));
+      *v = tag == 0x09 ? Value::Timestamp(static_cast<int64_t>(x))
+                       : Value::TimestampTz(static_cast<int64_t>(x));
+      return OkStatus();
+    }
+    case 0x0b: {
+      if (in->size() < 17) return DataLoss("the batch ends inside a value");
+      UuidBytes u;
+      std::memcpy(u.data(), in->data() + 1, 16);
+      in->remove_prefix(17);
+      *v = Value::Uuid(u);
+      return OkStatus();
+    }
+    default: {
+      FERRY_ASSIGN_OR_RETURN(*v, DecodeCanonical(in));  // JSON, and the unknown tags' error
+      return OkStatus();
+    }
+  }
+}
 
 Json TableInfoToJson(const TableInfo& t) {
   Json columns = Json::array();
@@ -380,7 +481,7 @@ class RemoteWriter : public RowWriter {
   std::unique_ptr<SecureChannel> ch_;
   size_t columns_;
   const ChunkMarker* marker_;
-  BatchCodec codec_;
+  RowBatchCodec codec_;
 };
 
 class RemoteReader : public RowReader {
@@ -423,7 +524,7 @@ class RemoteReader : public RowReader {
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<SecureChannel> ch_;
   size_t columns_;
-  BatchCodec codec_;
+  RowBatchCodec codec_;
 };
 
 class RemoteConnector : public Connector {
@@ -826,7 +927,7 @@ class TargetSession {
   SecureChannel& ch_;
   const std::vector<std::string>& allowed_;
   std::unique_ptr<Connector> target_;
-  BatchCodec codec_;
+  RowBatchCodec codec_;
 };
 
 }  // namespace

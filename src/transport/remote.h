@@ -36,6 +36,9 @@
 #include "crypto/identity.h"
 #include "transport/channel.h"
 
+typedef struct ZSTD_CCtx_s ZSTD_CCtx;
+typedef struct ZSTD_DCtx_s ZSTD_DCtx;
+
 namespace ferry::transport {
 
 struct RemoteStats {
@@ -54,6 +57,34 @@ struct RemoteOptions {
   RekeyPolicy rekey;
   int zstd_level = 1;
   std::shared_ptr<RemoteStats> stats;  // optional
+};
+
+// Row batches on the wire: `u32 rows | u32 columns | the rows' values in the canonical encoding
+// (connect/canonical.h)`, compressed with zstd. Decoding fills a batch in place (its strings keep
+// their capacity from batch to batch) and is strict: text must be UTF-8, decimals and JSON in
+// their canonical forms, the column count the table's. Reuses its buffers; one per thread.
+class RowBatchCodec {
+ public:
+  explicit RowBatchCodec(int zstd_level = 1);
+  ~RowBatchCodec();
+  RowBatchCodec(const RowBatchCodec&) = delete;
+  RowBatchCodec& operator=(const RowBatchCodec&) = delete;
+
+  // The compressed batch of `rows`, valid until the next call.
+  [[nodiscard]] Result<std::string_view> Encode(const std::vector<Row>& rows, size_t columns,
+                                                RemoteStats* stats = nullptr);
+  // Replaces *rows with the rows of a compressed batch of a `columns`-wide table.
+  [[nodiscard]] Status Decode(std::string_view payload, size_t columns, std::vector<Row>* rows,
+                              RemoteStats* stats = nullptr);
+
+ private:
+  static bool CanonicalDecimalText(std::string_view text);
+  static Status DecodeInto(std::string_view* in, Value* v);
+  int level_;
+  ZSTD_CCtx* cctx_ = nullptr;
+  ZSTD_DCtx* dctx_ = nullptr;
+  std::string plain_;
+  std::string packed_;
 };
 
 // `ferry://HOST:PORT` (as given to --via).
