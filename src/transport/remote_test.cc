@@ -74,8 +74,10 @@ TEST_F(RemoteTest, CopiesThroughTheRelayAndVerifiesCleanBothWays) {
   auto relay = StartTargetRelay("sqlite://" + dir_ + "/");
   auto stats = std::make_shared<RemoteStats>();
   auto source = Connector::Open(source_.url()).value();
-  Result<std::unique_ptr<Connector>> target = OpenRemoteConnector(
-      target_.url(), {.create_if_missing = true}, ClientOptions(relay->port(), stats));
+  RemoteOptions client = ClientOptions(relay->port(), stats);
+  client.rekey.bytes = 16 << 10;  // a TLS key update every 16 KiB the client sends
+  Result<std::unique_ptr<Connector>> target =
+      OpenRemoteConnector(target_.url(), {.create_if_missing = true}, client);
   ASSERT_TRUE(target.has_value()) << target.error().ToString();
   EXPECT_EQ((*target)->engine(), "sqlite");
   EXPECT_THAT((*target)->location(), HasSubstr("via ferry://127.0.0.1:"));
@@ -95,6 +97,7 @@ TEST_F(RemoteTest, CopiesThroughTheRelayAndVerifiesCleanBothWays) {
   EXPECT_GT(stats->rows_received.load(), 0);  // the verification read the target back
   EXPECT_LT(stats->wire_bytes.load(), stats->batch_bytes.load());
   EXPECT_LT(stats->channels.load(), report->tables[0].chunks + 4);
+  EXPECT_GE(stats->key_updates.load(), 2);  // the peer followed each one, or nothing would arrive
   // And independently of the relay: the target file itself matches the source.
   Result<VerifyReport> local = VerifyUrls(source_.url(), target_.url());
   ASSERT_TRUE(local.has_value()) << local.error().ToString();
