@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "connect/canonical.h"
 #include "connect/value.h"
 
 namespace ferry {
@@ -126,6 +127,22 @@ struct PageRange {
   int64_t end = -1;
 };
 
+// The first pass of a verification (move/verify.h) as a connector may compute it where its rows
+// are: each row's `columns` (indexes into the table's columns) brought to `kinds`, encoded
+// canonically and hashed; the encoding of its key (positions `key` within the projection; empty:
+// the whole row) picks one of `buckets` buckets by XXH3-128 modulo `buckets`.
+struct BucketProjection {
+  std::vector<int> columns;
+  std::vector<TypeKind> kinds;
+  std::vector<int> key;
+  int buckets = 4096;
+};
+
+struct BucketChecksums {
+  std::vector<ChunkChecksum> buckets;
+  ChunkChecksum total;
+};
+
 struct ScanSpec {
   const TableInfo* table = nullptr;
   // Rows per batch handed out by RowReader::Next. Bounds the reader's memory.
@@ -136,6 +153,11 @@ struct ScanSpec {
   std::optional<PageRange> pages;
   // A snapshot from Connector::ExportSnapshot: the reader sees the source as it was then.
   std::string snapshot;
+  // A hint from a verification's second pass: only the rows whose key falls in one of
+  // `only_buckets` (sorted) under `bucket_projection` are wanted. A connector may return others
+  // (the caller filters); the remote target leaves them on the relay node.
+  const BucketProjection* bucket_projection = nullptr;
+  const std::vector<size_t>* only_buckets = nullptr;
 };
 
 // Streams a scan's rows in batches. Rows come in no particular order.
@@ -268,6 +290,14 @@ class Connector {
   // Opens a view of the source for readers to share (ScanSpec::snapshot) and records the
   // source's position. It stays open until the connector is destroyed.
   virtual Result<SnapshotInfo> ExportSnapshot();
+
+  // ---- Verification where the rows are. A connector whose rows are far away (the remote
+  // target of `ferry copy --via`) computes a verification's first pass next to them, so that
+  // only checksums cross; nullopt (the default): the caller scans the rows itself.
+  virtual Result<std::optional<BucketChecksums>> ScanBucketChecksums(
+      const TableInfo& /*table*/, const BucketProjection& /*projection*/, size_t /*batch_rows*/) {
+    return std::optional<BucketChecksums>();
+  }
 
  protected:
   Connector() = default;

@@ -180,31 +180,24 @@ size_t BucketOf(std::string_view key_bytes, int buckets) {
   return static_cast<size_t>(RowHash(key_bytes).low % static_cast<uint64_t>(buckets));
 }
 
-struct BucketScan {
-  std::vector<ChunkChecksum> buckets;
-  ChunkChecksum total;
-};
+using BucketScan = BucketChecksums;
 
-// Pass 1: every row of one side, hashed into its key's bucket.
+// Pass 1: every row of one side, hashed into its key's bucket; by the connector itself when it
+// offers to (a remote target: only the checksums cross).
 Result<BucketScan> ScanBuckets(Connector& side, const TableInfo& table, const Projection& p,
                                const VerifyOptions& options) {
-  BucketScan scan;
-  scan.buckets.resize(static_cast<size_t>(options.buckets));
-  FERRY_ASSIGN_OR_RETURN(auto reader,
-                         side.Scan({.table = &table, .batch_rows = options.batch_rows}));
-  std::vector<Row> batch;
-  RowEncoder encoder(p);
-  for (;;) {
-    FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
-    if (!more) break;
-    for (const Row& row : batch) {
-      encoder.Encode(row);
-      const Hash128 hash = RowHash(encoder.encoding());
-      scan.buckets[BucketOf(encoder.key(), options.buckets)].AddRowHash(hash);
-      scan.total.AddRowHash(hash);
+  const BucketProjection pushed{
+      .columns = p.columns, .kinds = p.kinds, .key = p.key, .buckets = options.buckets};
+  FERRY_ASSIGN_OR_RETURN(std::optional<BucketChecksums> there,
+                         side.ScanBucketChecksums(table, pushed, options.batch_rows));
+  if (there.has_value()) {
+    if (there->buckets.size() != static_cast<size_t>(options.buckets)) {
+      return Err(DataLoss("{}: table {}: {} bucket checksums where {} were asked for",
+                          side.location(), table.name, there->buckets.size(), options.buckets));
     }
+    return std::move(*there);
   }
-  return scan;
+  return ScanBucketChecksumsHere(side, table, pushed, options.batch_rows);
 }
 
 struct Collected {
@@ -220,8 +213,14 @@ Result<Collected> CollectRows(Connector& side, const TableInfo& table, const Pro
                               const std::unordered_set<size_t>& differing,
                               const VerifyOptions& options) {
   Collected collected;
-  FERRY_ASSIGN_OR_RETURN(auto reader,
-                         side.Scan({.table = &table, .batch_rows = options.batch_rows}));
+  const BucketProjection hint{
+      .columns = p.columns, .kinds = p.kinds, .key = p.key, .buckets = options.buckets};
+  std::vector<size_t> only(differing.begin(), differing.end());
+  std::sort(only.begin(), only.end());
+  FERRY_ASSIGN_OR_RETURN(auto reader, side.Scan({.table = &table,
+                                                 .batch_rows = options.batch_rows,
+                                                 .bucket_projection = &hint,
+                                                 .only_buckets = &only}));
   std::vector<Row> batch;
   RowEncoder encoder(p);
   for (;;) {
@@ -505,6 +504,73 @@ Result<TableReport> VerifyCopiedTable(Connector& source, Connector& target,
   FERRY_ASSIGN_OR_RETURN(BucketScan target_scan,
                          ScanBuckets(target, s.target, comparison.from_target, options));
   return Finish(source, target, s.source, s.target, comparison, s.scan, target_scan, options);
+}
+
+struct BucketSelector::State {
+  Projection projection;
+  std::vector<size_t> buckets;
+  int count;
+  std::optional<RowEncoder> encoder;  // refers to projection
+};
+
+BucketSelector::BucketSelector(const BucketProjection& projection, std::vector<size_t> buckets)
+    : s_(std::make_unique<State>(State{.projection = {.columns = projection.columns,
+                                                      .kinds = projection.kinds,
+                                                      .key = projection.key,
+                                                      .names = {}},
+                                       .buckets = std::move(buckets),
+                                       .count = projection.buckets,
+                                       .encoder = std::nullopt})) {
+  std::sort(s_->buckets.begin(), s_->buckets.end());
+  s_->encoder.emplace(s_->projection);
+}
+
+BucketSelector::~BucketSelector() = default;
+
+bool BucketSelector::Selects(const Row& row) {
+  s_->encoder->Encode(row);
+  return std::binary_search(s_->buckets.begin(), s_->buckets.end(),
+                            BucketOf(s_->encoder->key(), s_->count));
+}
+
+Result<BucketChecksums> ScanBucketChecksumsHere(Connector& side, const TableInfo& table,
+                                                const BucketProjection& projection,
+                                                size_t batch_rows) {
+  if (projection.buckets < 1) {
+    return Err(InvalidArgument("verify: {} buckets; at least 1", projection.buckets));
+  }
+  for (int c : projection.columns) {
+    if (c < 0 || static_cast<size_t>(c) >= table.columns.size()) {
+      return Err(InvalidArgument("verify: table {} has no column {}", table.name, c));
+    }
+  }
+  for (int k : projection.key) {
+    if (k < 0 || static_cast<size_t>(k) >= projection.columns.size()) {
+      return Err(InvalidArgument("verify: key position {} is outside the projection", k));
+    }
+  }
+  if (projection.kinds.size() != projection.columns.size()) {
+    return Err(InvalidArgument("verify: {} kinds for {} columns", projection.kinds.size(),
+                               projection.columns.size()));
+  }
+  const Projection p{
+      .columns = projection.columns, .kinds = projection.kinds, .key = projection.key, .names = {}};
+  BucketScan scan;
+  scan.buckets.resize(static_cast<size_t>(projection.buckets));
+  FERRY_ASSIGN_OR_RETURN(auto reader, side.Scan({.table = &table, .batch_rows = batch_rows}));
+  std::vector<Row> batch;
+  RowEncoder encoder(p);
+  for (;;) {
+    FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+    if (!more) break;
+    for (const Row& row : batch) {
+      encoder.Encode(row);
+      const Hash128 hash = RowHash(encoder.encoding());
+      scan.buckets[BucketOf(encoder.key(), projection.buckets)].AddRowHash(hash);
+      scan.total.AddRowHash(hash);
+    }
+  }
+  return scan;
 }
 
 std::string_view DifferenceKindName(DifferenceKind kind) {

@@ -113,6 +113,27 @@ class SourceDigest {
 Result<TableReport> VerifyCopiedTable(Connector& source, Connector& target,
                                       const SourceDigest& digest, const VerifyOptions& options);
 
+// A verification's first pass on one side, scanning `side` from here (what
+// Connector::ScanBucketChecksums describes; the relay node of `ferry copy --via` answers it with
+// this).
+Result<BucketChecksums> ScanBucketChecksumsHere(Connector& side, const TableInfo& table,
+                                                const BucketProjection& projection,
+                                                size_t batch_rows);
+
+// Whether a row's key falls in one of `buckets` under `projection` (a verification's second
+// pass, done where the rows are: ScanSpec::only_buckets). Checked: `projection` as
+// ScanBucketChecksumsHere checks it; rows have the table's columns. Not thread-safe.
+class BucketSelector {
+ public:
+  BucketSelector(const BucketProjection& projection, std::vector<size_t> buckets);
+  ~BucketSelector();
+  bool Selects(const Row& row);
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 // Compares `tables` of `source` and `target`. Differences are results, not errors; errors are
 // for what prevents the comparison (a table that cannot be read, a value that cannot be
 // converted), and name the table and column.

@@ -88,6 +88,10 @@ class SecureChannel {
 
   const std::string& peer() const { return peer_; }  // the peer's fingerprint
   int64_t key_updates() const { return key_updates_; }
+  // The key updates since the last call (for counters summed over reused channels).
+  int64_t TakeNewKeyUpdates() {
+    return key_updates_ - std::exchange(key_updates_reported_, key_updates_);
+  }
   int64_t bytes_sent() const { return bytes_sent_; }
   int64_t bytes_received() const { return bytes_received_; }
   int fd() const { return fd_; }
@@ -110,6 +114,7 @@ class SecureChannel {
   int64_t since_update_ = 0;
   std::chrono::steady_clock::time_point last_update_;
   int64_t key_updates_ = 0;
+  int64_t key_updates_reported_ = 0;
   int64_t bytes_sent_ = 0;
   int64_t bytes_received_ = 0;
 };

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "connect/canonical.h"
+#include "move/verify.h"
 
 namespace ferry::transport {
 
@@ -95,6 +96,41 @@ Result<Json> ReadReply(SecureChannel& ch, std::string_view what) {
 }
 
 // ---- Rows on the wire.
+
+Result<TypeKind> KindFromName(std::string_view name) {
+  for (int k = 0; k <= static_cast<int>(TypeKind::kJson); ++k) {
+    if (TypeKindName(static_cast<TypeKind>(k)) == name) return static_cast<TypeKind>(k);
+  }
+  return Err(DataLoss("unknown kind `{}`", name));
+}
+
+// A verification's projection as the client sends it; checked as ScanBucketChecksumsHere
+// checks it (the selector relies on it).
+Result<BucketProjection> ProjectionFromJson(const Json& j, const TableInfo& table) {
+  BucketProjection p{.columns = j.at("columns").get<std::vector<int>>(),
+                     .kinds = {},
+                     .key = j.at("key").get<std::vector<int>>(),
+                     .buckets = j.at("buckets").get<int>()};
+  for (const Json& k : j.at("kinds")) {
+    FERRY_ASSIGN_OR_RETURN(TypeKind kind, KindFromName(k.get<std::string>()));
+    p.kinds.push_back(kind);
+  }
+  if (p.buckets < 1 || p.kinds.size() != p.columns.size()) {
+    return Err(InvalidArgument("a verification projection with {} buckets, {} kinds for {} columns",
+                               p.buckets, p.kinds.size(), p.columns.size()));
+  }
+  for (int k : p.key) {
+    if (k < 0 || static_cast<size_t>(k) >= p.columns.size()) {
+      return Err(InvalidArgument("key position {} is outside the projection", k));
+    }
+  }
+  for (int c : p.columns) {
+    if (c < 0 || static_cast<size_t>(c) >= table.columns.size()) {
+      return Err(InvalidArgument("table {} has no column {}", table.name, c));
+    }
+  }
+  return p;
+}
 
 std::string_view LoadModeName(LoadMode mode) {
   switch (mode) {
@@ -355,15 +391,11 @@ Result<TableInfo> TableInfoFromJson(const Json& j) {
       ColumnInfo col;
       col.name = c.at("name").get<std::string>();
       col.native_type = c.at("native_type").get<std::string>();
-      const std::string kind = c.at("kind").get<std::string>();
-      bool found = false;
-      for (int k = 0; k <= static_cast<int>(TypeKind::kJson) && !found; ++k) {
-        if (TypeKindName(static_cast<TypeKind>(k)) == kind) {
-          col.kind = static_cast<TypeKind>(k);
-          found = true;
-        }
+      Result<TypeKind> kind = KindFromName(c.at("kind").get<std::string>());
+      if (!kind.has_value()) {
+        return Err(DataLoss("column {}: {}", col.name, kind.error().message()));
       }
-      if (!found) return Err(DataLoss("column {}: unknown kind `{}`", col.name, kind));
+      col.kind = *kind;
       col.precision = c.at("precision").get<int>();
       col.scale = c.at("scale").get<int>();
       col.nullable = c.at("nullable").get<bool>();
@@ -428,13 +460,13 @@ struct Shared {
 
   // Back to the pool after a complete exchange.
   void Give(std::unique_ptr<SecureChannel> ch) {
-    if (options.stats) options.stats->key_updates += ch->key_updates();
+    if (options.stats) options.stats->key_updates += ch->TakeNewKeyUpdates();
     std::lock_guard lock(mu);
     idle.push_back(std::move(ch));
   }
   // After an error: closed, so the server drops what was not committed.
   void Drop(std::unique_ptr<SecureChannel> ch) {
-    if (ch && options.stats) options.stats->key_updates += ch->key_updates();
+    if (ch && options.stats) options.stats->key_updates += ch->TakeNewKeyUpdates();
   }
 };
 
@@ -561,6 +593,15 @@ class RemoteConnector : public Connector {
     }
     if (spec.pages) body["pages"] = {{"first", spec.pages->first}, {"end", spec.pages->end}};
     if (!spec.snapshot.empty()) body["snapshot"] = spec.snapshot;
+    if (spec.bucket_projection != nullptr && spec.only_buckets != nullptr) {
+      Json kinds = Json::array();
+      for (TypeKind k : spec.bucket_projection->kinds) kinds.push_back(TypeKindName(k));
+      body["only_buckets"] = {{"columns", spec.bucket_projection->columns},
+                              {"kinds", kinds},
+                              {"key", spec.bucket_projection->key},
+                              {"buckets", spec.bucket_projection->buckets},
+                              {"only", *spec.only_buckets}};
+    }
     FERRY_ASSIGN_OR_RETURN(std::unique_ptr<SecureChannel> ch, shared_->Take());
     if (Status st = SendJson(*ch, kScan, body); !st.ok()) {
       shared_->Drop(std::move(ch));
@@ -640,6 +681,42 @@ class RemoteConnector : public Connector {
   }
   Status ForgetChunks(std::string_view run_id) override {
     return Act({{"method", "forget_chunks"}, {"run_id", run_id}});
+  }
+  // The verification's first pass runs on the relay node, next to the target's rows; only the
+  // bucket checksums cross. On a channel of its own, so the control channel stays free.
+  Result<std::optional<BucketChecksums>> ScanBucketChecksums(const TableInfo& table,
+                                                             const BucketProjection& projection,
+                                                             size_t batch_rows) override {
+    Json kinds = Json::array();
+    for (TypeKind k : projection.kinds) kinds.push_back(TypeKindName(k));
+    const Json request{{"method", "bucket_checksums"},  {"table", TableInfoToJson(table)},
+                       {"columns", projection.columns}, {"kinds", kinds},
+                       {"key", projection.key},         {"buckets", projection.buckets},
+                       {"batch_rows", batch_rows}};
+    FERRY_ASSIGN_OR_RETURN(std::unique_ptr<SecureChannel> ch, shared_->Take());
+    Status st = SendJson(*ch, kCall, request);
+    Result<Json> reply = st.ok() ? ReadReply(*ch, "the target's bucket checksums") : Err(st);
+    if (!reply.has_value()) {
+      shared_->Drop(std::move(ch));
+      return Err(reply.error());
+    }
+    shared_->Give(std::move(ch));
+    try {
+      BucketChecksums out;
+      out.buckets.resize(static_cast<size_t>(projection.buckets));
+      const Json& total = reply->at("total");
+      FERRY_ASSIGN_OR_RETURN(out.total, ChunkChecksum::FromHex(total.at(0).get<int64_t>(),
+                                                               total.at(1).get<std::string>()));
+      for (const Json& b : reply->at("buckets")) {  // [index, rows, sum]: the non-empty ones
+        const size_t i = b.at(0).get<size_t>();
+        if (i >= out.buckets.size()) return Err(DataLoss("bucket {} out of range", i));
+        FERRY_ASSIGN_OR_RETURN(out.buckets[i], ChunkChecksum::FromHex(b.at(1).get<int64_t>(),
+                                                                      b.at(2).get<std::string>()));
+      }
+      return std::optional<BucketChecksums>(std::move(out));
+    } catch (const Json::exception& e) {
+      return Err(DataLoss("the relay server's bucket checksums are malformed: {}", e.what()));
+    }
   }
   Result<SnapshotInfo> ExportSnapshot() override {
     FERRY_ASSIGN_OR_RETURN(Json r, Call({{"method", "export_snapshot"}}));
@@ -834,6 +911,19 @@ class TargetSession {
       return out;
     }
     if (method == "forget_chunks") return done(t.ForgetChunks(r.at("run_id").get<std::string>()));
+    if (method == "bucket_checksums") {
+      FERRY_ASSIGN_OR_RETURN(TableInfo info, table());
+      FERRY_ASSIGN_OR_RETURN(BucketProjection projection, ProjectionFromJson(r, info));
+      FERRY_ASSIGN_OR_RETURN(
+          BucketChecksums sums,
+          ScanBucketChecksumsHere(t, info, projection, r.value("batch_rows", size_t{4096})));
+      Json buckets = Json::array();
+      for (size_t i = 0; i < sums.buckets.size(); ++i) {
+        if (sums.buckets[i].rows == 0) continue;
+        buckets.push_back({i, sums.buckets[i].rows, sums.buckets[i].ToHex()});
+      }
+      return Json{{"total", {sums.total.rows, sums.total.ToHex()}}, {"buckets", buckets}};
+    }
     if (method == "export_snapshot") {
       FERRY_ASSIGN_OR_RETURN(SnapshotInfo s, t.ExportSnapshot());
       return Json{{"id", s.id}, {"position", s.position}, {"shared", s.shared}, {"note", s.note}};
@@ -910,6 +1000,14 @@ class TargetSession {
                              request["pages"].at("end").get<int64_t>()};
     }
     spec.snapshot = request.value("snapshot", "");
+    // A verification's second pass: only the rows of the differing buckets leave this node.
+    std::optional<BucketSelector> selector;
+    if (request.contains("only_buckets")) {
+      Result<BucketProjection> projection = ProjectionFromJson(request.at("only_buckets"), *table);
+      if (!projection.has_value()) return SendJson(ch_, kError, ErrorJson(projection.error()));
+      selector.emplace(*projection,
+                       request.at("only_buckets").at("only").get<std::vector<size_t>>());
+    }
     Result<std::unique_ptr<RowReader>> reader = target_->Scan(spec);
     if (!reader.has_value()) return SendJson(ch_, kError, ErrorJson(reader.error()));
     std::vector<Row> batch;
@@ -917,6 +1015,9 @@ class TargetSession {
       Result<bool> more = (*reader)->Next(&batch);
       if (!more.has_value()) return SendJson(ch_, kError, ErrorJson(more.error()));
       if (!*more) return SendJson(ch_, kOk, Json::object());
+      if (selector) {
+        std::erase_if(batch, [&](const Row& row) { return !selector->Selects(row); });
+      }
       if (batch.empty()) continue;
       FERRY_ASSIGN_OR_RETURN(std::string_view packed,
                              codec_.Encode(batch, table->columns.size(), nullptr));
