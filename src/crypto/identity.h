@@ -40,7 +40,7 @@ struct Identity {
 };
 
 // An identity's two signatures over one message: ML-DSA-65 (with FIPS 204 context `context`) and
-// Ed25519. Everything ferry signs (exports, relay transcripts, evidence, log checkpoints) carries
+// Ed25519. Everything ferry signs (exports, relay ephemeral keys, evidence, log checkpoints) carries
 // both, and is accepted only when both verify, so it holds while either algorithm does.
 struct DualSignature {
   Bytes ml_dsa_65;  // 3,309 bytes

@@ -10,7 +10,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
 
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -44,9 +48,9 @@ std::string HostPort::ToString() const { return fmt::format("{}:{}", host, port)
 
 namespace {
 
-constexpr std::string_view kMagic = "FERRYRL1";
-constexpr std::string_view kPskIdentity = "ferry-relay-v1";
-constexpr std::string_view kSignatureContext = "ferry-relay-v1";
+constexpr std::string_view kMagic = "FERRYRL2";
+constexpr std::string_view kPskIdentity = "ferry-relay-v2";
+constexpr std::string_view kSignatureContext = "ferry-relay-v2";
 constexpr size_t kPublicIdentitySize = crypto::XWing::kPublicKey + 1952 + 32;
 constexpr size_t kSignaturesSize = 3309 + 64;
 constexpr int kHandshakeTimeoutMs = 10000;
@@ -164,26 +168,117 @@ crypto::PublicIdentity IdentityFrom(ByteView b) {
   return p;
 }
 
-Result<Bytes> SignTranscript(const crypto::Identity& id, std::string_view role,
-                             ByteView transcript_hash) {
-  const Bytes message = crypto::Concat({crypto::AsBytes(role), transcript_hash});
-  FERRY_ASSIGN_OR_RETURN(crypto::DualSignature sig,
-                         crypto::SignBoth(id, message, kSignatureContext));
-  return crypto::Concat({sig.ml_dsa_65, sig.ed25519});
+// ---- Signed ephemeral keys. Each node signs a fresh X-Wing key pair with its identity (ML-DSA-65
+// and Ed25519, both) and offers it in its handshake message; the peer encapsulates to it. Signing
+// is the slow step (about 1.1 ms for ML-DSA-65), so a key pair serves the handshakes of up to
+// kEphemeralUses connections or kEphemeralSeconds, whichever comes first, and a verified peer key
+// is remembered: the signatures leave the connection's critical path, and a recording of a
+// connection stays safe once both ephemeral private keys are gone (forward secrecy per key
+// lifetime, not per connection).
+using ByteSpan = std::span<uint8_t>;
+constexpr int64_t kEphemeralSeconds = 120;
+constexpr int kEphemeralUses = 1000;
+// An offered key is accepted until its not-after time (its creation plus this), with this much
+// clock difference between the nodes tolerated.
+constexpr int64_t kEphemeralValiditySeconds = 600;
+constexpr int64_t kClockSkewSeconds = 300;
+constexpr size_t kOfferSize = crypto::XWing::kPublicKey + 8 + kSignaturesSize;
+
+int64_t UnixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
-Status VerifyTranscript(const crypto::PublicIdentity& peer, std::string_view role,
-                        ByteView transcript_hash, ByteView sigs) {
-  const Bytes message = crypto::Concat({crypto::AsBytes(role), transcript_hash});
+void PutU64(Bytes* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+uint64_t GetU64(ByteView b) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | b[static_cast<size_t>(i)];
+  return v;
+}
+
+// What an identity signs to vouch for an ephemeral key: its role, the key, its not-after time.
+Bytes OfferMessage(std::string_view role, ByteView public_key, uint64_t not_after) {
+  Bytes m = crypto::Concat({crypto::AsBytes(role), public_key});
+  PutU64(&m, not_after);
+  return m;
+}
+
+struct Ephemeral {
+  crypto::SecretBytes secret;  // the X-Wing private key (seed)
+  Bytes offer;                 // public key || not-after || ML-DSA-65 || Ed25519 signatures
+  int64_t created = 0;
+  int uses = 0;
+};
+
+// This process's current ephemeral key per (identity, role), renewed as above.
+Result<std::shared_ptr<const Ephemeral>> CurrentEphemeral(const crypto::Identity& me,
+                                                          std::string_view role) {
+  static std::mutex mu;
+  static auto* keys = new std::map<std::string, std::shared_ptr<Ephemeral>>();
+  const std::string slot = me.pub.Fingerprint() + "/" + std::string(role);
+  const int64_t now = UnixSeconds();
+  std::lock_guard lock(mu);
+  std::shared_ptr<Ephemeral>& e = (*keys)[slot];
+  if (!e || e->uses >= kEphemeralUses || now - e->created >= kEphemeralSeconds) {
+    FERRY_ASSIGN_OR_RETURN(crypto::KemKeyPair pair, crypto::XWing::GenerateKeyPair());
+    const uint64_t not_after = static_cast<uint64_t>(now + kEphemeralValiditySeconds);
+    FERRY_ASSIGN_OR_RETURN(
+        crypto::DualSignature sig,
+        crypto::SignBoth(me, OfferMessage(role, pair.public_key, not_after), kSignatureContext));
+    auto fresh = std::make_shared<Ephemeral>();
+    fresh->secret = std::move(pair.secret_key);
+    fresh->offer = pair.public_key;
+    PutU64(&fresh->offer, not_after);
+    fresh->offer.insert(fresh->offer.end(), sig.ml_dsa_65.begin(), sig.ml_dsa_65.end());
+    fresh->offer.insert(fresh->offer.end(), sig.ed25519.begin(), sig.ed25519.end());
+    fresh->created = now;
+    e = std::move(fresh);
+  }
+  ++e->uses;
+  return std::shared_ptr<const Ephemeral>(e);
+}
+
+// Checks the peer's offered ephemeral key: signed by `peer` for `role`, not expired, a valid
+// ML-KEM key. Offers already checked are remembered (the same offer serves many connections).
+Status CheckOffer(const crypto::PublicIdentity& peer, std::string_view role, ByteView offer) {
+  const ByteView public_key = offer.first(crypto::XWing::kPublicKey);
+  const uint64_t not_after = GetU64(offer.subspan(crypto::XWing::kPublicKey, 8));
+  const int64_t now = UnixSeconds();
+  if (static_cast<int64_t>(not_after) + kClockSkewSeconds < now) {
+    return Unauthenticated(
+        "the {}'s ephemeral key expired {} s ago (fingerprint {}): a replayed handshake, or the "
+        "two nodes' clocks differ by more than {} s (check NTP on both)",
+        role, now - static_cast<int64_t>(not_after), peer.Fingerprint(), kClockSkewSeconds);
+  }
+  static std::mutex mu;
+  static auto* verified = new std::set<std::string>();
+  const Bytes digest = crypto::Hash(
+      crypto::Digest::kSha256, crypto::Concat({IdentityBytes(peer), crypto::AsBytes(role), offer}));
+  const std::string id(crypto::AsText(digest));
+  {
+    std::lock_guard lock(mu);
+    if (verified->contains(id)) return OkStatus();
+  }
+  const ByteView sigs = offer.subspan(crypto::XWing::kPublicKey + 8);
   const crypto::DualSignature sig{Bytes(sigs.begin(), sigs.begin() + 3309),
                                   Bytes(sigs.begin() + 3309, sigs.end())};
-  if (const std::string failing = crypto::FailingSignatures(peer, message, sig, kSignatureContext);
+  if (const std::string failing = crypto::FailingSignatures(
+          peer, OfferMessage(role, public_key, not_after), sig, kSignatureContext);
       !failing.empty()) {
     return Unauthenticated(
-        "the {}'s transcript signature does not verify ({}): it does not hold the keys of "
-        "fingerprint {}",
-        role, failing, peer.Fingerprint());
+        "the {}'s ephemeral key is not signed by fingerprint {} ({} does not verify): it does not "
+        "hold that identity's keys",
+        role, peer.Fingerprint(), failing);
   }
+  FERRY_RETURN_IF_ERROR(
+      crypto::MlKem(crypto::MlKemLevel::k768).CheckPublicKey(public_key.first(1184)));
+  std::lock_guard lock(mu);
+  if (verified->size() > 4096) verified->clear();
+  verified->insert(id);
   return OkStatus();
 }
 
@@ -193,82 +288,91 @@ struct Handshake {
   std::string peer;
 };
 
+// msg1 = magic | client identity | client offer | nonce;  msg2 = magic | server identity | server
+// offer | ct1 (to the client's ephemeral key) | nonce;  msg3 = ct2 (to the server's ephemeral
+// key). PSK = HKDF-SHA-384(k1 || k2, salt SHA-256(msg1 || msg2 || msg3)).
+constexpr size_t kMsg1Size = kMagic.size() + kPublicIdentitySize + kOfferSize + 32;
+constexpr size_t kMsg2Size = kMsg1Size + crypto::XWing::kCiphertext;
+
+Result<crypto::SecretBytes> DerivePsk(ByteView k1, ByteView k2, ByteView msg1, ByteView msg2,
+                                      ByteView msg3) {
+  const Bytes transcript =
+      crypto::Hash(crypto::Digest::kSha256, crypto::Concat({msg1, msg2, msg3}));
+  return crypto::Hkdf(crypto::Digest::kSha384, crypto::Concat({k1, k2}), transcript,
+                      crypto::AsBytes("ferry relay v2 tls psk"), 48);
+}
+
 Result<Handshake> ClientHandshake(int fd, const crypto::Identity& me,
                                   const crypto::PublicIdentity& server) {
-  FERRY_ASSIGN_OR_RETURN(crypto::Encapsulation to_server, crypto::XWing::Encapsulate(server.xwing));
+  FERRY_ASSIGN_OR_RETURN(std::shared_ptr<const Ephemeral> mine, CurrentEphemeral(me, "client"));
   Bytes nonce(32);
   FERRY_RETURN_IF_ERROR(crypto::FillRandom(nonce));
   const Bytes msg1 =
-      crypto::Concat({crypto::AsBytes(kMagic), IdentityBytes(me.pub), to_server.ciphertext, nonce});
+      crypto::Concat({crypto::AsBytes(kMagic), IdentityBytes(me.pub), mine->offer, nonce});
   FERRY_RETURN_IF_ERROR(WriteAll(fd, msg1));
-  Bytes msg2(kMagic.size() + kPublicIdentitySize + crypto::XWing::kCiphertext + 32);
-  FERRY_RETURN_IF_ERROR(ReadAll(fd, msg2, "handshake reply"));
+  Bytes msg2(kMsg2Size);
+  FERRY_RETURN_IF_ERROR(ReadAll(fd, ByteSpan(msg2).first(kMagic.size()), "handshake reply"));
   if (crypto::AsText(ByteView(msg2).first(kMagic.size())) != kMagic) {
     return Err(Unauthenticated(
-        "the server did not answer as a ferry relay (wrong magic): is the address right?"));
+        "the server did not answer as a ferry relay of this version (its first bytes are not {}): "
+        "is the address right, and do both nodes run the same ferry?",
+        kMagic));
   }
+  FERRY_RETURN_IF_ERROR(ReadAll(fd, ByteSpan(msg2).subspan(kMagic.size()), "handshake reply"));
   const crypto::PublicIdentity got =
       IdentityFrom(ByteView(msg2).subspan(kMagic.size(), kPublicIdentitySize));
   if (got.Fingerprint() != server.Fingerprint()) {
     return Err(
         Unauthenticated("the relay server presents fingerprint {}, not the pinned {}: refusing (a "
-                        "different node, or "
-                        "someone in between)",
+                        "different node, or someone in between)",
                         got.Fingerprint(), server.Fingerprint()));
   }
-  Bytes sigs(kSignaturesSize);
-  FERRY_RETURN_IF_ERROR(ReadAll(fd, sigs, "server signature"));
-  const Bytes transcript = crypto::Hash(crypto::Digest::kSha256, crypto::Concat({msg1, msg2}));
-  FERRY_RETURN_IF_ERROR(VerifyTranscript(server, "server", transcript, sigs));
+  const ByteView offer = ByteView(msg2).subspan(kMagic.size() + kPublicIdentitySize, kOfferSize);
+  FERRY_RETURN_IF_ERROR(CheckOffer(server, "server", offer));
   FERRY_ASSIGN_OR_RETURN(
-      crypto::SecretBytes from_server,
-      crypto::XWing::Decapsulate(
-          me.xwing_seed,
-          ByteView(msg2).subspan(kMagic.size() + kPublicIdentitySize, crypto::XWing::kCiphertext)));
-  FERRY_ASSIGN_OR_RETURN(Bytes my_sigs, SignTranscript(me, "client", transcript));
-  FERRY_RETURN_IF_ERROR(WriteAll(fd, my_sigs));
-  FERRY_ASSIGN_OR_RETURN(
-      crypto::SecretBytes psk,
-      crypto::Hkdf(crypto::Digest::kSha384, crypto::Concat({to_server.shared_secret, from_server}),
-                   transcript, crypto::AsBytes("ferry relay v1 tls psk"), 48));
+      crypto::SecretBytes k1,
+      crypto::XWing::Decapsulate(mine->secret,
+                                 ByteView(msg2).subspan(kMsg1Size, crypto::XWing::kCiphertext)));
+  FERRY_ASSIGN_OR_RETURN(crypto::Encapsulation to_server,
+                         crypto::XWing::Encapsulate(offer.first(crypto::XWing::kPublicKey)));
+  FERRY_RETURN_IF_ERROR(WriteAll(fd, to_server.ciphertext));
+  FERRY_ASSIGN_OR_RETURN(crypto::SecretBytes psk,
+                         DerivePsk(k1, to_server.shared_secret, msg1, msg2, to_server.ciphertext));
   return Handshake{std::move(psk), got.Fingerprint()};
 }
 
 Result<Handshake> ServerHandshake(int fd, const crypto::Identity& me,
                                   const std::vector<std::string>& allowed) {
-  Bytes msg1(kMagic.size() + kPublicIdentitySize + crypto::XWing::kCiphertext + 32);
-  FERRY_RETURN_IF_ERROR(ReadAll(fd, msg1, "handshake"));
+  Bytes msg1(kMsg1Size);
+  FERRY_RETURN_IF_ERROR(ReadAll(fd, ByteSpan(msg1).first(kMagic.size()), "handshake"));
   if (crypto::AsText(ByteView(msg1).first(kMagic.size())) != kMagic) {
-    return Err(Unauthenticated("the peer did not speak the ferry relay handshake (wrong magic)"));
+    return Err(Unauthenticated(
+        "the peer did not speak this version of the ferry relay handshake (its first bytes are "
+        "not {}): an older ferry, or not a ferry relay client",
+        kMagic));
   }
+  FERRY_RETURN_IF_ERROR(ReadAll(fd, ByteSpan(msg1).subspan(kMagic.size()), "handshake"));
   const crypto::PublicIdentity client =
       IdentityFrom(ByteView(msg1).subspan(kMagic.size(), kPublicIdentitySize));
   if (std::find(allowed.begin(), allowed.end(), client.Fingerprint()) == allowed.end()) {
     return Err(PermissionDenied("client fingerprint {} is not allowed (--allow): refused",
                                 client.Fingerprint()));
   }
-  FERRY_RETURN_IF_ERROR(
-      crypto::MlKem(crypto::MlKemLevel::k768).CheckPublicKey(ByteView(client.xwing).first(1184)));
-  FERRY_ASSIGN_OR_RETURN(
-      crypto::SecretBytes from_client,
-      crypto::XWing::Decapsulate(
-          me.xwing_seed,
-          ByteView(msg1).subspan(kMagic.size() + kPublicIdentitySize, crypto::XWing::kCiphertext)));
-  FERRY_ASSIGN_OR_RETURN(crypto::Encapsulation to_client, crypto::XWing::Encapsulate(client.xwing));
+  const ByteView offer = ByteView(msg1).subspan(kMagic.size() + kPublicIdentitySize, kOfferSize);
+  FERRY_RETURN_IF_ERROR(CheckOffer(client, "client", offer));
+  FERRY_ASSIGN_OR_RETURN(std::shared_ptr<const Ephemeral> mine, CurrentEphemeral(me, "server"));
+  FERRY_ASSIGN_OR_RETURN(crypto::Encapsulation to_client,
+                         crypto::XWing::Encapsulate(offer.first(crypto::XWing::kPublicKey)));
   Bytes nonce(32);
   FERRY_RETURN_IF_ERROR(crypto::FillRandom(nonce));
-  const Bytes msg2 =
-      crypto::Concat({crypto::AsBytes(kMagic), IdentityBytes(me.pub), to_client.ciphertext, nonce});
-  const Bytes transcript = crypto::Hash(crypto::Digest::kSha256, crypto::Concat({msg1, msg2}));
-  FERRY_ASSIGN_OR_RETURN(Bytes sigs, SignTranscript(me, "server", transcript));
-  FERRY_RETURN_IF_ERROR(WriteAll(fd, crypto::Concat({msg2, sigs})));
-  Bytes client_sigs(kSignaturesSize);
-  FERRY_RETURN_IF_ERROR(ReadAll(fd, client_sigs, "client signature"));
-  FERRY_RETURN_IF_ERROR(VerifyTranscript(client, "client", transcript, client_sigs));
-  FERRY_ASSIGN_OR_RETURN(
-      crypto::SecretBytes psk,
-      crypto::Hkdf(crypto::Digest::kSha384, crypto::Concat({from_client, to_client.shared_secret}),
-                   transcript, crypto::AsBytes("ferry relay v1 tls psk"), 48));
+  const Bytes msg2 = crypto::Concat(
+      {crypto::AsBytes(kMagic), IdentityBytes(me.pub), mine->offer, nonce, to_client.ciphertext});
+  FERRY_RETURN_IF_ERROR(WriteAll(fd, msg2));
+  Bytes msg3(crypto::XWing::kCiphertext);
+  FERRY_RETURN_IF_ERROR(ReadAll(fd, msg3, "handshake's last message"));
+  FERRY_ASSIGN_OR_RETURN(crypto::SecretBytes k2, crypto::XWing::Decapsulate(mine->secret, msg3));
+  FERRY_ASSIGN_OR_RETURN(crypto::SecretBytes psk,
+                         DerivePsk(to_client.shared_secret, k2, msg1, msg2, msg3));
   return Handshake{std::move(psk), client.Fingerprint()};
 }
 

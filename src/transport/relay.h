@@ -2,8 +2,9 @@
 // channel that stays confidential against an adversary who records it now and has a quantum
 // computer later. docs/security.md gives the construction and its argument; in short:
 //
-//   1. A post-quantum handshake on the raw TCP connection: each side encapsulates a secret to the
-//      other's X-Wing key, and each signs the transcript with ML-DSA-65 and Ed25519. The client
+//   1. A post-quantum handshake on the raw TCP connection: each side offers an ephemeral X-Wing
+//      key signed by its identity (ML-DSA-65 and Ed25519; renewed every 2 minutes, so signing is
+//      off the connection's critical path) and encapsulates a secret to the other's. The client
 //      pins the server's fingerprint; the server admits only the client fingerprints it allows.
 //   2. TLS 1.3 from OpenSSL on the same connection, with the handshake's output as its external
 //      pre-shared key in psk_dhe_ke mode (so TLS adds its own ephemeral X25519), AES-256-GCM

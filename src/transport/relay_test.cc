@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/random.h"
+#include "crypto/xwing.h"
 
 namespace ferry::transport {
 namespace {
@@ -247,7 +248,7 @@ TEST(RelayTest, AByteFlippedInTransitEndsTheConnectionWithAClearError) {
   so.allowed_clients = {Id(1).pub.Fingerprint()};
   so.forward = {"127.0.0.1", echo.port()};
   auto server = Relay::StartServer(so).value();
-  // After the post-quantum handshake (about 11 KB from the client) and the TLS handshake: inside
+  // After the post-quantum handshake (about 9 KB from the client) and the TLS handshake: inside
   // the application data.
   Tamperer tamperer(server->port(), 200000);
   RelayOptions co;
@@ -265,6 +266,58 @@ TEST(RelayTest, AByteFlippedInTransitEndsTheConnectionWithAClearError) {
   ASSERT_FALSE(server->errors().empty());
   EXPECT_THAT(server->errors().back(), HasSubstr("altered in transit"));
   EXPECT_EQ(server->counters().failed.load(), 1);
+}
+
+// A hand-made first handshake message (docs/security.md has the layout): the client's identity
+// and an ephemeral key offer signed by `signer` with the not-after time `not_after`.
+std::string Msg1(const crypto::Identity& client, const crypto::Identity& signer,
+                 uint64_t not_after) {
+  const crypto::KemKeyPair eph = crypto::XWing::GenerateKeyPair().value();
+  crypto::Bytes when;
+  for (int i = 7; i >= 0; --i) when.push_back(static_cast<uint8_t>(not_after >> (8 * i)));
+  const crypto::Bytes message = crypto::Concat({crypto::AsBytes("client"), eph.public_key, when});
+  const crypto::DualSignature sig = crypto::SignBoth(signer, message, "ferry-relay-v2").value();
+  crypto::Bytes nonce(32, 7);
+  return std::string(crypto::AsText(crypto::Concat(
+      {crypto::AsBytes("FERRYRL2"), client.pub.xwing, client.pub.ml_dsa_65, client.pub.ed25519,
+       eph.public_key, when, sig.ml_dsa_65, sig.ed25519, nonce})));
+}
+
+// Sends `msg1` to a relay server; returns the first bytes of its reply (empty when it refused)
+// and its first error.
+std::pair<std::string, std::string> Exchange(const std::string& msg1) {
+  RelayOptions so;
+  so.identity = Id(0);
+  so.listen = {"127.0.0.1", 0};
+  so.allowed_clients = {Id(1).pub.Fingerprint()};
+  so.forward = {"127.0.0.1", 1};
+  auto server = Relay::StartServer(so).value();
+  int fd = ConnectLoopback(server->port());
+  EXPECT_EQ(::send(fd, msg1.data(), msg1.size(), MSG_NOSIGNAL), static_cast<ssize_t>(msg1.size()));
+  char reply[8];
+  const ssize_t n = ::recv(fd, reply, sizeof reply, MSG_WAITALL);
+  ::close(fd);
+  for (int i = 0; i < 100 && server->errors().empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(server->counters().connections.load(), 0);
+  return {std::string(reply, n > 0 ? static_cast<size_t>(n) : 0),
+          server->errors().empty() ? "" : server->errors().front()};
+}
+
+TEST(RelayTest, AnEphemeralKeyNotSignedByTheClientOrExpiredIsRefused) {
+  const uint64_t now = static_cast<uint64_t>(::time(nullptr));
+  // Claims to be the allowed client, but its key offer is signed by another identity.
+  auto [reply, error] = Exchange(Msg1(Id(1), Id(2), now + 600));
+  EXPECT_EQ(reply, "");
+  EXPECT_THAT(error,
+              HasSubstr("ephemeral key is not signed by fingerprint " + Id(1).pub.Fingerprint()));
+  // Properly signed, but long expired (a recorded handshake replayed, or a clock far off).
+  std::tie(reply, error) = Exchange(Msg1(Id(1), Id(1), now - 3600));
+  EXPECT_EQ(reply, "");
+  EXPECT_THAT(error, HasSubstr("the client's ephemeral key expired"));
+  // The same message with a fresh time gets the server's answer.
+  std::tie(reply, error) = Exchange(Msg1(Id(1), Id(1), now + 600));
+  EXPECT_EQ(reply, "FERRYRL2");
 }
 
 TEST(RelayTest, ParsesHostPortAndRefusesAServerWithoutAllowList) {
