@@ -163,6 +163,7 @@ Result<std::unique_ptr<Pkcs11Session>> Pkcs11Module::Open(const std::string& lab
                       pin.size());
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
       return Err(Check(rv, fmt::format("token \"{}\": login", label)));
+    s->logged_in_ = rv == CKR_OK;
     return s;
   }
   return Err(NotFound(
@@ -175,7 +176,9 @@ Pkcs11Session::Pkcs11Session(std::shared_ptr<Pkcs11Module> module, unsigned long
     : module_(std::move(module)), session_(session), label_(std::move(label)) {}
 
 Pkcs11Session::~Pkcs11Session() {
-  Fn(module_->functions())->C_Logout(session_);
+  // The login is the application's, shared by all its sessions on the token: only the session
+  // that logged in logs out, so closing a second session does not log the first one out.
+  if (logged_in_) Fn(module_->functions())->C_Logout(session_);
   Fn(module_->functions())->C_CloseSession(session_);
 }
 

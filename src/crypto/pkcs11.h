@@ -108,6 +108,7 @@ class Pkcs11Session {
   std::shared_ptr<Pkcs11Module> module_;
   unsigned long session_;
   std::string label_;
+  bool logged_in_ = false;  // this session's C_Login did the login (not an earlier session's)
 };
 
 }  // namespace ferry::crypto
