@@ -182,7 +182,7 @@ Result<KekRecord> Keyring::CreateKek(const KeyringRows& rows, const std::string&
                 .locator = std::move(locator),
                 .created_micros = Now()};
   KeyringWrite write;
-  write.keks.push_back(kek);
+  write.new_keks.push_back(kek);
   write.events.push_back(MakeEvent("keyring.kek.created", Json{{"version", version},
                                                                {"backend", kek.backend},
                                                                {"where", KekWhere(kek)},
@@ -310,7 +310,7 @@ Result<DekRecord> Keyring::CreateDek(const KeyringRows& rows, const std::string&
   FERRY_ASSIGN_OR_RETURN(DekWrapRecord wrap, WrapDek(kek, purpose, version, key.view()));
   DekRecord dek{.purpose = purpose, .version = version, .state = state, .created_micros = Now()};
   KeyringWrite write;
-  write.deks.push_back(dek);
+  write.new_deks.push_back(dek);
   write.wraps.push_back(wrap);
   write.events.push_back(MakeEvent("keyring.dek.created", Json{{"purpose", purpose},
                                                                {"version", version},

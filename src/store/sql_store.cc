@@ -1018,7 +1018,35 @@ Status SqlStore::WriteKeyring(const KeyringWrite& write) {
     }
   }
   Result<int> done = InTransaction<int>([&](SqlConnection& conn) -> Result<int> {
-    for (const KekRecord& kek : write.keks) {
+    for (const KekRecord& kek : write.new_keks) {
+      const SqlParam key[] = {kek.version};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows, conn.Query("SELECT state FROM ferry_keyring_keks WHERE version = ?", key));
+      if (!rows.empty()) {
+        return Err(AlreadyExists(
+            "store {}: KEK v{} exists already ({}): another process made it meanwhile; run the "
+            "rotation again, which finishes that one",
+            location_, kek.version, rows[0][0].value_or("")));
+      }
+    }
+    for (const DekRecord& dek : write.new_deks) {
+      const SqlParam key[] = {dek.purpose, dek.version};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows,
+          conn.Query("SELECT state FROM ferry_keyring_deks WHERE purpose = ? AND version = ?",
+                     key));
+      if (!rows.empty()) {
+        return Err(AlreadyExists(
+            "store {}: data key {} v{} exists already ({}): another process made it meanwhile; "
+            "run the rotation again, which finishes that one",
+            location_, dek.purpose, dek.version, rows[0][0].value_or("")));
+      }
+    }
+    std::vector<KekRecord> keks = write.new_keks;
+    keks.insert(keks.end(), write.keks.begin(), write.keks.end());
+    std::vector<DekRecord> deks = write.new_deks;
+    deks.insert(deks.end(), write.deks.begin(), write.deks.end());
+    for (const KekRecord& kek : keks) {
       const SqlParam params[] = {kek.version,         kek.state,          kek.backend,
                                  kek.locator,         kek.created_micros, kek.retired_micros,
                                  kek.destroyed_micros};
@@ -1032,7 +1060,7 @@ Status SqlStore::WriteKeyring(const KeyringWrite& write) {
                      "excluded.destroyed_at",
                      params));
     }
-    for (const DekRecord& dek : write.deks) {
+    for (const DekRecord& dek : deks) {
       const SqlParam params[] = {dek.purpose,        dek.version,        dek.state,
                                  dek.created_micros, dek.retired_micros, dek.destroyed_micros};
       FERRY_ASSIGN_OR_RETURN(

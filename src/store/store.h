@@ -226,6 +226,10 @@ struct KeyringRows {
 
 // Changes committed together with their events, all or nothing.
 struct KeyringWrite {
+  // New versions: kAlreadyExists, and nothing applied, when the version exists (another process
+  // made it meanwhile), so that two rotations never both believe they made version N.
+  std::vector<KekRecord> new_keks;
+  std::vector<DekRecord> new_deks;
   std::vector<KekRecord> keks;               // inserted, or replacing the row of that version
   std::vector<DekRecord> deks;               // same, by (purpose, version)
   std::vector<DekWrapRecord> wraps;          // same, by (purpose, dek_version, kek_version)
