@@ -185,5 +185,43 @@ TEST_F(KeyringCommandTest, ErrorsNameTheWayOut) {
   EXPECT_EQ(missing.out, "");
 }
 
+// The KEK on a real SoftHSM2 token through the CLI: the PIN from the environment only.
+TEST_F(KeyringCommandTest, TokenKekThroughTheCli) {
+  constexpr const char* kModule = "/usr/lib/softhsm/libsofthsm2.so";
+  if (!std::filesystem::exists(kModule) ||
+      std::system("command -v softhsm2-util > /dev/null 2>&1") != 0) {
+    GTEST_SKIP()
+        << "SoftHSM2 is not installed (Debian package softhsm2; ./setup.sh test installs it)";
+  }
+  std::filesystem::create_directories(dir_ + "/tokens");
+  const std::string conf =
+      Write("softhsm2.conf", "directories.tokendir = " + dir_ +
+                                 "/tokens\nobjectstore.backend = file\nlog.level = ERROR\n");
+  ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
+  ASSERT_EQ(std::system("softhsm2-util --init-token --free --label ferry-kek --pin 1234 --so-pin "
+                        "5678 > /dev/null"),
+            0);
+  auto no_pin = Ferry({"keys", "init", "--kek-token", "ferry-kek"});
+  EXPECT_EQ(no_pin.code, 2);
+  EXPECT_THAT(no_pin.err, HasSubstr("no PIN"));
+  env_.SetEnvVar("FERRY_PIN", "1234");
+  auto init = Ferry({"keys", "init", "--kek-token", "ferry-kek"});
+  ASSERT_EQ(init.code, 0) << init.err;
+  EXPECT_THAT(init.err, HasSubstr("KEK v1 made (pkcs11)"));
+  auto put = Ferry({"secrets", "put", "a", "--from-file", Write("v", "token-held")});
+  ASSERT_EQ(put.code, 0) << put.err;
+  // The token is found from the store's record: only the PIN is needed.
+  EXPECT_EQ(Ferry({"secrets", "get", "a"}).out, "token-held");
+  auto rotated = Ferry({"keys", "rotate", "--kek"});
+  ASSERT_EQ(rotated.code, 0) << rotated.err;
+  EXPECT_THAT(Ferry({"keys", "status"}).out, HasSubstr("token ferry-kek key ferry-kek-v2"));
+  env_.SetEnvVar("FERRY_PIN", "9999");
+  auto wrong = Ferry({"secrets", "get", "a"});
+  EXPECT_EQ(wrong.code, 2);
+  EXPECT_THAT(wrong.err, HasSubstr("CKR_PIN_INCORRECT"));
+  EXPECT_EQ(wrong.out, "");
+  ::unsetenv("SOFTHSM2_CONF");
+}
+
 }  // namespace
 }  // namespace ferry
