@@ -138,6 +138,10 @@ KekProvider* Keyring::Creator(const KeyringRows& rows) {
 
 Result<KeyPolicy> Keyring::PolicyFor(std::string_view key) {
   FERRY_ASSIGN_OR_RETURN(KeyringRows rows, options_.store->ReadKeyring());
+  return PolicyIn(rows, key);
+}
+
+Result<KeyPolicy> Keyring::PolicyIn(const KeyringRows& rows, std::string_view key) const {
   const KeyPolicyRecord* found = nullptr;
   for (const KeyPolicyRecord& record : rows.policies) {
     if (record.key == key) found = &record;
@@ -203,7 +207,7 @@ Result<KekRecord> Keyring::ActiveKek(const KeyringRows& rows, bool for_new_wrapp
     return CreateKek(rows, "active");
   }
   if (for_new_wrapping) {
-    FERRY_ASSIGN_OR_RETURN(KeyPolicy policy, PolicyFor("kek"));
+    FERRY_ASSIGN_OR_RETURN(KeyPolicy policy, PolicyIn(rows, "kek"));
     if (policy.expire_after_days > 0 &&
         Now() - active->created_micros >= policy.expire_after_days * kMicrosPerDay) {
       return Err(FailedPrecondition(
@@ -334,7 +338,7 @@ Result<DekRecord> Keyring::ActiveDek(const std::string& purpose, bool for_new_va
     return CreateDek(rows, purpose, "active");
   }
   if (for_new_value) {
-    FERRY_ASSIGN_OR_RETURN(KeyPolicy policy, PolicyFor(DekKeyName(purpose)));
+    FERRY_ASSIGN_OR_RETURN(KeyPolicy policy, PolicyIn(rows, DekKeyName(purpose)));
     if (policy.expire_after_days > 0 &&
         Now() - active->created_micros >= policy.expire_after_days * kMicrosPerDay) {
       return Err(FailedPrecondition(
@@ -702,7 +706,7 @@ Result<RotationReport> Keyring::RotateDue() {
            (policy.expire_after_days > 0 && age >= policy.expire_after_days * kMicrosPerDay);
   };
   // The KEK first, so that new data keys are wrapped under the new KEK.
-  FERRY_ASSIGN_OR_RETURN(KeyPolicy kek_policy, PolicyFor("kek"));
+  FERRY_ASSIGN_OR_RETURN(KeyPolicy kek_policy, PolicyIn(rows, "kek"));
   const KekRecord* active_kek = KekInState(rows, "active");
   if (KekInState(rows, "pending") != nullptr ||
       (active_kek != nullptr && due(active_kek->created_micros, kek_policy))) {
@@ -712,7 +716,7 @@ Result<RotationReport> Keyring::RotateDue() {
   std::set<std::string> purposes;
   for (const DekRecord& dek : rows.deks) purposes.insert(dek.purpose);
   for (const std::string& purpose : purposes) {
-    FERRY_ASSIGN_OR_RETURN(KeyPolicy policy, PolicyFor(DekKeyName(purpose)));
+    FERRY_ASSIGN_OR_RETURN(KeyPolicy policy, PolicyIn(rows, DekKeyName(purpose)));
     const DekRecord* active = DekInState(rows, purpose, "active");
     if (DekInState(rows, purpose, "pending") != nullptr ||
         (active != nullptr && due(active->created_micros, policy))) {
@@ -724,7 +728,7 @@ Result<RotationReport> Keyring::RotateDue() {
   FERRY_ASSIGN_OR_RETURN(rows, options_.store->ReadKeyring());
   for (const DekRecord& dek : rows.deks) {
     if (dek.state != "retired") continue;
-    FERRY_ASSIGN_OR_RETURN(KeyPolicy policy, PolicyFor(DekKeyName(dek.purpose)));
+    FERRY_ASSIGN_OR_RETURN(KeyPolicy policy, PolicyIn(rows, DekKeyName(dek.purpose)));
     if (now < dek.retired_micros + policy.destroy_after_days * kMicrosPerDay) continue;
     FERRY_ASSIGN_OR_RETURN(KeyringRows fresh, options_.store->ReadKeyring());
     FERRY_ASSIGN_OR_RETURN(std::string line, DestroyDek(std::move(fresh), dek));
@@ -759,7 +763,7 @@ Result<std::vector<KeyVersionStatus>> Keyring::KeyStatus() {
       s.destruction_due = now >= s.destroy_at_micros;
     }
   };
-  FERRY_ASSIGN_OR_RETURN(KeyPolicy kek_policy, PolicyFor("kek"));
+  FERRY_ASSIGN_OR_RETURN(KeyPolicy kek_policy, PolicyIn(rows, "kek"));
   for (const KekRecord& kek : rows.keks) {
     KeyVersionStatus s{.key = "kek",
                        .version = kek.version,
@@ -770,7 +774,7 @@ Result<std::vector<KeyVersionStatus>> Keyring::KeyStatus() {
     out.push_back(std::move(s));
   }
   for (const DekRecord& dek : rows.deks) {
-    FERRY_ASSIGN_OR_RETURN(KeyPolicy policy, PolicyFor(DekKeyName(dek.purpose)));
+    FERRY_ASSIGN_OR_RETURN(KeyPolicy policy, PolicyIn(rows, DekKeyName(dek.purpose)));
     std::vector<std::string> under;
     for (const DekWrapRecord& w : rows.wraps) {
       if (w.purpose == dek.purpose && w.dek_version == dek.version) {

@@ -110,6 +110,7 @@ class Keyring {
   explicit Keyring(KeyringOptions options);
 
   Status Step(std::string_view step);
+  Result<KeyPolicy> PolicyIn(const KeyringRows& rows, std::string_view key) const;
   Result<KekProvider*> ProviderFor(const KekRecord& kek);
   KekProvider* Creator(const KeyringRows& rows);
   EventSpec MakeEvent(std::string kind, Json payload) const;
