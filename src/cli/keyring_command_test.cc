@@ -10,6 +10,7 @@
 
 #include "base/json.h"
 #include "cli/cli_test_util.h"
+#include "harness/process.h"
 #include "store/store.h"
 
 namespace ferry {
@@ -183,6 +184,26 @@ TEST_F(KeyringCommandTest, ErrorsNameTheWayOut) {
   EXPECT_NE(missing.code, 0);
   EXPECT_THAT(missing.err, HasSubstr("kek-v1.key is missing: restore it from its backup"));
   EXPECT_EQ(missing.out, "");
+}
+
+// The real binary, the value from standard input through a pipe, as a user types it.
+TEST_F(KeyringCommandTest, BinaryPutFromStandardInput) {
+  auto sh = [&](const std::string& command) {
+    auto status =
+        testing::RunToCompletion({.argv = {"/bin/sh", "-c", command},
+                                  .stdout_path = dir_ + "/out",
+                                  .stderr_path = dir_ + "/err",
+                                  .env_unset = {"FERRY_STORE", "FERRY_KEK_DIR", "FERRY_CONFIG"}},
+                                 std::chrono::seconds(60));
+    EXPECT_TRUE(status.has_value());
+    return status.has_value() ? status->exit_code : -1;
+  };
+  const std::string ferry = std::string(FERRY_BINARY) + " --store " + store_;
+  ASSERT_EQ(sh("printf 'p@ss word\\n' | " + ferry + " secrets put db/pw --kek-dir " + keys_), 0)
+      << Read(dir_ + "/err");
+  ASSERT_EQ(sh(ferry + " secrets get db/pw > " + dir_ + "/value"), 0) << Read(dir_ + "/err");
+  EXPECT_EQ(Read(dir_ + "/value"), "p@ss word\n");
+  EXPECT_EQ(sh(ferry + " secrets get other"), 2);
 }
 
 // The KEK on a real SoftHSM2 token through the CLI: the PIN from the environment only.

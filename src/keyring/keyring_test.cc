@@ -288,6 +288,18 @@ TEST_P(KeyringTest, InterruptedDekRotationStaysReadableAndResumes) {
   EXPECT_EQ(rows.deks[1].state, "active");
 }
 
+// A key file left by a rotation that stopped before the store named it is replaced, not used.
+TEST_P(KeyringTest, AnOrphanKeyFileFromAStoppedRotationIsReplaced) {
+  std::unique_ptr<Keyring> keyring = Open();
+  const auto values = PutMany(*keyring, 3);
+  ASSERT_TRUE(env_.WriteFileAtomic(KeyFile(2), std::string(32, 'x')).ok());
+  auto rotated = keyring->RotateKek();
+  ASSERT_TRUE(rotated.has_value()) << rotated.error().ToString();
+  EXPECT_NE(env_.ReadFile(KeyFile(2)).value(), std::string(32, 'x'));
+  ASSERT_TRUE(env_.RemoveAll(KeyFile(1)).ok());  // only v2 left
+  EXPECT_EQ(ReadAll(), values);
+}
+
 TEST_P(KeyringTest, TamperedRowsAreRefusedByName) {
   std::unique_ptr<Keyring> keyring = Open();
   PutMany(*keyring, 2);

@@ -576,6 +576,17 @@ TEST_P(StoreTest, KeyringRowsRoundTripWithTheirEventsInOneTransaction) {
   EXPECT_EQ(store_->GetSecret("a").value()->version, 2);
   EXPECT_FALSE(store_->GetSecret("b").value().has_value());
   EXPECT_EQ(store_->ReadEvents(0, 10)->size(), 3u);
+
+  // A new version that exists already (another process made it) is refused, nothing applied.
+  KeyringWrite again;
+  again.new_keks.push_back(
+      {.version = 1, .state = "pending", .backend = "file", .locator = "{}", .created_micros = 30});
+  again.events.push_back({.actor = "test", .kind = "keyring.kek.created"});
+  const Status exists = store_->WriteKeyring(again);
+  EXPECT_EQ(exists.code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(exists.message(), HasSubstr("KEK v1 exists already (retired)"));
+  EXPECT_EQ(store_->ReadKeyring()->keks[0].state, "retired");
+  EXPECT_EQ(store_->ReadEvents(0, 10)->size(), 3u);
   EXPECT_TRUE(store_->VerifyEventLog()->intact);
 }
 
