@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "base/log.h"
 #include "crypto/classical.h"
 #include "crypto/random.h"
 
@@ -259,17 +260,18 @@ Result<SecretBytes> Keyring::UnwrapDek(const KeyringRows& rows, const std::strin
   for (const DekWrapRecord& w : wraps) {
     const KekRecord* kek = FindKek(rows, w.kek_version);
     if (kek == nullptr || kek->state == "destroyed") continue;
-    Result<KekProvider*> provider = ProviderFor(*kek);
-    Result<SecretBytes> dek = provider.has_value() ? [&]() -> Result<SecretBytes> {
-      FERRY_ASSIGN_OR_RETURN(Bytes wrapped, crypto::FromHex(w.wrapped));
-      return (*provider)->Unwrap(*kek, crypto::AsBytes(DekWrapAad(purpose, version, kek->version)),
-                                 wrapped);
-    }()
-        : Err(provider.error());
+    Result<SecretBytes> dek = UnwrapWith(*kek, w);
     if (dek.has_value()) {
       if (dek->size() != kDekSize) {
         return Err(DataLoss("data key {} v{} unwrapped to {} bytes, not {}", purpose, version,
                             dek->size(), kDekSize));
+      }
+      if (!first_error.ok()) {
+        // Readable through an older KEK only: worth knowing before that one is destroyed.
+        LogWarn("data key opened through a fallback KEK", {{"purpose", purpose},
+                                                           {"version", version},
+                                                           {"kek_version", kek->version},
+                                                           {"first_error", first_error.message()}});
       }
       dek_cache_.emplace(std::pair(purpose, version), *dek);
       return dek;
@@ -282,6 +284,13 @@ Result<SecretBytes> Keyring::UnwrapDek(const KeyringRows& rows, const std::strin
   }
   return Err(Status(first_error.code(),
                     fmt::format("data key {} v{}: {}", purpose, version, first_error.message())));
+}
+
+Result<SecretBytes> Keyring::UnwrapWith(const KekRecord& kek, const DekWrapRecord& wrap) {
+  FERRY_ASSIGN_OR_RETURN(KekProvider * provider, ProviderFor(kek));
+  FERRY_ASSIGN_OR_RETURN(Bytes wrapped, crypto::FromHex(wrap.wrapped));
+  return provider->Unwrap(
+      kek, crypto::AsBytes(DekWrapAad(wrap.purpose, wrap.dek_version, kek.version)), wrapped);
 }
 
 Result<DekWrapRecord> Keyring::WrapDek(const KekRecord& kek, const std::string& purpose,

@@ -121,6 +121,7 @@ class Keyring {
   // The DEK of (purpose, version) in clear, from the first wrapping whose KEK can open it.
   Result<crypto::SecretBytes> UnwrapDek(const KeyringRows& rows, const std::string& purpose,
                                         int64_t version);
+  Result<crypto::SecretBytes> UnwrapWith(const KekRecord& kek, const DekWrapRecord& wrap);
   Result<DekWrapRecord> WrapDek(const KekRecord& kek, const std::string& purpose, int64_t version,
                                 crypto::ByteView dek);
   // The active DEK of `purpose`, made (with the KEK if needed) when there is none.
