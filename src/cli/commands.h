@@ -52,13 +52,14 @@ std::vector<CommandSpec> InferCommands();
 std::vector<CommandSpec> EvidenceCommands();
 std::vector<CommandSpec> SwiftCommands();
 std::vector<CommandSpec> CaCommands();
+std::vector<CommandSpec> KeyringCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
-  for (auto group :
-       {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(), DiscoverCommands(),
-        PlanCommands(), IacCommands(), CopybookCommands(), CryptoCommands(), Iso8583Commands(),
-        RelayCommands(), InferCommands(), EvidenceCommands(), SwiftCommands(), CaCommands()}) {
+  for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(),
+                     DiscoverCommands(), PlanCommands(), IacCommands(), CopybookCommands(),
+                     CryptoCommands(), Iso8583Commands(), RelayCommands(), InferCommands(),
+                     EvidenceCommands(), SwiftCommands(), CaCommands(), KeyringCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;

@@ -163,6 +163,7 @@ Result<std::unique_ptr<Pkcs11Session>> Pkcs11Module::Open(const std::string& lab
                       pin.size());
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
       return Err(Check(rv, fmt::format("token \"{}\": login", label)));
+    s->logged_in_ = rv == CKR_OK;
     return s;
   }
   return Err(NotFound(
@@ -175,7 +176,9 @@ Pkcs11Session::Pkcs11Session(std::shared_ptr<Pkcs11Module> module, unsigned long
     : module_(std::move(module)), session_(session), label_(std::move(label)) {}
 
 Pkcs11Session::~Pkcs11Session() {
-  Fn(module_->functions())->C_Logout(session_);
+  // The login is the application's, shared by all its sessions on the token: only the session
+  // that logged in logs out, so closing a second session does not log the first one out.
+  if (logged_in_) Fn(module_->functions())->C_Logout(session_);
   Fn(module_->functions())->C_CloseSession(session_);
 }
 
@@ -486,6 +489,64 @@ Result<Bytes> Pkcs11Session::Decrypt(uint64_t key, ByteView iv, ByteView data) {
   FERRY_RETURN_IF_ERROR(
       Check(f->C_Decrypt(session_, const_cast<uint8_t*>(data.data()), data.size(), out.data(), &n),
             "C_Decrypt"));
+  out.resize(n);
+  return out;
+}
+
+namespace {
+
+// PKCS#11 v2.40 §2.13.3 CK_GCM_PARAMS: the IV, its length in bytes and in bits (tokens read
+// one or the other), the AAD and the tag length in bits.
+CK_GCM_PARAMS GcmParams(ByteView iv, ByteView aad) {
+  CK_GCM_PARAMS params{};
+  params.iv_ptr = const_cast<uint8_t*>(iv.data());
+  params.iv_len = iv.size();
+  params.iv_bits = iv.size() * 8;
+  params.aad_ptr = const_cast<uint8_t*>(aad.data());
+  params.aad_len = aad.size();
+  params.tag_bits = 128;
+  return params;
+}
+
+}  // namespace
+
+Result<Bytes> Pkcs11Session::SealGcm(uint64_t key, ByteView iv, ByteView aad, ByteView data) {
+  CK_GCM_PARAMS params = GcmParams(iv, aad);
+  CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof(params)};
+  CK_FUNCTION_LIST* f = Fn(module_->functions());
+  FERRY_RETURN_IF_ERROR(Check(f->C_EncryptInit(session_, &mech, key), "C_EncryptInit (AES-GCM)"));
+  Bytes out(data.size() + 16);
+  CK_ULONG n = out.size();
+  FERRY_RETURN_IF_ERROR(
+      Check(f->C_Encrypt(session_, const_cast<uint8_t*>(data.data()), data.size(), out.data(), &n),
+            "C_Encrypt (AES-GCM)"));
+  out.resize(n);
+  return out;
+}
+
+Result<Bytes> Pkcs11Session::OpenGcm(uint64_t key, ByteView iv, ByteView aad, ByteView sealed) {
+  if (sealed.size() < 16) {
+    return Err(Unauthenticated("AES-GCM in token \"{}\": {} bytes is shorter than the tag", label_,
+                               sealed.size()));
+  }
+  CK_GCM_PARAMS params = GcmParams(iv, aad);
+  CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof(params)};
+  CK_FUNCTION_LIST* f = Fn(module_->functions());
+  FERRY_RETURN_IF_ERROR(Check(f->C_DecryptInit(session_, &mech, key), "C_DecryptInit (AES-GCM)"));
+  Bytes out(sealed.size());
+  CK_ULONG n = out.size();
+  const CK_RV rv =
+      f->C_Decrypt(session_, const_cast<uint8_t*>(sealed.data()), sealed.size(), out.data(), &n);
+  // Tokens report a tag that does not verify as CKR_ENCRYPTED_DATA_INVALID (SoftHSM2) or
+  // CKR_AAD/..._INVALID; either way nothing of the plaintext is returned.
+  if (rv != CKR_OK) {
+    if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE ||
+        rv == CKR_GENERAL_ERROR || rv == CKR_FUNCTION_FAILED) {
+      return Err(Unauthenticated("AES-GCM in token \"{}\": the tag does not verify ({})", label_,
+                                 RvName(rv)));
+    }
+    return Err(Check(rv, "C_Decrypt (AES-GCM)"));
+  }
   out.resize(n);
   return out;
 }

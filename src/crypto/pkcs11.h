@@ -88,6 +88,11 @@ class Pkcs11Session {
 
   [[nodiscard]] Result<Bytes> Encrypt(uint64_t key, ByteView iv, ByteView data);  // AES-CBC-PAD
   [[nodiscard]] Result<Bytes> Decrypt(uint64_t key, ByteView iv, ByteView data);
+  // AES-GCM (CKM_AES_GCM, 128-bit tag) inside the token: the key never leaves it. Seal returns
+  // ciphertext || tag; Open fails with kUnauthenticated when the tag (over `aad` too) does not
+  // verify. For wrapping data keys under a token-held key-encryption key (src/keyring).
+  [[nodiscard]] Result<Bytes> SealGcm(uint64_t key, ByteView iv, ByteView aad, ByteView data);
+  [[nodiscard]] Result<Bytes> OpenGcm(uint64_t key, ByteView iv, ByteView aad, ByteView sealed);
   [[nodiscard]] Result<Bytes> Sign(uint64_t key, const std::string& key_type,
                                    ByteView data);  // SHA-256 RSA / ECDSA
   [[nodiscard]] Status Verify(uint64_t key, const std::string& key_type, ByteView data,
@@ -103,6 +108,7 @@ class Pkcs11Session {
   std::shared_ptr<Pkcs11Module> module_;
   unsigned long session_;
   std::string label_;
+  bool logged_in_ = false;  // this session's C_Login did the login (not an earlier session's)
 };
 
 }  // namespace ferry::crypto

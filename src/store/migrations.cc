@@ -113,6 +113,62 @@ CREATE TABLE ferry_inventories (
      .postgres_sql = R"sql(
 ALTER TABLE ferry_inventories ALTER COLUMN name TYPE TEXT COLLATE "C";
 )sql"},
+    // The keyring (src/keyring, docs/crypto.md "Keys and secrets"): key-encryption key versions
+    // (where each is kept, never the key), data-encryption key versions, each DEK's wrappings
+    // under KEK versions (a DEK has two while a KEK rotation is under way), the lifecycle
+    // policies, and the secrets, sealed under a DEK. Nothing here is a key or a value in clear.
+    // Times are 0 for "not yet" (retired_at, destroyed_at).
+    {.version = 4,
+     .name = "keyring",
+     .common_sql = R"sql(
+CREATE TABLE ferry_keyring_keks (
+  version BIGINT PRIMARY KEY,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retired', 'destroyed')),
+  backend TEXT NOT NULL CHECK (backend IN ('file', 'pkcs11')),
+  locator TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  retired_at BIGINT NOT NULL DEFAULT 0,
+  destroyed_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE ferry_keyring_deks (
+  purpose TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retired', 'destroyed')),
+  created_at BIGINT NOT NULL,
+  retired_at BIGINT NOT NULL DEFAULT 0,
+  destroyed_at BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (purpose, version)
+);
+CREATE TABLE ferry_keyring_wraps (
+  purpose TEXT NOT NULL,
+  dek_version BIGINT NOT NULL,
+  kek_version BIGINT NOT NULL REFERENCES ferry_keyring_keks (version),
+  wrapped TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (purpose, dek_version, kek_version),
+  FOREIGN KEY (purpose, dek_version) REFERENCES ferry_keyring_deks (purpose, version)
+);
+CREATE TABLE ferry_key_policies (
+  key_name TEXT PRIMARY KEY,
+  policy TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE ferry_secrets (
+  name TEXT PRIMARY KEY,
+  version BIGINT NOT NULL,
+  purpose TEXT NOT NULL,
+  dek_version BIGINT NOT NULL,
+  sealed TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  FOREIGN KEY (purpose, dek_version) REFERENCES ferry_keyring_deks (purpose, version)
+);
+CREATE INDEX ferry_secrets_dek ON ferry_secrets (purpose, dek_version);
+)sql",
+     .sqlite_sql = "",
+     .postgres_sql = R"sql(
+ALTER TABLE ferry_secrets ALTER COLUMN name TYPE TEXT COLLATE "C";
+)sql"},
 };
 
 }  // namespace

@@ -913,4 +913,266 @@ Result<EventLogReport> SqlStore::VerifyEventLogIn(SqlConnection& conn,
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Keyring
+
+namespace {
+
+constexpr std::string_view kSecretColumns =
+    "name, version, purpose, dek_version, sealed, created_at, updated_at";
+
+Result<SecretRecord> SecretFromRow(const SqlRow& row) {
+  SecretRecord secret;
+  secret.name = row[0].value_or("");
+  FERRY_ASSIGN_OR_RETURN(secret.version, ToInt(row[1], "secret version"));
+  secret.purpose = row[2].value_or("");
+  FERRY_ASSIGN_OR_RETURN(secret.dek_version, ToInt(row[3], "secret dek_version"));
+  secret.sealed = row[4].value_or("");
+  FERRY_ASSIGN_OR_RETURN(secret.created_micros, ToInt(row[5], "secret created_at"));
+  FERRY_ASSIGN_OR_RETURN(secret.updated_micros, ToInt(row[6], "secret updated_at"));
+  return secret;
+}
+
+// The version of secret `name` as committed (0: none), inside the caller's transaction.
+Result<int64_t> SecretVersionIn(SqlConnection& conn, const std::string& name) {
+  const SqlParam key[] = {name};
+  FERRY_ASSIGN_OR_RETURN(auto rows,
+                         conn.Query("SELECT version FROM ferry_secrets WHERE name = ?", key));
+  if (rows.empty()) return int64_t{0};
+  return ToInt(rows[0][0], "secret version");
+}
+
+}  // namespace
+
+Result<KeyringRows> SqlStore::ReadKeyring() {
+  return WithConnection<KeyringRows>([&](SqlConnection& conn) -> Result<KeyringRows> {
+    // One snapshot: a rotation committing meanwhile is seen whole or not at all.
+    FERRY_RETURN_IF_ERROR(conn.BeginRead());
+    auto read = [&]() -> Result<KeyringRows> {
+      KeyringRows rows;
+      FERRY_ASSIGN_OR_RETURN(
+          auto keks,
+          conn.Query("SELECT version, state, backend, locator, created_at, "
+                     "retired_at, destroyed_at FROM ferry_keyring_keks ORDER BY version"));
+      for (const SqlRow& row : keks) {
+        KekRecord kek;
+        FERRY_ASSIGN_OR_RETURN(kek.version, ToInt(row[0], "kek version"));
+        kek.state = row[1].value_or("");
+        kek.backend = row[2].value_or("");
+        kek.locator = row[3].value_or("");
+        FERRY_ASSIGN_OR_RETURN(kek.created_micros, ToInt(row[4], "kek created_at"));
+        FERRY_ASSIGN_OR_RETURN(kek.retired_micros, ToInt(row[5], "kek retired_at"));
+        FERRY_ASSIGN_OR_RETURN(kek.destroyed_micros, ToInt(row[6], "kek destroyed_at"));
+        rows.keks.push_back(std::move(kek));
+      }
+      FERRY_ASSIGN_OR_RETURN(
+          auto deks, conn.Query("SELECT purpose, version, state, created_at, retired_at, "
+                                "destroyed_at FROM ferry_keyring_deks ORDER BY purpose, version"));
+      for (const SqlRow& row : deks) {
+        DekRecord dek;
+        dek.purpose = row[0].value_or("");
+        FERRY_ASSIGN_OR_RETURN(dek.version, ToInt(row[1], "dek version"));
+        dek.state = row[2].value_or("");
+        FERRY_ASSIGN_OR_RETURN(dek.created_micros, ToInt(row[3], "dek created_at"));
+        FERRY_ASSIGN_OR_RETURN(dek.retired_micros, ToInt(row[4], "dek retired_at"));
+        FERRY_ASSIGN_OR_RETURN(dek.destroyed_micros, ToInt(row[5], "dek destroyed_at"));
+        rows.deks.push_back(std::move(dek));
+      }
+      FERRY_ASSIGN_OR_RETURN(
+          auto wraps,
+          conn.Query("SELECT purpose, dek_version, kek_version, wrapped, created_at FROM "
+                     "ferry_keyring_wraps ORDER BY purpose, dek_version, kek_version"));
+      for (const SqlRow& row : wraps) {
+        DekWrapRecord wrap;
+        wrap.purpose = row[0].value_or("");
+        FERRY_ASSIGN_OR_RETURN(wrap.dek_version, ToInt(row[1], "wrap dek_version"));
+        FERRY_ASSIGN_OR_RETURN(wrap.kek_version, ToInt(row[2], "wrap kek_version"));
+        wrap.wrapped = row[3].value_or("");
+        FERRY_ASSIGN_OR_RETURN(wrap.created_micros, ToInt(row[4], "wrap created_at"));
+        rows.wraps.push_back(std::move(wrap));
+      }
+      FERRY_ASSIGN_OR_RETURN(
+          auto policies,
+          conn.Query("SELECT key_name, policy, updated_at FROM ferry_key_policies ORDER BY "
+                     "key_name"));
+      for (const SqlRow& row : policies) {
+        KeyPolicyRecord policy;
+        policy.key = row[0].value_or("");
+        policy.policy = row[1].value_or("");
+        FERRY_ASSIGN_OR_RETURN(policy.updated_micros, ToInt(row[2], "policy updated_at"));
+        rows.policies.push_back(std::move(policy));
+      }
+      return rows;
+    };
+    Result<KeyringRows> rows = read();
+    conn.Rollback().IgnoreError();  // read-only: nothing to keep
+    return rows;
+  });
+}
+
+Status SqlStore::WriteKeyring(const KeyringWrite& write) {
+  for (const EventSpec& event : write.events) {
+    if (event.kind.empty() || event.actor.empty()) {
+      return InvalidArgument("store {}: a keyring event needs a kind and an actor (got kind '{}')",
+                             location_, event.kind);
+    }
+  }
+  Result<int> done = InTransaction<int>([&](SqlConnection& conn) -> Result<int> {
+    for (const KekRecord& kek : write.new_keks) {
+      const SqlParam key[] = {kek.version};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows, conn.Query("SELECT state FROM ferry_keyring_keks WHERE version = ?", key));
+      if (!rows.empty()) {
+        return Err(AlreadyExists(
+            "store {}: KEK v{} exists already ({}): another process made it meanwhile; run the "
+            "rotation again, which finishes that one",
+            location_, kek.version, rows[0][0].value_or("")));
+      }
+    }
+    for (const DekRecord& dek : write.new_deks) {
+      const SqlParam key[] = {dek.purpose, dek.version};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows,
+          conn.Query("SELECT state FROM ferry_keyring_deks WHERE purpose = ? AND version = ?",
+                     key));
+      if (!rows.empty()) {
+        return Err(AlreadyExists(
+            "store {}: data key {} v{} exists already ({}): another process made it meanwhile; "
+            "run the rotation again, which finishes that one",
+            location_, dek.purpose, dek.version, rows[0][0].value_or("")));
+      }
+    }
+    std::vector<KekRecord> keks = write.new_keks;
+    keks.insert(keks.end(), write.keks.begin(), write.keks.end());
+    std::vector<DekRecord> deks = write.new_deks;
+    deks.insert(deks.end(), write.deks.begin(), write.deks.end());
+    for (const KekRecord& kek : keks) {
+      const SqlParam params[] = {kek.version,         kek.state,          kek.backend,
+                                 kek.locator,         kek.created_micros, kek.retired_micros,
+                                 kek.destroyed_micros};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows,
+          conn.Query("INSERT INTO ferry_keyring_keks (version, state, backend, locator, "
+                     "created_at, retired_at, destroyed_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON "
+                     "CONFLICT (version) DO UPDATE SET state = excluded.state, backend = "
+                     "excluded.backend, locator = excluded.locator, created_at = "
+                     "excluded.created_at, retired_at = excluded.retired_at, destroyed_at = "
+                     "excluded.destroyed_at",
+                     params));
+    }
+    for (const DekRecord& dek : deks) {
+      const SqlParam params[] = {dek.purpose,        dek.version,        dek.state,
+                                 dek.created_micros, dek.retired_micros, dek.destroyed_micros};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows,
+          conn.Query("INSERT INTO ferry_keyring_deks (purpose, version, state, created_at, "
+                     "retired_at, destroyed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (purpose, "
+                     "version) DO UPDATE SET state = excluded.state, created_at = "
+                     "excluded.created_at, retired_at = excluded.retired_at, destroyed_at = "
+                     "excluded.destroyed_at",
+                     params));
+    }
+    for (const DekWrapRecord& wrap : write.wraps) {
+      const SqlParam params[] = {wrap.purpose, wrap.dek_version, wrap.kek_version, wrap.wrapped,
+                                 wrap.created_micros};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows,
+          conn.Query("INSERT INTO ferry_keyring_wraps (purpose, dek_version, kek_version, "
+                     "wrapped, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (purpose, "
+                     "dek_version, kek_version) DO UPDATE SET wrapped = excluded.wrapped, "
+                     "created_at = excluded.created_at",
+                     params));
+    }
+    for (const DekWrapRecord& wrap : write.removed_wraps) {
+      const SqlParam params[] = {wrap.purpose, wrap.dek_version, wrap.kek_version};
+      FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query("DELETE FROM ferry_keyring_wraps WHERE purpose "
+                                                   "= ? AND dek_version = ? AND kek_version = ?",
+                                                   params));
+    }
+    for (const KeyringWrite::SecretPut& put : write.secrets) {
+      FERRY_ASSIGN_OR_RETURN(int64_t current, SecretVersionIn(conn, put.secret.name));
+      if (current != put.expected_version) {
+        return Err(Aborted(
+            "store {}: secret `{}` is at version {}, not {} as read: another writer changed it "
+            "meanwhile; read it again and retry",
+            location_, put.secret.name, current, put.expected_version));
+      }
+      const SqlParam params[] = {put.secret.name,          put.secret.version,
+                                 put.secret.purpose,       put.secret.dek_version,
+                                 put.secret.sealed,        put.secret.created_micros,
+                                 put.secret.updated_micros};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows,
+          conn.Query(fmt::format("INSERT INTO ferry_secrets ({}) VALUES (?, ?, ?, ?, ?, ?, ?) ON "
+                                 "CONFLICT (name) DO UPDATE SET version = excluded.version, "
+                                 "purpose = excluded.purpose, dek_version = "
+                                 "excluded.dek_version, sealed = excluded.sealed, created_at = "
+                                 "excluded.created_at, updated_at = excluded.updated_at",
+                                 kSecretColumns),
+                     params));
+    }
+    for (const auto& [name, expected] : write.removed_secrets) {
+      FERRY_ASSIGN_OR_RETURN(int64_t current, SecretVersionIn(conn, name));
+      if (current != expected) {
+        return Err(Aborted(
+            "store {}: secret `{}` is at version {}, not {} as read: another writer changed it "
+            "meanwhile; read it again and retry",
+            location_, name, current, expected));
+      }
+      const SqlParam key[] = {name};
+      FERRY_ASSIGN_OR_RETURN(auto rows,
+                             conn.Query("DELETE FROM ferry_secrets WHERE name = ?", key));
+    }
+    for (const KeyPolicyRecord& policy : write.policies) {
+      const SqlParam params[] = {policy.key, policy.policy, policy.updated_micros};
+      FERRY_ASSIGN_OR_RETURN(
+          auto rows,
+          conn.Query("INSERT INTO ferry_key_policies (key_name, policy, updated_at) VALUES (?, ?, "
+                     "?) ON CONFLICT (key_name) DO UPDATE SET policy = excluded.policy, "
+                     "updated_at = excluded.updated_at",
+                     params));
+    }
+    for (const EventSpec& event : write.events) {
+      FERRY_ASSIGN_OR_RETURN(Event appended, AppendEventIn(conn, event));
+    }
+    return 0;
+  });
+  if (!done.has_value()) return done.error();
+  metrics_.events_appended.Increment(static_cast<double>(write.events.size()));
+  return OkStatus();
+}
+
+Result<std::optional<SecretRecord>> SqlStore::GetSecret(std::string_view name) {
+  return WithConnection<std::optional<SecretRecord>>(
+      [&](SqlConnection& conn) -> Result<std::optional<SecretRecord>> {
+        const SqlParam key[] = {std::string(name)};
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows,
+            conn.Query(fmt::format("SELECT {} FROM ferry_secrets WHERE name = ?", kSecretColumns),
+                       key));
+        if (rows.empty()) return std::optional<SecretRecord>();
+        FERRY_ASSIGN_OR_RETURN(SecretRecord secret, SecretFromRow(rows[0]));
+        return std::optional<SecretRecord>(std::move(secret));
+      });
+}
+
+Result<std::vector<SecretRecord>> SqlStore::ListSecrets(bool with_values) {
+  return WithConnection<std::vector<SecretRecord>>(
+      [&](SqlConnection& conn) -> Result<std::vector<SecretRecord>> {
+        const std::string columns =
+            with_values ? std::string(kSecretColumns)
+                        : "name, version, purpose, dek_version, '', created_at, updated_at";
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows,
+            conn.Query(fmt::format("SELECT {} FROM ferry_secrets ORDER BY name", columns)));
+        std::vector<SecretRecord> secrets;
+        secrets.reserve(rows.size());
+        for (const SqlRow& row : rows) {
+          FERRY_ASSIGN_OR_RETURN(SecretRecord secret, SecretFromRow(row));
+          secrets.push_back(std::move(secret));
+        }
+        return secrets;
+      });
+}
+
 }  // namespace ferry::store_internal

@@ -107,6 +107,11 @@ class SqlStore final : public Store {
                                         std::string_view run_id) override;
   Result<EventLogReport> VerifyEventLog(std::string_view expected_head) override;
 
+  Result<KeyringRows> ReadKeyring() override;
+  Status WriteKeyring(const KeyringWrite& write) override;
+  Result<std::optional<SecretRecord>> GetSecret(std::string_view name) override;
+  Result<std::vector<SecretRecord>> ListSecrets(bool with_values) override;
+
  private:
   // Runs `body` in a write transaction on one connection; commits on success, rolls back on
   // error, and retries the whole transaction on a conflict with a concurrent one.

@@ -165,6 +165,88 @@ struct InventoryRecord {
   int64_t saved_micros = 0;    // when the store saved it (its clock); set by the store
 };
 
+// ---------------------------------------------------------------------------------------------
+// Keyring: the rows of ferry's envelope encryption (src/keyring; docs/crypto.md "Keys and
+// secrets"). The store holds no key and no value in clear: KEK rows say where a key-encryption
+// key is kept (a file path, a token and object label), DEKs exist here only wrapped under a KEK
+// version, and secrets only sealed under a DEK. The keyring module gives the rows their meaning;
+// the store keeps them consistent with the event log (one transaction per KeyringWrite).
+
+struct KekRecord {
+  int64_t version = 0;  // 1, 2, ...
+  std::string state;    // "pending" (being rotated in), "active", "retired", "destroyed"
+  std::string backend;  // "file" or "pkcs11"
+  std::string locator;  // JSON: where the key is (never the key itself)
+  int64_t created_micros = 0;
+  int64_t retired_micros = 0;    // 0: not retired
+  int64_t destroyed_micros = 0;  // 0: not destroyed
+};
+
+struct DekRecord {
+  std::string purpose;  // "secrets", ...
+  int64_t version = 0;
+  std::string state;  // as KekRecord::state
+  int64_t created_micros = 0;
+  int64_t retired_micros = 0;
+  int64_t destroyed_micros = 0;
+};
+
+// One DEK version wrapped under one KEK version (the wrapping's bytes in lowercase hex).
+struct DekWrapRecord {
+  std::string purpose;
+  int64_t dek_version = 0;
+  int64_t kek_version = 0;
+  std::string wrapped;
+  int64_t created_micros = 0;
+};
+
+struct SecretRecord {
+  std::string name;
+  int64_t version = 0;  // 1 on the first put, +1 on each later put
+  std::string purpose;  // the DEK's purpose and version it is sealed under
+  int64_t dek_version = 0;
+  std::string sealed;  // lowercase hex; empty in listings without values
+  int64_t created_micros = 0;
+  int64_t updated_micros = 0;
+};
+
+struct KeyPolicyRecord {
+  std::string key;     // "kek", "dek:secrets", "dek:*"
+  std::string policy;  // JSON
+  int64_t updated_micros = 0;
+};
+
+// Every keyring row but the secrets.
+struct KeyringRows {
+  std::vector<KekRecord> keks;       // by version
+  std::vector<DekRecord> deks;       // by purpose, version
+  std::vector<DekWrapRecord> wraps;  // by purpose, dek version, kek version
+  std::vector<KeyPolicyRecord> policies;
+};
+
+// Changes committed together with their events, all or nothing.
+struct KeyringWrite {
+  // New versions: kAlreadyExists, and nothing applied, when the version exists (another process
+  // made it meanwhile), so that two rotations never both believe they made version N.
+  std::vector<KekRecord> new_keks;
+  std::vector<DekRecord> new_deks;
+  std::vector<KekRecord> keks;               // inserted, or replacing the row of that version
+  std::vector<DekRecord> deks;               // same, by (purpose, version)
+  std::vector<DekWrapRecord> wraps;          // same, by (purpose, dek_version, kek_version)
+  std::vector<DekWrapRecord> removed_wraps;  // by (purpose, dek_version, kek_version)
+  // Secrets inserted or replaced. `expected_version` is the version the caller read (0: the name
+  // must not exist): a secret changed meanwhile fails the whole write with kAborted, so two
+  // writers never lose each other's value.
+  struct SecretPut {
+    SecretRecord secret;
+    int64_t expected_version = 0;
+  };
+  std::vector<SecretPut> secrets;
+  std::vector<std::pair<std::string, int64_t>> removed_secrets;  // name, expected version
+  std::vector<KeyPolicyRecord> policies;                         // inserted or replaced by key
+  std::vector<EventSpec> events;
+};
+
 class Store {
  public:
   // Opens (and by default migrates) the store at `url`. Errors: kInvalidArgument for a URL
@@ -248,6 +330,16 @@ class Store {
   // page to get the next, so that a large estate is read without holding all of it.
   virtual Result<std::vector<InventoryRecord>> ListInventories(std::string_view after_name = {},
                                                                int limit = 0) = 0;
+
+  // ---- Keyring
+  virtual Result<KeyringRows> ReadKeyring() = 0;
+  // Applies `write` and appends its events in one transaction. kAborted, naming the secret, when
+  // a secret's version is not the expected one; nothing is applied then.
+  virtual Status WriteKeyring(const KeyringWrite& write) = 0;
+  // The secret named `name` with its sealed value; nullopt when there is none.
+  virtual Result<std::optional<SecretRecord>> GetSecret(std::string_view name) = 0;
+  // Every secret in byte order of names; `with_values` false leaves `sealed` empty.
+  virtual Result<std::vector<SecretRecord>> ListSecrets(bool with_values) = 0;
 
   // ---- Event log
   virtual Result<Event> AppendEvent(const EventSpec& spec) = 0;

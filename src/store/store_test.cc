@@ -489,6 +489,107 @@ TEST_P(StoreTest, AStoreOfTheVersionBeforeInventoriesMigrates) {
   EXPECT_TRUE((*store)->VerifyEventLog()->intact);
 }
 
+// ---- Keyring rows
+
+TEST_P(StoreTest, KeyringRowsRoundTripWithTheirEventsInOneTransaction) {
+  KeyringWrite write;
+  write.keks.push_back({.version = 1,
+                        .state = "active",
+                        .backend = "file",
+                        .locator = R"({"path":"/k/kek-v1.key"})",
+                        .created_micros = 10});
+  write.deks.push_back(
+      {.purpose = "secrets", .version = 1, .state = "active", .created_micros = 11});
+  write.wraps.push_back({.purpose = "secrets",
+                         .dek_version = 1,
+                         .kek_version = 1,
+                         .wrapped = "00ff",
+                         .created_micros = 12});
+  write.secrets.push_back({.secret = {.name = "b",
+                                      .version = 1,
+                                      .purpose = "secrets",
+                                      .dek_version = 1,
+                                      .sealed = "abcd",
+                                      .created_micros = 13,
+                                      .updated_micros = 13},
+                           .expected_version = 0});
+  write.secrets.push_back({.secret = {.name = "a",
+                                      .version = 1,
+                                      .purpose = "secrets",
+                                      .dek_version = 1,
+                                      .sealed = "ef01",
+                                      .created_micros = 14,
+                                      .updated_micros = 14},
+                           .expected_version = 0});
+  write.policies.push_back(
+      {.key = "kek", .policy = R"({"rotate_after_days":1})", .updated_micros = 15});
+  write.events.push_back({.actor = "test", .kind = "keyring.kek.created"});
+  write.events.push_back({.actor = "test", .kind = "secret.put"});
+  ASSERT_TRUE(store_->WriteKeyring(write).ok());
+
+  auto rows = store_->ReadKeyring();
+  ASSERT_TRUE(rows.has_value()) << rows.error().ToString();
+  ASSERT_EQ(rows->keks.size(), 1u);
+  EXPECT_EQ(rows->keks[0].locator, R"({"path":"/k/kek-v1.key"})");
+  EXPECT_EQ(rows->keks[0].retired_micros, 0);
+  ASSERT_EQ(rows->wraps.size(), 1u);
+  EXPECT_EQ(rows->wraps[0].wrapped, "00ff");
+  EXPECT_EQ(rows->policies.at(0).policy, R"({"rotate_after_days":1})");
+  auto listed = store_->ListSecrets(false);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].name, "a");   // byte order of names
+  EXPECT_EQ((*listed)[0].sealed, "");  // no values unless asked
+  EXPECT_EQ(store_->GetSecret("b").value()->sealed, "abcd");
+  EXPECT_FALSE(store_->GetSecret("c").value().has_value());
+
+  // Replacing rows by their keys; a stale expected version refuses the whole batch, its events
+  // included.
+  KeyringWrite next;
+  KekRecord retired = rows->keks[0];
+  retired.state = "retired";
+  retired.retired_micros = 20;
+  next.keks.push_back(retired);
+  next.removed_wraps.push_back(rows->wraps[0]);
+  next.secrets.push_back({.secret = {.name = "a",
+                                     .version = 2,
+                                     .purpose = "secrets",
+                                     .dek_version = 1,
+                                     .sealed = "99",
+                                     .created_micros = 14,
+                                     .updated_micros = 21},
+                          .expected_version = 0});  // stale: "a" is at version 1
+  next.events.push_back({.actor = "test", .kind = "secret.put"});
+  const Status refused = store_->WriteKeyring(next);
+  EXPECT_EQ(refused.code(), StatusCode::kAborted);
+  EXPECT_THAT(refused.message(), HasSubstr("secret `a` is at version 1, not 0"));
+  EXPECT_EQ(store_->ReadKeyring()->keks[0].state, "active");
+  EXPECT_EQ(store_->ReadKeyring()->wraps.size(), 1u);
+  EXPECT_EQ(store_->ReadEvents(0, 10)->size(), 2u);
+
+  next.secrets[0].expected_version = 1;
+  next.removed_secrets.emplace_back("b", 1);
+  ASSERT_TRUE(store_->WriteKeyring(next).ok());
+  rows = store_->ReadKeyring();
+  EXPECT_EQ(rows->keks[0].state, "retired");
+  EXPECT_EQ(rows->keks[0].retired_micros, 20);
+  EXPECT_TRUE(rows->wraps.empty());
+  EXPECT_EQ(store_->GetSecret("a").value()->version, 2);
+  EXPECT_FALSE(store_->GetSecret("b").value().has_value());
+  EXPECT_EQ(store_->ReadEvents(0, 10)->size(), 3u);
+
+  // A new version that exists already (another process made it) is refused, nothing applied.
+  KeyringWrite again;
+  again.new_keks.push_back(
+      {.version = 1, .state = "pending", .backend = "file", .locator = "{}", .created_micros = 30});
+  again.events.push_back({.actor = "test", .kind = "keyring.kek.created"});
+  const Status exists = store_->WriteKeyring(again);
+  EXPECT_EQ(exists.code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(exists.message(), HasSubstr("KEK v1 exists already (retired)"));
+  EXPECT_EQ(store_->ReadKeyring()->keks[0].state, "retired");
+  EXPECT_EQ(store_->ReadEvents(0, 10)->size(), 3u);
+  EXPECT_TRUE(store_->VerifyEventLog()->intact);
+}
+
 // ---- Event log
 
 class EventLogTest : public StoreTest {
