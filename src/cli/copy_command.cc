@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -14,8 +15,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/ids.h"
 #include "base/log.h"
+#include "base/url.h"
 #include "cli/commands.h"
+#include "cli/export_target.h"
 #include "cli/progress.h"
 #include "cli/sealed_files.h"
 #include "connect/connector.h"
@@ -58,7 +62,15 @@ Result<std::map<std::string, std::string>> ParseCasts(const std::vector<std::str
   return out;
 }
 
-Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
+// With `--to file:///X.ferry`: the export the copy writes into, and what makes each export a run
+// of its own (an export cannot be continued: its entries so far are in no file).
+struct ExportCopy {
+  ExportTarget* target = nullptr;
+  std::string fingerprint_extra;
+};
+
+Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
+                         const ExportCopy* export_copy = nullptr) {
   FERRY_ASSIGN_OR_RETURN(IfExists if_exists, ParseIfExists(flags.if_exists));
   FERRY_ASSIGN_OR_RETURN(auto casts, ParseCasts(flags.casts));
   RateLimit max_rate;
@@ -72,7 +84,12 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
     return Err(InvalidArgument("--chunk-rows {}: expected at least 1", flags.chunk_rows));
   }
   FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(flags.from));
-  FERRY_ASSIGN_OR_RETURN(auto target, Connector::Open(flags.to, {.create_if_missing = true}));
+  std::unique_ptr<Connector> opened;
+  Connector* target = export_copy != nullptr ? export_copy->target : nullptr;
+  if (target == nullptr) {
+    FERRY_ASSIGN_OR_RETURN(opened, Connector::Open(flags.to, {.create_if_missing = true}));
+    target = opened.get();
+  }
   FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
   // With a spec, the copy reads the source as the spec makes it (move/transformed_source.h).
   Connector* from = source.get();
@@ -84,17 +101,19 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
     from = &spec->connector();
     wanted = spec->TargetNames(std::move(wanted));
   }
-  CopyOptions options{.tables = wanted,
-                      .if_exists = if_exists,
-                      .casts = std::move(casts),
-                      .verify = !flags.no_verify,
-                      .jobs = flags.jobs,
-                      .chunk_rows = flags.chunk_rows,
-                      .max_rate = max_rate,
-                      .env = context.env,
-                      .store = store.get(),
-                      .resume = flags.resume,
-                      .fingerprint_extra = spec != nullptr ? spec->content_hash() : ""};
+  CopyOptions options{
+      .tables = wanted,
+      .if_exists = if_exists,
+      .casts = std::move(casts),
+      .verify = !flags.no_verify && export_copy == nullptr,
+      .jobs = flags.jobs,
+      .chunk_rows = flags.chunk_rows,
+      .max_rate = max_rate,
+      .env = context.env,
+      .store = store.get(),
+      .resume = flags.resume,
+      .fingerprint_extra = (spec != nullptr ? spec->content_hash() : "") +
+                           (export_copy != nullptr ? export_copy->fingerprint_extra : "")};
   options.on_run = [&](const std::string& run_id, bool resumed) {
     LogInfo(resumed ? "continuing copy run" : "copy run",
             {{"run", run_id}, {"store", store->location()}});
@@ -104,6 +123,19 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
     progress.Update(table, rows, estimated);
   };
   Result<CopyReport> copied = Copy(*from, *target, options);
+  if (export_copy != nullptr && !flags.no_verify && copied.has_value()) {
+    // An export is not read back: the source is scanned again and compared with the checksums
+    // of what was written.
+    const auto start = std::chrono::steady_clock::now();
+    Result<VerifyReport> verified = export_copy->target->VerifyAgainstSource(*from);
+    if (verified.has_value()) {
+      copied->verification = std::move(verified).value();
+      copied->verification_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    } else {
+      copied = Err(verified.error());
+    }
+  }
   if (spec != nullptr && spec->rejects().count() > 0) {
     LogWarn("rows rejected by the spec",
             {{"rows", spec->rejects().count()}, {"file", spec->rejects().path()}});
@@ -184,8 +216,8 @@ std::optional<std::string> ExportPath(const std::string& url) {
   return url.substr(kScheme.size());
 }
 
-// A private (0700) directory beside `path` for the plain files of an export in transit; removed by
-// the caller.
+// A private (0700) directory beside `path` for the plain files of an export being restored;
+// removed by the caller.
 Result<std::string> StagingDir(const std::string& path) {
   std::string pattern = path + ".staging-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) {
@@ -195,9 +227,12 @@ Result<std::string> StagingDir(const std::string& path) {
   return pattern;
 }
 
-// Copy to an encrypted export: the copy engine writes JSON Lines and their schemas into a private
-// staging directory (and verifies them against the source), then the directory is sealed into
-// the export for the recipients and signed, and the staging directory is removed.
+// Copy to an encrypted export: the copy engine writes every table's rows straight into the
+// export (cli/export_target.h: JSON Lines and schema entries, compressed, encrypted, in
+// PATH.partial); with verification, the source is scanned again and compared with the checksums
+// of what was written; then the manifest, with each table's rows and checksum, is signed and the
+// file renamed to PATH. On any failure or difference PATH.partial is removed and PATH never
+// exists. No plain row is written to the disk.
 Result<int> RunExport(CommandContext& context, CopyFlags flags, const std::string& path) {
   if (flags.encrypt_to.empty()) {
     return Err(InvalidArgument(
@@ -205,6 +240,12 @@ Result<int> RunExport(CommandContext& context, CopyFlags flags, const std::strin
   }
   if (flags.identity.empty())
     return Err(InvalidArgument("--to {}: an export is signed: give --identity FILE", flags.to));
+  if (!flags.resume.empty()) {
+    return Err(InvalidArgument(
+        "--resume {}: an export is written whole in one run and cannot be continued; run the "
+        "export again without --resume",
+        flags.resume));
+  }
   std::vector<crypto::PublicIdentity> recipients;
   for (const std::string& to : flags.encrypt_to) {
     FERRY_ASSIGN_OR_RETURN(crypto::PublicIdentity r, LoadRecipient(context.env, to));
@@ -213,31 +254,62 @@ Result<int> RunExport(CommandContext& context, CopyFlags flags, const std::strin
   FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, LoadIdentityFile(context.env, flags.identity));
   if (context.env->FileExists(path))
     return Err(AlreadyExists("{} exists; ferry never overwrites an export", path));
-  FERRY_ASSIGN_OR_RETURN(std::string staging, StagingDir(path));
-  const std::string plain_to = "jsonl://" + staging;
-  flags.to = plain_to;
-  Result<int> copied = RunPlainCopy(context, flags);
-  Result<int64_t> sealed = Err(Internal("not sealed"));
-  if (copied.has_value() && *copied == kExitOk) {
-    FERRY_ASSIGN_OR_RETURN(auto files, FilesToSeal({staging}, /*inside=*/true));
-    const std::string extra = Json{{"source", flags.from}, {"format", "jsonl"}}.dump();
-    sealed = SealFiles(files, recipients, signer, path, extra);
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<ExportTarget> target,
+                         ExportTarget::Create(path, recipients, signer));
+  const ExportCopy export_copy{.target = target.get(), .fingerprint_extra = NewId("export")};
+  FERRY_ASSIGN_OR_RETURN(int copied, RunPlainCopy(context, flags, &export_copy));
+  if (copied != kExitOk) {
+    // `target` removes PATH.partial as it goes.
+    context.err << fmt::format(
+        "not exported: the source, scanned again, does not hold the rows written into the "
+        "export (it changed during the copy?); {} was not created, export again\n",
+        path);
+    return copied;
   }
-  std::error_code ec;
-  std::filesystem::remove_all(staging, ec);
-  if (!copied.has_value()) return copied;
-  if (*copied != kExitOk) return copied;
-  if (!sealed.has_value()) return Err(sealed.error());
+  const Json extra = {{"source", RedactUrl(flags.from)},
+                      {"format", "jsonl"},
+                      {"verified_against_source", !flags.no_verify}};
+  FERRY_ASSIGN_OR_RETURN(int64_t bytes, target->Finish(extra));
   if (!context.json) {
     context.out << fmt::format("sealed into {} ({} bytes) for {} recipient(s), signed by {}\n",
-                               path, *sealed, recipients.size(), signer.pub.Fingerprint());
+                               path, bytes, recipients.size(), signer.pub.Fingerprint());
   }
   return kExitOk;
 }
 
+// The rows of the opened export in `dir` against the row counts and checksums its signed
+// manifest lists (exports written before these were added list none, and are not checked).
+Status CheckExportedRows(const std::string& dir, const std::string& path,
+                         const crypto::ExportManifest& manifest) {
+  FERRY_ASSIGN_OR_RETURN(std::optional<std::vector<ManifestTable>> listed,
+                         ManifestTables(manifest.extra_json));
+  if (!listed.has_value()) return OkStatus();
+  FERRY_ASSIGN_OR_RETURN(auto files, Connector::Open("jsonl://" + dir));
+  for (const ManifestTable& t : *listed) {
+    FERRY_ASSIGN_OR_RETURN(TableInfo table, files->DescribeTable(t.table));
+    FERRY_ASSIGN_OR_RETURN(auto reader, files->Scan({.table = &table}));
+    RowHasher hasher;
+    std::vector<Row> batch;
+    for (;;) {
+      FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+      if (!more) break;
+      for (const Row& row : batch) hasher.AddRow(row);
+    }
+    if (hasher.checksum() != t.checksum) {
+      return DataLoss(
+          "{}: table `{}`: the rows read from the export ({} rows, checksum {}) are not those "
+          "its signed manifest lists ({} rows, checksum {}); nothing was loaded",
+          path, t.table, hasher.checksum().rows, hasher.checksum().ToHex(), t.rows,
+          t.checksum.ToHex());
+    }
+  }
+  return OkStatus();
+}
+
 // Copy from an encrypted export: the whole export is verified and decrypted into a private
-// staging directory first (nothing is loaded from an export that fails any check), then copied
-// from there by the copy engine, which verifies the target against it.
+// staging directory first, and its rows checked against the row counts and checksums of its
+// signed manifest (nothing is loaded from an export that fails any check), then copied from
+// there by the copy engine, which verifies the target against it.
 Result<int> RunRestore(CommandContext& context, CopyFlags flags, const std::string& path) {
   if (flags.identity.empty()) {
     return Err(InvalidArgument(
@@ -249,12 +321,17 @@ Result<int> RunRestore(CommandContext& context, CopyFlags flags, const std::stri
   std::filesystem::remove(staging, ec);  // OpenExportInto creates it, and only when all verified
   Result<crypto::ExportManifest> opened = OpenExportInto(path, id, staging, flags.signer);
   if (!opened.has_value()) return Err(opened.error());
+  if (Status checked = CheckExportedRows(staging, path, *opened); !checked.ok()) {
+    std::filesystem::remove_all(staging, ec);
+    return Err(checked);
+  }
   flags.from = "jsonl://" + staging;
   Result<int> copied = RunPlainCopy(context, flags);
   std::filesystem::remove_all(staging, ec);
   if (copied.has_value() && !context.json) {
     context.out << fmt::format(
-        "from {}: signed by {}, every chunk, checksum and signature verified before loading\n",
+        "from {}: signed by {}, every chunk, checksum, signature and table checksum verified "
+        "before loading\n",
         path, opened->signer_fingerprint);
   }
   return copied;
