@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "connect/file_connector.h"
+#include "crypto/bytes.h"
 #include "crypto/sealed_export.h"
 
 namespace ferry {
@@ -32,6 +33,21 @@ class SealingThread {
     thread_ = std::thread([this] { Run(); });
   }
   ~SealingThread() { Stop().IgnoreError(); }
+
+  // An empty buffer with room for a chunk: one the thread has sealed, or a new one.
+  std::string TakeBuffer(size_t capacity) {
+    {
+      std::lock_guard lock(mu_);
+      if (!spare_.empty()) {
+        std::string b = std::move(spare_.back());
+        spare_.pop_back();
+        return b;
+      }
+    }
+    std::string b;
+    b.reserve(capacity);
+    return b;
+  }
 
   Status Begin(std::string name) { return Push({Op::kBegin, std::move(name)}); }
   Status Data(std::string bytes) { return Push({Op::kData, std::move(bytes)}); }
@@ -88,6 +104,14 @@ class SealingThread {
           break;
         case Op::kEnd: st = writer_.EndEntry(); break;
       }
+      if (st.ok() && op.kind == Op::kData) {
+        // Kept for the next buffer (a fresh megabyte each time is page faults): wiped first,
+        // so that no plain row outlives its sealing in spare memory.
+        crypto::Wipe({reinterpret_cast<uint8_t*>(op.bytes.data()), op.bytes.size()});
+        op.bytes.clear();
+        std::lock_guard lock(mu_);
+        if (spare_.size() < max_queued_ + 2) spare_.push_back(std::move(op.bytes));
+      }
       if (!st.ok()) {
         std::lock_guard lock(mu_);
         error_ = st;
@@ -102,10 +126,11 @@ class SealingThread {
   const size_t max_queued_;
   std::mutex mu_;
   std::condition_variable changed_;
-  std::deque<Op> queue_;  // GUARDED_BY(mu_)
-  Status error_;          // GUARDED_BY(mu_)
-  bool closing_ = false;  // GUARDED_BY(mu_)
-  bool stopped_ = false;  // GUARDED_BY(mu_)
+  std::deque<Op> queue_;            // GUARDED_BY(mu_)
+  std::vector<std::string> spare_;  // GUARDED_BY(mu_)
+  Status error_;                    // GUARDED_BY(mu_)
+  bool closing_ = false;            // GUARDED_BY(mu_)
+  bool stopped_ = false;            // GUARDED_BY(mu_)
   std::thread thread_;
 };
 
@@ -377,8 +402,8 @@ Result<bool> ExportRowWriter::TakeEntry(bool wait) {
 }
 
 Status ExportRowWriter::SendBuffer() {
-  std::string full;
-  full.reserve(target_.options().chunk_bytes + (size_t{64} << 10));
+  std::string full =
+      target_.sealing().TakeBuffer(target_.options().chunk_bytes + (size_t{64} << 10));
   std::swap(full, buffer_);
   return target_.sealing().Data(std::move(full));
 }
