@@ -78,7 +78,11 @@ class SealingThread {
   Status Push(Op op) {
     std::unique_lock lock(mu_);
     changed_.wait(lock, [&] { return queue_.size() < max_queued_ || !error_.ok() || closing_; });
-    if (!error_.ok()) return error_;
+    if (!error_.ok()) {
+      // Not the error's own code (a full disk is worth a retry elsewhere): this archive cannot
+      // be completed whatever is retried.
+      return FailedPrecondition("the export cannot be completed: {}", error_.message());
+    }
     if (closing_) return FailedPrecondition("the export is being finished");
     queue_.push_back(std::move(op));
     changed_.notify_all();
@@ -380,7 +384,8 @@ class ExportTargetImpl final : public ExportTarget {
 
 ExportRowWriter::~ExportRowWriter() {
   if (streaming_ && !committed_) {
-    target_.Break(Aborted(
+    // Not a transient code: a retry cannot mend the archive.
+    target_.Break(FailedPrecondition(
         "{}: table `{}`: its writer stopped half way through the table's entry, which an "
         "export cannot take back; nothing was exported: run the export again into a new file",
         target_.location(), table_.name));

@@ -17,6 +17,7 @@
 
 #include "base/env.h"
 #include "cli/cli_test_util.h"
+#include "connect/file_connector.h"
 #include "crypto/sealed_export.h"
 #include "harness/shared_servers.h"
 
@@ -371,6 +372,55 @@ TEST_F(ExportCommandTest, ACopyThatFailsHalfWayLeavesNothing) {
     if (f.starts_with("src/")) continue;
     EXPECT_THAT(Read(dir_ + "/" + f), Not(HasSubstr("table-secret"))) << f;
   }
+}
+
+// A restore checks the rows it reads against the manifest's checksums: an export whose entries
+// are signed but do not hold the rows its manifest lists (a writer's bug, or a signer's key in
+// the wrong hands) loads nothing and creates no target.
+TEST_F(ExportCommandTest, ARestoreRefusesRowsThatAreNotTheManifests) {
+  auto signer = crypto::Identity::FromJson(Read(dir_ + "/ops.key"), "ops.key").value();
+  auto bob = crypto::Identity::FromJson(Read(dir_ + "/bob.key"), "bob.key").value();
+  const TableInfo t = Table("t");
+  std::string rows;
+  JsonLinesRowEncoder encoder(t);
+  RowHasher listed;
+  for (const Row& r : Rows(1, 50)) {
+    encoder.AppendRow(r, &rows);
+    listed.AddRow(r);
+  }
+  for (const Row& r : Rows(51, 1)) encoder.AppendRow(r, &rows);  // one row more than listed
+  {
+    const ChunkChecksum checksum = listed.checksum();
+    const std::string name = "bad.ferry";
+    std::unique_ptr<FILE, int (*)(FILE*)> out(std::fopen((dir_ + "/" + name).c_str(), "wb"),
+                                              std::fclose);
+    auto writer = crypto::ExportWriter::Create(
+                      [&](crypto::ByteView b) {
+                        std::fwrite(b.data(), 1, b.size(), out.get());
+                        return OkStatus();
+                      },
+                      {bob.pub}, signer)
+                      .value();
+    const std::string schema = FileSchemaJson(t);
+    for (const auto& [entry, data] : std::vector<std::pair<std::string, std::string>>{
+             {"t.jsonl", rows}, {"t.schema.json", schema}}) {
+      ASSERT_TRUE(writer->BeginEntry(entry).ok());
+      ASSERT_TRUE(writer->Write({reinterpret_cast<const uint8_t*>(data.data()), data.size()}).ok());
+      ASSERT_TRUE(writer->EndEntry().ok());
+    }
+    const ExportedTable table{.table = t,
+                              .rows = checksum.rows,
+                              .checksum = checksum,
+                              .data_entry = "t.jsonl",
+                              .schema_entry = "t.schema.json"};
+    ASSERT_TRUE(writer->Finish(Json{{"tables", ExportedTablesJson({table})}}.dump()).ok());
+  }
+  testing::CliOutcome refused = Restore("bad.ferry", "sqlite://" + dir_ + "/never.db");
+  EXPECT_NE(refused.code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("table `t`: the rows read from the export (51 rows"));
+  EXPECT_THAT(refused.err, HasSubstr("are not those its signed manifest lists (50 rows"));
+  EXPECT_FALSE(Env::Default()->FileExists(dir_ + "/never.db"));
+  for (const std::string& f : FilesUnder(dir_)) EXPECT_THAT(f, Not(HasSubstr("staging")));
 }
 
 class PostgresExportTest : public testing::PostgresTest {
