@@ -201,8 +201,11 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
   if (report.verification.has_value()) {
     context.out << (identical ? fmt::format("verified: every row arrived intact ({:.2f} s)\n",
                                             report.verification_seconds)
-                              : std::string("VERIFICATION FOUND DIFFERENCES: run `ferry verify` "
-                                            "with the same --from and --to for the list\n"));
+                    : export_copy != nullptr
+                        ? std::string("VERIFICATION FOUND DIFFERENCES: the source, scanned again, "
+                                      "does not hold the rows written (--json lists the tables)\n")
+                        : std::string("VERIFICATION FOUND DIFFERENCES: run `ferry verify` "
+                                      "with the same --from and --to for the list\n"));
   } else {
     context.out << "not verified (--no-verify)\n";
   }
