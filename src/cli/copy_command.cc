@@ -114,6 +114,12 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
       .resume = flags.resume,
       .fingerprint_extra = (spec != nullptr ? spec->content_hash() : "") +
                            (export_copy != nullptr ? export_copy->fingerprint_extra : "")};
+  if (export_copy != nullptr) {
+    // Only this process works on an export (a run of its own that nothing else can continue),
+    // so its chunks need no lease another worker could take over: a writer waiting for the
+    // archive's entry must not lose its chunk to the next worker.
+    options.lease_micros = int64_t{24} * 3600 * 1'000'000;
+  }
   options.on_run = [&](const std::string& run_id, bool resumed) {
     LogInfo(resumed ? "continuing copy run" : "copy run",
             {{"run", run_id}, {"store", store->location()}});
