@@ -374,6 +374,30 @@ TEST_F(ExportCommandTest, ACopyThatFailsHalfWayLeavesNothing) {
   }
 }
 
+// Two tables bigger than a writer's buffer, loaded by two workers at once: one streams, the
+// other buffers and waits; opened, the export is the directory a plain copy writes.
+TEST_F(ExportCommandTest, TwoBigTablesWithTwoJobsGiveTheJsonLinesDirectory) {
+  for (const char* name : {"a", "b"}) {
+    std::string csv = "id,name,amount\n";
+    for (int i = 0; i < 220000; ++i) csv += fmt::format("{},{} row {},{}.5\n", i, name, i, i);
+    Write(fmt::format("src/{}.csv", name), csv);
+  }
+  testing::CliOutcome exported = Export("csv://" + dir_ + "/src", "big.ferry", {"--jobs", "2"});
+  ASSERT_EQ(exported.code, 0) << exported.out << exported.err;
+  testing::CliOutcome plain = Run({"--store", "sqlite://" + dir_ + "/ferry.db", "copy", "--from",
+                                   "csv://" + dir_ + "/src", "--to", "jsonl://" + dir_ + "/plain"});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  testing::CliOutcome opened = Run({"crypto", "open", "--identity", dir_ + "/bob.key", "--in",
+                                    dir_ + "/big.ferry", "--out", dir_ + "/opened"});
+  ASSERT_EQ(opened.code, 0) << opened.err;
+  ASSERT_EQ(FilesUnder(dir_ + "/opened"), FilesUnder(dir_ + "/plain"));
+  for (const std::string& f : FilesUnder(dir_ + "/plain")) {
+    EXPECT_GT(Read(dir_ + "/plain/" + f).size(), 0u);
+    EXPECT_TRUE(Read(dir_ + "/plain/" + f) == Read(dir_ + "/opened/" + f)) << f;
+  }
+  EXPECT_GT(Read(dir_ + "/plain/a.jsonl").size(), size_t{8} << 20);
+}
+
 // A restore checks the rows it reads against the manifest's checksums: an export whose entries
 // are signed but do not hold the rows its manifest lists (a writer's bug, or a signer's key in
 // the wrong hands) loads nothing and creates no target.
