@@ -101,20 +101,20 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
     from = &spec->connector();
     wanted = spec->TargetNames(std::move(wanted));
   }
-  CopyOptions options{
-      .tables = wanted,
-      .if_exists = if_exists,
-      .casts = std::move(casts),
-      .verify = !flags.no_verify && export_copy == nullptr,
-      .jobs = flags.jobs,
-      .chunk_rows = flags.chunk_rows,
-      .max_rate = max_rate,
-      .env = context.env,
-      .store = store.get(),
-      .resume = flags.resume,
-      .fingerprint_extra = (spec != nullptr ? spec->content_hash() : "") +
-                           (export_copy != nullptr ? export_copy->fingerprint_extra : "")};
+  CopyOptions options{.tables = wanted,
+                      .if_exists = if_exists,
+                      .casts = std::move(casts),
+                      .verify = !flags.no_verify,
+                      .jobs = flags.jobs,
+                      .chunk_rows = flags.chunk_rows,
+                      .max_rate = max_rate,
+                      .env = context.env,
+                      .store = store.get(),
+                      .resume = flags.resume,
+                      .fingerprint_extra = spec != nullptr ? spec->content_hash() : ""};
   if (export_copy != nullptr) {
+    options.verify = false;  // the export is not read back: VerifyAgainstSource, below
+    options.fingerprint_extra += export_copy->fingerprint_extra;
     // Only this process works on an export (a run of its own that nothing else can continue),
     // so its chunks need no lease another worker could take over: a writer waiting for the
     // archive's entry must not lose its chunk to the next worker.
