@@ -28,8 +28,10 @@ using FilePtr = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
 // order pushed. The first error stops it; later pushes return that error.
 class SealingThread {
  public:
-  SealingThread(crypto::ExportWriter& writer, size_t max_queued)
-      : writer_(writer), max_queued_(std::max<size_t>(1, max_queued)) {
+  // `spare_bytes`: buffers up to this capacity are kept for reuse (bigger ones, a whole small
+  // table sent at once, are freed).
+  SealingThread(crypto::ExportWriter& writer, size_t max_queued, size_t spare_bytes)
+      : writer_(writer), max_queued_(std::max<size_t>(1, max_queued)), spare_bytes_(spare_bytes) {
     thread_ = std::thread([this] { Run(); });
   }
   ~SealingThread() { Stop().IgnoreError(); }
@@ -114,7 +116,9 @@ class SealingThread {
         crypto::Wipe({reinterpret_cast<uint8_t*>(op.bytes.data()), op.bytes.size()});
         op.bytes.clear();
         std::lock_guard lock(mu_);
-        if (spare_.size() < max_queued_ + 2) spare_.push_back(std::move(op.bytes));
+        if (spare_.size() < max_queued_ + 2 && op.bytes.capacity() <= spare_bytes_) {
+          spare_.push_back(std::move(op.bytes));
+        }
       }
       if (!st.ok()) {
         std::lock_guard lock(mu_);
@@ -128,6 +132,7 @@ class SealingThread {
 
   crypto::ExportWriter& writer_;
   const size_t max_queued_;
+  const size_t spare_bytes_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::deque<Op> queue_;            // GUARDED_BY(mu_)
@@ -201,7 +206,8 @@ class ExportTargetImpl final : public ExportTarget {
                                   : Unavailable("writing {}: {}", partial_, std::strerror(errno));
                      },
                      recipients, signer, options_.chunk_bytes));
-    sealing_ = std::make_unique<SealingThread>(*writer_, options_.queued_buffers);
+    sealing_ = std::make_unique<SealingThread>(*writer_, options_.queued_buffers,
+                                               2 * options_.chunk_bytes + (size_t{64} << 10));
     return OkStatus();
   }
 
