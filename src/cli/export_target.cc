@@ -389,6 +389,7 @@ class ExportTargetImpl final : public ExportTarget {
 };
 
 ExportRowWriter::~ExportRowWriter() {
+  crypto::Wipe({reinterpret_cast<uint8_t*>(buffer_.data()), buffer_.size()});
   if (streaming_ && !committed_) {
     // Not a transient code: a retry cannot mend the archive.
     target_.Break(FailedPrecondition(
