@@ -424,15 +424,23 @@ Status ExportRowWriter::Write(const std::vector<Row>& rows) {
   if (committed_) return FailedPrecondition("table `{}`: written after Commit", table_.name);
   for (const Row& row : rows) {
     encoder_.AppendRow(row, &buffer_);
-    bool same_kinds = true;
-    for (size_t c = 0; c < row.size() && same_kinds; ++c) {
-      same_kinds = row[c].is_null() || row[c].kind() == table_.columns[c].kind;
+    // Hashed as a reader of the entry will decode it: in the columns' kinds, and a JSON
+    // document `null` as SQL NULL (connect/file_connector.h). So the manifest's checksum is
+    // that of the rows a restore reads, and the verification against the source sees what the
+    // format does not keep.
+    bool as_read = true;
+    for (size_t c = 0; c < row.size() && as_read; ++c) {
+      as_read = row[c].is_null() || (row[c].kind() == table_.columns[c].kind &&
+                                     (row[c].kind() != TypeKind::kJson || row[c].str() != "null"));
     }
-    if (same_kinds) {
+    if (as_read) {
       hasher_.AddRow(row);
     } else {
       converted_ = row;
       ToColumnKinds(table_, &converted_);
+      for (Value& v : converted_) {
+        if (!v.is_null() && v.kind() == TypeKind::kJson && v.str() == "null") v.SetNull();
+      }
       hasher_.AddRow(converted_);
     }
   }

@@ -498,5 +498,26 @@ TEST_F(PostgresExportTest, PostgresExportRestoresIdenticalRows) {
   EXPECT_TRUE(server()->DropDatabase(*restored_db).ok());
 }
 
+// What the JSON Lines format does not keep (a jsonb document `null` reads back as SQL NULL) is
+// a difference at export time, as it is for a plain copy to JSON Lines: no export is written.
+TEST_F(PostgresExportTest, AJsonNullDocumentIsADifferenceAndNoExport) {
+  ASSERT_TRUE(Execute("CREATE TABLE doc (id bigint PRIMARY KEY, body jsonb);"
+                      "INSERT INTO doc VALUES (1, '{\"a\": 1}'), (2, 'null'), (3, NULL);")
+                  .ok());
+  const std::string store = "sqlite://" + dir_ + "/ferry.db";
+  ASSERT_EQ(testing::RunCli({"crypto", "keygen", "--out", dir_ + "/ops.key"}).code, 0);
+  ASSERT_EQ(testing::RunCli({"crypto", "keygen", "--out", dir_ + "/bob.key"}).code, 0);
+  testing::CliOutcome exported = testing::RunCli(
+      {"--json", "--store", store, "copy", "--from", url(), "--to", "file://" + dir_ + "/doc.ferry",
+       "--encrypt-to", dir_ + "/bob.key", "--identity", dir_ + "/ops.key"});
+  EXPECT_EQ(exported.code, 1) << exported.out << exported.err;
+  EXPECT_THAT(exported.err, HasSubstr("not exported"));
+  Json doc = ParseJson(exported.out, "copy").value();
+  EXPECT_FALSE(doc["verification"]["identical"].get<bool>());
+  EXPECT_EQ(doc["verification"]["tables"][0]["source_rows"], 3);
+  EXPECT_FALSE(Env::Default()->FileExists(dir_ + "/doc.ferry"));
+  EXPECT_FALSE(Env::Default()->FileExists(dir_ + "/doc.ferry.partial"));
+}
+
 }  // namespace
 }  // namespace ferry
