@@ -133,7 +133,7 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
     // An export is not read back: the source is scanned again and compared with the checksums
     // of what was written.
     const auto start = std::chrono::steady_clock::now();
-    Result<VerifyReport> verified = export_copy->target->VerifyAgainstSource(*from);
+    Result<VerifyReport> verified = export_copy->target->VerifyAgainstSource(*from, flags.jobs);
     if (verified.has_value()) {
       copied->verification = std::move(verified).value();
       copied->verification_seconds =

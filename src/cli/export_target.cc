@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -270,44 +271,23 @@ class ExportTargetImpl final : public ExportTarget {
     return written_;
   }
 
-  Result<VerifyReport> VerifyAgainstSource(Connector& source) override {
+  Result<VerifyReport> VerifyAgainstSource(Connector& source, int jobs) override {
+    const std::vector<ExportedTable> written = tables();
+    std::vector<Result<TableReport>> reports(written.size(), Err(Internal("not verified")));
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < written.size(); i = next++) {
+        reports[i] = VerifyTable(source, written[i]);
+      }
+    };
+    std::vector<std::thread> threads;
+    const size_t n = std::min<size_t>(static_cast<size_t>(std::max(1, jobs)), written.size());
+    for (size_t w = 0; w < n; ++w) threads.emplace_back(work);
+    for (std::thread& t : threads) t.join();
     VerifyReport report{.source = source.location(), .target = location_};
-    for (const ExportedTable& t : tables()) {
-      TableReport r{.table = t.table.name};
-      r.target_rows = t.rows;
-      r.target_checksum = t.checksum;
-      FERRY_ASSIGN_OR_RETURN(TableInfo s, source.DescribeTable(t.table.name));
-      // Per written column, its source column (by name), as the copy matched them.
-      std::vector<int> from;
-      for (const ColumnInfo& c : t.table.columns) {
-        from.push_back(s.ColumnIndex(c.name));
-        if (from.back() < 0) r.missing_columns.push_back(c.name);
-      }
-      r.schema_notes.push_back(
-          "the export's rows are not read back: compared by row count and checksum with what "
-          "was written");
-      FERRY_ASSIGN_OR_RETURN(auto reader, source.Scan({.table = &s}));
-      RowHasher hasher;
-      std::vector<Row> batch;
-      Row row(t.table.columns.size());
-      for (;;) {
-        FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
-        if (!more) break;
-        for (Row& in : batch) {
-          for (size_t c = 0; c < from.size(); ++c) {
-            if (from[c] < 0) {
-              row[c].SetNull();
-            } else {
-              std::swap(row[c], in[static_cast<size_t>(from[c])]);
-            }
-          }
-          ToColumnKinds(t.table, &row);
-          hasher.AddRow(row);
-        }
-      }
-      r.source_rows = hasher.checksum().rows;
-      r.source_checksum = hasher.checksum();
-      report.tables.push_back(std::move(r));
+    for (Result<TableReport>& r : reports) {
+      FERRY_ASSIGN_OR_RETURN(TableReport table, std::move(r));
+      report.tables.push_back(std::move(table));
     }
     return report;
   }
@@ -339,6 +319,45 @@ class ExportTargetImpl final : public ExportTarget {
     }
     finished_ = true;
     return writer_->bytes_written();
+  }
+
+  // One written table against a fresh scan of its source.
+  static Result<TableReport> VerifyTable(Connector& source, const ExportedTable& t) {
+    TableReport r{.table = t.table.name};
+    r.target_rows = t.rows;
+    r.target_checksum = t.checksum;
+    FERRY_ASSIGN_OR_RETURN(TableInfo s, source.DescribeTable(t.table.name));
+    // Per written column, its source column (by name), as the copy matched them.
+    std::vector<int> from;
+    for (const ColumnInfo& c : t.table.columns) {
+      from.push_back(s.ColumnIndex(c.name));
+      if (from.back() < 0) r.missing_columns.push_back(c.name);
+    }
+    r.schema_notes.push_back(
+        "the export's rows are not read back: compared by row count and checksum with what "
+        "was written");
+    FERRY_ASSIGN_OR_RETURN(auto reader, source.Scan({.table = &s}));
+    RowHasher hasher;
+    std::vector<Row> batch;
+    Row row(t.table.columns.size());
+    for (;;) {
+      FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+      if (!more) break;
+      for (Row& in : batch) {
+        for (size_t c = 0; c < from.size(); ++c) {
+          if (from[c] < 0) {
+            row[c].SetNull();
+          } else {
+            std::swap(row[c], in[static_cast<size_t>(from[c])]);
+          }
+        }
+        ToColumnKinds(t.table, &row);
+        hasher.AddRow(row);
+      }
+    }
+    r.source_rows = hasher.checksum().rows;
+    r.source_checksum = hasher.checksum();
+    return r;
   }
 
   // ---- For the writers.

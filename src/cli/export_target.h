@@ -80,8 +80,8 @@ class ExportTarget : public Connector {
 
   // Scans every written table of `source` (the connector the copy read) and compares its rows,
   // in the written columns and kinds, with what was written: row counts and checksums. Cannot
-  // list differing rows: the written rows are not read back.
-  [[nodiscard]] virtual Result<VerifyReport> VerifyAgainstSource(Connector& source) = 0;
+  // list differing rows: the written rows are not read back. `jobs` tables at a time.
+  [[nodiscard]] virtual Result<VerifyReport> VerifyAgainstSource(Connector& source, int jobs) = 0;
 
   // Writes the manifest (its extra JSON is `extra` plus "tables": name, rows, checksum and
   // entries of each table), signs it, syncs the file and renames it to `path`. Returns the

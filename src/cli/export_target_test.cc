@@ -231,14 +231,14 @@ TEST_F(ExportTargetTest, VerifyAgainstSourceFindsAChangedRow) {
     while (reader->Next(&batch).value()) ASSERT_TRUE(writer->Write(batch).ok());
     ASSERT_TRUE(writer->Commit().ok());
   }
-  auto same = exported->VerifyAgainstSource(*source);
+  auto same = exported->VerifyAgainstSource(*source, 2);
   ASSERT_TRUE(same.has_value()) << same.error().ToString();
   EXPECT_TRUE(same->identical()) << same->ToJson().dump();
   ASSERT_EQ(
       sqlite3_exec(db, "UPDATE t SET note = 'changed' WHERE id = 2", nullptr, nullptr, nullptr),
       SQLITE_OK);
   sqlite3_close(db);
-  auto changed = exported->VerifyAgainstSource(*source);
+  auto changed = exported->VerifyAgainstSource(*source, 2);
   ASSERT_TRUE(changed.has_value());
   EXPECT_FALSE(changed->identical());
   EXPECT_EQ(changed->tables[0].source_rows, 3);
