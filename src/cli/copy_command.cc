@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -16,8 +17,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/ids.h"
 #include "base/log.h"
+#include "base/url.h"
 #include "cli/commands.h"
+#include "cli/export_target.h"
 #include "cli/progress.h"
 #include "cli/sealed_files.h"
 #include "connect/connector.h"
@@ -92,7 +96,15 @@ Result<std::map<std::string, std::string>> ParseCasts(const std::vector<std::str
   return out;
 }
 
-Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
+// With `--to file:///X.ferry`: the export the copy writes into, and what makes each export a run
+// of its own (an export cannot be continued: its entries so far are in no file).
+struct ExportCopy {
+  ExportTarget* target = nullptr;
+  std::string fingerprint_extra;
+};
+
+Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
+                         const ExportCopy* export_copy = nullptr) {
   FERRY_ASSIGN_OR_RETURN(IfExists if_exists, ParseIfExists(flags.if_exists));
   FERRY_ASSIGN_OR_RETURN(auto casts, ParseCasts(flags.casts));
   RateLimit max_rate;
@@ -111,7 +123,12 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
   }
   FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(flags.from));
   std::shared_ptr<transport::RemoteStats> via;
-  FERRY_ASSIGN_OR_RETURN(auto target, OpenTarget(context, flags, &via));
+  std::unique_ptr<Connector> opened;
+  Connector* target = export_copy != nullptr ? export_copy->target : nullptr;
+  if (target == nullptr) {
+    FERRY_ASSIGN_OR_RETURN(opened, OpenTarget(context, flags, &via));
+    target = opened.get();
+  }
   FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));
   // With a spec, the copy reads the source as the spec makes it (move/transformed_source.h).
   Connector* from = source.get();
@@ -134,6 +151,14 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
                       .store = store.get(),
                       .resume = flags.resume,
                       .fingerprint_extra = spec != nullptr ? spec->content_hash() : ""};
+  if (export_copy != nullptr) {
+    options.verify = false;  // the export is not read back: VerifyAgainstSource, below
+    options.fingerprint_extra += export_copy->fingerprint_extra;
+    // Only this process works on an export (a run of its own that nothing else can continue),
+    // so its chunks need no lease another worker could take over: a writer waiting for the
+    // archive's entry must not lose its chunk to the next worker.
+    options.lease_micros = int64_t{24} * 3600 * 1'000'000;
+  }
   options.on_run = [&](const std::string& run_id, bool resumed) {
     LogInfo(resumed ? "continuing copy run" : "copy run",
             {{"run", run_id}, {"store", store->location()}});
@@ -143,6 +168,19 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
     progress.Update(table, rows, estimated);
   };
   Result<CopyReport> copied = Copy(*from, *target, options);
+  if (export_copy != nullptr && !flags.no_verify && copied.has_value()) {
+    // An export is not read back: the source is scanned again and compared with the checksums
+    // of what was written.
+    const auto start = std::chrono::steady_clock::now();
+    Result<VerifyReport> verified = export_copy->target->VerifyAgainstSource(*from, flags.jobs);
+    if (verified.has_value()) {
+      copied->verification = std::move(verified).value();
+      copied->verification_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    } else {
+      copied = Err(verified.error());
+    }
+  }
   if (spec != nullptr && spec->rejects().count() > 0) {
     LogWarn("rows rejected by the spec",
             {{"rows", spec->rejects().count()}, {"file", spec->rejects().path()}});
@@ -223,8 +261,11 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags) {
   if (report.verification.has_value()) {
     context.out << (identical ? fmt::format("verified: every row arrived intact ({:.2f} s)\n",
                                             report.verification_seconds)
-                              : std::string("VERIFICATION FOUND DIFFERENCES: run `ferry verify` "
-                                            "with the same --from and --to for the list\n"));
+                    : export_copy != nullptr
+                        ? std::string("VERIFICATION FOUND DIFFERENCES: the source, scanned again, "
+                                      "does not hold the rows written (--json lists the tables)\n")
+                        : std::string("VERIFICATION FOUND DIFFERENCES: run `ferry verify` "
+                                      "with the same --from and --to for the list\n"));
   } else {
     context.out << "not verified (--no-verify)\n";
   }
@@ -238,8 +279,8 @@ std::optional<std::string> ExportPath(const std::string& url) {
   return url.substr(kScheme.size());
 }
 
-// A private (0700) directory beside `path` for the plain files of an export in transit; removed by
-// the caller.
+// A private (0700) directory beside `path` for the plain files of an export being restored;
+// removed by the caller.
 Result<std::string> StagingDir(const std::string& path) {
   std::string pattern = path + ".staging-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) {
@@ -249,9 +290,12 @@ Result<std::string> StagingDir(const std::string& path) {
   return pattern;
 }
 
-// Copy to an encrypted export: the copy engine writes JSON Lines and their schemas into a private
-// staging directory (and verifies them against the source), then the directory is sealed into
-// the export for the recipients and signed, and the staging directory is removed.
+// Copy to an encrypted export: the copy engine writes every table's rows straight into the
+// export (cli/export_target.h: JSON Lines and schema entries, compressed, encrypted, in
+// PATH.partial); with verification, the source is scanned again and compared with the checksums
+// of what was written; then the manifest, with each table's rows and checksum, is signed and the
+// file renamed to PATH. On any failure or difference PATH.partial is removed and PATH never
+// exists. No plain row is written to the disk.
 Result<int> RunExport(CommandContext& context, CopyFlags flags, const std::string& path) {
   if (flags.encrypt_to.empty()) {
     return Err(InvalidArgument(
@@ -259,6 +303,12 @@ Result<int> RunExport(CommandContext& context, CopyFlags flags, const std::strin
   }
   if (flags.identity.empty())
     return Err(InvalidArgument("--to {}: an export is signed: give --identity FILE", flags.to));
+  if (!flags.resume.empty()) {
+    return Err(InvalidArgument(
+        "--resume {}: an export is written whole in one run and cannot be continued; run the "
+        "export again without --resume",
+        flags.resume));
+  }
   std::vector<crypto::PublicIdentity> recipients;
   for (const std::string& to : flags.encrypt_to) {
     FERRY_ASSIGN_OR_RETURN(crypto::PublicIdentity r, LoadRecipient(context.env, to));
@@ -267,31 +317,62 @@ Result<int> RunExport(CommandContext& context, CopyFlags flags, const std::strin
   FERRY_ASSIGN_OR_RETURN(crypto::Identity signer, LoadIdentityFile(context.env, flags.identity));
   if (context.env->FileExists(path))
     return Err(AlreadyExists("{} exists; ferry never overwrites an export", path));
-  FERRY_ASSIGN_OR_RETURN(std::string staging, StagingDir(path));
-  const std::string plain_to = "jsonl://" + staging;
-  flags.to = plain_to;
-  Result<int> copied = RunPlainCopy(context, flags);
-  Result<int64_t> sealed = Err(Internal("not sealed"));
-  if (copied.has_value() && *copied == kExitOk) {
-    FERRY_ASSIGN_OR_RETURN(auto files, FilesToSeal({staging}, /*inside=*/true));
-    const std::string extra = Json{{"source", flags.from}, {"format", "jsonl"}}.dump();
-    sealed = SealFiles(files, recipients, signer, path, extra);
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<ExportTarget> target,
+                         ExportTarget::Create(path, recipients, signer));
+  const ExportCopy export_copy{.target = target.get(), .fingerprint_extra = NewId("export")};
+  FERRY_ASSIGN_OR_RETURN(int copied, RunPlainCopy(context, flags, &export_copy));
+  if (copied != kExitOk) {
+    // `target` removes PATH.partial as it goes.
+    context.err << fmt::format(
+        "not exported: the source, scanned again, does not hold the rows written into the "
+        "export (it changed during the copy?); {} was not created, export again\n",
+        path);
+    return copied;
   }
-  std::error_code ec;
-  std::filesystem::remove_all(staging, ec);
-  if (!copied.has_value()) return copied;
-  if (*copied != kExitOk) return copied;
-  if (!sealed.has_value()) return Err(sealed.error());
+  const Json extra = {{"source", RedactUrl(flags.from)},
+                      {"format", "jsonl"},
+                      {"verified_against_source", !flags.no_verify}};
+  FERRY_ASSIGN_OR_RETURN(int64_t bytes, target->Finish(extra));
   if (!context.json) {
     context.out << fmt::format("sealed into {} ({} bytes) for {} recipient(s), signed by {}\n",
-                               path, *sealed, recipients.size(), signer.pub.Fingerprint());
+                               path, bytes, recipients.size(), signer.pub.Fingerprint());
   }
   return kExitOk;
 }
 
+// The rows of the opened export in `dir` against the row counts and checksums its signed
+// manifest lists (exports written before these were added list none, and are not checked).
+Status CheckExportedRows(const std::string& dir, const std::string& path,
+                         const crypto::ExportManifest& manifest) {
+  FERRY_ASSIGN_OR_RETURN(std::optional<std::vector<ManifestTable>> listed,
+                         ManifestTables(manifest.extra_json));
+  if (!listed.has_value()) return OkStatus();
+  FERRY_ASSIGN_OR_RETURN(auto files, Connector::Open("jsonl://" + dir));
+  for (const ManifestTable& t : *listed) {
+    FERRY_ASSIGN_OR_RETURN(TableInfo table, files->DescribeTable(t.table));
+    FERRY_ASSIGN_OR_RETURN(auto reader, files->Scan({.table = &table}));
+    RowHasher hasher;
+    std::vector<Row> batch;
+    for (;;) {
+      FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+      if (!more) break;
+      for (const Row& row : batch) hasher.AddRow(row);
+    }
+    if (hasher.checksum() != t.checksum) {
+      return DataLoss(
+          "{}: table `{}`: the rows read from the export ({} rows, checksum {}) are not those "
+          "its signed manifest lists ({} rows, checksum {}); nothing was loaded",
+          path, t.table, hasher.checksum().rows, hasher.checksum().ToHex(), t.rows,
+          t.checksum.ToHex());
+    }
+  }
+  return OkStatus();
+}
+
 // Copy from an encrypted export: the whole export is verified and decrypted into a private
-// staging directory first (nothing is loaded from an export that fails any check), then copied
-// from there by the copy engine, which verifies the target against it.
+// staging directory first, and its rows checked against the row counts and checksums of its
+// signed manifest (nothing is loaded from an export that fails any check), then copied from
+// there by the copy engine, which verifies the target against it.
 Result<int> RunRestore(CommandContext& context, CopyFlags flags, const std::string& path) {
   if (flags.identity.empty()) {
     return Err(InvalidArgument(
@@ -303,12 +384,17 @@ Result<int> RunRestore(CommandContext& context, CopyFlags flags, const std::stri
   std::filesystem::remove(staging, ec);  // OpenExportInto creates it, and only when all verified
   Result<crypto::ExportManifest> opened = OpenExportInto(path, id, staging, flags.signer);
   if (!opened.has_value()) return Err(opened.error());
+  if (Status checked = CheckExportedRows(staging, path, *opened); !checked.ok()) {
+    std::filesystem::remove_all(staging, ec);
+    return Err(checked);
+  }
   flags.from = "jsonl://" + staging;
   Result<int> copied = RunPlainCopy(context, flags);
   std::filesystem::remove_all(staging, ec);
   if (copied.has_value() && !context.json) {
     context.out << fmt::format(
-        "from {}: signed by {}, every chunk, checksum and signature verified before loading\n",
+        "from {}: signed by {}, every chunk, checksum, signature and table checksum verified "
+        "before loading\n",
         path, opened->signer_fingerprint);
   }
   return copied;

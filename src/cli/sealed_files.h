@@ -1,5 +1,6 @@
 // Files in and out of encrypted exports (crypto/sealed_export.h), shared by `ferry crypto
-// seal|open` and by `ferry copy` to and from a `.ferry` file.
+// seal|open` and by `ferry copy` from a `.ferry` file (an export `ferry copy` writes is written
+// by the copy engine directly: cli/export_target.h).
 #ifndef FERRY_CLI_SEALED_FILES_H_
 #define FERRY_CLI_SEALED_FILES_H_
 

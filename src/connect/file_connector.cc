@@ -178,7 +178,9 @@ Result<TypeKind> KindNamed(std::string_view name) {
   return Err(InvalidArgument("unknown kind `{}`", name));
 }
 
-std::string SchemaJson(const TableInfo& table) {
+}  // namespace
+
+std::string FileSchemaJson(const TableInfo& table) {
   Json columns = Json::array();
   for (const ColumnInfo& c : table.columns) {
     columns.push_back({{"name", c.name},
@@ -191,6 +193,23 @@ std::string SchemaJson(const TableInfo& table) {
   Json schema = {{"table", table.name}, {"columns", columns}, {"primary_key", table.primary_key}};
   return schema.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
+
+JsonLinesRowEncoder::JsonLinesRowEncoder(const TableInfo& table) {
+  keys_.reserve(table.columns.size());
+  for (const ColumnInfo& c : table.columns) keys_.push_back(JsonString(c.name) + ":");
+}
+
+void JsonLinesRowEncoder::AppendRow(const Row& row, std::string* out) const {
+  out->push_back('{');
+  for (size_t c = 0; c < row.size(); ++c) {
+    if (c > 0) out->push_back(',');
+    *out += keys_[c];
+    AppendJsonLinesValue(row[c], out);
+  }
+  out->append("}\n");
+}
+
+namespace {
 
 Result<TableInfo> ReadSchema(const std::string& path, const std::string& table_name) {
   FERRY_ASSIGN_OR_RETURN(FilePtr file, OpenFile(path, "rb"));
@@ -558,7 +577,8 @@ class FileWriter final : public RowWriter {
         file_(std::move(file)),
         path_(std::move(path)),
         schema_path_(std::move(schema_path)),
-        table_(table) {}
+        table_(table),
+        json_(table) {}
 
   ~FileWriter() override {
     if (committed_) return;
@@ -581,17 +601,10 @@ class FileWriter final : public RowWriter {
           if (row[c].is_null()) continue;
           AppendCsvField(TextForm(row[c]), false, &buffer_);
         }
+        buffer_.push_back('\n');
       } else {
-        buffer_.push_back('{');
-        for (size_t c = 0; c < row.size(); ++c) {
-          if (c > 0) buffer_.push_back(',');
-          buffer_ += JsonString(table_.columns[c].name);
-          buffer_.push_back(':');
-          AppendJsonLinesValue(row[c], &buffer_);
-        }
-        buffer_.push_back('}');
+        json_.AppendRow(row, &buffer_);
       }
-      buffer_.push_back('\n');
       ++rows_;
       if (buffer_.size() >= kIoBufferBytes) FERRY_RETURN_IF_ERROR(Flush());
     }
@@ -606,7 +619,7 @@ class FileWriter final : public RowWriter {
     const std::string schema_tmp = schema_path_ + ".tmp";
     {
       FERRY_ASSIGN_OR_RETURN(FilePtr schema, OpenFile(schema_tmp, "wb"));
-      const std::string text = SchemaJson(table_);
+      const std::string text = FileSchemaJson(table_);
       if (std::fwrite(text.data(), 1, text.size(), schema.get()) != text.size() ||
           std::fflush(schema.get()) != 0) {
         return WriteError();
@@ -647,6 +660,7 @@ class FileWriter final : public RowWriter {
   std::string path_;
   std::string schema_path_;
   const TableInfo& table_;
+  const JsonLinesRowEncoder json_;
   std::string buffer_;
   int64_t rows_ = 0;
   bool committed_ = false;

@@ -1,4 +1,6 @@
-// Private to the connect module: directories of CSV or JSON Lines files as databases.
+// Directories of CSV or JSON Lines files as databases. Private to the connect module, except
+// the JSON Lines encoders at the end, which an encrypted export (cli/export_target.h) shares so
+// that its entries are byte for byte what a `jsonl://` directory holds.
 //
 //   csv:///abs/dir    one table per `<table>.csv`
 //   jsonl:///abs/dir  one table per `<table>.jsonl`
@@ -54,12 +56,28 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "connect/connector.h"
 
 namespace ferry::connect_internal {
 
 enum class FileFormat { kCsv, kJsonLines };
+
+// One row as a JSON Lines line (see above), with its LF: the keys of `table` (precomputed once,
+// so that encoding a row does not allocate beyond the output's growth).
+class JsonLinesRowEncoder {
+ public:
+  explicit JsonLinesRowEncoder(const TableInfo& table);
+  // `row`: one value per column of the table, in table order.
+  void AppendRow(const Row& row, std::string* out) const;
+
+ private:
+  std::vector<std::string> keys_;  // `"name":` per column
+};
+
+// The sidecar `<table>.schema.json` text a writer writes for `table`.
+std::string FileSchemaJson(const TableInfo& table);
 
 // Opens the directory `dir` (creating it when `create_if_missing`); `location` is the URL used
 // in messages.
@@ -72,5 +90,10 @@ Result<std::unique_ptr<Connector>> OpenFileConnector(FileFormat format, const st
 Result<TypeKind> FileColumnKind(std::string_view native_type);
 
 }  // namespace ferry::connect_internal
+
+namespace ferry {
+using connect_internal::FileSchemaJson;
+using connect_internal::JsonLinesRowEncoder;
+}  // namespace ferry
 
 #endif  // FERRY_CONNECT_FILE_CONNECTOR_H_
