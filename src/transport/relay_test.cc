@@ -16,20 +16,14 @@
 
 #include "crypto/random.h"
 #include "crypto/xwing.h"
+#include "transport/test_identities.h"
 
 namespace ferry::transport {
 namespace {
 
 using ::testing::HasSubstr;
 
-const crypto::Identity& Id(int which) {
-  static const std::vector<crypto::Identity>* ids = [] {
-    auto* v = new std::vector<crypto::Identity>;
-    for (int i = 0; i < 3; ++i) v->push_back(crypto::Identity::Generate().value());
-    return v;
-  }();
-  return (*ids)[static_cast<size_t>(which)];
-}
+using testing::Id;
 
 int ListenLoopback(uint16_t* port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

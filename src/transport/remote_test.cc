@@ -20,20 +20,14 @@
 #include "move/test_tables.h"
 #include "move/verify.h"
 #include "transport/relay.h"
+#include "transport/test_identities.h"
 
 namespace ferry::transport {
 namespace {
 
 using ::testing::HasSubstr;
 
-const crypto::Identity& Id(int which) {
-  static const std::vector<crypto::Identity>* ids = [] {
-    auto* v = new std::vector<crypto::Identity>;
-    for (int i = 0; i < 3; ++i) v->push_back(crypto::Identity::Generate().value());
-    return v;
-  }();
-  return (*ids)[static_cast<size_t>(which)];
-}
+using testing::Id;
 
 // Node 1 serves copies into targets under `prefix`, admitting node 0.
 std::unique_ptr<Relay> StartTargetRelay(const std::string& prefix, uint16_t port = 0) {
