@@ -276,13 +276,28 @@ Result<Bytes> X25519PublicFromPrivate(ByteView private_key) {
   return RawPublic(pkey.get(), "X25519");
 }
 
-Result<SecretBytes> X25519(ByteView private_key, ByteView peer) {
+struct X25519PrivateKey::Key {
+  Pkey pkey;
+};
+
+X25519PrivateKey::X25519PrivateKey(X25519PrivateKey&&) noexcept = default;
+X25519PrivateKey& X25519PrivateKey::operator=(X25519PrivateKey&&) noexcept = default;
+X25519PrivateKey::~X25519PrivateKey() = default;
+
+Result<X25519PrivateKey> X25519PrivateKey::Load(ByteView private_key) {
+  X25519PrivateKey k;
+  k.key_ = std::make_unique<Key>();
+  FERRY_ASSIGN_OR_RETURN(k.key_->pkey, RawPrivate(EVP_PKEY_X25519, "X25519", private_key));
+  FERRY_ASSIGN_OR_RETURN(k.public_key_, RawPublic(k.key_->pkey.get(), "X25519"));
+  return k;
+}
+
+Result<SecretBytes> X25519PrivateKey::Derive(ByteView peer) const {
   if (peer.size() != 32)
     return Err(InvalidArgument("X25519 public key is {} bytes; it must be 32", peer.size()));
-  FERRY_ASSIGN_OR_RETURN(Pkey mine, RawPrivate(EVP_PKEY_X25519, "X25519", private_key));
   Pkey theirs(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer.data(), peer.size()));
   if (!theirs) return Err(InvalidArgument("X25519 public key rejected: {}", OpensslError()));
-  PkeyCtx ctx(EVP_PKEY_CTX_new(mine.get(), nullptr));
+  PkeyCtx ctx(EVP_PKEY_CTX_new(key_->pkey.get(), nullptr));
   SecretBytes out(size_t{32});
   size_t n = out.size();
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) <= 0 ||
@@ -297,6 +312,13 @@ Result<SecretBytes> X25519(ByteView private_key, ByteView peer) {
                         "a low-order point, which no honest peer sends"));
   }
   return out;
+}
+
+Result<SecretBytes> X25519(ByteView private_key, ByteView peer) {
+  if (peer.size() != 32)
+    return Err(InvalidArgument("X25519 public key is {} bytes; it must be 32", peer.size()));
+  FERRY_ASSIGN_OR_RETURN(X25519PrivateKey mine, X25519PrivateKey::Load(private_key));
+  return mine.Derive(peer);
 }
 
 Result<Ed25519KeyPair> Ed25519Generate() {

@@ -6,6 +6,8 @@
 #ifndef FERRY_CRYPTO_CLASSICAL_H_
 #define FERRY_CRYPTO_CLASSICAL_H_
 
+#include <memory>
+
 #include "crypto/bytes.h"
 
 namespace ferry::crypto {
@@ -39,6 +41,26 @@ struct X25519KeyPair {
 // The shared secret; an all-zero result (a low-order peer key) is refused, as RFC 7748 §6.1
 // allows and as the TLS and X-Wing uses require.
 [[nodiscard]] Result<SecretBytes> X25519(ByteView private_key, ByteView peer_public_key);
+
+// A private key loaded once, for several operations: OpenSSL derives the public key when it loads
+// a private one, so X25519PublicFromPrivate then X25519 on the same key costs three scalar
+// multiplications where this costs two.
+class X25519PrivateKey {
+ public:
+  [[nodiscard]] static Result<X25519PrivateKey> Load(ByteView private_key);
+  X25519PrivateKey(X25519PrivateKey&&) noexcept;
+  X25519PrivateKey& operator=(X25519PrivateKey&&) noexcept;
+  ~X25519PrivateKey();
+  const Bytes& public_key() const { return public_key_; }
+  // As X25519() above.
+  [[nodiscard]] Result<SecretBytes> Derive(ByteView peer_public_key) const;
+
+ private:
+  X25519PrivateKey() = default;
+  struct Key;
+  std::unique_ptr<Key> key_;
+  Bytes public_key_;
+};
 
 // Ed25519 (RFC 8032, pure). Private keys are the 32-byte seeds.
 struct Ed25519KeyPair {

@@ -21,11 +21,7 @@ SecretBytes Expand(ByteView seed) {
   return out;
 }
 
-struct Expanded {
-  KemKeyPair m;  // ML-KEM-768
-  SecretBytes x_private;
-  Bytes x_public;
-};
+using Expanded = XWing::ExpandedKey;
 
 Result<Expanded> ExpandKey(ByteView seed) {
   if (seed.size() != XWing::kSecretKey) {
@@ -34,9 +30,9 @@ Result<Expanded> ExpandKey(ByteView seed) {
   SecretBytes expanded = Expand(seed);
   FERRY_ASSIGN_OR_RETURN(KemKeyPair m,
                          MlKem(MlKemLevel::k768).KeyPairFromSeed(expanded.view().first(64)));
-  SecretBytes x_private(expanded.view().subspan(64, 32));
-  FERRY_ASSIGN_OR_RETURN(Bytes x_public, X25519PublicFromPrivate(x_private));
-  return Expanded{std::move(m), std::move(x_private), std::move(x_public)};
+  FERRY_ASSIGN_OR_RETURN(X25519PrivateKey x,
+                         X25519PrivateKey::Load(expanded.view().subspan(64, 32)));
+  return Expanded{std::move(m), std::move(x)};
 }
 
 SecretBytes Combine(ByteView ss_m, ByteView ss_x, ByteView ct_x, ByteView pk_x) {
@@ -53,7 +49,7 @@ Result<KemKeyPair> XWing::GenerateKeyPair() {
 
 Result<KemKeyPair> XWing::KeyPairFromSeed(ByteView seed) {
   FERRY_ASSIGN_OR_RETURN(Expanded e, ExpandKey(seed));
-  return KemKeyPair{Concat({e.m.public_key, e.x_public}), SecretBytes(seed)};
+  return KemKeyPair{Concat({e.ml_kem.public_key, e.x25519.public_key()}), SecretBytes(seed)};
 }
 
 Result<Bytes> XWing::PublicKeyOf(ByteView secret_key) {
@@ -75,25 +71,31 @@ Result<Encapsulation> XWing::EncapsulateWith(ByteView pk, ByteView eseed) {
                                kEncapsulationSeed));
   }
   ByteView pk_m = pk.first(1184), pk_x = pk.subspan(1184);
-  ByteView ek_x = eseed.subspan(32, 32);
-  FERRY_ASSIGN_OR_RETURN(Bytes ct_x, X25519PublicFromPrivate(ek_x));
-  FERRY_ASSIGN_OR_RETURN(SecretBytes ss_x, X25519(ek_x, pk_x));
+  FERRY_ASSIGN_OR_RETURN(X25519PrivateKey ek_x, X25519PrivateKey::Load(eseed.subspan(32, 32)));
+  const Bytes& ct_x = ek_x.public_key();
+  FERRY_ASSIGN_OR_RETURN(SecretBytes ss_x, ek_x.Derive(pk_x));
   FERRY_ASSIGN_OR_RETURN(Encapsulation m,
                          MlKem(MlKemLevel::k768).EncapsulateWith(pk_m, eseed.first(32)));
   Encapsulation out{Concat({m.ciphertext, ct_x}), Combine(m.shared_secret, ss_x, ct_x, pk_x)};
   return out;
 }
 
+Result<XWing::ExpandedKey> XWing::Expand(ByteView secret_key) { return ExpandKey(secret_key); }
+
 Result<SecretBytes> XWing::Decapsulate(ByteView sk, ByteView ct) {
+  FERRY_ASSIGN_OR_RETURN(Expanded e, ExpandKey(sk));
+  return Decapsulate(e, ct);
+}
+
+Result<SecretBytes> XWing::Decapsulate(const ExpandedKey& e, ByteView ct) {
   if (ct.size() != kCiphertext)
     return Err(
         InvalidArgument("X-Wing ciphertext is {} bytes; it must be {}", ct.size(), kCiphertext));
-  FERRY_ASSIGN_OR_RETURN(Expanded e, ExpandKey(sk));
   ByteView ct_m = ct.first(1088), ct_x = ct.subspan(1088);
   FERRY_ASSIGN_OR_RETURN(SecretBytes ss_m,
-                         MlKem(MlKemLevel::k768).Decapsulate(e.m.secret_key, ct_m));
-  FERRY_ASSIGN_OR_RETURN(SecretBytes ss_x, X25519(e.x_private, ct_x));
-  return Combine(ss_m, ss_x, ct_x, e.x_public);
+                         MlKem(MlKemLevel::k768).Decapsulate(e.ml_kem.secret_key, ct_m));
+  FERRY_ASSIGN_OR_RETURN(SecretBytes ss_x, e.x25519.Derive(ct_x));
+  return Combine(ss_m, ss_x, ct_x, e.x25519.public_key());
 }
 
 }  // namespace ferry::crypto

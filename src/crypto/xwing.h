@@ -8,6 +8,7 @@
 #ifndef FERRY_CRYPTO_XWING_H_
 #define FERRY_CRYPTO_XWING_H_
 
+#include "crypto/classical.h"
 #include "crypto/pq.h"
 
 namespace ferry::crypto {
@@ -26,6 +27,15 @@ class XWing {
   [[nodiscard]] static Result<Encapsulation> Encapsulate(ByteView public_key);
   [[nodiscard]] static Result<Encapsulation> EncapsulateWith(ByteView public_key, ByteView eseed);
   [[nodiscard]] static Result<SecretBytes> Decapsulate(ByteView secret_key, ByteView ciphertext);
+
+  // A private key expanded once (ML-KEM key generation and the X25519 public key), for a key that
+  // decapsulates many times (the relay's ephemeral keys): Decapsulate expands on every call.
+  struct ExpandedKey {
+    KemKeyPair ml_kem;
+    X25519PrivateKey x25519;
+  };
+  [[nodiscard]] static Result<ExpandedKey> Expand(ByteView secret_key);
+  [[nodiscard]] static Result<SecretBytes> Decapsulate(const ExpandedKey& key, ByteView ciphertext);
 };
 
 }  // namespace ferry::crypto

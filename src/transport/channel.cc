@@ -208,8 +208,8 @@ Bytes OfferMessage(std::string_view role, ByteView public_key, uint64_t not_afte
 }
 
 struct Ephemeral {
-  crypto::SecretBytes secret;  // the X-Wing private key (seed)
-  Bytes offer;                 // public key || not-after || ML-DSA-65 || Ed25519 signatures
+  crypto::XWing::ExpandedKey secret;  // the X-Wing private key, expanded once
+  Bytes offer;                        // public key || not-after || ML-DSA-65 || Ed25519 signatures
   int64_t created = 0;
   int uses = 0;
 };
@@ -229,14 +229,14 @@ Result<std::shared_ptr<const Ephemeral>> CurrentEphemeral(const crypto::Identity
     FERRY_ASSIGN_OR_RETURN(
         crypto::DualSignature sig,
         crypto::SignBoth(me, OfferMessage(role, pair.public_key, not_after), kSignatureContext));
-    auto fresh = std::make_shared<Ephemeral>();
-    fresh->secret = std::move(pair.secret_key);
-    fresh->offer = pair.public_key;
-    PutU64(&fresh->offer, not_after);
-    fresh->offer.insert(fresh->offer.end(), sig.ml_dsa_65.begin(), sig.ml_dsa_65.end());
-    fresh->offer.insert(fresh->offer.end(), sig.ed25519.begin(), sig.ed25519.end());
-    fresh->created = now;
-    e = std::move(fresh);
+    FERRY_ASSIGN_OR_RETURN(crypto::XWing::ExpandedKey expanded,
+                           crypto::XWing::Expand(pair.secret_key));
+    Bytes offer = pair.public_key;
+    PutU64(&offer, not_after);
+    offer.insert(offer.end(), sig.ml_dsa_65.begin(), sig.ml_dsa_65.end());
+    offer.insert(offer.end(), sig.ed25519.begin(), sig.ed25519.end());
+    e = std::make_shared<Ephemeral>(
+        Ephemeral{.secret = std::move(expanded), .offer = std::move(offer), .created = now});
   }
   ++e->uses;
   return std::shared_ptr<const Ephemeral>(e);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -62,7 +63,13 @@ struct Relay::State {
   std::atomic<bool> stopping{false};
   std::thread acceptor;
   mutable std::mutex mu;
-  std::vector<std::thread> workers;
+  // One thread per connection; a finished one is joined at the next accept, so a long-running
+  // relay does not keep a stack per connection it ever served (and glibc reuses the stacks).
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Worker> workers;
   std::set<int> open_fds;
   std::deque<std::string> errors;
 
@@ -237,7 +244,17 @@ struct Relay::State {
       int one = 1;
       ::setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       std::lock_guard lock(mu);
-      workers.emplace_back([this, c = std::move(conn)]() mutable { Serve(std::move(c)); });
+      std::erase_if(workers, [](Worker& w) {
+        if (!w.done->load()) return false;
+        w.thread.join();
+        return true;
+      });
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      workers.push_back({std::thread([this, done, c = std::move(conn)]() mutable {
+                           Serve(std::move(c));
+                           done->store(true);
+                         }),
+                         done});
     }
   }
 };
@@ -259,12 +276,12 @@ void Relay::Stop() {
     std::lock_guard lock(s_->mu);
     for (int fd : s_->open_fds) ::shutdown(fd, SHUT_RDWR);
   }
-  std::vector<std::thread> workers;
+  std::vector<State::Worker> workers;
   {
     std::lock_guard lock(s_->mu);
     workers.swap(s_->workers);
   }
-  for (std::thread& t : workers) t.join();
+  for (State::Worker& w : workers) w.thread.join();
 }
 
 namespace {
