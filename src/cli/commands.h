@@ -53,13 +53,15 @@ std::vector<CommandSpec> EvidenceCommands();
 std::vector<CommandSpec> SwiftCommands();
 std::vector<CommandSpec> CaCommands();
 std::vector<CommandSpec> KeyringCommands();
+std::vector<CommandSpec> RunCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
-  for (auto group : {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(),
-                     DiscoverCommands(), PlanCommands(), IacCommands(), CopybookCommands(),
-                     CryptoCommands(), Iso8583Commands(), RelayCommands(), InferCommands(),
-                     EvidenceCommands(), SwiftCommands(), CaCommands(), KeyringCommands()}) {
+  for (auto group :
+       {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(), DiscoverCommands(),
+        PlanCommands(), IacCommands(), CopybookCommands(), CryptoCommands(), Iso8583Commands(),
+        RelayCommands(), InferCommands(), EvidenceCommands(), SwiftCommands(), CaCommands(),
+        KeyringCommands(), RunCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;
