@@ -104,8 +104,8 @@ Result<TypeKind> KindFromName(std::string_view name) {
   return Err(DataLoss("unknown kind `{}`", name));
 }
 
-// A verification's projection as the client sends it; checked as ScanBucketChecksumsHere
-// checks it (the selector relies on it).
+// A verification's projection as the client sends it, checked against `table` (the selector
+// relies on it).
 Result<BucketProjection> ProjectionFromJson(const Json& j, const TableInfo& table) {
   BucketProjection p{.columns = j.at("columns").get<std::vector<int>>(),
                      .kinds = {},
@@ -115,20 +115,7 @@ Result<BucketProjection> ProjectionFromJson(const Json& j, const TableInfo& tabl
     FERRY_ASSIGN_OR_RETURN(TypeKind kind, KindFromName(k.get<std::string>()));
     p.kinds.push_back(kind);
   }
-  if (p.buckets < 1 || p.kinds.size() != p.columns.size()) {
-    return Err(InvalidArgument("a verification projection with {} buckets, {} kinds for {} columns",
-                               p.buckets, p.kinds.size(), p.columns.size()));
-  }
-  for (int k : p.key) {
-    if (k < 0 || static_cast<size_t>(k) >= p.columns.size()) {
-      return Err(InvalidArgument("key position {} is outside the projection", k));
-    }
-  }
-  for (int c : p.columns) {
-    if (c < 0 || static_cast<size_t>(c) >= table.columns.size()) {
-      return Err(InvalidArgument("table {} has no column {}", table.name, c));
-    }
-  }
+  FERRY_RETURN_IF_ERROR(CheckBucketProjection(table, p));
   return p;
 }
 
@@ -824,8 +811,8 @@ class TargetSession {
                       ErrorJson(FailedPrecondition("no target is open on this channel")));
     }
     if (f.type == kCall) {
-      FERRY_ASSIGN_OR_RETURN(Json request, ParseJson(f.payload, "a call"));
-      return Reply(Call(request));
+      Result<Json> request = ParseJson(f.payload, "a call");
+      return Reply(request.has_value() ? Call(*request) : Err(request.error()));
     }
     if (f.type == kWriter) return LoadTable(f);
     if (f.type == kScan) return ScanTable(f);
@@ -935,7 +922,9 @@ class TargetSession {
   // 'W', then 'R'... until 'M'. A failed open is answered at once; a failed Write is kept and
   // answered at the commit (the client streams without waiting), the rest of its rows dropped.
   Status LoadTable(const Frame& f) {
-    FERRY_ASSIGN_OR_RETURN(Json request, ParseJson(f.payload, "the writer request"));
+    Result<Json> parsed = ParseJson(f.payload, "the writer request");
+    if (!parsed.has_value()) return SendJson(ch_, kError, ErrorJson(parsed.error()));
+    const Json& request = *parsed;
     Result<TableInfo> table = TableInfoFromJson(request.at("table"));
     Result<LoadMode> mode = LoadModeFrom(request.at("mode").get<std::string>());
     ChunkMarker marker;
@@ -986,7 +975,9 @@ class TargetSession {
 
   // 'S': the rows in 'R' frames, then 'K' (or 'E' at the first error).
   Status ScanTable(const Frame& f) {
-    FERRY_ASSIGN_OR_RETURN(Json request, ParseJson(f.payload, "the scan request"));
+    Result<Json> parsed = ParseJson(f.payload, "the scan request");
+    if (!parsed.has_value()) return SendJson(ch_, kError, ErrorJson(parsed.error()));
+    const Json& request = *parsed;
     Result<TableInfo> table = TableInfoFromJson(request.at("table"));
     if (!table.has_value()) return SendJson(ch_, kError, ErrorJson(table.error()));
     ScanSpec spec{.table = &*table, .batch_rows = request.value("batch_rows", size_t{4096})};

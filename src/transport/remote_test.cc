@@ -287,6 +287,60 @@ TEST(RemoteProtocolTest, MalformedBatchesAreRefusedByName) {
   EXPECT_THAT(codec.Decode("not zstd at all", 1, &rows).message(), HasSubstr("not a zstd frame"));
 }
 
+// A frame as the protocol sends it: u32 length of what follows, type, payload.
+std::string Frame(char type, std::string_view payload) {
+  const uint32_t n = static_cast<uint32_t>(payload.size() + 1);
+  std::string f = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                   static_cast<char>(n >> 8), static_cast<char>(n), type};
+  return f + std::string(payload);
+}
+
+// The reply frame's type and payload.
+std::pair<char, std::string> Reply(SecureChannel& ch) {
+  uint8_t head[5];
+  const Status st = ch.ReadExact(head, "reply");
+  if (!st.ok()) return {'\0', st.ToString()};  // the channel closed: the type says so
+  const uint32_t n =
+      (uint32_t{head[0]} << 24) | (uint32_t{head[1]} << 16) | (uint32_t{head[2]} << 8) | head[3];
+  std::string payload(n - 1, '\0');
+  EXPECT_TRUE(
+      ch.ReadExact(std::span(reinterpret_cast<uint8_t*>(payload.data()), payload.size()), "reply")
+          .ok());
+  return {static_cast<char>(head[4]), payload};
+}
+
+TEST_F(RemoteTest, MalformedRequestsAreAnsweredWithAnErrorAndTheTargetIsUntouched) {
+  auto relay = StartTargetRelay("sqlite://" + dir_ + "/");
+  auto ch = SecureChannel::Connect({"127.0.0.1", relay->port()}, Id(0), Id(1).pub).value();
+  auto send = [&](char type, std::string_view payload) {
+    const std::string f = Frame(type, payload);
+    ASSERT_TRUE(ch->Write(crypto::AsBytes(f)).ok());
+  };
+  send('C', R"({"method": "list_tables"})");  // before any target is open
+  auto [type, body] = Reply(*ch);
+  EXPECT_EQ(type, 'E');
+  EXPECT_THAT(body, HasSubstr("no target is open on this channel"));
+  send('O', Json{{"url", target_.url()}, {"create_if_missing", true}}.dump());
+  EXPECT_EQ(Reply(*ch).first, 'K');
+  send('C', "{not json");
+  std::tie(type, body) = Reply(*ch);
+  EXPECT_EQ(type, 'E');
+  EXPECT_THAT(body, HasSubstr("a call:1:3: syntax error"));
+  send('C', R"({"method": "drop_everything"})");
+  std::tie(type, body) = Reply(*ch);
+  EXPECT_EQ(type, 'E');
+  EXPECT_THAT(body, HasSubstr("does not know the call `drop_everything`"));
+  send('C', R"({"method": "describe_table"})");  // its argument missing
+  std::tie(type, body) = Reply(*ch);
+  EXPECT_EQ(type, 'E');
+  EXPECT_THAT(body, HasSubstr("a malformed request"));
+  // The channel still serves after each refusal, and nothing was created in the target.
+  send('C', R"({"method": "list_tables"})");
+  std::tie(type, body) = Reply(*ch);
+  EXPECT_EQ(type, 'K');
+  EXPECT_EQ(body, "[]");
+}
+
 TEST(RemoteProtocolTest, TableDescriptionsRoundTripAndViaUrlsParse) {
   TableInfo t{.name = "invoice",
               .columns = {{.name = "id",
