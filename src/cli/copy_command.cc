@@ -55,9 +55,13 @@ struct CopyFlags {
   int64_t rekey_mb = 1024;
 };
 
-// The relay node of --via, once the flags it needs are there (checked before anything opens).
-Result<transport::HostPort> CheckVia(const CopyFlags& flags) {
-  FERRY_ASSIGN_OR_RETURN(transport::HostPort server, transport::ParseViaUrl(flags.via));
+// The channel to the relay node of --via, resolved from the flags (its address, this node's
+// identity, the pinned peer) before anything opens; nullopt without --via.
+Result<std::optional<transport::RemoteOptions>> ViaOptions(CommandContext& context,
+                                                           const CopyFlags& flags) {
+  if (flags.via.empty()) return std::nullopt;
+  transport::RemoteOptions options;
+  FERRY_ASSIGN_OR_RETURN(options.server, transport::ParseViaUrl(flags.via));
   if (flags.identity.empty() || flags.peer.empty()) {
     return Err(InvalidArgument(
         "--via {}: the relay channel needs this node's --identity FILE and the relay's --peer "
@@ -65,22 +69,21 @@ Result<transport::HostPort> CheckVia(const CopyFlags& flags) {
         flags.via));
   }
   if (flags.rekey_mb <= 0) return Err(InvalidArgument("--rekey-mb must be positive"));
-  return server;
-}
-
-// The target: opened here, or by the relay node named by --via (transport/remote.h).
-Result<std::unique_ptr<Connector>> OpenTarget(CommandContext& context, const CopyFlags& flags,
-                                              std::shared_ptr<transport::RemoteStats>* stats) {
-  if (flags.via.empty()) return Connector::Open(flags.to, {.create_if_missing = true});
-  transport::RemoteOptions options;
-  FERRY_ASSIGN_OR_RETURN(options.server, CheckVia(flags));
   FERRY_ASSIGN_OR_RETURN(options.identity, LoadIdentityFile(context.env, flags.identity));
   Result<crypto::PublicIdentity> peer = ReadRecipient(context.env, flags.peer);
   if (!peer.has_value()) return Err(InvalidArgument("--peer: {}", peer.error().message()));
   options.server_identity = *peer;
   options.rekey.bytes = flags.rekey_mb << 20;
-  options.stats = *stats = std::make_shared<transport::RemoteStats>();
-  return transport::OpenRemoteConnector(flags.to, {.create_if_missing = true}, std::move(options));
+  return options;
+}
+
+// The target: opened here, or by the relay node of `via` (transport/remote.h).
+Result<std::unique_ptr<Connector>> OpenTarget(const CopyFlags& flags,
+                                              std::optional<transport::RemoteOptions> via,
+                                              std::shared_ptr<transport::RemoteStats>* stats) {
+  if (!via) return Connector::Open(flags.to, {.create_if_missing = true});
+  via->stats = *stats = std::make_shared<transport::RemoteStats>();
+  return transport::OpenRemoteConnector(flags.to, {.create_if_missing = true}, std::move(*via));
 }
 
 Result<std::map<std::string, std::string>> ParseCasts(const std::vector<std::string>& casts) {
@@ -117,16 +120,14 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
   if (flags.chunk_rows < 1) {
     return Err(InvalidArgument("--chunk-rows {}: expected at least 1", flags.chunk_rows));
   }
-  if (!flags.via.empty()) {
-    FERRY_ASSIGN_OR_RETURN(transport::HostPort checked, CheckVia(flags));
-    (void)checked;
-  }
+  FERRY_ASSIGN_OR_RETURN(std::optional<transport::RemoteOptions> via_options,
+                         ViaOptions(context, flags));
   FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(flags.from));
   std::shared_ptr<transport::RemoteStats> via;
   std::unique_ptr<Connector> opened;
   Connector* target = export_copy != nullptr ? export_copy->target : nullptr;
   if (target == nullptr) {
-    FERRY_ASSIGN_OR_RETURN(opened, OpenTarget(context, flags, &via));
+    FERRY_ASSIGN_OR_RETURN(opened, OpenTarget(flags, std::move(via_options), &via));
     target = opened.get();
   }
   FERRY_ASSIGN_OR_RETURN(auto store, Store::Open(context.store_url, {.env = context.env}));

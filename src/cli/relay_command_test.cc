@@ -142,6 +142,11 @@ TEST_F(RelayCommandTest, CopyViaRefusesWhatItCannotDoWithTheWayOut) {
                             "ferry://127.0.0.1:1", "--identity", dir_ + "/client.key"});
   EXPECT_EQ(no_peer.code, 2);
   EXPECT_THAT(no_peer.err, HasSubstr("needs this node's --identity FILE and the relay's --peer"));
+  Outcome rekey = RunCli({"copy", "--from", from, "--to", "sqlite:///x.db", "--via",
+                          "ferry://127.0.0.1:1", "--identity", dir_ + "/client.key", "--peer",
+                          recipient_["server.key"], "--rekey-mb", "0"});
+  EXPECT_EQ(rekey.code, 2);
+  EXPECT_THAT(rekey.err, HasSubstr("--rekey-mb must be positive"));
   Outcome to_export = RunCli({"copy", "--from", from, "--to", "file:///tmp/x.ferry", "--via",
                               "ferry://127.0.0.1:1", "--identity", dir_ + "/client.key"});
   EXPECT_EQ(to_export.code, 2);

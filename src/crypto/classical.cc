@@ -315,8 +315,6 @@ Result<SecretBytes> X25519PrivateKey::Derive(ByteView peer) const {
 }
 
 Result<SecretBytes> X25519(ByteView private_key, ByteView peer) {
-  if (peer.size() != 32)
-    return Err(InvalidArgument("X25519 public key is {} bytes; it must be 32", peer.size()));
   FERRY_ASSIGN_OR_RETURN(X25519PrivateKey mine, X25519PrivateKey::Load(private_key));
   return mine.Derive(peer);
 }

@@ -533,26 +533,31 @@ bool BucketSelector::Selects(const Row& row) {
                             BucketOf(s_->encoder->key(), s_->count));
 }
 
-Result<BucketChecksums> ScanBucketChecksumsHere(Connector& side, const TableInfo& table,
-                                                const BucketProjection& projection,
-                                                size_t batch_rows) {
+Status CheckBucketProjection(const TableInfo& table, const BucketProjection& projection) {
   if (projection.buckets < 1) {
-    return Err(InvalidArgument("verify: {} buckets; at least 1", projection.buckets));
+    return InvalidArgument("verify: {} buckets; at least 1", projection.buckets);
   }
   for (int c : projection.columns) {
     if (c < 0 || static_cast<size_t>(c) >= table.columns.size()) {
-      return Err(InvalidArgument("verify: table {} has no column {}", table.name, c));
+      return InvalidArgument("verify: table {} has no column {}", table.name, c);
     }
   }
   for (int k : projection.key) {
     if (k < 0 || static_cast<size_t>(k) >= projection.columns.size()) {
-      return Err(InvalidArgument("verify: key position {} is outside the projection", k));
+      return InvalidArgument("verify: key position {} is outside the projection", k);
     }
   }
   if (projection.kinds.size() != projection.columns.size()) {
-    return Err(InvalidArgument("verify: {} kinds for {} columns", projection.kinds.size(),
-                               projection.columns.size()));
+    return InvalidArgument("verify: {} kinds for {} columns", projection.kinds.size(),
+                           projection.columns.size());
   }
+  return OkStatus();
+}
+
+Result<BucketChecksums> ScanBucketChecksumsHere(Connector& side, const TableInfo& table,
+                                                const BucketProjection& projection,
+                                                size_t batch_rows) {
+  FERRY_RETURN_IF_ERROR(CheckBucketProjection(table, projection));
   const Projection p{
       .columns = projection.columns, .kinds = projection.kinds, .key = projection.key, .names = {}};
   BucketScan scan;

@@ -113,6 +113,11 @@ class SourceDigest {
 Result<TableReport> VerifyCopiedTable(Connector& source, Connector& target,
                                       const SourceDigest& digest, const VerifyOptions& options);
 
+// Whether `projection` fits `table`: its columns exist, a kind for each, its key positions within
+// it, at least one bucket. InvalidArgument naming what does not.
+[[nodiscard]] Status CheckBucketProjection(const TableInfo& table,
+                                           const BucketProjection& projection);
+
 // A verification's first pass on one side, scanning `side` from here (what
 // Connector::ScanBucketChecksums describes; the relay node of `ferry copy --via` answers it with
 // this).
@@ -121,8 +126,8 @@ Result<BucketChecksums> ScanBucketChecksumsHere(Connector& side, const TableInfo
                                                 size_t batch_rows);
 
 // Whether a row's key falls in one of `buckets` under `projection` (a verification's second
-// pass, done where the rows are: ScanSpec::only_buckets). Checked: `projection` as
-// ScanBucketChecksumsHere checks it; rows have the table's columns. Not thread-safe.
+// pass, done where the rows are: ScanSpec::only_buckets). Precondition: CheckBucketProjection
+// passes for the rows' table. Not thread-safe.
 class BucketSelector {
  public:
   BucketSelector(const BucketProjection& projection, std::vector<size_t> buckets);
