@@ -227,6 +227,22 @@ TEST_P(ApiStoreTest, PlansRoundTripNewestFirst) {
   EXPECT_THAT((*events)[1].payload, HasSubstr(Sha256Hex(doc2)));
 }
 
+TEST_P(ApiStoreTest, GetsOneInventoryByName) {
+  ASSERT_TRUE(store_
+                  ->PutInventory({.name = "web-1",
+                                  .source_kind = "agent",
+                                  .schema_version = "1.0",
+                                  .document = R"({"host":{"hostname":"web-1"}})"},
+                                 "cli:a")
+                  .has_value());
+  auto one = store_->GetInventory("web-1");
+  ASSERT_TRUE(one.has_value() && one->has_value());
+  EXPECT_EQ((*one)->document, R"({"host":{"hostname":"web-1"}})");
+  EXPECT_EQ((*one)->source_kind, "agent");
+  EXPECT_FALSE(store_->GetInventory("web-2")->has_value());
+  EXPECT_FALSE(store_->GetInventory("web-")->has_value());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ApiStoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
 

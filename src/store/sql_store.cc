@@ -844,6 +844,20 @@ Result<std::vector<InventoryRecord>> SqlStore::ListInventories(std::string_view 
       });
 }
 
+Result<std::optional<InventoryRecord>> SqlStore::GetInventory(std::string_view name) {
+  return WithConnection<std::optional<InventoryRecord>>(
+      [&](SqlConnection& conn) -> Result<std::optional<InventoryRecord>> {
+        const SqlParam key[] = {std::string(name)};
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_inventories WHERE name = ?",
+                                              kInventoryColumns),
+                                  key));
+        if (rows.empty()) return std::optional<InventoryRecord>();
+        FERRY_ASSIGN_OR_RETURN(InventoryRecord inventory, InventoryFromRow(rows[0]));
+        return std::optional<InventoryRecord>(std::move(inventory));
+      });
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTTP API: keys, sessions, projects, plans
 

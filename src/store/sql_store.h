@@ -106,6 +106,7 @@ class SqlStore final : public Store {
                                  std::string_view actor) override;
   Result<std::vector<InventoryRecord>> ListInventories(std::string_view after_name,
                                                        int limit) override;
+  Result<std::optional<InventoryRecord>> GetInventory(std::string_view name) override;
 
   Status CreateApiKey(const ApiKeyRecord& key, std::string_view actor) override;
   Result<std::optional<ApiKeyRecord>> GetApiKey(std::string_view id) override;

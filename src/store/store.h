@@ -384,6 +384,8 @@ class Store {
   // page to get the next, so that a large estate is read without holding all of it.
   virtual Result<std::vector<InventoryRecord>> ListInventories(std::string_view after_name = {},
                                                                int limit = 0) = 0;
+  // The inventory saved under `name`, with its document; nullopt when there is none.
+  virtual Result<std::optional<InventoryRecord>> GetInventory(std::string_view name) = 0;
 
   // ---- Keyring
   virtual Result<KeyringRows> ReadKeyring() = 0;
