@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <set>
 
@@ -17,7 +18,6 @@
 #include "server/console.h"
 
 namespace ferry::server {
-
 
 struct Api::Route {
   std::string_view method;
@@ -112,7 +112,8 @@ Result<std::string> StringField(const Json& body, std::string_view key, bool req
     return std::string();
   }
   if (!it->is_string()) {
-    return Err(InvalidArgument("request body: `{}` must be a string, got {}", key, it->type_name()));
+    return Err(
+        InvalidArgument("request body: `{}` must be a string, got {}", key, it->type_name()));
   }
   return it->get<std::string>();
 }
@@ -134,8 +135,8 @@ Result<int64_t> QueryInt(const ApiRequest& request, std::string_view name, int64
 bool ValidName(std::string_view name) {
   if (name.empty() || name.size() > 100) return false;
   for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '_' || c == '.')) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.')) {
       return false;
     }
   }
@@ -145,8 +146,9 @@ bool ValidName(std::string_view name) {
 Json EventJson(const Event& event) {
   Json payload = Json::parse(event.payload, nullptr, /*allow_exceptions=*/false);
   if (payload.is_discarded()) payload = event.payload;
-  return Json{{"seq", event.seq},       {"at", TimeJson(event.at_micros)}, {"run_id", event.run_id},
-              {"actor", event.actor},   {"kind", event.kind},              {"payload", payload},
+  return Json{{"seq", event.seq},       {"at", TimeJson(event.at_micros)},
+              {"run_id", event.run_id}, {"actor", event.actor},
+              {"kind", event.kind},     {"payload", payload},
               {"hash", event.hash},     {"prev_hash", event.prev_hash}};
 }
 
@@ -300,10 +302,9 @@ void Api::Record(std::string_view method, const std::string& route, int status, 
   static const std::vector<double> kBounds = ExponentialBuckets(0.0001, 2, 16);  // 0.1 ms .. 3.3 s
   MetricsRegistry& registry = MetricsRegistry::Default();
   registry
-      .GetCounter("ferry_http_requests_total", "HTTP requests answered, by route and status.",
-                  {{"method", std::string(method)},
-                   {"route", route},
-                   {"code", std::to_string(status)}})
+      .GetCounter(
+          "ferry_http_requests_total", "HTTP requests answered, by route and status.",
+          {{"method", std::string(method)}, {"route", route}, {"code", std::to_string(status)}})
       .Increment();
   registry
       .GetHistogram("ferry_http_request_duration_seconds",
@@ -333,7 +334,8 @@ ApiResponse Api::Handle(const ApiRequest& request) {
   for (const Route& candidate : RouteTable()) {
     std::map<std::string, std::string> found;
     if (!Matches(candidate.path, candidate.rest, request.path, &found)) continue;
-    if (candidate.method == request.method || (request.method == "HEAD" && candidate.method == "GET")) {
+    if (candidate.method == request.method ||
+        (request.method == "HEAD" && candidate.method == "GET")) {
       route = &candidate;
       params = std::move(found);
       break;
@@ -372,18 +374,18 @@ ApiResponse Api::Handle(const ApiRequest& request) {
   if (route->access != Access::kPublic) {
     std::string_view header = request.authorization;
     std::string_view token;
-    if (header.size() > 7 && (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ")) {
+    if (header.size() > 7 &&
+        (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ")) {
       token = header.substr(7);
       while (token.starts_with(' ')) token.remove_prefix(1);
     }
     if (token.empty()) {
       // Counted against the address: guessing keys costs the guesser its rate.
       if (int64_t wait = limiter_.Admit("addr:" + request.remote_address); wait > 0) {
-        ApiResponse r = ErrorResponse(
-            429, "resource_exhausted",
-            fmt::format("too many requests from {}; retry after {} s", request.remote_address,
-                        wait),
-            request.path);
+        ApiResponse r = ErrorResponse(429, "resource_exhausted",
+                                      fmt::format("too many requests from {}; retry after {} s",
+                                                  request.remote_address, wait),
+                                      request.path);
         r.headers.emplace_back("Retry-After", std::to_string(wait));
         return finish(std::move(r));
       }
@@ -400,11 +402,10 @@ ApiResponse Api::Handle(const ApiRequest& request) {
     Result<Principal> principal = auth_.Authenticate(token);
     if (!principal.has_value()) {
       if (int64_t wait = limiter_.Admit("addr:" + request.remote_address); wait > 0) {
-        ApiResponse r = ErrorResponse(
-            429, "resource_exhausted",
-            fmt::format("too many requests from {}; retry after {} s", request.remote_address,
-                        wait),
-            request.path);
+        ApiResponse r = ErrorResponse(429, "resource_exhausted",
+                                      fmt::format("too many requests from {}; retry after {} s",
+                                                  request.remote_address, wait),
+                                      request.path);
         r.headers.emplace_back("Retry-After", std::to_string(wait));
         return finish(std::move(r));
       }
@@ -417,8 +418,8 @@ ApiResponse Api::Handle(const ApiRequest& request) {
   }
   const bool probe = route->path == "/health/live" || route->path == "/health/ready";
   if (!probe) {
-    const std::string caller = call.authenticated ? "key:" + call.principal.key_id
-                                                  : "addr:" + request.remote_address;
+    const std::string caller =
+        call.authenticated ? "key:" + call.principal.key_id : "addr:" + request.remote_address;
     if (int64_t wait = limiter_.Admit(caller); wait > 0) {
       ApiResponse r = ErrorResponse(
           429, "resource_exhausted",
@@ -466,8 +467,7 @@ Result<ApiResponse> Api::Health(Call&) { return JsonResponse(200, Json{{"status"
 Result<ApiResponse> Api::Ready(Call&) {
   Result<SchemaStatus> schema = store_->GetSchemaStatus();
   if (!schema.has_value()) {
-    return JsonResponse(503, Json{{"status", "not-ready"},
-                                  {"reason", schema.error().message()}});
+    return JsonResponse(503, Json{{"status", "not-ready"}, {"reason", schema.error().message()}});
   }
   if (!schema->pending.empty() || schema->current_version != schema->latest_version) {
     return JsonResponse(
@@ -507,9 +507,8 @@ Result<ApiResponse> Api::DeepHealth(Call&) {
     components["event_log"] = {{"status", "down"}, {"error", head.error().message()}};
     healthy = false;
   }
-  components["event_streams"] = {{"status", "ok"},
-                                 {"clients_waiting", feed_.waiting()},
-                                 {"polls", feed_.polls()}};
+  components["event_streams"] = {
+      {"status", "ok"}, {"clients_waiting", feed_.waiting()}, {"polls", feed_.polls()}};
   components["engine"] = EngineHealth();
   components["console"] = {{"status", "ok"}, {"built", ConsoleBuilt()}};
   return JsonResponse(healthy ? 200 : 503, Json{{"status", healthy ? "ok" : "degraded"},
@@ -644,8 +643,8 @@ Result<ApiResponse> Api::CreateProject(Call& call) {
     return Err(InvalidArgument(
         "request body: project name `{}`: use 1 to 100 letters, digits, `-`, `_` or `.`", name));
   }
-  FERRY_RETURN_IF_ERROR(store_->CreateProject({.name = name, .description = description},
-                                              call.principal.actor));
+  FERRY_RETURN_IF_ERROR(
+      store_->CreateProject({.name = name, .description = description}, call.principal.actor));
   FERRY_ASSIGN_OR_RETURN(std::optional<ProjectRecord> project, store_->GetProject(name));
   if (!project.has_value()) return Err(Internal("project `{}` vanished after creation", name));
   return JsonResponse(201, ProjectJson(*project));
@@ -694,8 +693,7 @@ Result<ApiResponse> Api::GetInventory(Call& call) {
 
 Result<ApiResponse> Api::ListPlans(Call& call) {
   FERRY_ASSIGN_OR_RETURN(int64_t limit, QueryInt(call.request, "limit", 100, 1, 1000));
-  FERRY_ASSIGN_OR_RETURN(std::vector<PlanRecord> plans,
-                         store_->ListPlans(static_cast<int>(limit)));
+  FERRY_ASSIGN_OR_RETURN(std::vector<PlanRecord> plans, store_->ListPlans(static_cast<int>(limit)));
   Json list = Json::array();
   for (const PlanRecord& plan : plans) {
     Json options = Json::parse(plan.options, nullptr, false);
@@ -727,8 +725,8 @@ Result<ApiResponse> Api::CreatePlan(Call& call) {
   FERRY_RETURN_IF_ERROR(integer("percentile", &options.sizing.percentile));
   if (auto it = body.find("comfort"); it != body.end() && !it->is_null()) {
     if (!it->is_number()) {
-      return Err(InvalidArgument("request body: `comfort` must be a number, got {}",
-                                 it->type_name()));
+      return Err(
+          InvalidArgument("request body: `comfort` must be a number, got {}", it->type_name()));
     }
     options.sizing.comfort = it->get<double>();
   }
@@ -781,7 +779,8 @@ Result<ApiResponse> Api::CreatePlan(Call& call) {
                     .options = body.dump(),
                     .document = plan::RenderPlanJson(estate, made)};
   FERRY_RETURN_IF_ERROR(store_->SavePlan(record, call.principal.actor));
-  return JsonResponse(201, Json{{"id", record.id}, {"hosts", record.hosts}, {"waves", record.waves}});
+  return JsonResponse(201,
+                      Json{{"id", record.id}, {"hosts", record.hosts}, {"waves", record.waves}});
 }
 
 Result<ApiResponse> Api::GetPlan(Call& call) {

@@ -1,5 +1,6 @@
 // The run routes of the API: the durable engine (workflow/engine.h) behind HTTP.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <mutex>
 
@@ -10,16 +11,15 @@
 
 namespace ferry::server {
 
-
 namespace {
 
 // States of runs and tasks, as docs/api.md lists them: every one is a series of /metrics, zero
 // included, so that a dashboard's query finds it before the first run reaches it.
-constexpr std::string_view kRunStates[] = {"running",   "waiting-approval", "paused",
-                                           "succeeded", "failed",           "cancelled",
-                                           "rolling-back", "rolled-back",   "rollback-failed"};
-constexpr std::string_view kTaskStates[] = {"waiting", "queued", "running", "retrying", "done",
-                                            "failed",  "undoing", "undone", "undo-failed"};
+constexpr std::string_view kRunStates[] = {"running",      "waiting-approval", "paused",
+                                           "succeeded",    "failed",           "cancelled",
+                                           "rolling-back", "rolled-back",      "rollback-failed"};
+constexpr std::string_view kTaskStates[] = {"waiting", "queued",  "running", "retrying",   "done",
+                                            "failed",  "undoing", "undone",  "undo-failed"};
 
 bool Active(std::string_view state) {
   return state == "running" || state == "waiting-approval" || state == "paused" ||
@@ -79,14 +79,10 @@ Json RunJson(const workflow::RunStatus& run) {
 Json EventJsonForStream(const Event& event) {
   Json payload = Json::parse(event.payload, nullptr, false);
   if (payload.is_discarded()) payload = event.payload;
-  return Json{{"seq", event.seq},
-              {"at", TimeJson(event.at_micros)},
-              {"run_id", event.run_id},
-              {"actor", event.actor},
-              {"kind", event.kind},
-              {"payload", payload},
-              {"hash", event.hash},
-              {"prev_hash", event.prev_hash}};
+  return Json{{"seq", event.seq},       {"at", TimeJson(event.at_micros)},
+              {"run_id", event.run_id}, {"actor", event.actor},
+              {"kind", event.kind},     {"payload", payload},
+              {"hash", event.hash},     {"prev_hash", event.prev_hash}};
 }
 
 // "id: 7\nevent: task.completed\ndata: {...}\n\n" per event.
@@ -102,7 +98,9 @@ std::string FormatEvents(const std::vector<Event>& events) {
 class RunEventStream final : public ResponseStream {
  public:
   RunEventStream(EventFeed* feed, std::string run_id, int64_t after, int64_t keepalive_micros)
-      : feed_(feed), run_id_(std::move(run_id)), position_(after),
+      : feed_(feed),
+        run_id_(std::move(run_id)),
+        position_(after),
         keepalive_(std::chrono::microseconds(keepalive_micros)) {}
 
   bool Next(std::string* out, const std::function<bool()>& client_alive) override {
@@ -225,8 +223,9 @@ Result<ApiResponse> Api::StartRun(Call& call) {
         request.content_type));
   }
   if (yaml.empty()) {
-    return Err(InvalidArgument("request body: the run spec is empty; `ferry run template` "
-                               "prints one to start from"));
+    return Err(
+        InvalidArgument("request body: the run spec is empty; `ferry run template` "
+                        "prints one to start from"));
   }
   workflow::Actor actor{call.principal.actor, call.principal.role};
   FERRY_ASSIGN_OR_RETURN(std::string id, engine_->Start(yaml, "request body", actor));
@@ -262,8 +261,8 @@ Result<ApiResponse> Api::ControlRun(Call& call) {
 
 Result<ApiResponse> Api::ApproveRun(Call& call) {
   const std::string& id = call.params["id"];
-  FERRY_ASSIGN_OR_RETURN(Json body, ParseJson(call.request.body.empty() ? "{}" : call.request.body,
-                                               "request body"));
+  FERRY_ASSIGN_OR_RETURN(
+      Json body, ParseJson(call.request.body.empty() ? "{}" : call.request.body, "request body"));
   if (!body.is_object() || !body.contains("phase") || !body["phase"].is_string()) {
     return Err(InvalidArgument(
         "request body: expected {{\"phase\": \"<name>\"}}, the phase awaiting approval (GET "
@@ -330,8 +329,8 @@ Result<ApiResponse> Api::GetArtifact(Call& call) {
   FERRY_ASSIGN_OR_RETURN(std::vector<std::string> names, engine_->ListArtifacts(id));
   // Only what the run lists: a name is never a path of the caller's choosing.
   if (std::find(names.begin(), names.end(), name) == names.end()) {
-    return Err(NotFound("run {} has no artifact `{}`; GET /api/v1/runs/{}/artifacts lists them",
-                        id, name, id));
+    return Err(NotFound("run {} has no artifact `{}`; GET /api/v1/runs/{}/artifacts lists them", id,
+                        name, id));
   }
   FERRY_ASSIGN_OR_RETURN(std::string bytes, env_->ReadFile(engine_->ArtifactDir(id) + "/" + name));
   ApiResponse response;
@@ -388,7 +387,8 @@ void Api::RefreshRunMetrics() {
   static int64_t rows_seen = 0, bytes_seen = 0;
   {
     std::lock_guard lock(mu);
-    registry.GetCounter("ferry_rows_moved_total", "Rows moved by the tasks of this server's engine.")
+    registry
+        .GetCounter("ferry_rows_moved_total", "Rows moved by the tasks of this server's engine.")
         .Increment(static_cast<double>(std::max<int64_t>(0, m.rows_moved - rows_seen)));
     registry
         .GetCounter("ferry_bytes_moved_total", "Bytes moved by the tasks of this server's engine.")

@@ -28,9 +28,10 @@ Result<std::string> RandomHex(size_t bytes) {
 }
 
 Status Refused(std::string_view why) {
-  return Unauthenticated("{}; send `Authorization: Bearer fry_...` with an API key in force "
-                         "(`ferry api-key create`), or a session token from POST /api/v1/session",
-                         why);
+  return Unauthenticated(
+      "{}; send `Authorization: Bearer fry_...` with an API key in force "
+      "(`ferry api-key create`), or a session token from POST /api/v1/session",
+      why);
 }
 
 bool HashMatches(const std::string& salt, const std::string& expected, std::string_view secret) {
@@ -80,13 +81,13 @@ Result<TokenParts> ParseToken(std::string_view token) {
   } else if (token.starts_with(kSessionPrefix)) {
     parts.session = true;
   } else {
-    return Err(Refused("the bearer token is neither an API key (fry_...) nor a session token "
-                       "(frs_...)"));
+    return Err(
+        Refused("the bearer token is neither an API key (fry_...) nor a session token "
+                "(frs_...)"));
   }
   std::string_view rest = token.substr(4);
   if (rest.size() != kIdHexDigits + 1 + kSecretHexDigits || rest[kIdHexDigits] != '_' ||
-      !IsLowerHex(rest.substr(0, kIdHexDigits)) ||
-      !IsLowerHex(rest.substr(kIdHexDigits + 1))) {
+      !IsLowerHex(rest.substr(0, kIdHexDigits)) || !IsLowerHex(rest.substr(kIdHexDigits + 1))) {
     return Err(Refused(fmt::format(
         "the bearer token is malformed: expected {}<16 hex digits>_<64 hex digits>, as printed "
         "when it was made",
@@ -99,7 +100,8 @@ Result<TokenParts> ParseToken(std::string_view token) {
 
 std::string HashSecret(std::string_view salt_hex, std::string_view secret) {
   Result<crypto::Bytes> salt = crypto::FromHex(salt_hex);
-  const crypto::Bytes key = salt.has_value() ? *salt : crypto::Bytes(salt_hex.begin(), salt_hex.end());
+  const crypto::Bytes key =
+      salt.has_value() ? *salt : crypto::Bytes(salt_hex.begin(), salt_hex.end());
   return crypto::Hex(crypto::Hmac(crypto::Digest::kSha256, key, crypto::AsBytes(secret)));
 }
 
@@ -161,8 +163,9 @@ Result<Principal> Authenticator::Authenticate(std::string_view token) {
     FERRY_ASSIGN_OR_RETURN(std::optional<ApiSessionRecord> session,
                            store_->GetApiSession(parts.id));
     if (!session.has_value() || !HashMatches(session->salt, session->secret_hash, parts.secret)) {
-      return Err(Refused("the session token is not known (it may have ended when its key was "
-                         "revoked); sign in again"));
+      return Err(
+          Refused("the session token is not known (it may have ended when its key was "
+                  "revoked); sign in again"));
     }
     if (session->expires_micros <= now) {
       return Err(Refused("the session has expired; sign in again"));

@@ -99,8 +99,8 @@ void EventFeed::CollectLocked(std::string_view run_id, int64_t after, int limit,
     return;
   }
   const int64_t first = window_.front().seq;
-  for (size_t i = static_cast<size_t>(std::max<int64_t>(0, after + 1 - first));
-       i < window_.size(); ++i) {
+  for (size_t i = static_cast<size_t>(std::max<int64_t>(0, after + 1 - first)); i < window_.size();
+       ++i) {
     const Event& event = window_[i];
     if (!run_id.empty() && event.run_id != run_id) continue;
     batch->events.push_back(event);
@@ -114,8 +114,8 @@ void EventFeed::CollectLocked(std::string_view run_id, int64_t after, int limit,
 Result<FeedBatch> EventFeed::Wait(std::string_view run_id, int64_t after, int limit,
                                   int64_t timeout_micros) {
   limit = std::max(1, limit);
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::microseconds(std::max<int64_t>(0, timeout_micros));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::microseconds(std::max<int64_t>(0, timeout_micros));
   std::unique_lock lock(mu_);
   if (stopped_) return Err(Cancelled("the server is stopping; reconnect with Last-Event-ID"));
   if (!poller_.joinable()) poller_ = std::thread([this] { PollLoop(); });

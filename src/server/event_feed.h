@@ -51,8 +51,7 @@ class EventFeed {
   // The events of `run_id` (every run's when empty) after `after`, at most `limit`; waits up to
   // `timeout_micros` for some when there are none yet (returning an empty batch, with the
   // position moved on, if none came). kCancelled once Stop() was called.
-  Result<FeedBatch> Wait(std::string_view run_id, int64_t after, int limit,
-                         int64_t timeout_micros);
+  Result<FeedBatch> Wait(std::string_view run_id, int64_t after, int limit, int64_t timeout_micros);
 
   // Wakes every waiter with kCancelled and stops polling. Idempotent.
   void Stop();

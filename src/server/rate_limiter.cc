@@ -23,8 +23,7 @@ int64_t RateLimiter::Admit(std::string_view caller) {
   auto [it, inserted] = buckets_.try_emplace(std::string(caller), Bucket{burst_, now});
   Bucket& bucket = it->second;
   if (!inserted) {
-    bucket.tokens =
-        std::min(burst_, bucket.tokens + (now - bucket.updated_micros) / 1e6 * rate_);
+    bucket.tokens = std::min(burst_, bucket.tokens + (now - bucket.updated_micros) / 1e6 * rate_);
     bucket.updated_micros = now;
   }
   if (bucket.tokens >= 1) {
