@@ -11,7 +11,6 @@
 // its whole group, when the attempt is cancelled or times out.
 #include "workflow/executors.h"
 
-#define CPPHTTPLIB_OPENSSL_SUPPORT
 #include <httplib.h>
 
 #include <fcntl.h>
