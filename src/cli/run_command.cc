@@ -51,9 +51,9 @@ Result<int> Validate(CommandContext& context, const RunFlags& flags) {
       }
       phases.push_back({{"name", p.name}, {"approval", p.approval}, {"tasks", tasks}});
     }
-    context.out
-        << nlohmann::ordered_json{{"run", spec.name}, {"phases", phases}, {"order", order}}.dump(2)
-        << "\n";
+    context.out << nlohmann::ordered_json{{"run", spec.name}, {"phases", phases}, {"order", order}}
+                       .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                << "\n";
     return kExitOk;
   }
   context.out << fmt::format("{}: run `{}`, {} phase(s), {} task(s); valid\n", flags.file,
@@ -218,7 +218,9 @@ Result<int> DriveAndReport(CommandContext& context, workflow::Engine& engine, co
       }));
   if (terminal) context.err << "\r\033[K" << std::flush;
   if (context.json) {
-    context.out << StatusJson(status).dump(2) << "\n";
+    context.out << StatusJson(status).dump(2, ' ', false,
+                                           nlohmann::ordered_json::error_handler_t::replace)
+                << "\n";
   } else {
     PrintStatus(context.out, status);
   }
@@ -246,7 +248,9 @@ Result<int> ShowStatus(CommandContext& context, const RunFlags& flags) {
   FERRY_ASSIGN_OR_RETURN(LocalEngine local, OpenEngine(context, flags));
   FERRY_ASSIGN_OR_RETURN(workflow::RunStatus status, local.engine->GetStatus(flags.id));
   if (context.json) {
-    context.out << StatusJson(status).dump(2) << "\n";
+    context.out << StatusJson(status).dump(2, ' ', false,
+                                           nlohmann::ordered_json::error_handler_t::replace)
+                << "\n";
   } else {
     PrintStatus(context.out, status);
   }
@@ -267,7 +271,9 @@ Result<int> List(CommandContext& context, const RunFlags& flags) {
                      {"tasks_total", r.tasks_total},
                      {"tasks_done", r.tasks_done}});
     }
-    context.out << nlohmann::ordered_json{{"runs", out}}.dump(2) << "\n";
+    context.out << nlohmann::ordered_json{{"runs", out}}.dump(
+                       2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                << "\n";
     return kExitOk;
   }
   if (runs.empty()) {

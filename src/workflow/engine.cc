@@ -180,7 +180,7 @@ class Engine::Impl {
                                              .kind = std::string(kRunKind),
                                              .state = "running",
                                              .fingerprint = spec.name,
-                                             .spec = spec_json.dump(),
+                                             .spec = CanonicalJson(spec_json),
                                              .result = "{}"}));
     FERRY_RETURN_IF_ERROR(Append(id, actor.name, "run.started",
                                  {{"run", spec.name},
@@ -806,7 +806,7 @@ class Engine::Impl {
     }
     if (run.state != s) {
       run.state = s;
-      store_->UpdateRun(id, s, Json{{"error", status.error}}.dump()).IgnoreError();
+      store_->UpdateRun(id, s, CanonicalJson(Json{{"error", status.error}})).IgnoreError();
     }
     return OkStatus();
   }
@@ -843,7 +843,7 @@ class Engine::Impl {
     for (const TaskSpec& task : ready) {
       specs.push_back({.queue = TaskQueue(id),
                        .kind = task.type,
-                       .payload = Json{{"task", task.id}}.dump(),
+                       .payload = CanonicalJson(Json{{"task", task.id}}),
                        .max_attempts = task.retries + 1,
                        .dedupe_key = task.id});
     }
@@ -865,11 +865,12 @@ class Engine::Impl {
       const std::string& s = state[task];
       if (s == "undone") continue;
       if (s == "undoing" || s == "undo-failed") return OkStatus();  // one at a time, in order
-      FERRY_RETURN_IF_ERROR(StatusOf(store_->Enqueue({.queue = UndoQueue(id),
-                                                      .kind = "undo",
-                                                      .payload = Json{{"task", task}}.dump(),
-                                                      .max_attempts = 3,
-                                                      .dedupe_key = task})));
+      FERRY_RETURN_IF_ERROR(
+          StatusOf(store_->Enqueue({.queue = UndoQueue(id),
+                                    .kind = "undo",
+                                    .payload = CanonicalJson(Json{{"task", task}}),
+                                    .max_attempts = 3,
+                                    .dedupe_key = task})));
       Wake();
       return OkStatus();
     }
@@ -1160,7 +1161,7 @@ class Engine::Impl {
                       {"bytes_total", final_progress.bytes_total}}},
                     {"result", value}};
       Status completed = store_->Complete(
-          task, value.dump(),
+          task, CanonicalJson(value),
           {{.run_id = run_id, .actor = actor, .kind = "task.completed", .payload = event}});
       if (completed.ok()) {
         ++tasks_completed_;
@@ -1240,7 +1241,7 @@ class Engine::Impl {
     if (watch.shutdown || watch.lease_lost) return;
     if (undone.has_value()) {
       store_
-          ->Complete(task, undone->dump(),
+          ->Complete(task, CanonicalJson(*undone),
                      {{.run_id = run_id,
                        .actor = actor,
                        .kind = "task.undone",
