@@ -297,7 +297,18 @@ Result<int> Decide(CommandContext& context, const RunFlags& flags, std::string_v
   Status decided;
   if (verb == "approve") decided = engine.Approve(flags.id, flags.phase, actor);
   if (verb == "pause") decided = engine.Pause(flags.id, actor);
-  if (verb == "resume") decided = engine.Resume(flags.id, actor);
+  if (verb == "resume") {
+    // A run left `running` by a process that stopped (a crash, a reboot) needs no decision:
+    // it is worked on here, from where it was.
+    FERRY_ASSIGN_OR_RETURN(workflow::RunStatus now, engine.GetStatus(flags.id));
+    if (now.state == "running" || now.state == "rolling-back") {
+      if (!context.json) {
+        context.err << fmt::format("run {} is {}; working on it here\n", flags.id, now.state);
+      }
+      return DriveAndReport(context, engine, flags.id, flags.jobs);
+    }
+    decided = engine.Resume(flags.id, actor);
+  }
   if (verb == "cancel") decided = engine.Cancel(flags.id, actor);
   if (verb == "rollback") decided = engine.Rollback(flags.id, actor);
   FERRY_RETURN_IF_ERROR(decided);
