@@ -4,10 +4,8 @@
 #include "workflow/executors.h"
 
 #include <httplib.h>
-
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "base/env.h"
 #include "base/json.h"
@@ -148,10 +147,12 @@ TEST_F(ExecutorsTest, EveryMissingParameterIsNamedWithAnExample) {
       {"smoke.latency", {{"host", "localhost"}, {"port", "1"}}},
   };
   const std::map<std::string, std::string> missing = {
-      {"check.connect", "url"}, {"check.credentials", "url"}, {"check.version", "min"},
-      {"check.disk", "free"},   {"iac.write", "plan"},        {"command", "run"},
-      {"cutover", "run"},       {"copy", "to"},               {"verify", "from"},
-      {"smoke.http", "url"},    {"smoke.sql", "url"},         {"smoke.tls", "host"},
+      {"check.connect", "url"}, {"check.credentials", "url"},
+      {"check.version", "min"}, {"check.disk", "free"},
+      {"iac.write", "plan"},    {"command", "run"},
+      {"cutover", "run"},       {"copy", "to"},
+      {"verify", "from"},       {"smoke.http", "url"},
+      {"smoke.sql", "url"},     {"smoke.tls", "host"},
       {"smoke.dns", "name"},    {"smoke.latency", "budget"}};
   for (const auto& [type, with] : cases) {
     SCOPED_TRACE(type);
@@ -203,7 +204,8 @@ TEST_F(ExecutorsTest, CheckConnectAndVersionOnSqlite) {
   ExpectError(ExecuteTask(Run("check.connect", {{"url", "oracle://db/x"}}, "src")),
               StatusCode::kInvalidArgument, {"task `src`", "unknown kind of database `oracle`"});
 
-  Result<Json> version = ExecuteTask(Run("check.version", {{"url", "sqlite://" + db}, {"min", "3.8"}}));
+  Result<Json> version =
+      ExecuteTask(Run("check.version", {{"url", "sqlite://" + db}, {"min", "3.8"}}));
   ASSERT_TRUE(version.has_value()) << version.error().ToString();
   EXPECT_EQ((*version)["version"], sqlite3_libversion());
   ExpectError(ExecuteTask(Run("check.version", {{"url", "sqlite://" + db}, {"min", "99.1"}})),
@@ -259,7 +261,8 @@ class ExecutorsPostgresTest : public ferry::testing::PostgresTest {
 };
 
 TEST_F(ExecutorsPostgresTest, ChecksAndSmokeSql) {
-  ASSERT_TRUE(Execute("CREATE TABLE account (id int PRIMARY KEY); INSERT INTO account VALUES (1)").ok());
+  ASSERT_TRUE(
+      Execute("CREATE TABLE account (id int PRIMARY KEY); INSERT INTO account VALUES (1)").ok());
   Result<Json> connect = ExecuteTask(Run("check.connect", {{"url", url()}}));
   ASSERT_TRUE(connect.has_value()) << connect.error().ToString();
   EXPECT_EQ((*connect)["engine"], "postgresql");
@@ -280,19 +283,19 @@ TEST_F(ExecutorsPostgresTest, ChecksAndSmokeSql) {
               StatusCode::kFailedPrecondition,
               {"task `ver` (check.version)", "runs postgresql 15.", "older than the 16.2"});
 
-  Result<Json> sql = ExecuteTask(Run(
-      "smoke.sql", {{"url", url()}, {"sql", "SELECT count(*) + 41 FROM account"}, {"expect", "42"}}));
+  Result<Json> sql = ExecuteTask(
+      Run("smoke.sql",
+          {{"url", url()}, {"sql", "SELECT count(*) + 41 FROM account"}, {"expect", "42"}}));
   ASSERT_TRUE(sql.has_value()) << sql.error().ToString();
   EXPECT_EQ((*sql)["first_value"], "42");
   Result<Json> select_one = ExecuteTask(Run("smoke.sql", {{"url", url()}}));
   ASSERT_TRUE(select_one.has_value()) << select_one.error().ToString();
   EXPECT_EQ((*select_one)["sql"], "SELECT 1");
   ExpectError(ExecuteTask(Run("smoke.sql", {{"url", url()}, {"sql", "SELECT * FROM nowhere"}})),
-              StatusCode::kFailedPrecondition, {"`SELECT * FROM nowhere` failed",
-                                                "relation \"nowhere\" does not exist"});
-  ExpectError(
-      ExecuteTask(Run("smoke.sql", {{"url", url()}, {"sql", "SELECT 1"}, {"expect", "2"}})),
-      StatusCode::kFailedPrecondition, {"gave \"1\" where `expect` is 2"});
+              StatusCode::kFailedPrecondition,
+              {"`SELECT * FROM nowhere` failed", "relation \"nowhere\" does not exist"});
+  ExpectError(ExecuteTask(Run("smoke.sql", {{"url", url()}, {"sql", "SELECT 1"}, {"expect", "2"}})),
+              StatusCode::kFailedPrecondition, {"gave \"1\" where `expect` is 2"});
 
   // A port nobody listens on: refused at once, named, with the way out.
   Result<uint16_t> port = Env::Default()->FreeLoopbackPort();
@@ -319,8 +322,9 @@ TEST_F(ExecutorsPostgresTest, ChecksAndSmokeSql) {
 
 TEST_F(ExecutorsTest, CommandGetsTheRunsIdentityAndItsOutputIsKept) {
   TaskRun run = Run("command",
-                    {{"run", "echo run=$FERRY_RUN_ID task=$FERRY_TASK_ID attempt=$FERRY_ATTEMPT; "
-                             "echo to-stderr >&2"}},
+                    {{"run",
+                      "echo run=$FERRY_RUN_ID task=$FERRY_TASK_ID attempt=$FERRY_ATTEMPT; "
+                      "echo to-stderr >&2"}},
                     "configure dns");
   run.attempt = 2;
   Result<Json> result = ExecuteTask(run);
@@ -335,13 +339,13 @@ TEST_F(ExecutorsTest, CommandGetsTheRunsIdentityAndItsOutputIsKept) {
 }
 
 TEST_F(ExecutorsTest, CommandThatFailsNamesItsExitCodeAndLastLines) {
-  ExpectError(ExecuteTask(Run("command",
-                              {{"run", "for i in 1 2 3 4 5 6 7; do echo line $i; done; exit 3"}},
-                              "switch")),
-              StatusCode::kFailedPrecondition,
-              {"task `switch` (command)", "exited with code 3",
-               "its last lines: line 3 | line 4 | line 5 | line 6 | line 7",
-               work_ + "/switch.attempt-1.log", "fix the command"});
+  ExpectError(
+      ExecuteTask(Run("command", {{"run", "for i in 1 2 3 4 5 6 7; do echo line $i; done; exit 3"}},
+                      "switch")),
+      StatusCode::kFailedPrecondition,
+      {"task `switch` (command)", "exited with code 3",
+       "its last lines: line 3 | line 4 | line 5 | line 6 | line 7",
+       work_ + "/switch.attempt-1.log", "fix the command"});
   Result<Json> silent = ExecuteTask(Run("cutover", {{"run", "exit 4"}}, "cut"));
   ExpectError(silent, StatusCode::kFailedPrecondition,
               {"task `cut` (cutover)", "exited with code 4 and printed nothing"});
@@ -361,8 +365,7 @@ TEST_F(ExecutorsTest, CommandTimeoutKillsIt) {
 
 TEST_F(ExecutorsTest, CancelStopsTheCommandAndItsChildrenWithinASecond) {
   const std::string pids = dir_ + "/pids";
-  TaskRun run = Run("command",
-                    {{"run", "sleep 30 & echo $$ $! > " + pids + "; wait"}}, "long");
+  TaskRun run = Run("command", {{"run", "sleep 30 & echo $$ $! > " + pids + "; wait"}}, "long");
   std::atomic<bool> cancel{false};
   run.cancelled = [&] { return cancel.load(); };
   std::thread canceller([&] {
@@ -436,7 +439,8 @@ TEST_F(ExecutorsTest, IacWriteListsItsFilesAndItsUndoDeletesThem) {
        .stdout_path = dir_ + "/plan.out",
        .stderr_path = dir_ + "/plan.out"},
       std::chrono::seconds(60));
-  ASSERT_TRUE(planned.has_value() && planned->success()) << ferry::testing::ReadFileTail(dir_ + "/plan.out");
+  ASSERT_TRUE(planned.has_value() && planned->success())
+      << ferry::testing::ReadFileTail(dir_ + "/plan.out");
 
   // A file already in the directory is not the task's: its undo keeps it.
   ASSERT_TRUE(Env::Default()->CreateDirs(work_ + "/iac").ok());
@@ -510,8 +514,8 @@ TEST_F(CopyTest, CopiesWithProgressAndItsUndoLeavesTheTargetAsBefore) {
          "(2, 'b');"
          "CREATE TABLE ledger (id INTEGER PRIMARY KEY, account INTEGER, amount INTEGER);");
   const std::string before = DumpSqlite(target_);
-  TaskRun run = Run("copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}},
-                    "copy-bank");
+  TaskRun run =
+      Run("copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}}, "copy-bank");
   std::vector<TaskProgress> seen;
   run.progress = [&](const TaskProgress& p) { seen.push_back(p); };
   Result<Json> snapshot = SnapshotTask(run);
@@ -525,8 +529,7 @@ TEST_F(CopyTest, CopiesWithProgressAndItsUndoLeavesTheTargetAsBefore) {
   EXPECT_EQ((*result)["verified"], true);
   EXPECT_FALSE((*result)["copy_run_id"].get<std::string>().empty());
   EXPECT_GT((*result)["bytes"].get<int64_t>(), 3500 * 4);
-  EXPECT_EQ((*result)["tables"],
-            Json::parse(R"([{"table":"account","rows":3000,"created":true},
+  EXPECT_EQ((*result)["tables"], Json::parse(R"([{"table":"account","rows":3000,"created":true},
                             {"table":"ledger","rows":500,"created":false}])"));
   EXPECT_EQ((*result)["artifacts"],
             Json::array({"copy-bank.attempt-1.json", "copy-bank.attempt-1.log"}));
@@ -566,9 +569,62 @@ TEST_F(CopyTest, CopiesWithProgressAndItsUndoLeavesTheTargetAsBefore) {
   EXPECT_EQ(DumpSqlite(target_), before);
 }
 
+TEST_F(CopyTest, AnInterruptedCopyResumesItsChunksOrIsRolledBack) {
+  const std::string big = dir_ + "/big.db";
+  Sqlite(big,
+         "CREATE TABLE event (id INTEGER PRIMARY KEY, payload TEXT);"
+         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+         "INSERT INTO event SELECT i, printf('event %d with some padding text', i) FROM n;");
+  TaskRun run = Run(
+      "copy", {{"from", "sqlite://" + big}, {"to", "sqlite://" + target_}, {"chunk_rows", "5000"}},
+      "big-copy");
+  Result<Json> snapshot = SnapshotTask(run);
+  ASSERT_TRUE(snapshot.has_value()) << snapshot.error().ToString();
+  // Cancelled (as a crash would stop it) once some chunks are in.
+  std::atomic<int64_t> rows{0};
+  run.progress = [&](const TaskProgress& p) { rows = p.rows_done; };
+  run.cancelled = [&] { return rows.load() >= 20000; };
+  Result<Json> first = ExecuteTask(run);
+  ExpectError(first, StatusCode::kCancelled, {"task `big-copy` (copy)", "ferry copy was stopped"});
+  const int64_t partial = std::stoll(Sqlite(target_, "SELECT count(*) FROM event")[0][0]);
+  if (partial == 300000) GTEST_SKIP() << "the copy finished before it could be interrupted";
+  EXPECT_GT(partial, 0);
+
+  // The next attempt continues the same copy run from its committed chunks: every row once.
+  run.attempt = 2;
+  run.cancelled = [] { return false; };
+  Result<Json> second = ExecuteTask(run);
+  ASSERT_TRUE(second.has_value()) << second.error().ToString();
+  EXPECT_EQ((*second)["resumed"], true);
+  EXPECT_EQ((*second)["rows"], 300000);
+  EXPECT_EQ((*second)["verified"], true);
+  EXPECT_EQ(Sqlite(target_, "SELECT count(*), count(DISTINCT id) FROM event")[0],
+            (std::vector<std::string>{"300000", "300000"}));
+  ASSERT_TRUE(UndoTask(run, *snapshot, *second).has_value());
+
+  // Interrupted again, then rolled back before it completed (no result): the table is dropped,
+  // and the copy run is not continued by a later copy, which starts afresh and copies it all.
+  rows = 0;
+  run.attempt = 3;
+  run.cancelled = [&] { return rows.load() >= 20000; };
+  ASSERT_FALSE(ExecuteTask(run).has_value());
+  Result<Json> undone = UndoTask(run, *snapshot, Json());
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  EXPECT_EQ((*undone)["dropped"], Json::array({"event"}));
+  EXPECT_EQ(DumpSqlite(target_), "");
+  run.attempt = 4;
+  run.cancelled = [] { return false; };
+  Result<Json> fresh = ExecuteTask(run);
+  ASSERT_TRUE(fresh.has_value()) << fresh.error().ToString();
+  EXPECT_EQ((*fresh)["resumed"], false);
+  EXPECT_EQ((*fresh)["verified"], true);
+  EXPECT_EQ(Sqlite(target_, "SELECT count(*) FROM event")[0][0], "300000");
+}
+
 TEST_F(CopyTest, UndoKeepsATableThatHeldRowsAndSaysWhy) {
-  Sqlite(target_, "CREATE TABLE ledger (id INTEGER PRIMARY KEY, account INTEGER, amount INTEGER);"
-                  "INSERT INTO ledger VALUES (9999, 1, 1);");
+  Sqlite(target_,
+         "CREATE TABLE ledger (id INTEGER PRIMARY KEY, account INTEGER, amount INTEGER);"
+         "INSERT INTO ledger VALUES (9999, 1, 1);");
   TaskRun run = Run("copy", {{"from", "sqlite://" + source_},
                              {"to", "sqlite://" + target_},
                              {"tables", "ledger"},
@@ -581,35 +637,37 @@ TEST_F(CopyTest, UndoKeepsATableThatHeldRowsAndSaysWhy) {
   Result<Json> undone = UndoTask(run, *snapshot, *result);
   ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
   ASSERT_EQ((*undone)["kept"].size(), 1u);
-  EXPECT_THAT((*undone)["kept"][0]["why"].get<std::string>(),
-              AllOf(HasSubstr("--if-exists truncate"), HasSubstr("restore the table from a backup")));
+  EXPECT_THAT(
+      (*undone)["kept"][0]["why"].get<std::string>(),
+      AllOf(HasSubstr("--if-exists truncate"), HasSubstr("restore the table from a backup")));
   // Documented: the truncated row is gone, and the copied rows stay.
   EXPECT_EQ(Sqlite(target_, "SELECT count(*) FROM ledger")[0][0], "500");
 }
 
 TEST_F(CopyTest, CopyErrorsNameTheCause) {
   // A table that holds rows, and the default --if-exists fail.
-  Sqlite(target_, "CREATE TABLE ledger (id INTEGER PRIMARY KEY, account INTEGER, amount INTEGER);"
-                  "INSERT INTO ledger VALUES (1, 1, 1);");
+  Sqlite(target_,
+         "CREATE TABLE ledger (id INTEGER PRIMARY KEY, account INTEGER, amount INTEGER);"
+         "INSERT INTO ledger VALUES (1, 1, 1);");
+  ExpectError(ExecuteTask(Run(
+                  "copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}}, "cp")),
+              StatusCode::kInvalidArgument,
+              {"task `cp` (copy)", "ferry copy exited with code 2", "already holds rows",
+               "choose --if-exists truncate"});
   ExpectError(
-      ExecuteTask(Run("copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}},
+      ExecuteTask(Run("copy",
+                      {{"from", "sqlite://" + dir_ + "/missing.db"}, {"to", "sqlite://" + target_}},
                       "cp")),
-      StatusCode::kInvalidArgument,
-      {"task `cp` (copy)", "ferry copy exited with code 2", "already holds rows",
-       "choose --if-exists truncate"});
-  ExpectError(ExecuteTask(Run("copy", {{"from", "sqlite://" + dir_ + "/missing.db"},
-                                       {"to", "sqlite://" + target_}},
-                              "cp")),
-              StatusCode::kUnavailable, {"ferry copy exited with code 3", "missing.db"});
+      StatusCode::kUnavailable, {"ferry copy exited with code 3", "missing.db"});
   ExpectError(ExecuteTask(Run("copy", {{"from", "sqlite://" + source_},
                                        {"to", "sqlite://" + target_},
                                        {"if_exists", "overwrite"}})),
               StatusCode::kInvalidArgument,
               {"`if_exists` overwrite: expected fail, truncate or append"});
-  ExpectError(ExecuteTask(Run("copy", {{"from", "sqlite://" + source_},
-                                       {"to", "sqlite://" + target_},
-                                       {"jobs", "0"}})),
-              StatusCode::kInvalidArgument, {"exited with code 2", "--jobs 0"});
+  ExpectError(
+      ExecuteTask(Run(
+          "copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}, {"jobs", "0"}})),
+      StatusCode::kInvalidArgument, {"exited with code 2", "--jobs 0"});
 }
 
 TEST_F(CopyTest, VerifySummarisesOrNamesTheDifferences) {
@@ -620,11 +678,13 @@ TEST_F(CopyTest, VerifySummarisesOrNamesTheDifferences) {
   Result<Json> clean = ExecuteTask(verify);
   ASSERT_TRUE(clean.has_value()) << clean.error().ToString();
   EXPECT_EQ((*clean)["identical"], true);
-  EXPECT_EQ((*clean)["tables"][0],
-            Json({{"table", "account"}, {"identical", true}, {"source_rows", 3000},
-                  {"target_rows", 3000}}));
+  EXPECT_EQ((*clean)["tables"][0], Json({{"table", "account"},
+                                         {"identical", true},
+                                         {"source_rows", 3000},
+                                         {"target_rows", 3000}}));
 
-  Sqlite(target_, "DELETE FROM account WHERE id IN (5, 6); UPDATE ledger SET amount = 0 WHERE id = 1");
+  Sqlite(target_,
+         "DELETE FROM account WHERE id IN (5, 6); UPDATE ledger SET amount = 0 WHERE id = 1");
   verify.attempt = 2;
   ExpectError(ExecuteTask(verify), StatusCode::kDataLoss,
               {"task `check` (verify)", "differ",
@@ -642,10 +702,13 @@ TEST_F(CopyPostgresTest, CopyToPostgresAndUndo) {
   ASSERT_NE(::mkdtemp(pattern), nullptr);
   const std::string dir = pattern;
   const std::string source = dir + "/source.db";
-  Sqlite(source, "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);"
-                 "INSERT INTO item VALUES (1, 'one'), (2, 'two'), (3, 'three');");
-  ASSERT_TRUE(Execute("CREATE TABLE existing (id int PRIMARY KEY); INSERT INTO existing VALUES (7)").ok());
-  TaskSpec spec{.id = "to-pg", .type = "copy", .with = {{"from", "sqlite://" + source}, {"to", url()}}};
+  Sqlite(source,
+         "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);"
+         "INSERT INTO item VALUES (1, 'one'), (2, 'two'), (3, 'three');");
+  ASSERT_TRUE(
+      Execute("CREATE TABLE existing (id int PRIMARY KEY); INSERT INTO existing VALUES (7)").ok());
+  TaskSpec spec{
+      .id = "to-pg", .type = "copy", .with = {{"from", "sqlite://" + source}, {"to", url()}}};
   TaskRun run{.spec = &spec,
               .run_id = "run-pg",
               .store_url = "sqlite://" + dir + "/store.db",
@@ -729,11 +792,10 @@ TEST_F(ExecutorsTest, SmokeHttpExpectsTheStatus) {
 
 // A certificate for localhost (not for 127.0.0.1), valid for `days`, made by `openssl req`.
 void MakeCertificate(const std::string& dir, int days) {
-  const std::string command =
-      "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir + "/key.pem -out " + dir +
-      "/cert.pem -days " + std::to_string(days) +
-      " -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>" + dir +
-      "/openssl.log";
+  const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir +
+                              "/key.pem -out " + dir + "/cert.pem -days " + std::to_string(days) +
+                              " -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>" + dir +
+                              "/openssl.log";
   ASSERT_EQ(std::system(command.c_str()), 0) << ferry::testing::ReadFileTail(dir + "/openssl.log");
 }
 
@@ -764,8 +826,8 @@ TEST_F(ExecutorsTest, SmokeTlsChecksTheChainTheNameAndTheDaysLeft) {
               StatusCode::kFailedPrecondition, {"not valid", "mismatch"});
 
   LoopbackServer<httplib::Server> plain;
-  ExpectError(ExecuteTask(Run("smoke.tls", {{"host", "127.0.0.1"},
-                                            {"port", std::to_string(plain.port())}})),
+  ExpectError(ExecuteTask(Run("smoke.tls",
+                              {{"host", "127.0.0.1"}, {"port", std::to_string(plain.port())}})),
               StatusCode::kUnavailable, {"TLS handshake failed", "check that the port serves TLS"});
   ExpectError(ExecuteTask(Run("smoke.tls", {{"host", "localhost"}, {"port", "99999"}})),
               StatusCode::kInvalidArgument, {"`port` 99999 is not a TCP port"});
@@ -774,7 +836,8 @@ TEST_F(ExecutorsTest, SmokeTlsChecksTheChainTheNameAndTheDaysLeft) {
 }
 
 TEST_F(ExecutorsTest, SmokeDnsResolvesLocalhost) {
-  Result<Json> ok = ExecuteTask(Run("smoke.dns", {{"name", "localhost"}, {"address", "127.0.0.1"}}));
+  Result<Json> ok =
+      ExecuteTask(Run("smoke.dns", {{"name", "localhost"}, {"address", "127.0.0.1"}}));
   ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
   EXPECT_THAT((*ok)["addresses"].dump(), HasSubstr("127.0.0.1"));
   ExpectError(
@@ -805,12 +868,13 @@ TEST_F(ExecutorsTest, SmokeLatencyTakesTheMedianOfConnects) {
   EXPECT_LE((*ok)["min_ms"].get<double>(), (*ok)["median_ms"].get<double>());
   EXPECT_LE((*ok)["median_ms"].get<double>(), (*ok)["max_ms"].get<double>());
   EXPECT_LT((*ok)["median_ms"].get<double>(), 500);
-  ExpectError(ExecuteTask(Run("smoke.latency",
-                              {{"host", "127.0.0.1"}, {"port", port}, {"budget", "1us"}, {"samples", "3"}},
-                              "lat")),
-              StatusCode::kFailedPrecondition,
-              {"task `lat` (smoke.latency)", "the median TCP connect of 3 took",
-               "over the budget of 1us", "raise `budget`"});
+  ExpectError(
+      ExecuteTask(Run("smoke.latency",
+                      {{"host", "127.0.0.1"}, {"port", port}, {"budget", "1us"}, {"samples", "3"}},
+                      "lat")),
+      StatusCode::kFailedPrecondition,
+      {"task `lat` (smoke.latency)", "the median TCP connect of 3 took", "over the budget of 1us",
+       "raise `budget`"});
   ::close(listener);
   ExpectError(ExecuteTask(Run("smoke.latency",
                               {{"host", "127.0.0.1"}, {"port", port}, {"budget", "50ms"}})),
