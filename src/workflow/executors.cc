@@ -27,9 +27,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -407,7 +409,7 @@ std::optional<Status> ChildFailure(const TaskRun& run, const ChildSpec& spec,
                        Who(run), spec.what, outcome.seconds);
     case ChildEnding::kTimedOut:
       return DeadlineExceeded(
-          "{}: {} did not finish within the task's timeout of {:.0f} s and was killed; raise "
+          "{}: {} did not finish within the task's timeout of {:.1f} s and was killed; raise "
           "`timeout:` or find what it waits on in {}",
           Who(run), spec.what, static_cast<double>(run.spec->timeout_micros) / 1e6, log);
     case ChildEnding::kSignalled:
@@ -594,7 +596,13 @@ Result<SqlAnswer> RunSql(const TaskRun& run, const std::string& url, const std::
 
 Result<std::unique_ptr<Connector>> OpenDatabase(const TaskRun& run, const std::string& url,
                                                 std::string_view way_out) {
-  Result<std::unique_ptr<Connector>> opened = Connector::Open(url);
+  // A server that does not answer fails the check in 10 s rather than after TCP's own timeout.
+  std::string bounded = url;
+  if ((url.starts_with("postgresql://") || url.starts_with("postgres://")) &&
+      url.find("connect_timeout=") == std::string::npos) {
+    bounded += url.find('?') == std::string::npos ? "?connect_timeout=10" : "&connect_timeout=10";
+  }
+  Result<std::unique_ptr<Connector>> opened = Connector::Open(bounded);
   if (!opened.has_value()) {
     return Err(Status(opened.error().code(),
                       fmt::format("{}: {}{}", Who(run), opened.error().message(), way_out)));
@@ -746,7 +754,19 @@ Result<Json> SmokeHttp(const TaskRun& run) {
   }
   client.enable_server_certificate_verification(true);
   const int64_t start = EnvOf(run)->MonotonicMicros();
-  httplib::Result response = client.Get(target.path);
+  // The request runs beside this thread, which polls run.cancelled() and, when it turns true,
+  // shuts the client's socket down (a connect in progress ends at its 10 s timeout).
+  std::future<httplib::Result> pending =
+      std::async(std::launch::async, [&] { return client.Get(target.path); });
+  bool cancelled = false;
+  while (pending.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (!cancelled && run.cancelled()) {
+      cancelled = true;
+      client.stop();
+    }
+  }
+  httplib::Result response = pending.get();
+  if (cancelled) return Err(Cancelled("{}: cancelled during GET {}", Who(run), RedactUrl(url)));
   const double ms = static_cast<double>(EnvOf(run)->MonotonicMicros() - start) / 1000;
   if (!response) {
     return Err(

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -359,7 +360,7 @@ TEST_F(ExecutorsTest, CommandTimeoutKillsIt) {
   LastSpec().timeout_micros = 300'000;
   const auto start = std::chrono::steady_clock::now();
   ExpectError(ExecuteTask(run), StatusCode::kDeadlineExceeded,
-              {"task `slow` (command)", "timeout of 0 s", "was killed", "raise `timeout:`"});
+              {"task `slow` (command)", "timeout of 0.3 s", "was killed", "raise `timeout:`"});
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
@@ -393,6 +394,34 @@ TEST_F(ExecutorsTest, CancelStopsTheCommandAndItsChildrenWithinASecond) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(ProcessGone(sleeper)) << "the command's own child, sleep 30, is still running";
+}
+
+TEST_F(ExecutorsTest, ACommandDiesWithTheFerryThatStartedIt) {
+  const std::string pidfile = dir_ + "/pid";
+  TaskRun run = Run("command", {{"run", "echo $$ > " + pidfile + "; exec sleep 30"}}, "orphan");
+  // A process of its own plays ferry: it runs the task, and is killed by SIGKILL, which no
+  // handler sees. (Forked before this test starts any thread.)
+  const pid_t ferry = ::fork();
+  ASSERT_GE(ferry, 0);
+  if (ferry == 0) {
+    (void)ExecuteTask(run);
+    ::_exit(0);
+  }
+  pid_t command = 0;
+  for (int i = 0; i < 500 && command == 0; ++i) {
+    std::ifstream in(pidfile);
+    in >> command;
+    if (command == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(command, 0) << "the command did not start";
+  EXPECT_FALSE(ProcessGone(command));
+  ASSERT_EQ(::kill(ferry, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(ferry, &status, 0), ferry);
+  for (int i = 0; i < 100 && !ProcessGone(command); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(ProcessGone(command)) << "the command outlived the ferry that started it";
 }
 
 TEST_F(ExecutorsTest, CommandUndoRunsTheUndoCommand) {
