@@ -185,18 +185,13 @@ class CopyRun {
             "copy again)",
             run_.id);
       }
-      if (run_.state == "rolled-back") {
-        return FailedPrecondition(
-            "--resume {}: that run was rolled back (its tables were dropped from the target); "
-            "drop --resume to copy again",
-            run_.id);
-      }
       report_.resumed = true;
     } else {
       FERRY_ASSIGN_OR_RETURN(std::vector<RunRecord> runs, store_.FindRuns(kRunKind, fingerprint));
       for (RunRecord& r : runs) {
-        // A run that finished (with or without differences) or was rolled back (a workflow
-        // run's undo dropped what it wrote) is not continued: a new one starts.
+        // A run that finished (with or without differences), or whose rows a migration run's
+        // rollback removed from the target (workflow/executors.cc), is not continued: a new
+        // one starts.
         if (r.state != "succeeded" && r.state != "differences" && r.state != "rolled-back") {
           run_ = std::move(r);
           report_.resumed = true;

@@ -27,8 +27,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <climits>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -406,7 +409,7 @@ std::optional<Status> ChildFailure(const TaskRun& run, const ChildSpec& spec,
                        Who(run), spec.what, outcome.seconds);
     case ChildEnding::kTimedOut:
       return DeadlineExceeded(
-          "{}: {} did not finish within the task's timeout of {:.0f} s and was killed; raise "
+          "{}: {} did not finish within the task's timeout of {:.1f} s and was killed; raise "
           "`timeout:` or find what it waits on in {}",
           Who(run), spec.what, static_cast<double>(run.spec->timeout_micros) / 1e6, log);
     case ChildEnding::kSignalled:
@@ -593,7 +596,13 @@ Result<SqlAnswer> RunSql(const TaskRun& run, const std::string& url, const std::
 
 Result<std::unique_ptr<Connector>> OpenDatabase(const TaskRun& run, const std::string& url,
                                                 std::string_view way_out) {
-  Result<std::unique_ptr<Connector>> opened = Connector::Open(url);
+  // A server that does not answer fails the check in 10 s rather than after TCP's own timeout.
+  std::string bounded = url;
+  if ((url.starts_with("postgresql://") || url.starts_with("postgres://")) &&
+      url.find("connect_timeout=") == std::string::npos) {
+    bounded += url.find('?') == std::string::npos ? "?connect_timeout=10" : "&connect_timeout=10";
+  }
+  Result<std::unique_ptr<Connector>> opened = Connector::Open(bounded);
   if (!opened.has_value()) {
     return Err(Status(opened.error().code(),
                       fmt::format("{}: {}{}", Who(run), opened.error().message(), way_out)));
@@ -745,7 +754,19 @@ Result<Json> SmokeHttp(const TaskRun& run) {
   }
   client.enable_server_certificate_verification(true);
   const int64_t start = EnvOf(run)->MonotonicMicros();
-  httplib::Result response = client.Get(target.path);
+  // The request runs beside this thread, which polls run.cancelled() and, when it turns true,
+  // shuts the client's socket down (a connect in progress ends at its 10 s timeout).
+  std::future<httplib::Result> pending =
+      std::async(std::launch::async, [&] { return client.Get(target.path); });
+  bool cancelled = false;
+  while (pending.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (!cancelled && run.cancelled()) {
+      cancelled = true;
+      client.stop();
+    }
+  }
+  httplib::Result response = pending.get();
+  if (cancelled) return Err(Cancelled("{}: cancelled during GET {}", Who(run), RedactUrl(url)));
   const double ms = static_cast<double>(EnvOf(run)->MonotonicMicros() - start) / 1000;
   if (!response) {
     return Err(
@@ -1060,7 +1081,12 @@ Result<FerryRun> RunFerryChild(const TaskRun& run, const std::string& what,
 // The error of a ferry child that exited non-zero: its own message (the last lines of its log).
 Status FerryChildError(const TaskRun& run, const std::string& what, const FerryRun& ran,
                        std::string_view way_out) {
-  const std::string tail = Tail(EnvOf(run), ran.log_path, 3);
+  // With --json, a failing command prints {"ok":false,"error":{"code","message"}} on stdout.
+  std::string tail;
+  if (ran.document && ran.document->contains("error") && (*ran.document)["error"].is_object()) {
+    tail = (*ran.document)["error"].value("message", "");
+  }
+  if (tail.empty()) tail = Tail(EnvOf(run), ran.log_path, 3);
   const StatusCode code = ran.outcome.exit_code == kExitUsage ? StatusCode::kInvalidArgument
                           : ran.outcome.exit_code == kExitCheckFailed
                               ? StatusCode::kFailedPrecondition
@@ -1277,14 +1303,24 @@ std::optional<int64_t> TargetBytes(const TaskRun& run, const std::string& url,
   return bytes;
 }
 
-// The copy run ids an attempt's JSON log names ("copy run started", "resuming copy run").
-std::set<std::string> CopyRunIdsInLogs(const TaskRun& run) {
-  std::set<std::string> ids;
+// The copy run ids the JSON logs of the task's attempts name ("copy run started", "resuming
+// copy run"), in the order of the attempts (and of the lines within one).
+std::vector<std::string> CopyRunIdsInLogs(const TaskRun& run, int before_attempt = INT_MAX) {
+  std::vector<std::string> ids;
   Result<std::vector<std::string>> names = EnvOf(run)->ListDir(run.work_dir);
   if (!names.has_value()) return ids;
   const std::string prefix = SafeName(run.spec->id) + ".attempt-";
+  std::vector<std::pair<int, std::string>> logs;
   for (const std::string& name : *names) {
     if (!name.starts_with(prefix) || !name.ends_with(".log")) continue;
+    const std::string_view number(name.data() + prefix.size(), name.size() - prefix.size() - 4);
+    int attempt = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), attempt);
+    if (ec != std::errc() || end != number.data() + number.size()) continue;
+    if (attempt < before_attempt) logs.emplace_back(attempt, name);
+  }
+  std::sort(logs.begin(), logs.end());
+  for (const auto& [attempt, name] : logs) {
     Result<std::string> text = EnvOf(run)->ReadFile(run.work_dir + "/" + name);
     if (!text.has_value()) continue;
     std::string_view rest = *text;
@@ -1294,12 +1330,81 @@ std::set<std::string> CopyRunIdsInLogs(const TaskRun& run) {
       rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
       if (line.find("copy run") == std::string_view::npos) continue;
       Result<Json> doc = ParseJson(line, name);
-      if (doc.has_value() && doc->is_object() && (*doc)["run"].is_string()) {
-        ids.insert((*doc)["run"].get<std::string>());
+      if (doc.has_value() && doc->is_object() && doc->contains("run") &&
+          (*doc)["run"].is_string()) {
+        const std::string id = (*doc)["run"].get<std::string>();
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
       }
     }
   }
   return ids;
+}
+
+std::string UndoneCopyRunsPath(const TaskRun& run) {
+  return run.work_dir + "/" + SafeName(run.spec->id) + ".undone-copy-runs";
+}
+
+// The copy runs an undo of the task has rolled back: never taken for the result of a later
+// attempt.
+std::set<std::string> UndoneCopyRuns(const TaskRun& run) {
+  std::set<std::string> ids;
+  Result<std::string> text = EnvOf(run)->ReadFile(UndoneCopyRunsPath(run));
+  if (!text.has_value()) return ids;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    if (nl > 0) ids.emplace(rest.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    rest = rest.substr(nl + 1);
+  }
+  return ids;
+}
+
+// An earlier attempt whose copy run completed in the store, though the attempt did not report
+// it (ferry died after the copy finished): its result, from the copy run's record, rather than a
+// second copy (which would find the target's tables full). nullopt when there is none: the copy
+// command then continues the unfinished run, if any, from its committed chunks.
+Result<std::optional<Json>> EarlierCompletedCopy(const TaskRun& run, const CopyParams& p) {
+  std::vector<std::string> ids = CopyRunIdsInLogs(run, run.attempt);
+  const std::set<std::string> undone = UndoneCopyRuns(run);
+  std::erase_if(ids, [&](const std::string& id) { return undone.contains(id); });
+  if (ids.empty()) return std::optional<Json>();
+  Result<std::unique_ptr<Store>> store = Store::Open(run.store_url, {.env = EnvOf(run)});
+  if (!store.has_value()) return Err(store.error().WithContext(Who(run)));
+  Result<RunRecord> record = (*store)->GetRun(ids.back());
+  if (!record.has_value()) {
+    if (record.error().code() == StatusCode::kNotFound) return std::optional<Json>();
+    return Err(record.error().WithContext(Who(run)));
+  }
+  if (record->state == "differences") {
+    return Err(
+        DataLoss("{}: copy run {} (of an earlier attempt) loaded the rows, but its "
+                 "verification found differences; run `ferry verify --from {} --to {}` "
+                 "for the rows",
+                 Who(run), record->id, RedactUrl(p.from), RedactUrl(p.to)));
+  }
+  if (record->state != "succeeded") return std::optional<Json>();
+  Result<Json> saved = ParseJson(record->result, "copy run record");
+  if (!saved.has_value()) return Err(saved.error().WithContext(Who(run)));
+  int64_t rows = 0;
+  Json tables = Json::array();
+  std::vector<std::string> names;
+  for (const Json& t : saved->value("tables", Json::array())) {
+    rows += t.value("rows", int64_t{0});
+    names.push_back(t.value("name", ""));
+    tables.push_back({{"table", t.value("name", "")},
+                      {"rows", t.value("rows", int64_t{0})},
+                      {"created", t.value("created", false)}});
+  }
+  Json result = {{"copy_run_id", record->id},
+                 {"resumed", true},
+                 {"rows", rows},
+                 {"tables", tables},
+                 {"verified", saved->contains("identical")},
+                 {"completed_by_earlier_attempt", true},
+                 {"artifacts", Json::array()}};
+  if (std::optional<int64_t> bytes = TargetBytes(run, p.to, names)) result["bytes"] = *bytes;
+  return std::optional<Json>(std::move(result));
 }
 
 Result<Json> ExecuteCopy(const TaskRun& run) {
@@ -1314,11 +1419,19 @@ Result<Json> ExecuteCopy(const TaskRun& run) {
     args.push_back("--jobs");
     args.push_back(*jobs);
   }
+  if (std::optional<std::string> chunk_rows = OptionalParam(run, "chunk_rows")) {
+    args.push_back("--chunk-rows");
+    args.push_back(*chunk_rows);
+  }
   if (run.store_url.empty()) {
     return Err(
         FailedPrecondition("{}: the run has no store for the copy's own run; give the "
                            "engine a --store",
                            Who(run)));
+  }
+  if (run.attempt > 1) {
+    FERRY_ASSIGN_OR_RETURN(std::optional<Json> earlier, EarlierCompletedCopy(run, p));
+    if (earlier) return *earlier;
   }
   CopyProgress progress(run);
   FERRY_ASSIGN_OR_RETURN(
@@ -1452,27 +1565,35 @@ Result<Json> UndoCopy(const TaskRun& run, const Json& snapshot, const Json& resu
   }
   // The chunk markers of the copy's runs, so that a later copy does not take their chunks for
   // loaded.
-  std::set<std::string> runs = CopyRunIdsInLogs(run);
+  std::set<std::string> runs;
+  for (const std::string& id : CopyRunIdsInLogs(run)) runs.insert(id);
   if (result.is_object() && result.value("copy_run_id", "") != "") {
     runs.insert(result["copy_run_id"].get<std::string>());
   }
-  if (target->supports_chunks()) {
+  if (target->supports_chunks() && !runs.empty()) {
     for (const std::string& id : runs) {
+      // The marker table exists for ForgetChunks to work on, which drops it again once empty.
+      Status prepared = target->PrepareChunkMarkers();
+      if (!prepared.ok()) return Err(prepared.WithContext(Who(run) + ": the chunk markers"));
       Status forgotten = target->ForgetChunks(id);
       if (!forgotten.ok()) return Err(forgotten.WithContext(Who(run) + ": forgetting chunks"));
     }
   }
-  // The copy's own runs are closed, so that a later `ferry copy` of the same tables starts
-  // afresh instead of continuing chunks that are no longer in the target.
-  if (!run.store_url.empty() && !runs.empty()) {
-    FERRY_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                           Store::Open(run.store_url, {.env = run.env}));
+  // The copy runs are marked rolled back in the store, so that a later copy of the same
+  // command starts afresh instead of continuing one whose chunks are no longer in the target.
+  if (!runs.empty()) {
+    std::string lines;
+    for (const std::string& id : runs) lines += id + "\n";
+    Status noted = EnvOf(run)->AppendFile(UndoneCopyRunsPath(run), lines);
+    if (!noted.ok()) return Err(noted.WithContext(Who(run)));
+    Result<std::unique_ptr<Store>> store = Store::Open(run.store_url, {.env = EnvOf(run)});
+    if (!store.has_value()) return Err(store.error().WithContext(Who(run)));
     for (const std::string& id : runs) {
-      Status closed = store->UpdateRun(
-          id, "rolled-back", Json{{"rolled_back_by", run.run_id}, {"task", run.spec->id}}.dump());
-      if (!closed.ok() && closed.code() != StatusCode::kNotFound) {
-        return Err(closed.WithContext(Who(run) + ": closing the copy's run " + id));
-      }
+      Result<RunRecord> record = (*store)->GetRun(id);
+      if (!record.has_value()) continue;  // not recorded (it failed before it started)
+      if (record->state == "rolled-back") continue;
+      Status marked = (*store)->UpdateRun(id, "rolled-back", record->result);
+      if (!marked.ok()) return Err(marked.WithContext(Who(run)));
     }
   }
   return Json{{"dropped", dropped}, {"emptied", emptied}, {"kept", kept}, {"copy_runs", runs}};
