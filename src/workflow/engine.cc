@@ -90,6 +90,9 @@ struct RunFold {
   std::string announced;  // the last terminal state announced by an event
   // Derived, cached between rounds.
   std::string state = "running";
+  // The last status derived for readers, and when (monotonic micros); dropped by new events.
+  std::optional<RunStatus> cached;
+  int64_t cached_at = 0;
 };
 
 void Fold(RunFold& run, const Event& event) {
@@ -291,10 +294,20 @@ class Engine::Impl {
 
   // ---- Reading ----------------------------------------------------------------------------------
 
+  // Readers (the API's run page, polled by many) get a status at most kStatusMaxAgeMicros old
+  // unless an event of the run came since: every change of state is an event, so only live
+  // progress can be that much behind.
+  static constexpr int64_t kStatusMaxAgeMicros = 250'000;
+
   Result<RunStatus> GetStatus(std::string_view run_id) {
     std::lock_guard lock(mu_);
     FERRY_ASSIGN_OR_RETURN(RunFold * run, Current(run_id));
-    return DeriveLocked(run_id, *run);
+    const int64_t now = env_->MonotonicMicros();
+    if (run->cached && now - run->cached_at < kStatusMaxAgeMicros) return *run->cached;
+    FERRY_ASSIGN_OR_RETURN(RunStatus status, DeriveLocked(run_id, *run));
+    run->cached = status;
+    run->cached_at = now;
+    return status;
   }
 
   Result<std::vector<RunSummary>> ListRuns(int limit) {
@@ -508,6 +521,7 @@ class Engine::Impl {
           it = runs_.find(event.run_id);
         }
         Fold(it->second, event);
+        it->second.cached.reset();
         dirty_.insert(event.run_id);
       }
       if (static_cast<int>(events.size()) < kEventPage) return OkStatus();
