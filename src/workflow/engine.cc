@@ -1187,19 +1187,23 @@ class Engine::Impl {
       return;
     }
     std::string error;
+    bool give_up = false;
     if (watch.cancelled) {
       std::lock_guard lock(watch.mu);
       error = fmt::format("task {} stopped: {}", task_id, watch.reason);
     } else {
       error = result.error().message();
+      // A capability ferry does not have, or a parameter the spec got wrong: no retry mends it.
+      const StatusCode code = result.error().code();
+      give_up = code == StatusCode::kUnimplemented || code == StatusCode::kInvalidArgument;
     }
-    FinishFailed(run_id, task, *spec, actor, error);
+    FinishFailed(run_id, task, *spec, actor, error, give_up);
   }
 
   void FinishFailed(const std::string& run_id, const Task& task, const TaskSpec& spec,
-                    const std::string& actor, const std::string& error) {
+                    const std::string& actor, const std::string& error, bool give_up = false) {
     ++tasks_failed_;
-    const bool last = task.attempts >= task.max_attempts;
+    const bool last = give_up || task.attempts >= task.max_attempts;
     int64_t delay = spec.backoff_micros;
     for (int i = 1; i < task.attempts && delay < 3'600'000'000; ++i) delay *= 2;
     delay = std::min<int64_t>(delay, 3'600'000'000);
@@ -1211,7 +1215,8 @@ class Engine::Impl {
     if (!last) payload["retry_in_seconds"] = static_cast<double>(delay) / 1e6;
     Status failed = store_->Fail(
         task, error, last ? 0 : delay,
-        {{.run_id = run_id, .actor = actor, .kind = "task.failed", .payload = std::move(payload)}});
+        {{.run_id = run_id, .actor = actor, .kind = "task.failed", .payload = std::move(payload)}},
+        give_up);
     if (!failed.ok()) {
       LogWarn(fmt::format("run {} task {}: {}", run_id, spec.id, failed.ToString()));
     }
