@@ -1055,13 +1055,13 @@ Result<FerryRun> RunFerryChild(const TaskRun& run, const std::string& what,
   out.log_name = stem + ".log";
   out.log_path = run.work_dir + "/" + out.log_name;
   std::vector<std::string> argv = {FerryPath(run), "--json", "--log-format", "json"};
-  if (!run.store_url.empty()) {
-    argv.push_back("--store");
-    argv.push_back(run.store_url);
-  }
   argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::pair<std::string, std::string>> env = TaskEnvironment(run);
+  // In the environment rather than on the command line, which any user of the host can read
+  // (/proc/PID/cmdline): a PostgreSQL store's URL may carry a password.
+  if (!run.store_url.empty()) env.emplace_back("FERRY_STORE", run.store_url);
   ChildSpec spec{.argv = std::move(argv),
-                 .env = TaskEnvironment(run),
+                 .env = std::move(env),
                  .stdout_path = run.work_dir + "/" + out.out_name,
                  .stderr_path = out.log_path,
                  .on_progress_line = std::move(on_progress_line),

@@ -697,6 +697,14 @@ TEST_F(CopyTest, CopyErrorsNameTheCause) {
       ExecuteTask(Run(
           "copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}, {"jobs", "0"}})),
       StatusCode::kInvalidArgument, {"exited with code 2", "--jobs 0"});
+  TaskRun no_store = Run("copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}});
+  no_store.store_url.clear();
+  ExpectError(ExecuteTask(no_store), StatusCode::kFailedPrecondition,
+              {"the run has no store for the copy's own run"});
+  TaskRun no_dir = Run("command", {{"run", "true"}}, "cmd");
+  no_dir.work_dir.clear();
+  ExpectError(ExecuteTask(no_dir), StatusCode::kFailedPrecondition,
+              {"task `cmd` (command): the run has no work directory"});
 }
 
 TEST_F(CopyTest, VerifySummarisesOrNamesTheDifferences) {
