@@ -378,6 +378,14 @@ Result<ChildOutcome> RunChild(const TaskRun& run, const ChildSpec& spec) {
       outcome.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
       break;
     }
+    if (done < 0 && errno == ECHILD) {
+      // Reaped by someone else (SIGCHLD set to SIG_IGN, a stray waitpid(-1)): its exit code is
+      // lost, so the attempt cannot say it succeeded.
+      ::kill(-pid, SIGKILL);
+      return Err(Internal("{}: {} was reaped by another part of this process, its exit code is "
+                          "lost; run the task again (its output is in {})",
+                          Who(run), spec.what, spec.stderr_path));
+    }
     const bool cancelled = run.cancelled();
     const bool timed_out = timeout > 0 && EnvOf(run)->MonotonicMicros() - start >= timeout;
     if (cancelled || timed_out) {
