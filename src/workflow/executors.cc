@@ -378,6 +378,14 @@ Result<ChildOutcome> RunChild(const TaskRun& run, const ChildSpec& spec) {
       outcome.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
       break;
     }
+    if (done < 0 && errno == ECHILD) {
+      // Reaped by someone else (SIGCHLD set to SIG_IGN, a stray waitpid(-1)): its exit code is
+      // lost, so the attempt cannot say it succeeded.
+      ::kill(-pid, SIGKILL);
+      return Err(Internal("{}: {} was reaped by another part of this process, its exit code is "
+                          "lost; run the task again (its output is in {})",
+                          Who(run), spec.what, spec.stderr_path));
+    }
     const bool cancelled = run.cancelled();
     const bool timed_out = timeout > 0 && EnvOf(run)->MonotonicMicros() - start >= timeout;
     if (cancelled || timed_out) {
@@ -1055,13 +1063,13 @@ Result<FerryRun> RunFerryChild(const TaskRun& run, const std::string& what,
   out.log_name = stem + ".log";
   out.log_path = run.work_dir + "/" + out.log_name;
   std::vector<std::string> argv = {FerryPath(run), "--json", "--log-format", "json"};
-  if (!run.store_url.empty()) {
-    argv.push_back("--store");
-    argv.push_back(run.store_url);
-  }
   argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::pair<std::string, std::string>> env = TaskEnvironment(run);
+  // In the environment rather than on the command line, which any user of the host can read
+  // (/proc/PID/cmdline): a PostgreSQL store's URL may carry a password.
+  if (!run.store_url.empty()) env.emplace_back("FERRY_STORE", run.store_url);
   ChildSpec spec{.argv = std::move(argv),
-                 .env = TaskEnvironment(run),
+                 .env = std::move(env),
                  .stdout_path = run.work_dir + "/" + out.out_name,
                  .stderr_path = out.log_path,
                  .on_progress_line = std::move(on_progress_line),

@@ -697,6 +697,18 @@ TEST_F(CopyTest, CopyErrorsNameTheCause) {
       ExecuteTask(Run(
           "copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}, {"jobs", "0"}})),
       StatusCode::kInvalidArgument, {"exited with code 2", "--jobs 0"});
+  ExpectError(
+      SnapshotTask(Run("copy", {{"from", "sqlite://" + source_}, {"to", "oracle://db/x"}}, "cp")),
+      StatusCode::kInvalidArgument,
+      {"task `cp` (copy): the target", "unknown kind of database `oracle`"});
+  TaskRun no_store = Run("copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}});
+  no_store.store_url.clear();
+  ExpectError(ExecuteTask(no_store), StatusCode::kFailedPrecondition,
+              {"the run has no store for the copy's own run"});
+  TaskRun no_dir = Run("command", {{"run", "true"}}, "cmd");
+  no_dir.work_dir.clear();
+  ExpectError(ExecuteTask(no_dir), StatusCode::kFailedPrecondition,
+              {"task `cmd` (command): the run has no work directory"});
 }
 
 TEST_F(CopyTest, VerifySummarisesOrNamesTheDifferences) {
@@ -853,6 +865,15 @@ TEST_F(ExecutorsTest, SmokeTlsChecksTheChainTheNameAndTheDaysLeft) {
   // The certificate names localhost, not the address 127.0.0.1.
   ExpectError(ExecuteTask(Run("smoke.tls", {{"host", "127.0.0.1"}, {"port", port}, {"ca", cert}})),
               StatusCode::kFailedPrecondition, {"not valid", "mismatch"});
+
+  // smoke.http over HTTPS checks the chain the same way.
+  Result<Json> https = ExecuteTask(
+      Run("smoke.http", {{"url", "https://localhost:" + port + "/health"}, {"ca", cert}}, "https"));
+  ASSERT_TRUE(https.has_value()) << https.error().ToString();
+  EXPECT_EQ((*https)["status"], 200);
+  ExpectError(
+      ExecuteTask(Run("smoke.http", {{"url", "https://localhost:" + port + "/health"}}, "https")),
+      StatusCode::kUnavailable, {"task `https` (smoke.http)", "GET https://localhost:"});
 
   LoopbackServer<httplib::Server> plain;
   ExpectError(ExecuteTask(Run("smoke.tls",
