@@ -92,7 +92,7 @@ int Report(const Status& status, CommandContext* context, std::ostream& err, boo
                 {"error",
                  {{"code", std::string(StatusCodeName(status.code()))},
                   {"message", status.message()}}}}
-               .dump()
+               .dump(-1, ' ', false, Json::error_handler_t::replace)
         << "\n";
   } else {
     err << "ferry: " << status.message() << "\n";

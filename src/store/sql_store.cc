@@ -487,14 +487,17 @@ Result<bool> SqlStore::CompleteIn(SqlConnection& conn, const Task& task, std::st
 }
 
 Result<bool> SqlStore::FailIn(SqlConnection& conn, const Task& task, std::string_view error,
-                              int64_t retry_delay_micros) {
-  const SqlParam params[] = {std::string(error), std::max<int64_t>(0, retry_delay_micros), task.id,
-                             task.lease_token};
+                              int64_t retry_delay_micros, bool give_up) {
+  const int64_t final_flag = give_up ? 1 : 0;
+  const SqlParam params[] = {
+      final_flag, final_flag,      std::string(error), std::max<int64_t>(0, retry_delay_micros),
+      task.id,    task.lease_token};
   FERRY_ASSIGN_OR_RETURN(
       auto rows,
       conn.Query("UPDATE ferry_tasks SET "
-                 "state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
-                 "finished_at = CASE WHEN attempts >= max_attempts THEN ferry_now() END, "
+                 "state = CASE WHEN ? = 1 OR attempts >= max_attempts THEN 'failed' ELSE "
+                 "'pending' END, "
+                 "finished_at = CASE WHEN ? = 1 OR attempts >= max_attempts THEN ferry_now() END, "
                  "last_error = ?, not_before = ferry_now() + ?, lease_owner = NULL, "
                  "lease_expires_at = NULL, updated_at = ferry_now() "
                  "WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING id",
@@ -538,9 +541,9 @@ Status SqlStore::Complete(const Task& task, std::string_view result,
 }
 
 Status SqlStore::Fail(const Task& task, std::string_view error, int64_t retry_delay_micros,
-                      const std::vector<EventSpec>& events) {
+                      const std::vector<EventSpec>& events, bool give_up) {
   Result<bool> failed = InTransaction<bool>([&](SqlConnection& conn) -> Result<bool> {
-    FERRY_ASSIGN_OR_RETURN(bool failed_now, FailIn(conn, task, error, retry_delay_micros));
+    FERRY_ASSIGN_OR_RETURN(bool failed_now, FailIn(conn, task, error, retry_delay_micros, give_up));
     (void)failed_now;
     for (const EventSpec& event : events) {
       FERRY_ASSIGN_OR_RETURN(Event appended, AppendEventIn(conn, event));

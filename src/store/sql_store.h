@@ -87,7 +87,7 @@ class SqlStore final : public Store {
   Status Complete(const Task& task, std::string_view result,
                   const std::vector<EventSpec>& events) override;
   Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros,
-              const std::vector<EventSpec>& events) override;
+              const std::vector<EventSpec>& events, bool give_up) override;
   Result<int64_t> ReclaimExpired(std::string_view queue) override;
   Result<QueueStats> GetQueueStats(std::string_view queue) override;
   Result<Task> GetTask(int64_t id) override;
@@ -137,7 +137,7 @@ class SqlStore final : public Store {
   // false when the task was already done under this lease (nothing changed).
   Result<bool> CompleteIn(SqlConnection& conn, const Task& task, std::string_view result);
   Result<bool> FailIn(SqlConnection& conn, const Task& task, std::string_view error,
-                      int64_t retry_delay_micros);
+                      int64_t retry_delay_micros, bool give_up = false);
   // Runs `body` in a write transaction on one connection; commits on success, rolls back on
   // error, and retries the whole transaction on a conflict with a concurrent one.
   template <typename T>

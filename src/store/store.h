@@ -334,10 +334,11 @@ class Store {
   virtual Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros) = 0;
   // Complete and Fail with `events` appended in the same transaction, all or nothing: a worker
   // that dies between the two leaves neither (the workflow engine's task.completed events).
+  // `give_up`: failed for good now, whatever attempts remain (an error no retry can mend).
   virtual Status Complete(const Task& task, std::string_view result,
                           const std::vector<EventSpec>& events) = 0;
   virtual Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros,
-                      const std::vector<EventSpec>& events) = 0;
+                      const std::vector<EventSpec>& events, bool give_up = false) = 0;
   // Returns tasks whose lease expired to pending (or to failed when out of attempts); returns
   // how many. Claim does this too; exposed for supervisors and tests.
   virtual Result<int64_t> ReclaimExpired(std::string_view queue) = 0;
