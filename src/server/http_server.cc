@@ -46,6 +46,18 @@ class HttpServer::Impl {
     s.set_write_timeout(10, 0);
     s.set_tcp_nodelay(true);
     auto handler = [this](const httplib::Request& req, httplib::Response& res) { Serve(req, res); };
+    // A POST without a body and without Content-Length (`curl -X POST`, the control routes)
+    // would be refused by httplib as unreadable: it has nothing to read, so serve it now.
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const bool bodyless =
+          !req.has_header("Content-Length") &&
+          req.get_header_value("Transfer-Encoding").find("chunked") == std::string::npos;
+      if (bodyless && req.method != "GET" && req.method != "HEAD") {
+        Serve(req, res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
     s.Get(".*", handler);
     s.Post(".*", handler);
     s.Put(".*", handler);

@@ -2,7 +2,10 @@
 // real run engine, through the real client: authentication and roles on every route, the
 // OpenAPI document against the routes served, sessions, keys, event streams with resume,
 // limits, security headers, health, metrics, TLS.
-#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <regex>
@@ -121,6 +124,29 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   Keys keys_;
 };
+
+// The first line of the answer to `request` sent as is on a new connection: for requests the
+// client library would not send (no Content-Length on a POST, as `curl -X POST` sends).
+std::string RawStatusLine(int port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "connect failed";
+  }
+  EXPECT_EQ(send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  std::string reply;
+  char buffer[4096];
+  for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
+    reply.append(buffer, static_cast<size_t>(n));
+    if (reply.find("\r\n") != std::string::npos) break;
+  }
+  close(fd);
+  return reply.substr(0, reply.find("\r\n"));
+}
 
 // ---- Who may call what: the table of docs/api.md, checked against the OpenAPI document and
 // the routes served, then enforced for each kind of caller.
@@ -388,6 +414,12 @@ TEST_F(ServerTest, RunsStartControlAndRecordTheirActor) {
   HttpReply approve =
       Send(keys_.operator_, "POST", "/api/v1/runs/" + id + "/approve", R"({"phase": "check"})");
   EXPECT_EQ(approve.status, 403) << approve.body;
+  // `curl -X POST` sends no Content-Length: the control routes take no body, so it is served.
+  EXPECT_EQ(RawStatusLine(server_->port(),
+                          fmt::format("POST /api/v1/runs/{}/pause HTTP/1.1\r\nHost: x\r\n"
+                                      "Authorization: Bearer {}\r\nConnection: close\r\n\r\n",
+                                      id, keys_.operator_)),
+            "HTTP/1.1 200 OK");
   HttpReply cancelled = Send(keys_.operator_, "POST", "/api/v1/runs/" + id + "/cancel");
   ASSERT_EQ(cancelled.status, 200) << cancelled.body;
   EXPECT_EQ((*ParseJson(cancelled.body, "c"))["state"], "cancelled");
