@@ -126,6 +126,9 @@ foreach(pair IN LISTS FERRY_WEB_VENDOR_FILES)
 endforeach()
 
 if(_ferry_web_missing)
+  # `npm ci --prefix web` creates web/node_modules, which changes web/'s time: configure again
+  # then, and the console is embedded from that build on.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${FERRY_WEB_DIR}")
   message(STATUS "ferry: web console NOT embedded: web/node_modules lacks ${_ferry_web_missing}; "
                  "run ./setup.sh build (it runs `npm ci --prefix web`) and configure again")
   return()

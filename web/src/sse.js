@@ -18,6 +18,7 @@ export class SseParser {
 
   feed(text) {
     const events = [];
+    if (text === '') return events;
     let start = 0;
     let s = this.buffer + text;
     this.buffer = '';
