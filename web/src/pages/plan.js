@@ -159,7 +159,7 @@ function WaveGraph({ plan }) {
         <title id="graph-title">Dependency graph of ${formatCount(servers)} servers in ${waves.length} waves</title>
         <desc id="graph-desc">One column per wave, left to right; an arrow from a server to each server it depends on. The same waves are listed as text below.</desc>
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
             <path d="M0 0L10 5L0 10z" class="arrow-head" />
           </marker>
         </defs>
@@ -296,7 +296,7 @@ function Cost({ plan }) {
   const onPrem = tco.on_premises ?? {};
   return html`
     <p class="muted small">Over ${tco.years} years, divided by ${months} months; the estate as it runs today against each cloud (balanced sizes).</p>
-    <div class="split">
+    <div class="split wide-left">
       <div class="table-wrap"><table class="data" aria-label="Monthly cost per cloud">
         <thead><tr><th scope="col">Per month</th><th scope="col" class="num">On premises</th>
           ${clouds.map((c) => html`<th scope="col" class="num">${cloudName(c.cloud)} <span class="muted small">${c.region}</span></th>`)}</tr></thead>

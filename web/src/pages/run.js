@@ -238,9 +238,9 @@ export function RunPage({ id, me }) {
       if (tasks.length === 0) return null;
       return html`<div class="table-wrap" key=${phase}><table class="data tasks" aria-label=${`Tasks of phase ${phase}`}>
         <caption>${phase}</caption>
-        <thead><tr><th scope="col">Task</th><th scope="col">State</th><th scope="col">Progress</th>
-          <th scope="col" class="num">Rows</th><th scope="col" class="num">Bytes</th><th scope="col" class="num">Rate</th>
-          <th scope="col" class="num">ETA</th><th scope="col">Started / finished</th></tr></thead>
+        <thead><tr><th scope="col" class="col-task">Task</th><th scope="col" class="col-state">State</th><th scope="col" class="col-progress">Progress</th>
+          <th scope="col" class="num col-rows">Rows</th><th scope="col" class="num col-bytes">Bytes</th><th scope="col" class="num col-rate">Rate</th>
+          <th scope="col" class="num col-eta">ETA</th><th scope="col" class="col-time">Started / finished</th></tr></thead>
         <tbody>${tasks.map((t) => html`<${TaskRows} task=${t} />`)}</tbody>
       </table></div>`;
     })}
