@@ -3,7 +3,7 @@
 // again when its event stream (/runs/{id}/events, server-sent events) says something happened.
 import { useEffect, useRef, useState } from '../vendor/preact-hooks.module.js';
 import { html } from '../html.js';
-import { approveRun, can, controlRun, get, seg, token } from '../api.js';
+import { ApiError, approveRun, can, controlRun, get, seg, token } from '../api.js';
 import { followEvents } from '../sse.js';
 import { ErrorBox, JsonView, Loading, PageTitle, Progress, StateBadge } from '../components.js';
 import { formatBytes, formatCount, formatDuration, formatRate, formatTime } from '../format.js';
@@ -18,7 +18,7 @@ function controlsFor(state) {
     pause: state === 'running' || state === 'waiting-approval',
     resume: state === 'paused' || state === 'failed',
     cancel: ['running', 'waiting-approval', 'paused', 'failed'].includes(state),
-    rollback: ['failed', 'cancelled', 'succeeded', 'rollback-failed', 'paused'].includes(state),
+    rollback: ['failed', 'cancelled', 'succeeded', 'rollback-failed', 'paused', 'waiting-approval'].includes(state),
   };
 }
 
@@ -71,6 +71,42 @@ function ConfirmButton({ label, confirm, onConfirm, disabled, danger }) {
     <button type="button" class="danger" onClick=${() => { setAsking(false); onConfirm(); }}>Yes, ${label.toLowerCase()}</button>
     <button type="button" onClick=${() => setAsking(false)}>No</button>
   </span>`;
+}
+
+// The run's artifacts (reports and logs of its tasks). A link cannot carry the Authorization
+// header, so a file is fetched and handed to the browser as a download.
+function Artifacts({ runId, state }) {
+  const [list, setList] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    const controller = new AbortController();
+    get(`/runs/${seg(runId)}/artifacts`, { signal: controller.signal }).then((d) => setList(d.artifacts ?? []), (e) => {
+      if (e.name !== 'AbortError') setError(e);
+    });
+    return () => controller.abort();
+  }, [runId, state]);
+  const download = async (name) => {
+    try {
+      const response = await fetch(`/api/v1/runs/${seg(runId)}/artifacts/${seg(name)}`, { headers: { Authorization: `Bearer ${token()}` } });
+      if (!response.ok) throw new ApiError(response.status, 'download', `${name}: HTTP ${response.status}`);
+      const url = URL.createObjectURL(await response.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  if (list === null && !error) return null;
+  return html`<details class="panel"><summary>Artifacts${list ? ` (${list.length})` : ''}</summary>
+    <${ErrorBox} error=${error} />
+    ${list && list.length === 0 ? html`<p class="muted">None yet.</p>` : null}
+    ${list && list.length > 0 ? html`<ul class="artifacts">${list.map((a) => html`<li key=${a.name}>
+      <button type="button" class="link-button" onClick=${() => download(a.name)}>${a.name}</button>
+      <span class="small muted"> ${formatBytes(a.size)}</span></li>`)}</ul>` : null}
+  </details>`;
 }
 
 function summarize(event) {
@@ -258,6 +294,7 @@ export function RunPage({ id, me }) {
         <td>${e.actor}</td><td class="small">${summarize(e)}</td></tr>`)}</tbody>
     </table></div>`}
 
+    <${Artifacts} runId=${run.id} state=${run.state} />
     <details class="panel">
       <summary>Run spec as started</summary>
       <pre class="code">${run.spec_yaml}</pre>

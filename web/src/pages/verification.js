@@ -1,6 +1,8 @@
 // The results of a run's verify tasks: per table, the rows and checksums on both sides and what
-// differs. The result is the task's as the API gives it (`ferry verify --json`'s report); what
-// this page does not know how to lay out is shown as it is.
+// differs. The detail comes from the report `ferry verify --json` wrote as the task's artifact
+// (TASK.attempt-N.json, the last attempt's), which a failed verification has too; without it,
+// from the task's result. What this page does not know how to lay out is shown as it is.
+import { useEffect, useState } from '../vendor/preact-hooks.module.js';
 import { html } from '../html.js';
 import { get, seg } from '../api.js';
 import { ErrorBox, JsonView, Loading, PageTitle, StateBadge, usePolling } from '../components.js';
@@ -37,8 +39,45 @@ function TablesResult({ tables }) {
   </table></div>`;
 }
 
+// The newest report artifact of each verify task: {taskId: report JSON}.
+function useReports(run) {
+  const [reports, setReports] = useState({});
+  const key = run ? run.tasks.filter((t) => t.type === 'verify').map((t) => `${t.id}:${t.state}:${t.attempts}`).join(',') : '';
+  useEffect(() => {
+    if (!run || key === '') return undefined;
+    const controller = new AbortController();
+    (async () => {
+      let names = [];
+      try {
+        names = ((await get(`/runs/${seg(run.id)}/artifacts`, { signal: controller.signal })).artifacts ?? []).map((a) => a.name);
+      } catch {
+        return;  // no artifacts: the results alone are shown
+      }
+      const found = {};
+      for (const task of run.tasks.filter((t) => t.type === 'verify')) {
+        let best = null;
+        for (const name of names) {
+          const m = name.startsWith(`${task.id}.attempt-`) && name.match(/\.attempt-(\d+)\.json$/);
+          if (m && (best === null || Number(m[1]) > best.attempt)) best = { name, attempt: Number(m[1]) };
+        }
+        if (!best) continue;
+        try {
+          const report = await get(`/runs/${seg(run.id)}/artifacts/${seg(best.name)}`, { signal: controller.signal });
+          if (report && Array.isArray(report.tables)) found[task.id] = { ...report, artifact: best.name };
+        } catch {
+          // unreadable: the result is shown instead
+        }
+      }
+      if (!controller.signal.aborted) setReports(found);
+    })();
+    return () => controller.abort();
+  }, [key]);
+  return reports;
+}
+
 export function VerificationPage({ id }) {
   const [run, error] = usePolling((signal) => get(`/runs/${seg(id)}`, { signal }), 5000, [id]);
+  const reports = useReports(run);
   const title = `Verification of ${id}`;
   if (run === null) {
     return html`<section><${PageTitle} title=${title}>${title}<//>
@@ -54,11 +93,12 @@ export function VerificationPage({ id }) {
       <h2 id=${`verify-${t.id}`}>${t.id} <${StateBadge} state=${t.state} /></h2>
       <p class="small muted">phase ${t.phase} · finished ${formatTime(t.finished_at)}</p>
       ${t.error ? html`<${ErrorBox} error=${t.error} title="The verification failed" />` : null}
-      ${t.result ? html`
-        <${Verdict} result=${t.result} />
-        ${Array.isArray(t.result.tables) ? html`<${TablesResult} tables=${t.result.tables} />` : null}
-        <details><summary>The whole result</summary><${JsonView} value=${t.result} /></details>`
-        : t.state === 'done' ? null : html`<p class="muted">No result yet: the task is ${t.state}.</p>`}
+      ${reports[t.id] || t.result ? html`
+        <${Verdict} result=${reports[t.id] ?? t.result} />
+        ${Array.isArray((reports[t.id] ?? t.result).tables) ? html`<${TablesResult} tables=${(reports[t.id] ?? t.result).tables} />` : null}
+        ${reports[t.id] ? html`<p class="small muted">From the report <code>${reports[t.id].artifact}</code>.</p>` : null}
+        ${t.result ? html`<details><summary>The task's result</summary><${JsonView} value=${t.result} /></details>` : null}`
+        : html`<p class="muted">No result yet: the task is ${t.state}.</p>`}
     </article>`)}
   </section>`;
 }
