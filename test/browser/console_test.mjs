@@ -53,6 +53,8 @@ if (!/--listen/.test(serveHelp.stdout)) {
   skip('this ferry has no `serve` command: the HTTP server (src/server) is not built');
 }
 const { chromium } = await import(pathToFileURL(playwrightPath));
+// axe-core (test/node): the accessibility rules of WCAG 2.1 A and AA, run on every page.
+const axeSource = readFileSync(join(here, '../node/node_modules/axe-core/axe.min.js'), 'utf8');
 
 // ---- A fresh directory with the store, the demo databases and the inputs.
 rmSync(out, { recursive: true, force: true });
@@ -197,10 +199,22 @@ phases:
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
   });
+  // A screenshot of the page, and its accessibility audit: a serious or critical violation
+  // fails the test, the others are listed.
   const shot = async (name) => {
     const file = join(shots, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
     step(`screenshot ${file}`);
+    await page.evaluate(`${axeSource};0`);  // evaluation is not subject to the page's CSP
+    const audit = await page.evaluate(() => globalThis.axe.run(document, {
+      runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
+    }));
+    for (const v of audit.violations) {
+      const where = v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ');
+      const line = `${name}: accessibility ${v.impact}: ${v.id}: ${v.help} (${where})`;
+      if (v.impact === 'serious' || v.impact === 'critical') problems.push(line);
+      else step(line);
+    }
   };
 
   // ---- Sign in.

@@ -30,7 +30,7 @@ export function LoginPage({ notice, onSignedIn }) {
     }
   };
 
-  return html`<section class="login">
+  return html`<main id="main" class="login">
     <div class="login-card">
       <img src="/assets/ferry.svg" alt="" width="48" height="48" />
       <${PageTitle} title="Sign in">Sign in to ferry<//>
@@ -46,5 +46,5 @@ export function LoginPage({ notice, onSignedIn }) {
         <button type="submit" class="primary" disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
     </div>
-  </section>`;
+  </main>`;
 }

@@ -153,9 +153,9 @@ function WaveGraph({ plan }) {
       <span class="swatch" aria-hidden="true"><svg width="14" height="14"><rect width="14" height="14" rx="3" fill=${waveColour(w.number)} /></svg></span>
       Wave ${w.number} <span class="muted small">${w.environment}, ${w.size} server${w.size === 1 ? '' : 's'}${w.oversized ? ', oversized' : ''}${w.mixed ? ', mixed' : ''}</span>
     </li>`)}</ol>
-    ${layout ? html`<div class="graph-wrap">
+    ${layout ? html`<div class="graph-wrap" tabindex="0" role="region" aria-label="Dependency graph (scrolls)">
       <svg class="graph" width=${layout.width} height=${layout.height} viewBox=${`0 0 ${layout.width} ${layout.height}`}
-        role="img" aria-labelledby="graph-title graph-desc">
+        role="group" aria-labelledby="graph-title" aria-describedby="graph-desc">
         <title id="graph-title">Dependency graph of ${formatCount(servers)} servers in ${waves.length} waves</title>
         <desc id="graph-desc">One column per wave, left to right; an arrow from a server to each server it depends on. The same waves are listed as text below.</desc>
         <defs>

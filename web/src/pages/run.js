@@ -287,7 +287,7 @@ export function RunPage({ id, me }) {
     </p>
 
     <h2>Events of this run</h2>
-    ${events.length === 0 ? html`<p class="muted">No event received yet.</p>` : html`<div class="table-wrap events-live"><table class="data" aria-label="Events of this run">
+    ${events.length === 0 ? html`<p class="muted">No event received yet.</p>` : html`<div class="table-wrap events-live" tabindex="0" role="region" aria-label="Events of this run, newest first"><table class="data" aria-label="Events of this run">
       <thead><tr><th scope="col" class="num">#</th><th scope="col">At</th><th scope="col">Event</th><th scope="col">Actor</th><th scope="col">Detail</th></tr></thead>
       <tbody>${events.slice().reverse().map((e) => html`<tr key=${e.seq}>
         <td class="num">${e.seq}</td><td class="small">${formatTime(e.at)}</td><td><code>${e.kind}</code></td>
