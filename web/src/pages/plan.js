@@ -91,7 +91,7 @@ export function PlanFilePage() {
   return html`<section>
     ${file ? null : html`<${PageTitle} title="Open a plan file">Open a plan file<//>`}
     <div class="row panel">
-      <label class="file-label">Plan file (<code>ferry plan --json</code>, or <code>--out plan.json</code>)
+      <label class="file-label"><span>Plan file (<code>ferry plan --json</code>, or <code>--out plan.json</code>)</span>
         <input type="file" accept=".json,application/json" onChange=${onFile} />
       </label>
       <span class="muted small">Read in this browser only; nothing is sent.</span>
