@@ -17,6 +17,7 @@ pkg_check_modules(P11KIT REQUIRED IMPORTED_TARGET p11-kit-1)  # libp11-kit-dev 0
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap>=1.10)  # libpcap-dev 1.10: captures for format inference
 find_package(ZLIB REQUIRED)                    # zlib1g-dev 1.2: CRC-32 checksums found by format inference
 find_package(pugixml 1.13 REQUIRED)            # libpugixml-dev 1.13: SWIFT ISO 20022 XML (pugixml::pugixml)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)  # libcpp-httplib-dev 0.11: HTTP client and server, with OpenSSL
 find_package(absl REQUIRED)                    # libabsl-dev 20220623: time zones of transforms (absl::time)
 if(FERRY_BUILD_TESTS OR FERRY_BUILD_BENCH)
   find_package(GTest 1.12 REQUIRED)            # libgtest-dev, libgmock-dev 1.12

@@ -1,16 +1,38 @@
 #include "cli/progress.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <ostream>
 
 #include <fmt/format.h>
 
+#include "base/json.h"
 #include "base/log.h"
 
 namespace ferry {
+namespace {
+
+// The descriptor FERRY_PROGRESS_FD names, or -1 when it is unset, not a number, or not open.
+int ProgressFdFromEnvironment() {
+  const char* value = std::getenv("FERRY_PROGRESS_FD");
+  if (value == nullptr) return -1;
+  const std::string_view text(value);
+  int fd = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), fd);
+  if (ec != std::errc() || end != text.data() + text.size() || fd < 0) return -1;
+  return ::fcntl(fd, F_GETFD) == -1 ? -1 : fd;
+}
+
+}  // namespace
 
 ProgressReporter::ProgressReporter(std::ostream& out, bool terminal)
-    : out_(out), terminal_(terminal) {
+    : out_(out), terminal_(terminal), progress_fd_(ProgressFdFromEnvironment()) {
   if (!terminal_) return;
   previous_sink_ = SetLogSink([this](std::string_view line) {
     if (drawn_) {
@@ -38,6 +60,15 @@ void ProgressReporter::Update(const std::string& table, int64_t done, int64_t to
   // Workers on several tables take turns here: each table keeps its own start, and its rate
   // counts the rows since this process first saw it (a resumed run starts part done).
   auto [it, first] = tables_.try_emplace(table, TableProgress{.start = now, .first_done = done});
+  if (progress_fd_ >= 0) {
+    it->second.done = done;
+    it->second.total = total;
+    it->second.unsent = true;
+    if (first || now - it->second.last_sent >= std::chrono::milliseconds(250)) {
+      it->second.last_sent = now;
+      Send(table, it->second);
+    }
+  }
   const auto interval = terminal_ ? std::chrono::milliseconds(100) : std::chrono::seconds(5);
   if (!first && now - last_draw_ < interval) return;
   last_draw_ = now;
@@ -68,9 +99,30 @@ void ProgressReporter::Update(const std::string& table, int64_t done, int64_t to
   drawn_ = true;
 }
 
+void ProgressReporter::Send(const std::string& table, TableProgress& progress) {
+  progress.unsent = false;
+  const std::string line =
+      Json{{"table", table}, {"done", progress.done}, {"total", progress.total}}.dump() + "\n";
+  // One write of a line under PIPE_BUF bytes is atomic on a pipe. The reader gone (its process
+  // died, and this one is about to be killed by its parent-death signal) is not an error here.
+  size_t written = 0;
+  while (written < line.size()) {
+    const ssize_t n = ::write(progress_fd_, line.data() + written, line.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      progress_fd_ = -1;
+      return;
+    }
+    written += static_cast<size_t>(n);
+  }
+}
+
 void ProgressReporter::Finish() {
   if (terminal_ && drawn_) out_ << "\r\033[K" << std::flush;
   drawn_ = false;
+  for (auto& [table, progress] : tables_) {
+    if (progress_fd_ >= 0 && progress.unsent) Send(table, progress);
+  }
 }
 
 }  // namespace ferry

@@ -2,6 +2,11 @@
 // rewritten in place with a bar, rows, rate and time left; otherwise (a pipe, a log file, CI) a
 // log line every few seconds with the same numbers. The same counts go to /metrics from the
 // work itself.
+//
+// When the environment variable FERRY_PROGRESS_FD names an open file descriptor (a pipe from the
+// process that started this one: a migration run's `copy` task, src/workflow/executors.cc), each
+// table's progress is also written there as one JSON line, {"table":"t","done":N,"total":M}, at
+// most every 250 ms per table, and the last counts of every table on Finish().
 #ifndef FERRY_CLI_PROGRESS_H_
 #define FERRY_CLI_PROGRESS_H_
 
@@ -25,9 +30,10 @@ class ProgressReporter {
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
   // `done` of `total` rows of `table` (total < 0: unknown). Cheap when called often: draws at
-  // most 10 times a second, logs at most every 5 seconds.
+  // most 10 times a second, logs at most every 5 seconds, writes to FERRY_PROGRESS_FD at most
+  // every 250 ms per table.
   void Update(const std::string& table, int64_t done, int64_t total);
-  // Clears the line on a terminal.
+  // Clears the line on a terminal; writes the last counts not yet written to FERRY_PROGRESS_FD.
   void Finish();
 
  private:
@@ -36,7 +42,15 @@ class ProgressReporter {
   struct TableProgress {
     std::chrono::steady_clock::time_point start;
     int64_t first_done = 0;
+    // What FERRY_PROGRESS_FD has been told, and the counts it has not been told yet.
+    std::chrono::steady_clock::time_point last_sent;
+    bool unsent = false;
+    int64_t done = 0;
+    int64_t total = -1;
   };
+  void Send(const std::string& table, TableProgress& progress);
+
+  int progress_fd_ = -1;  // FERRY_PROGRESS_FD, when it names an open descriptor
   std::map<std::string, TableProgress> tables_;
   std::chrono::steady_clock::time_point last_draw_;
   bool drawn_ = false;

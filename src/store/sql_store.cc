@@ -467,46 +467,91 @@ Status SqlStore::Heartbeat(const Task& task, int64_t extend_micros) {
   return StatusOf(result);
 }
 
+Result<bool> SqlStore::CompleteIn(SqlConnection& conn, const Task& task, std::string_view result) {
+  const SqlParam params[] = {std::string(result), task.id, task.lease_token};
+  FERRY_ASSIGN_OR_RETURN(
+      auto rows, conn.Query("UPDATE ferry_tasks SET state = 'done', result = ?, "
+                            "lease_expires_at = NULL, finished_at = ferry_now(), updated_at = "
+                            "ferry_now() WHERE id = ? AND state = 'leased' AND lease_token = ? "
+                            "RETURNING id",
+                            params));
+  if (!rows.empty()) return true;
+  // Completing twice under the same lease (a retry after a lost reply) is not an error; it
+  // changes nothing (false: no events to append again).
+  const SqlParam check[] = {task.id, task.lease_token};
+  FERRY_ASSIGN_OR_RETURN(rows, conn.Query("SELECT id FROM ferry_tasks WHERE id = ? AND state = "
+                                          "'done' AND lease_token = ?",
+                                          check));
+  if (!rows.empty()) return false;
+  return Err(LeaseLost(conn, task, "complete"));
+}
+
+Result<bool> SqlStore::FailIn(SqlConnection& conn, const Task& task, std::string_view error,
+                              int64_t retry_delay_micros) {
+  const SqlParam params[] = {std::string(error), std::max<int64_t>(0, retry_delay_micros), task.id,
+                             task.lease_token};
+  FERRY_ASSIGN_OR_RETURN(
+      auto rows,
+      conn.Query("UPDATE ferry_tasks SET "
+                 "state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
+                 "finished_at = CASE WHEN attempts >= max_attempts THEN ferry_now() END, "
+                 "last_error = ?, not_before = ferry_now() + ?, lease_owner = NULL, "
+                 "lease_expires_at = NULL, updated_at = ferry_now() "
+                 "WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING id",
+                 params));
+  if (rows.empty()) return Err(LeaseLost(conn, task, "fail"));
+  return true;
+}
+
 Status SqlStore::Complete(const Task& task, std::string_view result) {
-  Result<bool> done = WithConnection<bool>([&](SqlConnection& conn) -> Result<bool> {
-    const SqlParam params[] = {std::string(result), task.id, task.lease_token};
-    FERRY_ASSIGN_OR_RETURN(
-        auto rows, conn.Query("UPDATE ferry_tasks SET state = 'done', result = ?, "
-                              "lease_expires_at = NULL, finished_at = ferry_now(), updated_at = "
-                              "ferry_now() WHERE id = ? AND state = 'leased' AND lease_token = ? "
-                              "RETURNING id",
-                              params));
-    if (!rows.empty()) return true;
-    // Completing twice under the same lease (a retry after a lost reply) is not an error.
-    const SqlParam check[] = {task.id, task.lease_token};
-    FERRY_ASSIGN_OR_RETURN(
-        rows, conn.Query("SELECT id FROM ferry_tasks WHERE id = ? AND state = 'done' AND "
-                         "lease_token = ?",
-                         check));
-    if (!rows.empty()) return true;
-    return Err(LeaseLost(conn, task, "complete"));
-  });
+  Result<bool> done = WithConnection<bool>(
+      [&](SqlConnection& conn) -> Result<bool> { return CompleteIn(conn, task, result); });
   if (done.has_value()) metrics_.completed.Increment();
   return StatusOf(done);
 }
 
 Status SqlStore::Fail(const Task& task, std::string_view error, int64_t retry_delay_micros) {
   Result<bool> failed = WithConnection<bool>([&](SqlConnection& conn) -> Result<bool> {
-    const SqlParam params[] = {std::string(error), std::max<int64_t>(0, retry_delay_micros),
-                               task.id, task.lease_token};
-    FERRY_ASSIGN_OR_RETURN(
-        auto rows,
-        conn.Query("UPDATE ferry_tasks SET "
-                   "state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
-                   "finished_at = CASE WHEN attempts >= max_attempts THEN ferry_now() END, "
-                   "last_error = ?, not_before = ferry_now() + ?, lease_owner = NULL, "
-                   "lease_expires_at = NULL, updated_at = ferry_now() "
-                   "WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING id",
-                   params));
-    if (rows.empty()) return Err(LeaseLost(conn, task, "fail"));
-    return true;
+    return FailIn(conn, task, error, retry_delay_micros);
   });
   if (failed.has_value()) metrics_.failed.Increment();
+  return StatusOf(failed);
+}
+
+Status SqlStore::Complete(const Task& task, std::string_view result,
+                          const std::vector<EventSpec>& events) {
+  Result<bool> done = InTransaction<bool>([&](SqlConnection& conn) -> Result<bool> {
+    FERRY_ASSIGN_OR_RETURN(bool changed, CompleteIn(conn, task, result));
+    if (changed) {
+      for (const EventSpec& event : events) {
+        FERRY_ASSIGN_OR_RETURN(Event appended, AppendEventIn(conn, event));
+        (void)appended;
+      }
+    }
+    return changed;
+  });
+  if (done.has_value()) {
+    metrics_.completed.Increment();
+    if (*done) metrics_.events_appended.Increment(static_cast<double>(events.size()));
+  }
+  return StatusOf(done);
+}
+
+Status SqlStore::Fail(const Task& task, std::string_view error, int64_t retry_delay_micros,
+                      const std::vector<EventSpec>& events) {
+  Result<bool> failed = InTransaction<bool>([&](SqlConnection& conn) -> Result<bool> {
+    FERRY_ASSIGN_OR_RETURN(bool failed_now, FailIn(conn, task, error, retry_delay_micros));
+    (void)failed_now;
+    for (const EventSpec& event : events) {
+      FERRY_ASSIGN_OR_RETURN(Event appended, AppendEventIn(conn, event));
+      (void)appended;
+    }
+    return true;
+  });
+  if (failed.has_value()) {
+    metrics_.failed.Increment();
+    metrics_.events_appended.Increment(static_cast<double>(events.size()));
+  }
   return StatusOf(failed);
 }
 
@@ -657,6 +702,24 @@ Status SqlStore::UpdateRun(std::string_view id, std::string_view state, std::str
   if (!updated.has_value()) return updated.error();
   if (!*updated) return NotFound("store {}: there is no run {}", location_, id);
   return OkStatus();
+}
+
+Result<std::vector<RunRecord>> SqlStore::ListRuns(std::string_view kind, int limit) {
+  return WithConnection<std::vector<RunRecord>>(
+      [&](SqlConnection& conn) -> Result<std::vector<RunRecord>> {
+        const SqlParam params[] = {std::string(kind), static_cast<int64_t>(std::max(0, limit))};
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_runs WHERE kind = ? ORDER BY "
+                                              "created_at DESC, id DESC LIMIT ?",
+                                              kRunColumns),
+                                  params));
+        std::vector<RunRecord> runs;
+        for (const SqlRow& row : rows) {
+          FERRY_ASSIGN_OR_RETURN(RunRecord run, RunFromRow(row));
+          runs.push_back(std::move(run));
+        }
+        return runs;
+      });
 }
 
 Result<std::vector<RunRecord>> SqlStore::FindRuns(std::string_view kind,

@@ -84,6 +84,10 @@ class SqlStore final : public Store {
   Status Heartbeat(const Task& task, int64_t extend_micros) override;
   Status Complete(const Task& task, std::string_view result) override;
   Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros) override;
+  Status Complete(const Task& task, std::string_view result,
+                  const std::vector<EventSpec>& events) override;
+  Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros,
+              const std::vector<EventSpec>& events) override;
   Result<int64_t> ReclaimExpired(std::string_view queue) override;
   Result<QueueStats> GetQueueStats(std::string_view queue) override;
   Result<Task> GetTask(int64_t id) override;
@@ -94,6 +98,7 @@ class SqlStore final : public Store {
   Status CreateRun(const RunRecord& run) override;
   Result<RunRecord> GetRun(std::string_view id) override;
   Status UpdateRun(std::string_view id, std::string_view state, std::string_view result) override;
+  Result<std::vector<RunRecord>> ListRuns(std::string_view kind, int limit) override;
   Result<std::vector<RunRecord>> FindRuns(std::string_view kind,
                                           std::string_view fingerprint) override;
 
@@ -113,6 +118,11 @@ class SqlStore final : public Store {
   Result<std::vector<SecretRecord>> ListSecrets(bool with_values) override;
 
  private:
+  // One guarded UPDATE each, on `conn` (inside a caller's transaction or not). CompleteIn returns
+  // false when the task was already done under this lease (nothing changed).
+  Result<bool> CompleteIn(SqlConnection& conn, const Task& task, std::string_view result);
+  Result<bool> FailIn(SqlConnection& conn, const Task& task, std::string_view error,
+                      int64_t retry_delay_micros);
   // Runs `body` in a write transaction on one connection; commits on success, rolls back on
   // error, and retries the whole transaction on a conflict with a concurrent one.
   template <typename T>

@@ -286,6 +286,12 @@ class Store {
   // Gives the task back with `error`: pending again after retry_delay_micros while attempts
   // remain, otherwise failed for good. kAborted if the lease was lost.
   virtual Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros) = 0;
+  // Complete and Fail with `events` appended in the same transaction, all or nothing: a worker
+  // that dies between the two leaves neither (the workflow engine's task.completed events).
+  virtual Status Complete(const Task& task, std::string_view result,
+                          const std::vector<EventSpec>& events) = 0;
+  virtual Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros,
+                      const std::vector<EventSpec>& events) = 0;
   // Returns tasks whose lease expired to pending (or to failed when out of attempts); returns
   // how many. Claim does this too; exposed for supervisors and tests.
   virtual Result<int64_t> ReclaimExpired(std::string_view queue) = 0;
@@ -312,6 +318,8 @@ class Store {
   // Runs of `kind` with `fingerprint`, newest first.
   virtual Result<std::vector<RunRecord>> FindRuns(std::string_view kind,
                                                   std::string_view fingerprint) = 0;
+  // The newest `limit` runs of `kind`, newest first.
+  virtual Result<std::vector<RunRecord>> ListRuns(std::string_view kind, int limit) = 0;
 
   // ---- Inventories
   // Saves `inventories` in one transaction (all or none). Each replaces the inventory saved

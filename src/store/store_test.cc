@@ -144,6 +144,46 @@ TEST_P(StoreTest, CompleteRecordsResultAndIsIdempotentUnderTheSameLease) {
   EXPECT_EQ(stats->total(), 1);
 }
 
+TEST_P(StoreTest, CompleteWithEventsAppendsThemOnceAndNotForALostLease) {
+  ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "k"}));
+  Task task = ClaimOne("q", "w");
+  const std::vector<EventSpec> events = {
+      {.run_id = "r1", .actor = "worker:w", .kind = "task.completed", .payload = {{"task", "a"}}}};
+  ASSERT_TRUE(store_->Complete(task, "ok", events).ok());
+  ASSERT_TRUE(store_->Complete(task, "ok", events).ok());  // a retried reply: no second event
+  auto logged = store_->ReadEvents(0, 100, "r1");
+  ASSERT_TRUE(logged.has_value());
+  ASSERT_EQ(logged->size(), 1u);
+  EXPECT_EQ((*logged)[0].kind, "task.completed");
+
+  // A fenced-off holder appends nothing: the event and the completion are one transaction.
+  ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "k2"}));
+  Task stale = ClaimOne("q", "worker-a", /*lease_micros=*/50'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  Task fresh = ClaimOne("q", "worker-b");
+  ASSERT_EQ(fresh.id, stale.id);
+  EXPECT_EQ(store_->Complete(stale, "late", events).code(), StatusCode::kAborted);
+  EXPECT_EQ(store_->Fail(stale, "late", 0, events).code(), StatusCode::kAborted);
+  EXPECT_EQ(store_->ReadEvents(0, 100, "r1")->size(), 1u);
+  ASSERT_TRUE(
+      store_->Fail(fresh, "boom", 0, {{.run_id = "r1", .actor = "w", .kind = "task.failed"}}).ok());
+  EXPECT_EQ(store_->ReadEvents(0, 100, "r1")->back().kind, "task.failed");
+  EXPECT_TRUE(store_->VerifyEventLog()->intact);
+}
+
+TEST_P(StoreTest, ListRunsIsNewestFirstAndLimited) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(store_->CreateRun({.id = "w" + std::to_string(i), .kind = "workflow"}).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(store_->CreateRun({.id = "c0", .kind = "copy"}).ok());
+  auto runs = store_->ListRuns("workflow", 2);
+  ASSERT_TRUE(runs.has_value()) << runs.error().ToString();
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].id, "w2");
+  EXPECT_EQ((*runs)[1].id, "w1");
+}
+
 TEST_P(StoreTest, ExpiredLeaseIsReclaimedAndTheOldHolderIsFenced) {
   ASSERT_TRUE(store_->Enqueue({.queue = "q", .kind = "copy-chunk"}));
   Task stale = ClaimOne("q", "worker-a", /*lease_micros=*/50'000);

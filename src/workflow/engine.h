@@ -114,6 +114,15 @@ struct RunSummary {
   int tasks_done = 0;
 };
 
+// How tasks are done: the task types' executors (executors.h) unless a test injects its own to
+// drive the engine's state machine through chosen outcomes.
+struct TaskExecutor {
+  std::function<Result<Json>(const TaskRun&)> snapshot;
+  std::function<Result<Json>(const TaskRun&)> execute;
+  std::function<Result<Json>(const TaskRun&, const Json&, const Json&)> undo;
+};
+TaskExecutor DefaultTaskExecutor();
+
 struct EngineOptions {
   std::string store_url;   // passed to tasks that run ferry commands (copy, verify)
   std::string ferry_path;  // the ferry binary (default: /proc/self/exe)
@@ -124,6 +133,7 @@ struct EngineOptions {
   int64_t poll_micros = 200'000;              // idle wait between scheduling rounds
   int64_t progress_event_micros = 2'000'000;  // task.progress events at most this often per task
   Env* env = nullptr;
+  TaskExecutor executor;  // empty functions: DefaultTaskExecutor()'s
 };
 
 // Counts for /metrics.

@@ -1,0 +1,466 @@
+// The engine's state machine, driven through chosen task outcomes: an executor that the test
+// scripts (the task types' own executors are tested in executors_test.cc; a whole run with real
+// tasks and SIGKILLs is in src/cli/run_kill_test.cc). Real stores: SQLite and PostgreSQL.
+#include "workflow/engine.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "base/ids.h"
+#include "store/store_test_util.h"
+
+namespace ferry::workflow {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+const Actor kOperator{.name = "test:olga", .role = Role::kOperator};
+const Actor kViewer{.name = "test:vic", .role = Role::kViewer};
+const Actor kAdmin{.name = "test:ada", .role = Role::kAdmin};
+
+// What the scripted executor does for a task: how many attempts fail first, whether it blocks
+// until cancelled, whether its undo fails.
+struct Script {
+  int fail_first = 0;
+  bool block = false;
+  int undo_fail_first = 0;
+};
+
+class ScriptedExecutor {
+ public:
+  std::map<std::string, Script> scripts;
+
+  TaskExecutor Make() {
+    return {.snapshot = [this](const TaskRun& run) -> Result<Json> {
+              std::lock_guard lock(mu_);
+              snapshots_.push_back(run.spec->id);
+              return Json{{"before", run.spec->id + "-state"}};
+            },
+            .execute = [this](const TaskRun& run) -> Result<Json> { return Execute(run); },
+            .undo = [this](const TaskRun& run, const Json& snapshot,
+                           const Json& result) -> Result<Json> {
+              std::lock_guard lock(mu_);
+              const std::string& id = run.spec->id;
+              if (undo_attempts_[id]++ < scripts[id].undo_fail_first) {
+                return Err(Unavailable("undo of {} failed (scripted)", id));
+              }
+              undone_.push_back(id);
+              undo_inputs_[id] = {snapshot, result};
+              return Json{{"restored", snapshot.value("before", "")}};
+            }};
+  }
+
+  std::vector<std::string> executed() {
+    std::lock_guard lock(mu_);
+    return executed_;
+  }
+  std::vector<std::string> undone() {
+    std::lock_guard lock(mu_);
+    return undone_;
+  }
+  std::vector<std::string> snapshots() {
+    std::lock_guard lock(mu_);
+    return snapshots_;
+  }
+  std::pair<Json, Json> undo_inputs(const std::string& id) {
+    std::lock_guard lock(mu_);
+    return undo_inputs_[id];
+  }
+  int attempts(const std::string& id) {
+    std::lock_guard lock(mu_);
+    return attempts_[id];
+  }
+  std::atomic<int> blocked{0};
+
+ private:
+  Result<Json> Execute(const TaskRun& run) {
+    const std::string id = run.spec->id;
+    Script script;
+    int attempt = 0;
+    {
+      std::lock_guard lock(mu_);
+      script = scripts[id];
+      attempt = ++attempts_[id];
+    }
+    run.progress({.rows_done = 10, .rows_total = 20, .detail = id});
+    if (script.block) {
+      ++blocked;
+      while (!run.cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      --blocked;
+      return Err(Cancelled("{} stopped", id));
+    }
+    if (attempt <= script.fail_first) {
+      return Err(Unavailable("{} attempt {} failed (scripted)", id, attempt));
+    }
+    std::lock_guard lock(mu_);
+    executed_.push_back(id);
+    return Json{{"rows", 20}, {"task", id}};
+  }
+
+  std::mutex mu_;
+  std::vector<std::string> executed_, undone_, snapshots_;
+  std::map<std::string, int> attempts_, undo_attempts_;
+  std::map<std::string, std::pair<Json, Json>> undo_inputs_;
+};
+
+class EngineTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto location = testing::StoreLocation::Create(GetParam(), "engine");
+    if (!location.has_value()) GTEST_SKIP() << location.error().ToString();
+    location_ = std::move(*location);
+    auto store = Store::Open(location_->url());
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    store_ = std::move(*store);
+    work_dir_ = ::testing::TempDir() + "engine-" + GetParam() + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+
+  std::unique_ptr<Engine> MakeEngine() {
+    auto engine = Engine::Create(store_.get(), {.store_url = location_->url(),
+                                                .work_dir = work_dir_,
+                                                .lease_micros = 2'000'000,
+                                                .heartbeat_micros = 200'000,
+                                                .poll_micros = 20'000,
+                                                .executor = executor_.Make()});
+    EXPECT_TRUE(engine.has_value());
+    return std::move(*engine);
+  }
+
+  std::vector<std::string> EventKinds(const std::string& run_id) {
+    std::vector<std::string> kinds;
+    const std::vector<Event> events = *store_->ReadEvents(0, 10000, run_id);
+    for (const Event& e : events) {
+      if (e.kind != "task.progress") kinds.push_back(e.kind);
+    }
+    return kinds;
+  }
+
+  int CountEvents(const std::string& run_id, std::string_view kind, std::string_view task = {}) {
+    int n = 0;
+    const std::vector<Event> events = *store_->ReadEvents(0, 10000, run_id);
+    for (const Event& e : events) {
+      if (e.kind != kind) continue;
+      if (!task.empty() && (*ParseJson(e.payload, "e")).value("task", "") != task) continue;
+      ++n;
+    }
+    return n;
+  }
+
+  std::unique_ptr<testing::StoreLocation> location_;
+  std::unique_ptr<Store> store_;
+  std::string work_dir_;
+  ScriptedExecutor executor_;
+};
+
+constexpr std::string_view kTwoPhases = R"(run: two-phases
+phases:
+  - name: preflight
+    tasks:
+      - {id: a, type: check.connect, with: {url: "sqlite:///x.db"}}
+      - {id: b, type: check.disk, with: {path: /tmp, free: 1}}
+  - name: replicate
+    tasks:
+      - {id: c, type: copy, with: {from: "sqlite:///x.db", to: "sqlite:///y.db"}, depends_on: [a]}
+      - {id: d, type: verify, with: {from: "sqlite:///x.db", to: "sqlite:///y.db"}, depends_on: [c]}
+)";
+
+TEST_P(EngineTest, RunsEveryTaskOnceInPhaseAndDependencyOrder) {
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value()) << id.error().ToString();
+  std::vector<std::string> seen;
+  auto status = engine->Drive(*id, 2, [&](const RunStatus& s) { seen.push_back(s.state); });
+  ASSERT_TRUE(status.has_value()) << status.error().ToString();
+  EXPECT_EQ(status->state, "succeeded");
+  EXPECT_FALSE(seen.empty());
+  const auto executed = executor_.executed();
+  ASSERT_EQ(executed.size(), 4u);
+  // Phase order: a and b (any order) before c, c before d.
+  auto pos = [&](const std::string& t) {
+    return std::ranges::find(executed, t) - executed.begin();
+  };
+  EXPECT_LT(pos("a"), pos("c"));
+  EXPECT_LT(pos("b"), pos("c"));
+  EXPECT_LT(pos("c"), pos("d"));
+  for (const TaskStatus& t : status->tasks) {
+    EXPECT_EQ(t.state, "done") << t.id;
+    EXPECT_EQ(t.attempts, 1) << t.id;
+    EXPECT_EQ(t.result.value("task", ""), t.id);
+    EXPECT_GT(t.started_micros, 0) << t.id;
+    EXPECT_GE(t.finished_micros, t.started_micros) << t.id;
+    EXPECT_EQ(CountEvents(*id, "task.completed", t.id), 1) << t.id;
+  }
+  EXPECT_EQ(status->rows_done, 80);
+  EXPECT_EQ(CountEvents(*id, "phase.started"), 2);
+  EXPECT_EQ(CountEvents(*id, "run.succeeded"), 1);
+  EXPECT_EQ(store_->GetRun(*id)->state, "succeeded");
+  EXPECT_THAT(executor_.snapshots(), ::testing::UnorderedElementsAre("a", "b", "c", "d"));
+  EXPECT_TRUE(store_->VerifyEventLog()->intact);
+
+  auto runs = engine->ListRuns(10);
+  ASSERT_TRUE(runs.has_value());
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].tasks_done, 4);
+  EXPECT_EQ((*runs)[0].state, "succeeded");
+}
+
+TEST_P(EngineTest, ViewersCannotStartOrControlRuns) {
+  auto engine = MakeEngine();
+  auto denied = engine->Start(kTwoPhases, "two.yaml", kViewer);
+  ASSERT_FALSE(denied.has_value());
+  EXPECT_EQ(denied.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(denied.error().message(), HasSubstr("needs the role operator"));
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(engine->Pause(*id, kViewer).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(engine->Cancel(*id, kViewer).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(engine->Rollback(*id, kViewer).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(engine->GetStatus("run_nope").error().code(), StatusCode::kNotFound);
+  auto bad = engine->Start("run: x\nphases: [", "bad.yaml", kOperator);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_THAT(bad.error().message(), HasSubstr("bad.yaml:"));
+  EXPECT_EQ(store_->ListRuns("workflow", 10)->size(), 1u);  // nothing half-written
+}
+
+constexpr std::string_view kGated = R"(run: gated
+phases:
+  - name: replicate
+    tasks:
+      - {id: copy, type: copy, with: {from: "sqlite:///x.db", to: "sqlite:///y.db"}}
+  - name: cutover
+    approval: operator
+    tasks:
+      - {id: switch, type: command, with: {run: "true"}}
+  - name: decommission
+    approval: admin
+    tasks:
+      - {id: retire, type: command, with: {run: "true"}}
+)";
+
+TEST_P(EngineTest, ApprovalGatesWaitForTheRoleAndRecordWhoAndWhen) {
+  auto engine = MakeEngine();
+  auto id = engine->Start(kGated, "gated.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  auto status = engine->Drive(*id, 1);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, "waiting-approval");
+  EXPECT_EQ(status->awaiting, "cutover");
+  EXPECT_THAT(executor_.executed(), ElementsAre("copy"));
+  EXPECT_EQ(CountEvents(*id, "approval.requested"), 1);
+
+  Status viewer = engine->Approve(*id, "cutover", kViewer);
+  EXPECT_EQ(viewer.code(), StatusCode::kPermissionDenied);
+  Status wrong_phase = engine->Approve(*id, "decommission", kAdmin);
+  EXPECT_EQ(wrong_phase.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(wrong_phase.message(), HasSubstr("the phase awaiting approval is 'cutover'"));
+  EXPECT_EQ(engine->Approve(*id, "nope", kAdmin).code(), StatusCode::kNotFound);
+  EXPECT_EQ(engine->Resume(*id, kOperator).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CountEvents(*id, "run.approved"), 0);
+
+  ASSERT_TRUE(engine->Approve(*id, "cutover", kOperator).ok());
+  status = engine->Drive(*id, 1);
+  EXPECT_EQ(status->state, "waiting-approval");
+  EXPECT_EQ(status->awaiting, "decommission");
+  Status operator_denied = engine->Approve(*id, "decommission", kOperator);
+  EXPECT_EQ(operator_denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(operator_denied.message(), HasSubstr("needs the role admin"));
+  ASSERT_TRUE(engine->Approve(*id, "decommission", kAdmin).ok());
+  status = engine->Drive(*id, 1);
+  EXPECT_EQ(status->state, "succeeded");
+  EXPECT_THAT(executor_.executed(), ElementsAre("copy", "switch", "retire"));
+  EXPECT_EQ(status->phases[1].approved_by, "test:olga");
+  EXPECT_GT(status->phases[1].approved_micros, 0);
+  EXPECT_EQ(status->phases[2].approved_by, "test:ada");
+  // The approval request comes before the decision, which comes before the phase's work.
+  const auto kinds = EventKinds(*id);
+  auto first = [&](std::string_view k) { return std::ranges::find(kinds, k) - kinds.begin(); };
+  EXPECT_LT(first("approval.requested"), first("run.approved"));
+  EXPECT_EQ(CountEvents(*id, "approval.requested"), 2);
+}
+
+TEST_P(EngineTest, RetriesWithBackoffThenFailsWithTheWayOutAndResumes) {
+  executor_.scripts["c"] = {.fail_first = 3};
+  auto engine = MakeEngine();
+  std::string spec(kTwoPhases);
+  spec.replace(spec.find("depends_on: [a]}"), 16, "depends_on: [a], retries: 1, backoff: 50ms}");
+  auto id = engine->Start(spec, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value()) << id.error().ToString();
+  auto status = engine->Drive(*id, 2);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, "failed");
+  EXPECT_THAT(status->error, HasSubstr("task c failed: c attempt 2 failed"));
+  EXPECT_THAT(status->error, HasSubstr("ferry run resume"));
+  EXPECT_EQ(executor_.attempts("c"), 2);
+  EXPECT_EQ(CountEvents(*id, "task.failed", "c"), 2);
+  EXPECT_EQ(CountEvents(*id, "run.failed"), 1);
+  EXPECT_EQ(status->phases[1].state, "failed");
+
+  // The second attempt waited for the backoff after the first.
+  std::vector<int64_t> failed_at;
+  const std::vector<Event> events = *store_->ReadEvents(0, 1000, *id);
+  for (const Event& e : events) {
+    if (e.kind == "task.failed") failed_at.push_back(e.at_micros);
+  }
+  ASSERT_EQ(failed_at.size(), 2u);
+  EXPECT_GE(failed_at[1] - failed_at[0], 50'000);
+
+  // Resume retries the failed task (it fails once more, then succeeds); completed tasks do
+  // not run again.
+  ASSERT_TRUE(engine->Resume(*id, kOperator).ok());
+  status = engine->Drive(*id, 2);
+  EXPECT_EQ(status->state, "succeeded");
+  EXPECT_EQ(executor_.attempts("c"), 4);
+  EXPECT_EQ(executor_.attempts("a"), 1);
+  EXPECT_EQ(CountEvents(*id, "task.completed", "a"), 1);
+  EXPECT_EQ(CountEvents(*id, "run.resumed"), 1);
+}
+
+TEST_P(EngineTest, TimeoutStopsTheAttemptAndSaysSo) {
+  executor_.scripts["a"] = {.block = true};
+  auto engine = MakeEngine();
+  std::string spec(kTwoPhases);
+  spec.replace(spec.find("url: \"sqlite:///x.db\"}}"), 23,
+               "url: \"sqlite:///x.db\"}, timeout: 300ms}");
+  auto id = engine->Start(spec, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value()) << id.error().ToString();
+  auto status = engine->Drive(*id, 2);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, "failed");
+  EXPECT_THAT(status->error, HasSubstr("timed out after 300ms"));
+  EXPECT_EQ(executor_.blocked.load(), 0);
+}
+
+TEST_P(EngineTest, PauseStopsNewTasksAndResumeGoesOn) {
+  executor_.scripts["a"] = {.block = true};
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  ASSERT_TRUE(engine->RunWorkers(2).ok());
+  while (executor_.blocked.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(engine->Pause(*id, kOperator).ok());
+  EXPECT_EQ(engine->Pause(*id, kOperator).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(engine->GetStatus(*id)->state, "paused");
+  engine->Stop();  // gives the blocked task back without counting an attempt
+  EXPECT_EQ(engine->GetStatus(*id)->state, "paused");
+  executor_.scripts["a"] = {};
+  ASSERT_TRUE(engine->Resume(*id, kOperator).ok());
+  auto status = engine->Drive(*id, 2);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, "succeeded");
+  EXPECT_EQ(status->tasks[0].attempts, 1);  // the shutdown did not count
+  EXPECT_EQ(CountEvents(*id, "task.completed"), 4);
+}
+
+TEST_P(EngineTest, RollbackUndoesStartedTasksInReverseOrder) {
+  executor_.scripts["d"] = {.fail_first = 5};
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  auto status = engine->Drive(*id, 1);
+  ASSERT_EQ(status->state, "failed");
+  ASSERT_TRUE(engine->Rollback(*id, kOperator).ok());
+  status = engine->Drive(*id, 1);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, "rolled-back");
+  // d (failed, still undone: it may have written part of its work), then c, then b and a in
+  // reverse of their starts.
+  const auto undone = executor_.undone();
+  ASSERT_EQ(undone.size(), 4u);
+  EXPECT_EQ(undone[0], "d");
+  EXPECT_EQ(undone[1], "c");
+  auto [snapshot, result] = executor_.undo_inputs("c");
+  EXPECT_EQ(snapshot.value("before", ""), "c-state");
+  EXPECT_EQ(result.value("task", ""), "c");                  // completed: its result
+  EXPECT_TRUE(executor_.undo_inputs("d").second.is_null());  // not completed
+  for (const TaskStatus& t : status->tasks) EXPECT_EQ(t.state, "undone") << t.id;
+  EXPECT_EQ(CountEvents(*id, "task.undone"), 4);
+  EXPECT_EQ(CountEvents(*id, "run.rolled-back"), 1);
+  Status again = engine->Rollback(*id, kOperator);
+  EXPECT_EQ(again.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(again.message(), HasSubstr("already rolled-back"));
+}
+
+TEST_P(EngineTest, AFailedUndoStopsTheRollbackUntilRetried) {
+  executor_.scripts["c"] = {.undo_fail_first = 3};
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  ASSERT_EQ(engine->Drive(*id, 1)->state, "succeeded");
+  ASSERT_TRUE(engine->Rollback(*id, kOperator).ok());
+  auto status = engine->Drive(*id, 1);
+  EXPECT_EQ(status->state, "rollback-failed");
+  EXPECT_THAT(status->error, HasSubstr("the undo of task c failed"));
+  EXPECT_THAT(executor_.undone(), ElementsAre("d"));  // nothing after c was undone
+  ASSERT_TRUE(engine->Rollback(*id, kOperator).ok());
+  status = engine->Drive(*id, 1);
+  EXPECT_EQ(status->state, "rolled-back");
+  const auto undone = executor_.undone();
+  ASSERT_EQ(undone.size(), 4u);
+  EXPECT_EQ(undone[1], "c");
+}
+
+TEST_P(EngineTest, CancelStopsTheRunningTaskAndACancelledRunCannotResume) {
+  executor_.scripts["a"] = {.block = true};
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  ASSERT_TRUE(engine->RunWorkers(2).ok());
+  while (executor_.blocked.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(engine->Cancel(*id, kOperator).ok());
+  while (executor_.blocked.load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  engine->Stop();
+  auto status = engine->GetStatus(*id);
+  EXPECT_EQ(status->state, "cancelled");
+  Status resume = engine->Resume(*id, kOperator);
+  EXPECT_EQ(resume.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(resume.message(), HasSubstr("was cancelled and cannot resume"));
+  EXPECT_THAT(resume.message(), HasSubstr("ferry run rollback"));
+  EXPECT_EQ(engine->Cancel(*id, kOperator).code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(engine->Rollback(*id, kOperator).ok());
+  status = engine->Drive(*id, 1);
+  EXPECT_EQ(status->state, "rolled-back");
+}
+
+TEST_P(EngineTest, LeasesOfADeadProcessAreGivenBackAndTheTaskRunsOnce) {
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  // Schedule the first phase, then let a process that died hold task a.
+  ASSERT_EQ(engine->GetStatus(*id)->state, "running");
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  int wstatus = 0;
+  waitpid(child, &wstatus, 0);
+  const std::string dead = HostWorkerId();
+  const std::string dead_worker =
+      dead.substr(0, dead.find(':')) + ":" + std::to_string(child) + ":deadbeef";
+  // Enqueue as the engine would, then claim as the dead worker.
+  ASSERT_TRUE(store_->Enqueue({.queue = "run:" + *id,
+                               .kind = "check.connect",
+                               .payload = Json{{"task", "a"}}.dump(),
+                               .dedupe_key = "a"}));
+  auto claimed =
+      store_->Claim("run:" + *id, {.worker = dead_worker, .lease_micros = 3'600'000'000});
+  ASSERT_EQ(claimed->size(), 1u);
+  auto status = engine->Drive(*id, 2);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, "succeeded");
+  EXPECT_EQ(CountEvents(*id, "task.completed", "a"), 1);
+  EXPECT_EQ(executor_.attempts("a"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& param_info) { return param_info.param; });
+
+}  // namespace
+}  // namespace ferry::workflow

@@ -1,0 +1,1563 @@
+// The task types of docs/workflow.md ("Task types"): what one attempt of each does, and its undo.
+//
+// Three kinds of work:
+// - checks and smoke tests run in this process and only read (a connector, libpq or SQLite for
+//   SQL, statvfs, getaddrinfo, TCP connects, an HTTP client, a TLS handshake);
+// - `command` and `cutover` run a configured shell command as a child process;
+// - `iac.write`, `copy` and `verify` run the ferry binary itself as a child process, so that a
+//   copy keeps its own store-backed run (resumed chunk by chunk after a crash) and a crash of the
+//   copy cannot take the engine down with it.
+// A child is in its own process group, dies with ferry (PR_SET_PDEATHSIG), and is killed, with
+// its whole group, when the attempt is cancelled or times out.
+#include "workflow/executors.h"
+
+#include <httplib.h>
+
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "base/config.h"
+#include "base/url.h"
+#include "connect/connector.h"
+
+extern char** environ;
+
+namespace ferry::workflow {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+
+// "task `copy-bank` (copy)": how every error starts.
+std::string Who(const TaskRun& run) {
+  return fmt::format("task `{}` ({})", run.spec->id, run.spec->type);
+}
+
+Env* EnvOf(const TaskRun& run) { return run.env != nullptr ? run.env : Env::Default(); }
+
+std::optional<std::string> OptionalParam(const TaskRun& run, std::string_view key) {
+  const Json& with = run.spec->with;
+  if (!with.is_object()) return std::nullopt;
+  auto it = with.find(std::string(key));
+  if (it == with.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+// A required `with` parameter. `example` shows what it looks like.
+Result<std::string> Param(const TaskRun& run, std::string_view key, std::string_view example) {
+  std::optional<std::string> value = OptionalParam(run, key);
+  if (!value || value->empty()) {
+    return Err(InvalidArgument("{}: `with` has no `{}`; add it to the task, e.g. `with: {{{}: {}}}`",
+                               Who(run), key, key, example));
+  }
+  return *value;
+}
+
+// "10GiB", "10GB", "512MiB", "1024": a byte count. Binary (KiB, MiB, GiB, TiB, PiB) and decimal
+// (KB, MB, GB, TB, PB) units; a bare number is bytes.
+Result<uint64_t> ParseByteSize(std::string_view text) {
+  uint64_t number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (ec != std::errc() || end == text.data()) {
+    return Err(InvalidArgument("`{}` is not a size; write e.g. 10GiB, 500MB or 1048576", text));
+  }
+  std::string unit(end, text.data() + text.size());
+  while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+  static const std::vector<std::pair<std::string_view, uint64_t>> kUnits = {
+      {"", 1},
+      {"B", 1},
+      {"KB", 1000ULL},
+      {"MB", 1000ULL * 1000},
+      {"GB", 1000ULL * 1000 * 1000},
+      {"TB", 1000ULL * 1000 * 1000 * 1000},
+      {"PB", 1000ULL * 1000 * 1000 * 1000 * 1000},
+      {"KiB", 1ULL << 10},
+      {"MiB", 1ULL << 20},
+      {"GiB", 1ULL << 30},
+      {"TiB", 1ULL << 40},
+      {"PiB", 1ULL << 50}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit != name) continue;
+    if (number > UINT64_MAX / factor) return Err(InvalidArgument("`{}` is too large", text));
+    return number * factor;
+  }
+  return Err(InvalidArgument("`{}`: unknown unit `{}`; use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB",
+                             text, unit));
+}
+
+std::string FormatBytes(uint64_t bytes) {
+  if (bytes >= (1ULL << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1ULL << 30));
+  if (bytes >= (1ULL << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1ULL << 20));
+  return fmt::format("{} bytes", bytes);
+}
+
+Result<uint16_t> ParsePort(const TaskRun& run, std::string_view text) {
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc() || end != text.data() + text.size() || port == 0 || port > 65535) {
+    return Err(InvalidArgument("{}: `port` {} is not a TCP port; expected 1 to 65535", Who(run),
+                               text));
+  }
+  return static_cast<uint16_t>(port);
+}
+
+// A file or directory name made from a task id: what is not [A-Za-z0-9._-] becomes '_'.
+std::string SafeName(std::string_view id) {
+  std::string out(id);
+  for (char& c : out) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+  }
+  if (out.empty() || out.front() == '.') out.insert(out.begin(), '_');
+  return out;
+}
+
+// The last `lines` non-empty lines of a file, joined by " | ", for error messages.
+std::string Tail(Env* env, const std::string& path, int lines) {
+  Result<std::string> text = env->ReadFile(path);
+  if (!text.has_value()) return "";
+  std::vector<std::string> out;
+  std::string_view rest = *text;
+  while (!rest.empty() && static_cast<int>(out.size()) < lines) {
+    while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
+    const size_t nl = rest.rfind('\n');
+    std::string_view line = nl == std::string_view::npos ? rest : rest.substr(nl + 1);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(0, nl);
+    if (line.size() > 400) line = line.substr(line.size() - 400);
+    if (!line.empty()) out.emplace_back(line);
+  }
+  std::reverse(out.begin(), out.end());
+  return fmt::format("{}", fmt::join(out, " | "));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+struct ChildSpec {
+  std::vector<std::string> argv;  // argv[0] is an absolute path
+  std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
+  std::string stdout_path;  // created (truncated)
+  std::string stderr_path;  // the same path: both streams into one file
+  // Gives the child a pipe in FERRY_PROGRESS_FD and hands each line it writes to this.
+  std::function<void(std::string_view line)> on_progress_line;
+  std::string what;  // "`run`", "ferry copy": for messages
+};
+
+enum class ChildEnding { kExited, kSignalled, kCancelled, kTimedOut };
+
+struct ChildOutcome {
+  ChildEnding ending = ChildEnding::kExited;
+  int exit_code = 0;
+  int signal = 0;
+  double seconds = 0;
+};
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    Reset();
+    fd_ = std::exchange(other.fd_, -1);
+    return *this;
+  }
+  ~Fd() { Reset(); }
+  int get() const { return fd_; }
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<Fd> OpenOutput(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Err(Unavailable("cannot create {}: {}; check the run's work directory", path,
+                           std::strerror(errno)));
+  }
+  return Fd(fd);
+}
+
+// Closes every descriptor from 3 up, except `keep` (sorted, each >= 3). Async-signal-safe.
+void CloseAllBut(const int* keep, int count) {
+  unsigned first = 3;
+  for (int i = 0; i < count; ++i) {
+    const auto k = static_cast<unsigned>(keep[i]);
+    if (k > first) ::close_range(first, k - 1, 0);
+    first = std::max(first, k + 1);
+  }
+  ::close_range(first, ~0U, 0);
+}
+
+// Signals the child's process group, then waits for the child (not reaping it) up to `grace`.
+bool SignalGroupAndWait(pid_t pid, int signal, int64_t grace_ms) {
+  ::kill(-pid, signal);
+  for (int64_t waited = 0; waited <= grace_ms; waited += 10) {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid) {
+      return true;
+    }
+    ::usleep(10'000);
+  }
+  return false;
+}
+
+// Runs the child to its end, polling run.cancelled() every 50 ms. On cancel or timeout the
+// child's group gets SIGTERM, then SIGKILL 300 ms later (a copy killed is resumed by its next
+// attempt; a command must tolerate it as it tolerates a crash).
+Result<ChildOutcome> RunChild(const TaskRun& run, const ChildSpec& spec) {
+  FERRY_ASSIGN_OR_RETURN(Fd out, OpenOutput(spec.stdout_path));
+  Fd err;
+  if (spec.stderr_path != spec.stdout_path) {
+    FERRY_ASSIGN_OR_RETURN(err, OpenOutput(spec.stderr_path));
+  }
+  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  int progress[2] = {-1, -1};
+  if (spec.on_progress_line && ::pipe2(progress, O_CLOEXEC) != 0) {
+    return Err(ResourceExhausted("{}: cannot create a pipe: {}", Who(run), std::strerror(errno)));
+  }
+  Fd progress_read(progress[0]);
+  Fd progress_write(progress[1]);
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    return Err(ResourceExhausted("{}: cannot create a pipe: {}", Who(run), std::strerror(errno)));
+  }
+  Fd report_read(report[0]);
+  Fd report_write(report[1]);
+
+  // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
+  std::vector<std::pair<std::string, std::string>> extra = spec.env;
+  if (progress_write.get() >= 0) {
+    extra.emplace_back("FERRY_PROGRESS_FD", std::to_string(progress_write.get()));
+  }
+  std::vector<std::string> env_strings;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    const std::string_view name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const auto& [k, v] : extra) replaced = replaced || k == name;
+    if (!replaced) env_strings.emplace_back(entry);
+  }
+  for (const auto& [k, v] : extra) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings = spec.argv;
+  std::vector<char*> argv;
+  for (std::string& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  int keep[2] = {progress_write.get(), report_write.get()};
+  int keep_count = 2;
+  if (keep[0] < 0) {
+    keep[0] = keep[1];
+    keep_count = 1;
+  } else if (keep[0] > keep[1]) {
+    std::swap(keep[0], keep[1]);
+  }
+  const int out_fd = out.get();
+  const int err_fd = err.get() >= 0 ? err.get() : out.get();
+  const int in_fd = devnull.get();
+  const int progress_fd = progress_write.get();
+  const int report_fd = report_write.get();
+  const pid_t parent = ::getpid();
+  const int64_t start = EnvOf(run)->MonotonicMicros();
+
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return Err(ResourceExhausted("{}: cannot start {}: fork: {}", Who(run), spec.what,
+                                 std::strerror(errno)));
+  }
+  if (pid == 0) {
+    auto fail = [&](int stage) {
+      const int e[2] = {stage, errno};
+      ssize_t unused = ::write(report_fd, e, sizeof(e));
+      (void)unused;
+      ::_exit(127);
+    };
+    ::setpgid(0, 0);
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(1);
+    if (::getppid() != parent) ::_exit(127);  // ferry died before prctl: no signal would come
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &dfl, nullptr);
+    if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) fail(2);
+    if (progress_fd >= 0 && ::fcntl(progress_fd, F_SETFD, 0) != 0) fail(2);
+    CloseAllBut(keep, keep_count);
+    ::execve(argv[0], argv.data(), envp.data());
+    fail(3);
+  }
+  ::setpgid(pid, pid);  // also here, so that a signal to the group never races the child's own
+  report_write.Reset();
+  progress_write.Reset();
+  int failure[2] = {0, 0};
+  ssize_t got = 0;
+  do {
+    got = ::read(report_read.get(), failure, sizeof(failure));
+  } while (got < 0 && errno == EINTR);
+  if (got == static_cast<ssize_t>(sizeof(failure))) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    static constexpr std::string_view kStages[] = {"", "prctl", "redirecting its output",
+                                                   "execve"};
+    return Err(FailedPrecondition("{}: cannot start {} ({}: {}): check that {} exists and is "
+                                  "executable",
+                                  Who(run), spec.what, kStages[failure[0] & 3],
+                                  std::strerror(failure[1]), spec.argv[0]));
+  }
+
+  std::string pending;  // a progress line not complete yet
+  auto drain = [&] {
+    if (progress_read.get() < 0) return;
+    char buffer[4096];
+    for (;;) {
+      const ssize_t n = ::read(progress_read.get(), buffer, sizeof(buffer));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      pending.append(buffer, static_cast<size_t>(n));
+      size_t nl;
+      while ((nl = pending.find('\n')) != std::string::npos) {
+        spec.on_progress_line(std::string_view(pending).substr(0, nl));
+        pending.erase(0, nl + 1);
+      }
+      if (n < static_cast<ssize_t>(sizeof(buffer))) break;
+    }
+  };
+  if (progress_read.get() >= 0) ::fcntl(progress_read.get(), F_SETFL, O_NONBLOCK);
+  const int64_t timeout = run.spec->timeout_micros;
+  ChildOutcome outcome;
+  for (;;) {
+    int status = 0;
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) {
+      drain();
+      outcome.ending = WIFSIGNALED(status) ? ChildEnding::kSignalled : ChildEnding::kExited;
+      outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      outcome.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+      break;
+    }
+    const bool cancelled = run.cancelled();
+    const bool timed_out =
+        timeout > 0 && EnvOf(run)->MonotonicMicros() - start >= timeout;
+    if (cancelled || timed_out) {
+      if (!SignalGroupAndWait(pid, SIGTERM, 300)) SignalGroupAndWait(pid, SIGKILL, 5000);
+      ::kill(-pid, SIGKILL);  // what is left of its group (the child is not reaped yet)
+      ::waitpid(pid, &status, 0);
+      outcome.ending = cancelled ? ChildEnding::kCancelled : ChildEnding::kTimedOut;
+      break;
+    }
+    if (progress_read.get() >= 0) {
+      pollfd p{.fd = progress_read.get(), .events = POLLIN, .revents = 0};
+      ::poll(&p, 1, 50);
+      drain();
+    } else {
+      ::usleep(50'000);
+    }
+  }
+  outcome.seconds = static_cast<double>(EnvOf(run)->MonotonicMicros() - start) / 1e6;
+  return outcome;
+}
+
+// The common failures of a child: cancelled, timed out, killed by a signal. nullopt when it
+// exited (the caller reads the exit code).
+std::optional<Status> ChildFailure(const TaskRun& run, const ChildSpec& spec,
+                                   const ChildOutcome& outcome, const std::string& log) {
+  switch (outcome.ending) {
+    case ChildEnding::kCancelled:
+      return Cancelled("{}: cancelled; {} was stopped (its process group killed) after {:.1f} s",
+                       Who(run), spec.what, outcome.seconds);
+    case ChildEnding::kTimedOut:
+      return DeadlineExceeded(
+          "{}: {} did not finish within the task's timeout of {:.0f} s and was killed; raise "
+          "`timeout:` or find what it waits on in {}",
+          Who(run), spec.what, static_cast<double>(run.spec->timeout_micros) / 1e6, log);
+    case ChildEnding::kSignalled:
+      return Unavailable("{}: {} was killed by signal {} ({}); its output is in {}", Who(run),
+                         spec.what, outcome.signal, strsignal(outcome.signal), log);
+    case ChildEnding::kExited:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+Status PrepareWorkDir(const TaskRun& run) {
+  if (run.work_dir.empty()) {
+    return FailedPrecondition("{}: the run has no work directory for the task's output", Who(run));
+  }
+  Status made = EnvOf(run)->CreateDirs(run.work_dir);
+  if (!made.ok()) return made.WithContext(Who(run));
+  return OkStatus();
+}
+
+std::vector<std::pair<std::string, std::string>> TaskEnvironment(const TaskRun& run) {
+  return {{"FERRY_RUN_ID", run.run_id},
+          {"FERRY_TASK_ID", run.spec->id},
+          {"FERRY_ATTEMPT", std::to_string(run.attempt)}};
+}
+
+// ---------------------------------------------------------------------------------------------
+// command, cutover
+
+// Runs `command` with /bin/sh -c, output into work_dir/<task>.<label>.log.
+Result<Json> RunShell(const TaskRun& run, const std::string& key, const std::string& command,
+                      const std::string& label) {
+  FERRY_RETURN_IF_ERROR(PrepareWorkDir(run));
+  const std::string name = fmt::format("{}.{}.log", SafeName(run.spec->id), label);
+  const std::string log = run.work_dir + "/" + name;
+  ChildSpec spec{.argv = {"/bin/sh", "-c", command},
+                 .env = TaskEnvironment(run),
+                 .stdout_path = log,
+                 .stderr_path = log,
+                 .what = fmt::format("`{}` ({})", key, command)};
+  if (label == "undo") spec.env.emplace_back("FERRY_UNDO", "1");
+  FERRY_ASSIGN_OR_RETURN(ChildOutcome outcome, RunChild(run, spec));
+  if (std::optional<Status> failed = ChildFailure(run, spec, outcome, log)) return Err(*failed);
+  if (outcome.exit_code != 0) {
+    const std::string tail = Tail(EnvOf(run), log, 5);
+    return Err(FailedPrecondition(
+        "{}: `{}` ({}) exited with code {}{}; the whole output is in {}; fix the command (or "
+        "what it acts on) and resume the run",
+        Who(run), key, command, outcome.exit_code,
+        tail.empty() ? std::string(" and printed nothing") : fmt::format("; its last lines: {}", tail),
+        log));
+  }
+  return Json{{"command", command},
+              {"exit_code", 0},
+              {"seconds", outcome.seconds},
+              {"log", name},
+              {"artifacts", Json::array({name})}};
+}
+
+Result<Json> ExecuteCommand(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string command, Param(run, "run", "\"./switch-dns.sh\""));
+  return RunShell(run, "run", command, fmt::format("attempt-{}", run.attempt));
+}
+
+Result<Json> UndoCommand(const TaskRun& run) {
+  std::optional<std::string> undo = OptionalParam(run, "undo");
+  if (!undo || undo->empty()) {
+    return Json{{"undo", "none"}, {"note", "the task declares no `undo` command"}};
+  }
+  FERRY_ASSIGN_OR_RETURN(Json ran, RunShell(run, "undo", *undo, "undo"));
+  ran["undo"] = "ran";
+  return ran;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQL on a database by URL, for the checks and smoke tests that need more than a connector:
+// SQLite (the file must exist; opened read-only) and PostgreSQL (libpq, 10 s connect timeout).
+
+using SqlRows = std::vector<std::vector<std::optional<std::string>>>;
+
+struct SqlAnswer {
+  SqlRows rows;
+  std::string server_version;  // "15.8", "3.40.1"
+  std::string engine;
+};
+
+Result<SqlAnswer> RunSql(const TaskRun& run, const std::string& url, const std::string& sql) {
+  const std::string location = RedactUrl(url);
+  SqlAnswer answer;
+  if (url.starts_with("sqlite://")) {
+    answer.engine = "sqlite";
+    const std::string path = url.substr(9);
+    if (path.empty() || !EnvOf(run)->FileExists(path)) {
+      return Err(NotFound("{}: {}: no such database file; check the path (sqlite:///abs/path.db)",
+                          Who(run), location));
+    }
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db(raw, &sqlite3_close_v2);
+    if (rc != SQLITE_OK) {
+      return Err(Unavailable("{}: {}: cannot open: {}", Who(run), location,
+                             raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    sqlite3_busy_timeout(raw, 5000);
+    answer.server_version = sqlite3_libversion();
+    if (sql.empty()) return answer;
+    sqlite3_stmt* stmt_raw = nullptr;
+    if (sqlite3_prepare_v2(raw, sql.c_str(), -1, &stmt_raw, nullptr) != SQLITE_OK) {
+      return Err(InvalidArgument("{}: {}: `{}` does not run: {}; fix `sql`", Who(run), location,
+                                 sql, sqlite3_errmsg(raw)));
+    }
+    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(stmt_raw, &sqlite3_finalize);
+    for (;;) {
+      const int step = sqlite3_step(stmt_raw);
+      if (step == SQLITE_DONE) break;
+      if (step != SQLITE_ROW) {
+        return Err(FailedPrecondition("{}: {}: `{}` failed: {}", Who(run), location, sql,
+                                      sqlite3_errmsg(raw)));
+      }
+      std::vector<std::optional<std::string>> row;
+      for (int c = 0; c < sqlite3_column_count(stmt_raw); ++c) {
+        const unsigned char* text = sqlite3_column_text(stmt_raw, c);
+        row.push_back(text == nullptr ? std::nullopt
+                                      : std::optional<std::string>(reinterpret_cast<const char*>(text)));
+      }
+      answer.rows.push_back(std::move(row));
+    }
+    return answer;
+  }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    answer.engine = "postgresql";
+    const char* keys[] = {"dbname", "connect_timeout", nullptr};
+    const char* values[] = {url.c_str(), "10", nullptr};
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdbParams(keys, values, 1),
+                                                      &PQfinish);
+    if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
+      std::string message = conn != nullptr ? PQerrorMessage(conn.get()) : "out of memory";
+      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+        message.pop_back();
+      }
+      return Err(Unavailable(
+          "{}: {}: cannot connect: {}; check that the server runs and is reachable, and the "
+          "URL's host, port, database, user and password (PGPASSWORD and ~/.pgpass are read)",
+          Who(run), location, RedactSecretsOf(url, message)));
+    }
+    PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+    const char* version = PQparameterStatus(conn.get(), "server_version");
+    answer.server_version = version != nullptr ? version : "";
+    if (sql.empty()) return answer;
+    std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn.get(), sql.c_str()), &PQclear);
+    const ExecStatusType status = PQresultStatus(res.get());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      std::string message = PQresultErrorMessage(res.get());
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      return Err(FailedPrecondition("{}: {}: `{}` failed: {}", Who(run), location, sql, message));
+    }
+    for (int r = 0; r < PQntuples(res.get()); ++r) {
+      std::vector<std::optional<std::string>> row;
+      for (int c = 0; c < PQnfields(res.get()); ++c) {
+        row.push_back(PQgetisnull(res.get(), r, c)
+                          ? std::nullopt
+                          : std::optional<std::string>(PQgetvalue(res.get(), r, c)));
+      }
+      answer.rows.push_back(std::move(row));
+    }
+    return answer;
+  }
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) {
+    return Err(InvalidArgument("{}: `{}` is not a database URL; write sqlite:///abs/path.db or "
+                               "postgresql://user@host:port/db",
+                               Who(run), location));
+  }
+  return Err(Unimplemented(
+      "{}: {}: this task type runs SQL on SQLite and PostgreSQL only; for {} use check.connect, "
+      "or a `command` task with the engine's client",
+      Who(run), location, url.substr(0, scheme)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+Result<std::unique_ptr<Connector>> OpenDatabase(const TaskRun& run, const std::string& url,
+                                                std::string_view way_out) {
+  Result<std::unique_ptr<Connector>> opened = Connector::Open(url);
+  if (!opened.has_value()) {
+    return Err(Status(opened.error().code(), fmt::format("{}: {}{}", Who(run),
+                                                         opened.error().message(), way_out)));
+  }
+  return opened;
+}
+
+Result<Json> CheckConnect(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string url, Param(run, "url", "\"postgresql://app@db:5432/bank\""));
+  FERRY_ASSIGN_OR_RETURN(auto db, OpenDatabase(run, url, ""));
+  Result<std::vector<std::string>> tables = db->ListTables();
+  if (!tables.has_value()) return Err(tables.error().WithContext(Who(run)));
+  return Json{{"engine", db->engine()}, {"location", db->location()}, {"tables", tables->size()}};
+}
+
+Result<Json> CheckCredentials(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string url, Param(run, "url", "\"postgresql://app@db:5432/bank\""));
+  FERRY_ASSIGN_OR_RETURN(
+      auto db, OpenDatabase(run, url,
+                            " (the log-in with the credentials the URL names was refused or "
+                            "could not be tried; fix the user or password, or grant it access)"));
+  // Reading the catalogue proves the user may do more than connect.
+  Result<std::vector<std::string>> tables = db->ListTables();
+  if (!tables.has_value()) {
+    return Err(PermissionDenied("{}: {}: logged in, but cannot read the catalogue: {}; grant the "
+                                "user access to the database",
+                                Who(run), db->location(), tables.error().message()));
+  }
+  return Json{{"engine", db->engine()}, {"location", db->location()}, {"logged_in", true},
+              {"tables_visible", tables->size()}};
+}
+
+// "15.8 (Debian 15.8-1)" -> {15, 8}.
+std::vector<int> VersionNumbers(std::string_view text) {
+  std::vector<int> out;
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    int n = 0;
+    auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), n);
+    if (ec != std::errc()) break;
+    out.push_back(n);
+    i = static_cast<size_t>(end - text.data());
+    if (i < text.size() && text[i] == '.') ++i;
+    else break;
+  }
+  return out;
+}
+
+Result<Json> CheckVersion(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string url, Param(run, "url", "\"postgresql://app@db:5432/bank\""));
+  FERRY_ASSIGN_OR_RETURN(std::string min, Param(run, "min", "\"15\""));
+  const std::vector<int> wanted = VersionNumbers(min);
+  if (wanted.empty()) {
+    return Err(InvalidArgument("{}: `min` {} is not a version; write e.g. 15 or 3.40.1", Who(run),
+                               min));
+  }
+  FERRY_ASSIGN_OR_RETURN(SqlAnswer answer, RunSql(run, url, ""));
+  const std::vector<int> found = VersionNumbers(answer.server_version);
+  if (found.empty()) {
+    return Err(Internal("{}: {}: the server's version `{}` could not be read", Who(run),
+                        RedactUrl(url), answer.server_version));
+  }
+  if (std::lexicographical_compare(found.begin(), found.end(), wanted.begin(), wanted.end())) {
+    return Err(FailedPrecondition(
+        "{}: {} runs {} {}, older than the {} the task requires; upgrade the server or lower "
+        "`min`",
+        Who(run), RedactUrl(url), answer.engine, answer.server_version, min));
+  }
+  return Json{{"engine", answer.engine}, {"version", answer.server_version}, {"min", min}};
+}
+
+Result<Json> CheckDisk(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string path, Param(run, "path", "\"/var/lib/ferry\""));
+  FERRY_ASSIGN_OR_RETURN(std::string free_text, Param(run, "free", "\"10GiB\""));
+  Result<uint64_t> wanted = ParseByteSize(free_text);
+  if (!wanted.has_value()) {
+    return Err(InvalidArgument("{}: `free`: {}", Who(run), wanted.error().message()));
+  }
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) != 0) {
+    return Err(NotFound("{}: `path` {}: {}; name a directory on the disk to check", Who(run), path,
+                        std::strerror(errno)));
+  }
+  const uint64_t available = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  const uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+  if (available < *wanted) {
+    return Err(ResourceExhausted(
+        "{}: {} has {} free (for an unprivileged user), less than the {} required; free space "
+        "or give the migration another disk",
+        Who(run), path, FormatBytes(available), free_text));
+  }
+  return Json{{"path", path}, {"free_bytes", available}, {"total_bytes", total},
+              {"required_bytes", *wanted}};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Smoke tests
+
+// scheme://host[:port][/path]
+struct HttpTarget {
+  std::string base;  // scheme://host:port
+  std::string path;  // /path?query
+};
+
+Result<HttpTarget> ParseHttpUrl(const TaskRun& run, const std::string& url) {
+  const bool https = url.starts_with("https://");
+  if (!https && !url.starts_with("http://")) {
+    return Err(InvalidArgument("{}: `url` {} is not an http:// or https:// URL; write e.g. "
+                               "https://app.example.com/health",
+                               Who(run), url));
+  }
+  const size_t host_start = https ? 8 : 7;
+  const size_t slash = url.find('/', host_start);
+  HttpTarget target;
+  target.base = url.substr(0, slash);
+  target.path = slash == std::string::npos ? "/" : url.substr(slash);
+  if (target.base.size() == host_start) {
+    return Err(InvalidArgument("{}: `url` {} names no host", Who(run), url));
+  }
+  return target;
+}
+
+Result<Json> SmokeHttp(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string url, Param(run, "url", "\"https://app.example.com/health\""));
+  const std::string status_text = OptionalParam(run, "status").value_or("200");
+  int expected = 0;
+  auto [end, ec] =
+      std::from_chars(status_text.data(), status_text.data() + status_text.size(), expected);
+  if (ec != std::errc() || end != status_text.data() + status_text.size() || expected < 100 ||
+      expected > 599) {
+    return Err(InvalidArgument("{}: `status` {} is not an HTTP status; write e.g. 200", Who(run),
+                               status_text));
+  }
+  FERRY_ASSIGN_OR_RETURN(HttpTarget target, ParseHttpUrl(run, url));
+  httplib::Client client(target.base);
+  client.set_connection_timeout(10, 0);
+  client.set_read_timeout(30, 0);
+  client.set_follow_location(false);
+  if (std::optional<std::string> ca = OptionalParam(run, "ca")) {
+    client.set_ca_cert_path(ca->c_str());
+  }
+  client.enable_server_certificate_verification(true);
+  const int64_t start = EnvOf(run)->MonotonicMicros();
+  httplib::Result response = client.Get(target.path);
+  const double ms = static_cast<double>(EnvOf(run)->MonotonicMicros() - start) / 1000;
+  if (!response) {
+    return Err(Unavailable("{}: GET {}: {}; check that the service runs and is reachable from "
+                           "this host",
+                           Who(run), RedactUrl(url), httplib::to_string(response.error())));
+  }
+  if (response->status != expected) {
+    std::string body = response->body.substr(0, 200);
+    for (char& c : body) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    return Err(FailedPrecondition(
+        "{}: GET {} answered {} where {} was expected{}; check the service (or set `status`)",
+        Who(run), RedactUrl(url), response->status, expected,
+        body.empty() ? std::string() : fmt::format(" (body: {})", body)));
+  }
+  return Json{{"url", RedactUrl(url)}, {"status", response->status}, {"milliseconds", ms},
+              {"bytes", response->body.size()}};
+}
+
+Result<Json> SmokeSql(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string url, Param(run, "url", "\"postgresql://app@db/bank\""));
+  const std::string sql = OptionalParam(run, "sql").value_or("SELECT 1");
+  const int64_t start = EnvOf(run)->MonotonicMicros();
+  FERRY_ASSIGN_OR_RETURN(SqlAnswer answer, RunSql(run, url, sql));
+  const double ms = static_cast<double>(EnvOf(run)->MonotonicMicros() - start) / 1000;
+  Json first = nullptr;
+  if (!answer.rows.empty() && !answer.rows[0].empty() && answer.rows[0][0]) first = *answer.rows[0][0];
+  Json result = {{"engine", answer.engine}, {"sql", sql},          {"rows", answer.rows.size()},
+                 {"first_value", first},    {"milliseconds", ms}};
+  if (std::optional<std::string> expect = OptionalParam(run, "expect")) {
+    if (!first.is_string() || first.get<std::string>() != *expect) {
+      return Err(FailedPrecondition("{}: `{}` on {} gave {} where `expect` is {}", Who(run), sql,
+                                    RedactUrl(url), first.is_null() ? "no value" : first.dump(),
+                                    *expect));
+    }
+  }
+  return result;
+}
+
+struct SslDeleter {
+  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
+  void operator()(SSL* p) const { SSL_free(p); }
+  void operator()(X509* p) const { X509_free(p); }
+};
+
+std::string OpenSslErrors() {
+  std::string out;
+  while (const unsigned long e = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(e, buffer, sizeof(buffer));
+    if (!out.empty()) out += "; ";
+    out += buffer;
+  }
+  return out.empty() ? "no detail" : out;
+}
+
+Result<Json> SmokeTls(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string host, Param(run, "host", "app.example.com"));
+  const std::string port_text = OptionalParam(run, "port").value_or("443");
+  FERRY_ASSIGN_OR_RETURN(uint16_t port, ParsePort(run, port_text));
+  const std::string days_text = OptionalParam(run, "days").value_or("14");
+  int days = 0;
+  auto [end, ec] = std::from_chars(days_text.data(), days_text.data() + days_text.size(), days);
+  if (ec != std::errc() || end != days_text.data() + days_text.size() || days < 0) {
+    return Err(InvalidArgument("{}: `days` {} is not a number of days; write e.g. 14", Who(run),
+                               days_text));
+  }
+  const std::string where = fmt::format("{}:{}", host, port);
+  Result<int> socket = EnvOf(run)->ConnectTcp(host, port, 10'000);
+  if (!socket.has_value()) {
+    return Err(Unavailable("{}: {}: {}; check that the service listens there and is reachable",
+                           Who(run), where, socket.error().message()));
+  }
+  Fd fd(*socket);
+  std::unique_ptr<SSL_CTX, SslDeleter> ctx(SSL_CTX_new(TLS_client_method()));
+  if (ctx == nullptr) return Err(Internal("{}: TLS: {}", Who(run), OpenSslErrors()));
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  std::optional<std::string> ca = OptionalParam(run, "ca");
+  if (ca) {
+    if (SSL_CTX_load_verify_locations(ctx.get(), ca->c_str(), nullptr) != 1) {
+      return Err(InvalidArgument("{}: `ca` {}: not a readable PEM certificate file ({})", Who(run),
+                                 *ca, OpenSslErrors()));
+    }
+  } else {
+    SSL_CTX_set_default_verify_paths(ctx.get());
+  }
+  // The handshake completes whatever the chain; the verdict is read and reported below.
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  std::unique_ptr<SSL, SslDeleter> ssl(SSL_new(ctx.get()));
+  SSL_set_fd(ssl.get(), fd.get());
+  SSL_set_tlsext_host_name(ssl.get(), host.c_str());
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+  }
+  timeval tv{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  if (SSL_connect(ssl.get()) != 1) {
+    return Err(Unavailable("{}: {}: the TLS handshake failed ({}); check that the port serves TLS",
+                           Who(run), where, OpenSslErrors()));
+  }
+  std::unique_ptr<X509, SslDeleter> cert(SSL_get1_peer_certificate(ssl.get()));
+  if (cert == nullptr) {
+    return Err(FailedPrecondition("{}: {}: the server sent no certificate", Who(run), where));
+  }
+  const long verdict = SSL_get_verify_result(ssl.get());
+  char subject[512];
+  X509_NAME_oneline(X509_get_subject_name(cert.get()), subject, sizeof(subject));
+  if (verdict != X509_V_OK) {
+    return Err(FailedPrecondition(
+        "{}: {}: the certificate ({}) is not valid: {}; {}", Who(run), where, subject,
+        X509_verify_cert_error_string(verdict),
+        ca ? "renew it, or check `ca` names the CA that issued it"
+           : "renew it, or name the CA that issued it in `ca` (a PEM file)"));
+  }
+  int remaining_days = 0;
+  int remaining_seconds = 0;
+  ASN1_TIME_diff(&remaining_days, &remaining_seconds, nullptr, X509_get0_notAfter(cert.get()));
+  if (remaining_days < days) {
+    return Err(FailedPrecondition(
+        "{}: {}: the certificate ({}) expires in {} day(s), fewer than the {} required; renew "
+        "it before the cutover",
+        Who(run), where, subject, remaining_days, days));
+  }
+  return Json{{"host", host},
+              {"port", port},
+              {"subject", subject},
+              {"days_left", remaining_days},
+              {"protocol", SSL_get_version(ssl.get())}};
+}
+
+Result<Json> SmokeDns(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string name, Param(run, "name", "app.example.com"));
+  std::optional<std::string> expected = OptionalParam(run, "address");
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int rc = ::getaddrinfo(name.c_str(), nullptr, &hints, &found);
+  if (rc != 0) {
+    return Err(NotFound("{}: `{}` does not resolve: {}; check the DNS record (and this host's "
+                        "resolver)",
+                        Who(run), name, gai_strerror(rc)));
+  }
+  std::set<std::string> addresses;
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* raw = a->ai_family == AF_INET
+                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    if (inet_ntop(a->ai_family, raw, text, sizeof(text)) != nullptr) addresses.insert(text);
+  }
+  ::freeaddrinfo(found);
+  if (expected && !addresses.contains(*expected)) {
+    return Err(FailedPrecondition(
+        "{}: `{}` resolves to {}, not to {}; update the DNS record (or wait for its TTL) or fix "
+        "`address`",
+        Who(run), name, fmt::join(addresses, ", "), *expected));
+  }
+  return Json{{"name", name}, {"addresses", addresses}};
+}
+
+Result<Json> SmokeLatency(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string host, Param(run, "host", "db.example.com"));
+  FERRY_ASSIGN_OR_RETURN(std::string port_text, Param(run, "port", "5432"));
+  FERRY_ASSIGN_OR_RETURN(uint16_t port, ParsePort(run, port_text));
+  FERRY_ASSIGN_OR_RETURN(std::string budget_text, Param(run, "budget", "50ms"));
+  Result<int64_t> budget = ParseDurationMicros(budget_text);
+  if (!budget.has_value() || *budget <= 0) {
+    return Err(InvalidArgument("{}: `budget` {} is not a positive duration; write e.g. 50ms",
+                               Who(run), budget_text));
+  }
+  const std::string samples_text = OptionalParam(run, "samples").value_or("9");
+  int samples = 0;
+  auto [end, ec] =
+      std::from_chars(samples_text.data(), samples_text.data() + samples_text.size(), samples);
+  if (ec != std::errc() || samples < 1 || samples > 1000) {
+    return Err(InvalidArgument("{}: `samples` {}: expected 1 to 1000 connects", Who(run),
+                               samples_text));
+  }
+  Env* env = EnvOf(run);
+  std::vector<int64_t> micros;
+  for (int i = 0; i < samples; ++i) {
+    if (run.cancelled()) return Err(Cancelled("{}: cancelled", Who(run)));
+    const int64_t start = env->MonotonicMicros();
+    Result<int> fd = env->ConnectTcp(host, port, 5'000);
+    if (!fd.has_value()) {
+      return Err(Unavailable("{}: {}:{}: {}; check that the service listens there and is "
+                             "reachable from this host",
+                             Who(run), host, port, fd.error().message()));
+    }
+    micros.push_back(env->MonotonicMicros() - start);
+    ::close(*fd);
+  }
+  std::sort(micros.begin(), micros.end());
+  const int64_t median = micros[micros.size() / 2];
+  const auto ms = [](int64_t us) { return static_cast<double>(us) / 1000; };
+  if (median > *budget) {
+    return Err(FailedPrecondition(
+        "{}: {}:{}: the median TCP connect of {} took {:.3f} ms, over the budget of {} (min "
+        "{:.3f} ms, max {:.3f} ms); check the network path or raise `budget`",
+        Who(run), host, port, samples, ms(median), budget_text, ms(micros.front()),
+        ms(micros.back())));
+  }
+  return Json{{"host", host},
+              {"port", port},
+              {"samples", samples},
+              {"median_ms", ms(median)},
+              {"min_ms", ms(micros.front())},
+              {"max_ms", ms(micros.back())},
+              {"budget_ms", ms(*budget)}};
+}
+
+// ---------------------------------------------------------------------------------------------
+// iac.write
+
+// `dir` of the task, under the run's work directory.
+Result<std::string> IacDir(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string dir, Param(run, "dir", "iac"));
+  const std::filesystem::path p(dir);
+  bool escapes = p.is_absolute();
+  for (const auto& part : p) escapes = escapes || part == "..";
+  if (escapes) {
+    return Err(InvalidArgument("{}: `dir` {} must be a relative path inside the run's work "
+                               "directory (no leading / and no ..)",
+                               Who(run), dir));
+  }
+  FERRY_RETURN_IF_ERROR(PrepareWorkDir(run));
+  return run.work_dir + "/" + dir;
+}
+
+// Files under `root`, relative to `base`, sorted.
+std::vector<std::string> FilesUnder(const std::string& root, const std::string& base) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(root, ec)) return out;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) {
+      out.push_back(std::filesystem::relative(it->path(), base, ec).string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string FerryPath(const TaskRun& run) {
+  return run.ferry_path.empty() ? std::string("/proc/self/exe") : run.ferry_path;
+}
+
+// Runs `ferry <args>` with --json (stdout into <task>.attempt-N.json) and JSON logs (stderr into
+// <task>.attempt-N.log); returns the outcome, and the output document when it parses.
+struct FerryRun {
+  ChildOutcome outcome;
+  std::optional<Json> document;
+  std::string out_name;
+  std::string log_name;
+  std::string log_path;
+};
+
+Result<FerryRun> RunFerryChild(const TaskRun& run, const std::string& what,
+                               std::vector<std::string> args,
+                               std::function<void(std::string_view)> on_progress_line = {}) {
+  FERRY_RETURN_IF_ERROR(PrepareWorkDir(run));
+  FerryRun out;
+  const std::string stem = fmt::format("{}.attempt-{}", SafeName(run.spec->id), run.attempt);
+  out.out_name = stem + ".json";
+  out.log_name = stem + ".log";
+  out.log_path = run.work_dir + "/" + out.log_name;
+  std::vector<std::string> argv = {FerryPath(run), "--json", "--log-format", "json"};
+  if (!run.store_url.empty()) {
+    argv.push_back("--store");
+    argv.push_back(run.store_url);
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildSpec spec{.argv = std::move(argv),
+                 .env = TaskEnvironment(run),
+                 .stdout_path = run.work_dir + "/" + out.out_name,
+                 .stderr_path = out.log_path,
+                 .on_progress_line = std::move(on_progress_line),
+                 .what = what};
+  FERRY_ASSIGN_OR_RETURN(out.outcome, RunChild(run, spec));
+  if (std::optional<Status> failed = ChildFailure(run, spec, out.outcome, out.log_path)) {
+    return Err(*failed);
+  }
+  Result<std::string> text = EnvOf(run)->ReadFile(spec.stdout_path);
+  if (text.has_value() && !text->empty()) {
+    Result<Json> doc = ParseJson(*text, spec.stdout_path);
+    if (doc.has_value()) out.document = std::move(*doc);
+  }
+  return out;
+}
+
+// The error of a ferry child that exited non-zero: its own message (the last lines of its log).
+Status FerryChildError(const TaskRun& run, const std::string& what, const FerryRun& ran,
+                       std::string_view way_out) {
+  const std::string tail = Tail(EnvOf(run), ran.log_path, 3);
+  const StatusCode code = ran.outcome.exit_code == kExitUsage ? StatusCode::kInvalidArgument
+                          : ran.outcome.exit_code == kExitCheckFailed
+                              ? StatusCode::kFailedPrecondition
+                              : StatusCode::kUnavailable;
+  return Status(code, fmt::format("{}: {} exited with code {}: {}; {} (its log: {})", Who(run),
+                                  what, ran.outcome.exit_code,
+                                  tail.empty() ? std::string("no message") : tail, way_out,
+                                  ran.log_path));
+}
+
+Result<Json> IacWrite(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string plan, Param(run, "plan", "plan.json"));
+  FERRY_ASSIGN_OR_RETURN(std::string dir, IacDir(run));
+  const std::string cloud = OptionalParam(run, "cloud").value_or("all");
+  if (!EnvOf(run)->FileExists(plan)) {
+    return Err(NotFound("{}: `plan` {}: no such file; write it with `ferry plan --inventory DIR "
+                        "--out {}`",
+                        Who(run), plan, plan));
+  }
+  FERRY_ASSIGN_OR_RETURN(
+      FerryRun ran, RunFerryChild(run, "ferry iac",
+                                  {"iac", "--plan", plan, "--cloud", cloud, "--out", dir}));
+  if (ran.outcome.exit_code != 0) {
+    return Err(FerryChildError(run, "ferry iac", ran,
+                               "fix the plan or the parameters (`cloud` is aws, azure, gcp or "
+                               "all) and resume the run"));
+  }
+  std::vector<std::string> files = FilesUnder(dir, run.work_dir);
+  Json artifacts = files;
+  artifacts.push_back(ran.log_name);
+  Json result = {{"dir", OptionalParam(run, "dir").value_or("")},
+                 {"cloud", cloud},
+                 {"files", files},
+                 {"artifacts", artifacts}};
+  if (ran.document && ran.document->contains("clouds")) result["clouds"] = (*ran.document)["clouds"];
+  return result;
+}
+
+Result<Json> IacSnapshot(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string dir, IacDir(run));
+  return Json{{"existing_files", FilesUnder(dir, run.work_dir)}};
+}
+
+Result<Json> IacUndo(const TaskRun& run, const Json& snapshot) {
+  FERRY_ASSIGN_OR_RETURN(std::string dir, IacDir(run));
+  std::set<std::string> before;
+  if (snapshot.is_object() && snapshot.contains("existing_files")) {
+    for (const Json& f : snapshot["existing_files"]) before.insert(f.get<std::string>());
+  }
+  // Every file under `dir` that was not there before the task: those of a completed attempt and
+  // those an interrupted one left.
+  std::vector<std::string> removed;
+  for (const std::string& file : FilesUnder(dir, run.work_dir)) {
+    if (before.contains(file)) continue;
+    Status gone = EnvOf(run)->RemoveAll(run.work_dir + "/" + file);
+    if (!gone.ok()) return Err(gone.WithContext(Who(run)));
+    removed.push_back(file);
+  }
+  // Directories it emptied, deepest first, while they hold nothing.
+  std::error_code ec;
+  std::vector<std::filesystem::path> dirs;
+  if (std::filesystem::is_directory(dir, ec)) {
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory(ec)) dirs.push_back(it->path());
+    }
+    std::sort(dirs.rbegin(), dirs.rend());
+    dirs.emplace_back(dir);
+    for (const auto& d : dirs) {
+      if (std::filesystem::is_empty(d, ec)) std::filesystem::remove(d, ec);
+    }
+  }
+  return Json{{"removed", removed}, {"kept", before}};
+}
+
+// ---------------------------------------------------------------------------------------------
+// copy, verify
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Progress lines of the copy child, summed over its tables.
+class CopyProgress {
+ public:
+  explicit CopyProgress(const TaskRun& run) : run_(run) {}
+  void OnLine(std::string_view line) {
+    Result<Json> doc = ParseJson(line, "progress");
+    if (!doc.has_value() || !doc->is_object() || !doc->contains("table")) return;
+    const std::string table = doc->value("table", "");
+    tables_[table] = {doc->value("done", int64_t{0}), doc->value("total", int64_t{-1})};
+    TaskProgress p;
+    p.rows_total = 0;
+    for (const auto& [name, counts] : tables_) {
+      p.rows_done += counts.first;
+      if (counts.second < 0 || p.rows_total < 0) {
+        p.rows_total = -1;
+      } else {
+        p.rows_total += counts.second;
+      }
+    }
+    p.detail = table;
+    run_.progress(p);
+  }
+
+ private:
+  const TaskRun& run_;
+  std::map<std::string, std::pair<int64_t, int64_t>> tables_;
+};
+
+struct CopyParams {
+  std::string from;
+  std::string to;
+  std::vector<std::string> tables;
+  std::string if_exists = "fail";
+};
+
+Result<CopyParams> ReadCopyParams(const TaskRun& run) {
+  CopyParams p;
+  FERRY_ASSIGN_OR_RETURN(p.from, Param(run, "from", "\"postgresql://app@db/bank\""));
+  FERRY_ASSIGN_OR_RETURN(p.to, Param(run, "to", "\"sqlite:///srv/bank.db\""));
+  if (std::optional<std::string> tables = OptionalParam(run, "tables")) {
+    p.tables = SplitList(*tables);
+  }
+  p.if_exists = OptionalParam(run, "if_exists").value_or("fail");
+  if (p.if_exists != "fail" && p.if_exists != "truncate" && p.if_exists != "append") {
+    return Err(InvalidArgument("{}: `if_exists` {}: expected fail, truncate or append", Who(run),
+                               p.if_exists));
+  }
+  return p;
+}
+
+// The target as it is; nullptr for an SQLite file that does not exist (yet).
+Result<std::unique_ptr<Connector>> OpenTargetIfExists(const TaskRun& run, const std::string& url) {
+  if (url.starts_with("sqlite://") && !EnvOf(run)->FileExists(url.substr(9))) {
+    return std::unique_ptr<Connector>();
+  }
+  Result<std::unique_ptr<Connector>> opened = Connector::Open(url);
+  if (!opened.has_value()) return Err(opened.error().WithContext(Who(run) + ": the target"));
+  return opened;
+}
+
+Result<bool> TableHasRows(Connector& db, const std::string& table) {
+  FERRY_ASSIGN_OR_RETURN(TableInfo info, db.DescribeTable(table));
+  FERRY_ASSIGN_OR_RETURN(auto reader, db.Scan({.table = &info, .batch_rows = 1}));
+  std::vector<Row> batch;
+  FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+  return more && !batch.empty();
+}
+
+Result<Json> CopySnapshot(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(CopyParams p, ReadCopyParams(run));
+  FERRY_ASSIGN_OR_RETURN(auto target, OpenTargetIfExists(run, p.to));
+  Json tables = Json::object();
+  if (target != nullptr) {
+    Result<std::vector<std::string>> names = target->ListTables();
+    if (!names.has_value()) return Err(names.error().WithContext(Who(run) + ": the target"));
+    for (const std::string& name : *names) {
+      FERRY_ASSIGN_OR_RETURN(bool has_rows, TableHasRows(*target, name));
+      tables[name] = {{"had_rows", has_rows}};
+    }
+  }
+  return Json{{"target", RedactUrl(p.to)}, {"target_existed", target != nullptr},
+              {"tables", tables}};
+}
+
+// The size the copied tables take in the target, where the engine tells (PostgreSQL:
+// pg_total_relation_size; SQLite: the dbstat table); nullopt otherwise.
+std::optional<int64_t> TargetBytes(const TaskRun& run, const std::string& url,
+                                   const std::vector<std::string>& tables) {
+  if (tables.empty()) return std::nullopt;
+  std::vector<std::string> quoted;
+  for (const std::string& t : tables) {
+    std::string q = "'";
+    for (char c : t) q += c == '\'' ? std::string("''") : std::string(1, c);
+    quoted.push_back(q + "'");
+  }
+  std::string sql;
+  if (url.starts_with("sqlite://")) {
+    sql = fmt::format(
+        "SELECT SUM(pgsize) FROM dbstat WHERE name IN ({0}) OR name IN (SELECT name FROM "
+        "sqlite_schema WHERE type = 'index' AND tbl_name IN ({0}))",
+        fmt::join(quoted, ","));
+  } else if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    sql = fmt::format(
+        "SELECT SUM(pg_total_relation_size(c.oid))::bigint FROM pg_class c JOIN pg_namespace n ON "
+        "n.oid = c.relnamespace WHERE c.relname IN ({}) AND n.nspname = current_schema()",
+        fmt::join(quoted, ","));
+  } else {
+    return std::nullopt;
+  }
+  Result<SqlAnswer> answer = RunSql(run, url, sql);
+  if (!answer.has_value() || answer->rows.empty() || answer->rows[0].empty() ||
+      !answer->rows[0][0]) {
+    return std::nullopt;
+  }
+  int64_t bytes = 0;
+  const std::string& text = *answer->rows[0][0];
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), bytes);
+  if (ec != std::errc()) return std::nullopt;
+  return bytes;
+}
+
+// The copy run ids an attempt's JSON log names ("copy run started", "resuming copy run").
+std::set<std::string> CopyRunIdsInLogs(const TaskRun& run) {
+  std::set<std::string> ids;
+  Result<std::vector<std::string>> names = EnvOf(run)->ListDir(run.work_dir);
+  if (!names.has_value()) return ids;
+  const std::string prefix = SafeName(run.spec->id) + ".attempt-";
+  for (const std::string& name : *names) {
+    if (!name.starts_with(prefix) || !name.ends_with(".log")) continue;
+    Result<std::string> text = EnvOf(run)->ReadFile(run.work_dir + "/" + name);
+    if (!text.has_value()) continue;
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+      const size_t nl = rest.find('\n');
+      const std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      if (line.find("copy run") == std::string_view::npos) continue;
+      Result<Json> doc = ParseJson(line, name);
+      if (doc.has_value() && doc->is_object() && (*doc)["run"].is_string()) {
+        ids.insert((*doc)["run"].get<std::string>());
+      }
+    }
+  }
+  return ids;
+}
+
+Result<Json> ExecuteCopy(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(CopyParams p, ReadCopyParams(run));
+  std::vector<std::string> args = {"copy", "--from", p.from, "--to", p.to, "--if-exists",
+                                   p.if_exists};
+  if (!p.tables.empty()) {
+    args.push_back("--tables");
+    args.push_back(fmt::format("{}", fmt::join(p.tables, ",")));
+  }
+  if (std::optional<std::string> jobs = OptionalParam(run, "jobs")) {
+    args.push_back("--jobs");
+    args.push_back(*jobs);
+  }
+  if (run.store_url.empty()) {
+    return Err(FailedPrecondition("{}: the run has no store for the copy's own run; give the "
+                                  "engine a --store",
+                                  Who(run)));
+  }
+  CopyProgress progress(run);
+  FERRY_ASSIGN_OR_RETURN(
+      FerryRun ran,
+      RunFerryChild(run, "ferry copy", std::move(args),
+                    [&progress](std::string_view line) { progress.OnLine(line); }));
+  if (ran.outcome.exit_code != 0 && ran.outcome.exit_code != kExitCheckFailed) {
+    return Err(FerryChildError(
+        run, "ferry copy", ran,
+        "fix the cause and resume the run: the next attempt continues the copy from the chunks "
+        "already committed"));
+  }
+  if (!ran.document || !ran.document->is_object()) {
+    return Err(Internal("{}: ferry copy printed no JSON report (see {})", Who(run), ran.log_path));
+  }
+  const Json& doc = *ran.document;
+  int64_t rows = 0;
+  Json tables = Json::array();
+  std::vector<std::string> names;
+  for (const Json& t : doc.value("tables", Json::array())) {
+    rows += t.value("rows", int64_t{0});
+    names.push_back(t.value("table", ""));
+    tables.push_back({{"table", t.value("table", "")},
+                      {"rows", t.value("rows", int64_t{0})},
+                      {"created", t.value("created", false)}});
+  }
+  if (ran.outcome.exit_code == kExitCheckFailed) {
+    std::vector<std::string> differing;
+    if (doc.contains("verification")) {
+      for (const Json& t : doc["verification"].value("tables", Json::array())) {
+        if (!t.value("identical", true)) differing.push_back(t.value("table", ""));
+      }
+    }
+    return Err(DataLoss(
+        "{}: copy run {} loaded the rows, but the verification found differences in {}; run "
+        "`ferry verify --from {} --to {}` for the rows (report: {})",
+        Who(run), doc.value("run_id", ""),
+        differing.empty() ? std::string("the tables") : fmt::format("{}", fmt::join(differing, ", ")),
+        RedactUrl(p.from), RedactUrl(p.to), ran.out_name));
+  }
+  TaskProgress done;
+  done.rows_done = rows;
+  done.rows_total = rows;
+  done.detail = "copied";
+  Json result = {{"copy_run_id", doc.value("run_id", "")},
+                 {"resumed", doc.value("resumed", false)},
+                 {"rows", rows},
+                 {"tables", tables},
+                 {"verified", doc.contains("verification")},
+                 {"artifacts", Json::array({ran.out_name, ran.log_name})}};
+  if (std::optional<int64_t> bytes = TargetBytes(run, p.to, names)) {
+    result["bytes"] = *bytes;
+    done.bytes_done = *bytes;
+    done.bytes_total = *bytes;
+  }
+  run.progress(done);
+  return result;
+}
+
+// The tables the copy writes: those its result lists, else those of the source it names.
+Result<std::vector<std::string>> CopiedTables(const TaskRun& run, const CopyParams& p,
+                                              const Json& result) {
+  std::vector<std::string> names;
+  if (result.is_object() && result.contains("tables")) {
+    for (const Json& t : result["tables"]) names.push_back(t.value("table", ""));
+    return names;
+  }
+  if (!p.tables.empty()) return p.tables;
+  Result<std::unique_ptr<Connector>> source = Connector::Open(p.from);
+  Result<std::vector<std::string>> listed =
+      source.has_value() ? (*source)->ListTables()
+                         : Result<std::vector<std::string>>(Err(source.error()));
+  if (!listed.has_value()) {
+    return Err(Unavailable(
+        "{}: cannot tell which tables the interrupted copy wrote: the source does not answer "
+        "({}); retry the rollback once it is reachable",
+        Who(run), listed.error().message()));
+  }
+  return *listed;
+}
+
+Result<Json> UndoCopy(const TaskRun& run, const Json& snapshot, const Json& result) {
+  FERRY_ASSIGN_OR_RETURN(CopyParams p, ReadCopyParams(run));
+  FERRY_ASSIGN_OR_RETURN(auto target, OpenTargetIfExists(run, p.to));
+  if (target == nullptr) return Json{{"dropped", Json::array()}, {"note", "no target database"}};
+  FERRY_ASSIGN_OR_RETURN(std::vector<std::string> copied, CopiedTables(run, p, result));
+  const Json before = snapshot.is_object() ? snapshot.value("tables", Json::object()) : Json::object();
+  Result<std::vector<std::string>> now = target->ListTables();
+  if (!now.has_value()) return Err(now.error().WithContext(Who(run) + ": the target"));
+  Json dropped = Json::array();
+  Json emptied = Json::array();
+  Json kept = Json::array();
+  for (const std::string& wanted : copied) {
+    std::optional<std::string> name;
+    for (const std::string& t : *now) {
+      if (t == wanted) name = t;
+    }
+    for (const std::string& t : *now) {
+      if (!name && SameIdentifier(t, wanted)) name = t;
+    }
+    if (!name) continue;  // not (or no longer) in the target
+    std::optional<std::string> existed;
+    for (const auto& [t, info] : before.items()) {
+      if (t == *name) existed = t;
+    }
+    if (!existed) {
+      Status gone = target->DropTable(*name);
+      if (!gone.ok()) return Err(gone.WithContext(Who(run) + ": dropping the table it created"));
+      dropped.push_back(*name);
+      continue;
+    }
+    if (before[*existed].value("had_rows", true)) {
+      // Its rows before the copy are not known to ferry: with --if-exists truncate they are
+      // gone, with append they are mixed with the copied ones. Left as it is.
+      kept.push_back({{"table", *name},
+                      {"why", p.if_exists == "fail"
+                                  ? "it held rows before, so the copy (--if-exists fail) did not "
+                                    "write to it"
+                                  : fmt::format("it held rows before the copy (--if-exists {}): "
+                                                "ferry cannot restore them; restore the table "
+                                                "from a backup",
+                                                p.if_exists)}});
+      continue;
+    }
+    FERRY_ASSIGN_OR_RETURN(TableInfo info, target->DescribeTable(*name));
+    FERRY_ASSIGN_OR_RETURN(auto writer, target->OpenWriter(info, LoadMode::kReplace));
+    Status committed = writer->Commit();
+    if (!committed.ok()) return Err(committed.WithContext(Who(run) + ": emptying " + *name));
+    emptied.push_back(*name);
+  }
+  // The chunk markers of the copy's runs, so that a later copy does not take their chunks for
+  // loaded.
+  std::set<std::string> runs = CopyRunIdsInLogs(run);
+  if (result.is_object() && result.value("copy_run_id", "") != "") {
+    runs.insert(result["copy_run_id"].get<std::string>());
+  }
+  if (target->supports_chunks()) {
+    for (const std::string& id : runs) {
+      Status forgotten = target->ForgetChunks(id);
+      if (!forgotten.ok()) return Err(forgotten.WithContext(Who(run) + ": forgetting chunks"));
+    }
+  }
+  return Json{{"dropped", dropped}, {"emptied", emptied}, {"kept", kept},
+              {"copy_runs", runs}};
+}
+
+Result<Json> ExecuteVerify(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(std::string from, Param(run, "from", "\"postgresql://app@db/bank\""));
+  FERRY_ASSIGN_OR_RETURN(std::string to, Param(run, "to", "\"sqlite:///srv/bank.db\""));
+  std::vector<std::string> args = {"verify", "--from", from, "--to", to};
+  if (std::optional<std::string> tables = OptionalParam(run, "tables")) {
+    args.push_back("--tables");
+    args.push_back(*tables);
+  }
+  FERRY_ASSIGN_OR_RETURN(FerryRun ran, RunFerryChild(run, "ferry verify", std::move(args)));
+  if (ran.outcome.exit_code != 0 && ran.outcome.exit_code != kExitCheckFailed) {
+    return Err(FerryChildError(run, "ferry verify", ran,
+                               "fix the cause (both databases must be reachable) and resume the "
+                               "run"));
+  }
+  if (!ran.document || !ran.document->is_object()) {
+    return Err(Internal("{}: ferry verify printed no JSON report (see {})", Who(run),
+                        ran.log_path));
+  }
+  Json tables = Json::array();
+  std::vector<std::string> differences;
+  for (const Json& t : ran.document->value("tables", Json::array())) {
+    const std::string name = t.value("table", "");
+    const bool identical = t.value("identical", false);
+    tables.push_back({{"table", name},
+                      {"identical", identical},
+                      {"source_rows", t.value("source_rows", int64_t{0})},
+                      {"target_rows", t.value("target_rows", int64_t{0})}});
+    if (identical) continue;
+    if (!t.value("in_target", true)) {
+      differences.push_back(fmt::format("`{}` is missing from the target", name));
+    } else if (!t.value("in_source", true)) {
+      differences.push_back(fmt::format("`{}` is not in the source", name));
+    } else {
+      differences.push_back(fmt::format(
+          "`{}`: {} missing, {} extra, {} changed row(s) (source {} rows, target {})", name,
+          t.value("missing", int64_t{0}), t.value("extra", int64_t{0}),
+          t.value("changed", int64_t{0}), t.value("source_rows", int64_t{0}),
+          t.value("target_rows", int64_t{0})));
+    }
+  }
+  if (ran.outcome.exit_code == kExitCheckFailed || !differences.empty()) {
+    return Err(DataLoss("{}: {} and {} differ: {}; the rows are listed in {}; copy again (or fix "
+                        "the target) and resume the run",
+                        Who(run), RedactUrl(from), RedactUrl(to),
+                        differences.empty() ? std::string("see the report")
+                                            : fmt::format("{}", fmt::join(differences, "; ")),
+                        ran.out_name));
+  }
+  return Json{{"identical", true},
+              {"tables", tables},
+              {"artifacts", Json::array({ran.out_name, ran.log_name})}};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Status NotAvailableYet(const TaskRun& run, std::string_view way_out) {
+  return Unimplemented("{}: ferry cannot do this task type yet; {}", Who(run), way_out);
+}
+
+std::string_view UnavailableWayOut(std::string_view type) {
+  if (type == "check.quota") {
+    return "check the cloud account's quotas against the plan's sizing by hand (or with a "
+           "`command` task running the provider's CLI), then remove this task or replace it";
+  }
+  return "retire the source by hand, or with a `command` task running your decommission "
+         "procedure behind an approval, then remove this task or replace it";
+}
+
+Status CheckRun(const TaskRun& run) {
+  if (run.spec == nullptr) return InvalidArgument("a task run without its spec");
+  if (FindTaskType(run.spec->type) == nullptr) {
+    return InvalidArgument("task `{}`: unknown task type `{}`", run.spec->id, run.spec->type);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<Json> SnapshotTask(const TaskRun& run) {
+  FERRY_RETURN_IF_ERROR(CheckRun(run));
+  const std::string& type = run.spec->type;
+  if (type == "copy") return CopySnapshot(run);
+  if (type == "iac.write") return IacSnapshot(run);
+  return Json::object();
+}
+
+Result<Json> ExecuteTask(const TaskRun& run) {
+  FERRY_RETURN_IF_ERROR(CheckRun(run));
+  const std::string& type = run.spec->type;
+  if (!FindTaskType(type)->available) return Err(NotAvailableYet(run, UnavailableWayOut(type)));
+  if (type == "check.connect") return CheckConnect(run);
+  if (type == "check.credentials") return CheckCredentials(run);
+  if (type == "check.version") return CheckVersion(run);
+  if (type == "check.disk") return CheckDisk(run);
+  if (type == "iac.write") return IacWrite(run);
+  if (type == "command" || type == "cutover") return ExecuteCommand(run);
+  if (type == "copy") return ExecuteCopy(run);
+  if (type == "verify") return ExecuteVerify(run);
+  if (type == "smoke.http") return SmokeHttp(run);
+  if (type == "smoke.sql") return SmokeSql(run);
+  if (type == "smoke.tls") return SmokeTls(run);
+  if (type == "smoke.dns") return SmokeDns(run);
+  if (type == "smoke.latency") return SmokeLatency(run);
+  return Err(Internal("{}: no executor for this task type", Who(run)));
+}
+
+Result<Json> UndoTask(const TaskRun& run, const Json& snapshot, const Json& result) {
+  FERRY_RETURN_IF_ERROR(CheckRun(run));
+  const std::string& type = run.spec->type;
+  if (type == "command" || type == "cutover") return UndoCommand(run);
+  if (type == "copy") return UndoCopy(run, snapshot, result);
+  if (type == "iac.write") return IacUndo(run, snapshot);
+  if (type == "decommission") {
+    return Json{{"undo", "none"},
+                {"note", "a decommission is final; this one did nothing (the type is not "
+                         "available yet)"}};
+  }
+  return Json{{"undo", "none"}, {"note", "the task only reads"}};
+}
+
+}  // namespace ferry::workflow

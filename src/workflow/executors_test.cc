@@ -1,0 +1,815 @@
+// Every task type of TaskTypes() against the real thing on loopback: SQLite files, a throwaway
+// PostgreSQL, a listening TCP socket, an HTTP server, a TLS server with a certificate made by
+// `openssl req`, "localhost" for DNS, and the ferry binary for iac.write, copy and verify.
+#include "workflow/executors.h"
+
+#define CPPHTTPLIB_OPENSSL_SUPPORT
+#include <httplib.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "base/env.h"
+#include "base/json.h"
+#include "harness/process.h"
+#include "harness/shared_servers.h"
+#include "plan/estate_file.h"
+#include "plan/estate_generator.h"
+
+namespace ferry::workflow {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Runs SQL on an SQLite file (created if missing); the rows of the last statement as text.
+std::vector<std::vector<std::string>> Sqlite(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  std::vector<std::vector<std::string>> rows;
+  char* error = nullptr;
+  const int rc = sqlite3_exec(
+      db, sql.c_str(),
+      [](void* out, int n, char** values, char**) {
+        auto* rows = static_cast<std::vector<std::vector<std::string>>*>(out);
+        std::vector<std::string> row;
+        for (int i = 0; i < n; ++i) row.push_back(values[i] != nullptr ? values[i] : "NULL");
+        rows->push_back(std::move(row));
+        return 0;
+      },
+      &rows, &error);
+  EXPECT_EQ(rc, SQLITE_OK) << (error != nullptr ? error : "") << " in " << sql;
+  sqlite3_free(error);
+  sqlite3_close(db);
+  return rows;
+}
+
+// The tables of an SQLite file and each one's rows in order, as text: "exactly as before".
+std::string DumpSqlite(const std::string& path) {
+  std::string out;
+  for (const auto& t : Sqlite(path,
+                              "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT "
+                              "LIKE 'sqlite_%' AND name NOT LIKE 'ferry_%' ORDER BY name")) {
+    out += "table " + t[0] + ":";
+    for (const auto& row : Sqlite(path, "SELECT * FROM \"" + t[0] + "\" ORDER BY 1")) {
+      out += " (";
+      for (const std::string& v : row) out += v + ",";
+      out += ")";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+bool ProcessGone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  // A zombie not reaped yet (its parent, the shell, was killed too) is gone as a process.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
+}
+
+class ExecutorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/ferry-executors-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    work_ = dir_ + "/work";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // A run of a task with these parameters (kept alive by the fixture).
+  TaskRun Run(const std::string& type, Json with, const std::string& id = "t") {
+    TaskSpec& spec = specs_.emplace_back();
+    spec.id = id;
+    spec.type = type;
+    spec.with = std::move(with);
+    TaskRun run;
+    run.spec = &spec;
+    run.run_id = "run-1";
+    run.store_url = "sqlite://" + dir_ + "/store.db";
+    run.ferry_path = FERRY_BINARY;
+    run.work_dir = work_;
+    return run;
+  }
+  TaskSpec& LastSpec() { return specs_.back(); }
+
+  std::string dir_;
+  std::string work_;
+  std::deque<TaskSpec> specs_;
+};
+
+void ExpectError(const Result<Json>& result, StatusCode code,
+                 const std::vector<std::string>& substrings) {
+  ASSERT_FALSE(result.has_value()) << result->dump();
+  EXPECT_EQ(result.error().code(), code) << result.error().ToString();
+  for (const std::string& s : substrings) {
+    EXPECT_THAT(result.error().message(), HasSubstr(s));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+TEST_F(ExecutorsTest, EveryMissingParameterIsNamedWithAnExample) {
+  const std::vector<std::pair<std::string, Json>> cases = {
+      {"check.connect", Json::object()},
+      {"check.credentials", Json::object()},
+      {"check.version", {{"url", "sqlite:///x.db"}}},
+      {"check.disk", {{"path", "/"}}},
+      {"iac.write", {{"dir", "iac"}}},
+      {"command", Json::object()},
+      {"cutover", Json::object()},
+      {"copy", {{"from", "sqlite:///a.db"}}},
+      {"verify", {{"to", "sqlite:///a.db"}}},
+      {"smoke.http", Json::object()},
+      {"smoke.sql", Json::object()},
+      {"smoke.tls", Json::object()},
+      {"smoke.dns", Json::object()},
+      {"smoke.latency", {{"host", "localhost"}, {"port", "1"}}},
+  };
+  const std::map<std::string, std::string> missing = {
+      {"check.connect", "url"}, {"check.credentials", "url"}, {"check.version", "min"},
+      {"check.disk", "free"},   {"iac.write", "plan"},        {"command", "run"},
+      {"cutover", "run"},       {"copy", "to"},               {"verify", "from"},
+      {"smoke.http", "url"},    {"smoke.sql", "url"},         {"smoke.tls", "host"},
+      {"smoke.dns", "name"},    {"smoke.latency", "budget"}};
+  for (const auto& [type, with] : cases) {
+    SCOPED_TRACE(type);
+    TaskRun run = Run(type, with, "the-task");
+    ExpectError(ExecuteTask(run), StatusCode::kInvalidArgument,
+                {"task `the-task` (" + type + ")", "`with` has no `" + missing.at(type) + "`",
+                 "e.g. `with: {" + missing.at(type) + ": "});
+  }
+}
+
+TEST_F(ExecutorsTest, TypesNotAvailableSaySoWithTheWayOut) {
+  ExpectError(ExecuteTask(Run("check.quota", Json::object(), "quota")), StatusCode::kUnimplemented,
+              {"task `quota` (check.quota)", "cannot do this task type yet", "`command` task"});
+  ExpectError(ExecuteTask(Run("decommission", {{"run", "true"}}, "retire")),
+              StatusCode::kUnimplemented,
+              {"task `retire` (decommission)", "cannot do this task type yet", "by hand"});
+  // Its undo (a rollback reaches the failed task) must not block the rollback.
+  Result<Json> undone = UndoTask(Run("decommission", {{"run", "true"}}), Json::object(), Json());
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  EXPECT_EQ((*undone)["undo"], "none");
+}
+
+TEST_F(ExecutorsTest, ReadOnlyTypesHaveNothingToSnapshotOrUndo) {
+  for (const char* type : {"check.connect", "check.disk", "smoke.http", "verify"}) {
+    TaskRun run = Run(type, Json::object());
+    Result<Json> snapshot = SnapshotTask(run);
+    ASSERT_TRUE(snapshot.has_value()) << snapshot.error().ToString();
+    EXPECT_EQ(*snapshot, Json::object());
+    Result<Json> undone = UndoTask(run, *snapshot, Json::object());
+    ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+    EXPECT_EQ((*undone)["undo"], "none");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks on SQLite, and the disk
+
+TEST_F(ExecutorsTest, CheckConnectAndVersionOnSqlite) {
+  const std::string db = dir_ + "/app.db";
+  Sqlite(db, "CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY)");
+  Result<Json> ok = ExecuteTask(Run("check.connect", {{"url", "sqlite://" + db}}));
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_EQ((*ok)["engine"], "sqlite");
+  EXPECT_EQ((*ok)["tables"], 2);
+
+  ExpectError(ExecuteTask(Run("check.connect", {{"url", "sqlite://" + dir_ + "/nope.db"}}, "src")),
+              StatusCode::kNotFound, {"task `src` (check.connect)", dir_ + "/nope.db"});
+  ExpectError(ExecuteTask(Run("check.connect", {{"url", "oracle://db/x"}}, "src")),
+              StatusCode::kInvalidArgument, {"task `src`", "unknown kind of database `oracle`"});
+
+  Result<Json> version = ExecuteTask(Run("check.version", {{"url", "sqlite://" + db}, {"min", "3.8"}}));
+  ASSERT_TRUE(version.has_value()) << version.error().ToString();
+  EXPECT_EQ((*version)["version"], sqlite3_libversion());
+  ExpectError(ExecuteTask(Run("check.version", {{"url", "sqlite://" + db}, {"min", "99.1"}})),
+              StatusCode::kFailedPrecondition,
+              {"runs sqlite " + std::string(sqlite3_libversion()), "older than the 99.1",
+               "upgrade the server or lower `min`"});
+  ExpectError(ExecuteTask(Run("check.version", {{"url", "sqlite://" + db}, {"min", "new"}})),
+              StatusCode::kInvalidArgument, {"`min` new is not a version"});
+}
+
+TEST_F(ExecutorsTest, CheckDiskComparesWithStatvfs) {
+  Result<Json> ok = ExecuteTask(Run("check.disk", {{"path", dir_}, {"free", "1KiB"}}));
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_GE((*ok)["free_bytes"].get<uint64_t>(), 1024u);
+  EXPECT_EQ((*ok)["required_bytes"], 1024);
+  EXPECT_LE((*ok)["free_bytes"].get<uint64_t>(), (*ok)["total_bytes"].get<uint64_t>());
+  Result<Json> gb = ExecuteTask(Run("check.disk", {{"path", dir_}, {"free", "1GB"}}));
+  if (gb.has_value()) EXPECT_EQ((*gb)["required_bytes"], 1000000000);
+
+  ExpectError(ExecuteTask(Run("check.disk", {{"path", dir_}, {"free", "1000PiB"}}, "disk")),
+              StatusCode::kResourceExhausted,
+              {"task `disk` (check.disk)", dir_, "less than the 1000PiB required", "free space"});
+  ExpectError(ExecuteTask(Run("check.disk", {{"path", dir_}, {"free", "ten"}})),
+              StatusCode::kInvalidArgument, {"`free`", "`ten` is not a size"});
+  ExpectError(ExecuteTask(Run("check.disk", {{"path", dir_}, {"free", "10XB"}})),
+              StatusCode::kInvalidArgument, {"unknown unit `XB`"});
+  ExpectError(ExecuteTask(Run("check.disk", {{"path", dir_ + "/missing"}, {"free", "1"}})),
+              StatusCode::kNotFound, {dir_ + "/missing", "No such file"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+class ExecutorsPostgresTest : public ferry::testing::PostgresTest {
+ protected:
+  TaskRun Run(const std::string& type, Json with, const std::string& id = "pg") {
+    TaskSpec& spec = specs_.emplace_back();
+    spec.id = id;
+    spec.type = type;
+    spec.with = std::move(with);
+    TaskRun run;
+    run.spec = &spec;
+    return run;
+  }
+  // The server's URL with another user.
+  std::string UrlAs(const std::string& user) {
+    std::string u = url();
+    return "postgresql://" + user + u.substr(u.find('@'));
+  }
+  std::deque<TaskSpec> specs_;
+};
+
+TEST_F(ExecutorsPostgresTest, ChecksAndSmokeSql) {
+  ASSERT_TRUE(Execute("CREATE TABLE account (id int PRIMARY KEY); INSERT INTO account VALUES (1)").ok());
+  Result<Json> connect = ExecuteTask(Run("check.connect", {{"url", url()}}));
+  ASSERT_TRUE(connect.has_value()) << connect.error().ToString();
+  EXPECT_EQ((*connect)["engine"], "postgresql");
+  EXPECT_EQ((*connect)["tables"], 1);
+
+  Result<Json> login = ExecuteTask(Run("check.credentials", {{"url", url()}}));
+  ASSERT_TRUE(login.has_value()) << login.error().ToString();
+  EXPECT_EQ((*login)["logged_in"], true);
+  ExpectError(ExecuteTask(Run("check.credentials", {{"url", UrlAs("intruder")}}, "login")),
+              StatusCode::kUnavailable,
+              {"task `login` (check.credentials)", "role \"intruder\" does not exist",
+               "fix the user or password"});
+
+  Result<Json> version = ExecuteTask(Run("check.version", {{"url", url()}, {"min", "15"}}));
+  ASSERT_TRUE(version.has_value()) << version.error().ToString();
+  EXPECT_THAT((*version)["version"].get<std::string>(), ::testing::StartsWith("15."));
+  ExpectError(ExecuteTask(Run("check.version", {{"url", url()}, {"min", "16.2"}}, "ver")),
+              StatusCode::kFailedPrecondition,
+              {"task `ver` (check.version)", "runs postgresql 15.", "older than the 16.2"});
+
+  Result<Json> sql = ExecuteTask(Run(
+      "smoke.sql", {{"url", url()}, {"sql", "SELECT count(*) + 41 FROM account"}, {"expect", "42"}}));
+  ASSERT_TRUE(sql.has_value()) << sql.error().ToString();
+  EXPECT_EQ((*sql)["first_value"], "42");
+  Result<Json> select_one = ExecuteTask(Run("smoke.sql", {{"url", url()}}));
+  ASSERT_TRUE(select_one.has_value()) << select_one.error().ToString();
+  EXPECT_EQ((*select_one)["sql"], "SELECT 1");
+  ExpectError(ExecuteTask(Run("smoke.sql", {{"url", url()}, {"sql", "SELECT * FROM nowhere"}})),
+              StatusCode::kFailedPrecondition, {"`SELECT * FROM nowhere` failed",
+                                                "relation \"nowhere\" does not exist"});
+  ExpectError(
+      ExecuteTask(Run("smoke.sql", {{"url", url()}, {"sql", "SELECT 1"}, {"expect", "2"}})),
+      StatusCode::kFailedPrecondition, {"gave \"1\" where `expect` is 2"});
+
+  // A port nobody listens on: refused at once, named, with the way out.
+  Result<uint16_t> port = Env::Default()->FreeLoopbackPort();
+  ASSERT_TRUE(port.has_value());
+  const std::string down = "postgresql://ferry:secret@127.0.0.1:" + std::to_string(*port) + "/x";
+  for (const char* type : {"smoke.sql", "check.version"}) {
+    Json with = {{"url", down}, {"min", "1"}};
+    Result<Json> r = ExecuteTask(Run(type, with, "down"));
+    ExpectError(r, StatusCode::kUnavailable,
+                {"task `down`", "127.0.0.1:" + std::to_string(*port), "cannot connect",
+                 "check that the server runs"});
+    if (!r.has_value()) EXPECT_THAT(r.error().message(), Not(HasSubstr("secret")));
+  }
+  ExpectError(ExecuteTask(Run("check.connect", {{"url", down}}, "down")), StatusCode::kUnavailable,
+              {"task `down` (check.connect)", "cannot connect"});
+  ExpectError(ExecuteTask(Run("smoke.sql", {{"url", "mysql://u@h/db"}})),
+              StatusCode::kUnimplemented, {"SQLite and PostgreSQL only", "check.connect"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// command, cutover
+
+TEST_F(ExecutorsTest, CommandGetsTheRunsIdentityAndItsOutputIsKept) {
+  TaskRun run = Run("command",
+                    {{"run", "echo run=$FERRY_RUN_ID task=$FERRY_TASK_ID attempt=$FERRY_ATTEMPT; "
+                             "echo to-stderr >&2"}},
+                    "configure dns");
+  run.attempt = 2;
+  Result<Json> result = ExecuteTask(run);
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  EXPECT_EQ((*result)["exit_code"], 0);
+  const std::string log = (*result)["log"].get<std::string>();
+  EXPECT_EQ(log, "configure_dns.attempt-2.log");
+  EXPECT_EQ((*result)["artifacts"], Json::array({log}));
+  Result<std::string> text = Env::Default()->ReadFile(work_ + "/" + log);
+  ASSERT_TRUE(text.has_value());
+  EXPECT_EQ(*text, "run=run-1 task=configure dns attempt=2\nto-stderr\n");
+}
+
+TEST_F(ExecutorsTest, CommandThatFailsNamesItsExitCodeAndLastLines) {
+  ExpectError(ExecuteTask(Run("command",
+                              {{"run", "for i in 1 2 3 4 5 6 7; do echo line $i; done; exit 3"}},
+                              "switch")),
+              StatusCode::kFailedPrecondition,
+              {"task `switch` (command)", "exited with code 3",
+               "its last lines: line 3 | line 4 | line 5 | line 6 | line 7",
+               work_ + "/switch.attempt-1.log", "fix the command"});
+  Result<Json> silent = ExecuteTask(Run("cutover", {{"run", "exit 4"}}, "cut"));
+  ExpectError(silent, StatusCode::kFailedPrecondition,
+              {"task `cut` (cutover)", "exited with code 4 and printed nothing"});
+  if (!silent.has_value()) EXPECT_THAT(silent.error().message(), Not(HasSubstr("line 1")));
+}
+
+TEST_F(ExecutorsTest, CommandTimeoutKillsIt) {
+  TaskRun run = Run("command", {{"run", "sleep 30"}}, "slow");
+  LastSpec().timeout_micros = 300'000;
+  const auto start = std::chrono::steady_clock::now();
+  ExpectError(ExecuteTask(run), StatusCode::kDeadlineExceeded,
+              {"task `slow` (command)", "timeout of 0 s", "was killed", "raise `timeout:`"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+TEST_F(ExecutorsTest, CancelStopsTheCommandAndItsChildrenWithinASecond) {
+  const std::string pids = dir_ + "/pids";
+  TaskRun run = Run("command",
+                    {{"run", "sleep 30 & echo $$ $! > " + pids + "; wait"}}, "long");
+  std::atomic<bool> cancel{false};
+  run.cancelled = [&] { return cancel.load(); };
+  std::thread canceller([&] {
+    for (int i = 0; i < 500 && !std::filesystem::exists(pids); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    cancel = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  Result<Json> result = ExecuteTask(run);
+  const auto took = std::chrono::steady_clock::now() - start;
+  canceller.join();
+  ExpectError(result, StatusCode::kCancelled, {"task `long` (command)", "cancelled"});
+  std::ifstream in(pids);
+  pid_t shell = 0;
+  pid_t sleeper = 0;
+  in >> shell >> sleeper;
+  ASSERT_GT(shell, 0);
+  ASSERT_GT(sleeper, 0);
+  // Cancelled about 0.1 s after it wrote the pids: back well within a second of that.
+  EXPECT_LT(took, std::chrono::milliseconds(1500));
+  EXPECT_TRUE(ProcessGone(shell));
+  for (int i = 0; i < 100 && !ProcessGone(sleeper); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(ProcessGone(sleeper)) << "the command's own child, sleep 30, is still running";
+}
+
+TEST_F(ExecutorsTest, CommandUndoRunsTheUndoCommand) {
+  const std::string flag = dir_ + "/switched";
+  TaskRun run = Run("cutover", {{"run", "touch " + flag}, {"undo", "rm " + flag}}, "switch");
+  Result<Json> snapshot = SnapshotTask(run);
+  ASSERT_TRUE(snapshot.has_value());
+  Result<Json> done = ExecuteTask(run);
+  ASSERT_TRUE(done.has_value()) << done.error().ToString();
+  EXPECT_TRUE(std::filesystem::exists(flag));
+  Result<Json> undone = UndoTask(run, *snapshot, *done);
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  EXPECT_EQ((*undone)["undo"], "ran");
+  EXPECT_EQ((*undone)["log"], "switch.undo.log");
+  EXPECT_FALSE(std::filesystem::exists(flag));
+  // The undo command fails the second time (rm of a missing file): named as such.
+  ExpectError(UndoTask(run, *snapshot, *done), StatusCode::kFailedPrecondition,
+              {"`undo` (rm " + flag + ") exited with code 1", "No such file"});
+
+  Result<Json> none = UndoTask(Run("command", {{"run", "true"}}), Json::object(), Json());
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ((*none)["undo"], "none");
+}
+
+TEST_F(ExecutorsTest, ACommandThatCannotStartIsNamed) {
+  TaskRun run = Run("copy", {{"from", "sqlite:///a.db"}, {"to", "sqlite:///b.db"}}, "cp");
+  run.ferry_path = dir_ + "/no-ferry-here";
+  ExpectError(ExecuteTask(run), StatusCode::kFailedPrecondition,
+              {"task `cp` (copy)", "cannot start ferry copy", "execve: No such file",
+               dir_ + "/no-ferry-here"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// iac.write
+
+TEST_F(ExecutorsTest, IacWriteListsItsFilesAndItsUndoDeletesThem) {
+  const std::string estate = dir_ + "/estate.txt";
+  ASSERT_TRUE(Env::Default()
+                  ->WriteFileAtomic(estate, plan::FormatEstateFile(plan::ThreeTierEstate()))
+                  .ok());
+  const std::string plan = dir_ + "/plan.json";
+  Result<ferry::testing::ExitStatus> planned = ferry::testing::RunToCompletion(
+      {.argv = {FERRY_BINARY, "plan", "--inventory", estate, "--out", plan},
+       .stdout_path = dir_ + "/plan.out",
+       .stderr_path = dir_ + "/plan.out"},
+      std::chrono::seconds(60));
+  ASSERT_TRUE(planned.has_value() && planned->success()) << ferry::testing::ReadFileTail(dir_ + "/plan.out");
+
+  // A file already in the directory is not the task's: its undo keeps it.
+  ASSERT_TRUE(Env::Default()->CreateDirs(work_ + "/iac").ok());
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(work_ + "/iac/NOTES.txt", "mine").ok());
+  TaskRun run = Run("iac.write", {{"plan", plan}, {"dir", "iac"}, {"cloud", "aws"}}, "write-iac");
+  Result<Json> snapshot = SnapshotTask(run);
+  ASSERT_TRUE(snapshot.has_value()) << snapshot.error().ToString();
+  Result<Json> result = ExecuteTask(run);
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  const Json& files = (*result)["files"];
+  ASSERT_GE(files.size(), 3u) << result->dump();
+  bool has_main = false;
+  for (const Json& f : files) {
+    EXPECT_TRUE(std::filesystem::exists(work_ + "/" + f.get<std::string>())) << f;
+    has_main = has_main || f == "iac/main.tf";
+  }
+  EXPECT_TRUE(has_main) << files.dump();
+  EXPECT_EQ((*result)["clouds"][0]["cloud"], "aws");
+  // A second attempt converges on the same files.
+  run.attempt = 2;
+  Result<Json> again = ExecuteTask(run);
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_EQ((*again)["files"], files);
+
+  Result<Json> undone = UndoTask(run, *snapshot, *result);
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  EXPECT_EQ((*undone)["removed"].size(), files.size() - 1);  // all but NOTES.txt
+  for (const Json& f : files) {
+    EXPECT_EQ(std::filesystem::exists(work_ + "/" + f.get<std::string>()), f == "iac/NOTES.txt");
+  }
+  Result<Json> twice = UndoTask(run, *snapshot, *result);
+  ASSERT_TRUE(twice.has_value());
+  EXPECT_TRUE((*twice)["removed"].empty());
+
+  ExpectError(ExecuteTask(Run("iac.write", {{"plan", dir_ + "/none.json"}, {"dir", "iac"}}, "w")),
+              StatusCode::kNotFound,
+              {"task `w` (iac.write)", dir_ + "/none.json", "no such file", "ferry plan"});
+  ExpectError(ExecuteTask(Run("iac.write", {{"plan", plan}, {"dir", "../out"}}, "w")),
+              StatusCode::kInvalidArgument, {"`dir` ../out must be a relative path inside"});
+  ExpectError(ExecuteTask(Run("iac.write", {{"plan", plan}, {"dir", "x"}, {"cloud", "ibm"}}, "w")),
+              StatusCode::kInvalidArgument,
+              {"ferry iac exited with code 2", "--cloud ibm", "`cloud` is aws, azure, gcp"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// copy, verify
+
+class CopyTest : public ExecutorsTest {
+ protected:
+  void SetUp() override {
+    ExecutorsTest::SetUp();
+    source_ = dir_ + "/source.db";
+    target_ = dir_ + "/target.db";
+    Sqlite(source_,
+           "CREATE TABLE account (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance NUMERIC);"
+           "CREATE TABLE ledger (id INTEGER PRIMARY KEY, account INTEGER, amount INTEGER);"
+           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+           "INSERT INTO account SELECT i, 'owner ' || i, i * 1.5 FROM n;"
+           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) "
+           "INSERT INTO ledger SELECT i, i % 7, i * 10 FROM n;");
+  }
+  std::string source_;
+  std::string target_;
+};
+
+TEST_F(CopyTest, CopiesWithProgressAndItsUndoLeavesTheTargetAsBefore) {
+  // The target holds a table of its own (untouched by everything) and an empty `ledger`, which
+  // the copy fills rather than creates.
+  Sqlite(target_,
+         "CREATE TABLE keep (id INTEGER PRIMARY KEY, note TEXT); INSERT INTO keep VALUES (1, 'a'), "
+         "(2, 'b');"
+         "CREATE TABLE ledger (id INTEGER PRIMARY KEY, account INTEGER, amount INTEGER);");
+  const std::string before = DumpSqlite(target_);
+  TaskRun run = Run("copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}},
+                    "copy-bank");
+  std::vector<TaskProgress> seen;
+  run.progress = [&](const TaskProgress& p) { seen.push_back(p); };
+  Result<Json> snapshot = SnapshotTask(run);
+  ASSERT_TRUE(snapshot.has_value()) << snapshot.error().ToString();
+  EXPECT_EQ((*snapshot)["tables"],
+            Json({{"keep", {{"had_rows", true}}}, {"ledger", {{"had_rows", false}}}}));
+
+  Result<Json> result = ExecuteTask(run);
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  EXPECT_EQ((*result)["rows"], 3500);
+  EXPECT_EQ((*result)["verified"], true);
+  EXPECT_FALSE((*result)["copy_run_id"].get<std::string>().empty());
+  EXPECT_GT((*result)["bytes"].get<int64_t>(), 3500 * 4);
+  EXPECT_EQ((*result)["tables"],
+            Json::parse(R"([{"table":"account","rows":3000,"created":true},
+                            {"table":"ledger","rows":500,"created":false}])"));
+  EXPECT_EQ((*result)["artifacts"],
+            Json::array({"copy-bank.attempt-1.json", "copy-bank.attempt-1.log"}));
+  EXPECT_EQ(Sqlite(target_, "SELECT count(*), sum(balance) FROM account")[0],
+            (std::vector<std::string>{"3000", "6752250"}));
+  // Progress came from the copy through FERRY_PROGRESS_FD, table by table, then the total.
+  ASSERT_GE(seen.size(), 3u);
+  std::set<std::string> tables;
+  for (const TaskProgress& p : seen) tables.insert(p.detail);
+  EXPECT_TRUE(tables.contains("account") && tables.contains("ledger"));
+  EXPECT_EQ(seen.back().rows_done, 3500);
+  EXPECT_EQ(seen.back().bytes_done, (*result)["bytes"]);
+
+  // A second attempt (the engine retrying after a crash) converges: the rows are there once.
+  run.attempt = 2;
+  Result<Json> again = ExecuteTask(run);
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_EQ(Sqlite(target_, "SELECT count(*) FROM account")[0][0], "3000");
+
+  Result<Json> undone = UndoTask(run, *snapshot, *result);
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  EXPECT_EQ((*undone)["dropped"], Json::array({"account"}));
+  EXPECT_EQ((*undone)["emptied"], Json::array({"ledger"}));
+  EXPECT_EQ(DumpSqlite(target_), before);
+  EXPECT_TRUE(Sqlite(target_, "SELECT * FROM ferry_chunks").empty());
+  Result<Json> twice = UndoTask(run, *snapshot, *result);
+  ASSERT_TRUE(twice.has_value()) << twice.error().ToString();
+  EXPECT_TRUE((*twice)["dropped"].empty());
+  EXPECT_EQ(DumpSqlite(target_), before);
+
+  // The undo of an attempt that did not complete (no result) finds the tables from the source.
+  ASSERT_TRUE(ExecuteTask(run).has_value());
+  Result<Json> partial = UndoTask(run, *snapshot, Json());
+  ASSERT_TRUE(partial.has_value()) << partial.error().ToString();
+  EXPECT_EQ(DumpSqlite(target_), before);
+}
+
+TEST_F(CopyTest, UndoKeepsATableThatHeldRowsAndSaysWhy) {
+  Sqlite(target_, "CREATE TABLE ledger (id INTEGER PRIMARY KEY, account INTEGER, amount INTEGER);"
+                  "INSERT INTO ledger VALUES (9999, 1, 1);");
+  TaskRun run = Run("copy", {{"from", "sqlite://" + source_},
+                             {"to", "sqlite://" + target_},
+                             {"tables", "ledger"},
+                             {"if_exists", "append"}});
+  Result<Json> snapshot = SnapshotTask(run);
+  ASSERT_TRUE(snapshot.has_value());
+  Result<Json> result = ExecuteTask(run);
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  EXPECT_EQ(Sqlite(target_, "SELECT count(*) FROM ledger")[0][0], "501");
+  Result<Json> undone = UndoTask(run, *snapshot, *result);
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  ASSERT_EQ((*undone)["kept"].size(), 1u);
+  EXPECT_THAT((*undone)["kept"][0]["why"].get<std::string>(),
+              AllOf(HasSubstr("--if-exists append"), HasSubstr("restore the table from a backup")));
+  EXPECT_EQ(Sqlite(target_, "SELECT count(*) FROM ledger")[0][0], "501");
+}
+
+TEST_F(CopyTest, CopyErrorsNameTheCause) {
+  // A table that holds rows, and the default --if-exists fail.
+  Sqlite(target_, "CREATE TABLE ledger (id INTEGER PRIMARY KEY, account INTEGER, amount INTEGER);"
+                  "INSERT INTO ledger VALUES (1, 1, 1);");
+  ExpectError(
+      ExecuteTask(Run("copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}},
+                      "cp")),
+      StatusCode::kUnavailable,
+      {"task `cp` (copy)", "ferry copy exited with code", "already holds rows", "resume the run"});
+  ExpectError(ExecuteTask(Run("copy", {{"from", "sqlite://" + dir_ + "/missing.db"},
+                                       {"to", "sqlite://" + target_}},
+                              "cp")),
+              StatusCode::kUnavailable, {"ferry copy exited with code 3", "missing.db"});
+  ExpectError(ExecuteTask(Run("copy", {{"from", "sqlite://" + source_},
+                                       {"to", "sqlite://" + target_},
+                                       {"if_exists", "overwrite"}})),
+              StatusCode::kInvalidArgument,
+              {"`if_exists` overwrite: expected fail, truncate or append"});
+  ExpectError(ExecuteTask(Run("copy", {{"from", "sqlite://" + source_},
+                                       {"to", "sqlite://" + target_},
+                                       {"jobs", "0"}})),
+              StatusCode::kInvalidArgument, {"exited with code 2", "--jobs 0"});
+}
+
+TEST_F(CopyTest, VerifySummarisesOrNamesTheDifferences) {
+  TaskRun copy = Run("copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}});
+  ASSERT_TRUE(ExecuteTask(copy).has_value());
+  TaskRun verify =
+      Run("verify", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}}, "check");
+  Result<Json> clean = ExecuteTask(verify);
+  ASSERT_TRUE(clean.has_value()) << clean.error().ToString();
+  EXPECT_EQ((*clean)["identical"], true);
+  EXPECT_EQ((*clean)["tables"][0],
+            Json({{"table", "account"}, {"identical", true}, {"source_rows", 3000},
+                  {"target_rows", 3000}}));
+
+  Sqlite(target_, "DELETE FROM account WHERE id IN (5, 6); UPDATE ledger SET amount = 0 WHERE id = 1");
+  verify.attempt = 2;
+  ExpectError(ExecuteTask(verify), StatusCode::kDataLoss,
+              {"task `check` (verify)", "differ",
+               "`account`: 2 missing, 0 extra, 0 changed row(s) (source 3000 rows, target 2998)",
+               "`ledger`: 0 missing, 0 extra, 1 changed", "check.attempt-2.json"});
+  ExpectError(ExecuteTask(Run("verify", {{"from", "sqlite://" + dir_ + "/none.db"},
+                                         {"to", "sqlite://" + target_}})),
+              StatusCode::kUnavailable, {"ferry verify exited with code 3", "none.db"});
+}
+
+class CopyPostgresTest : public ferry::testing::PostgresTest {};
+
+TEST_F(CopyPostgresTest, CopyToPostgresAndUndo) {
+  char pattern[] = "/tmp/ferry-executors-pg-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  const std::string source = dir + "/source.db";
+  Sqlite(source, "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);"
+                 "INSERT INTO item VALUES (1, 'one'), (2, 'two'), (3, 'three');");
+  ASSERT_TRUE(Execute("CREATE TABLE existing (id int PRIMARY KEY); INSERT INTO existing VALUES (7)").ok());
+  TaskSpec spec{.id = "to-pg", .type = "copy", .with = {{"from", "sqlite://" + source}, {"to", url()}}};
+  TaskRun run{.spec = &spec,
+              .run_id = "run-pg",
+              .store_url = "sqlite://" + dir + "/store.db",
+              .ferry_path = FERRY_BINARY,
+              .work_dir = dir + "/work"};
+  Result<Json> snapshot = SnapshotTask(run);
+  ASSERT_TRUE(snapshot.has_value()) << snapshot.error().ToString();
+  Result<Json> result = ExecuteTask(run);
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  EXPECT_EQ((*result)["rows"], 3);
+  EXPECT_GT((*result)["bytes"].get<int64_t>(), 0);
+  EXPECT_EQ(*QueryValue("SELECT string_agg(name, ',' ORDER BY id) FROM item"), "one,two,three");
+  Result<Json> undone = UndoTask(run, *snapshot, *result);
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  EXPECT_EQ((*undone)["dropped"], Json::array({"item"}));
+  EXPECT_EQ(*QueryValue("SELECT count(*) FROM pg_tables WHERE tablename = 'item'"), "0");
+  EXPECT_EQ(*QueryValue("SELECT string_agg(id::text, ',') FROM existing"), "7");
+  std::filesystem::remove_all(dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Smoke tests over loopback
+
+// An HTTP(S) server on 127.0.0.1 in a thread of its own.
+template <typename Server>
+class LoopbackServer {
+ public:
+  template <typename... Args>
+  explicit LoopbackServer(Args&&... args) : server_(std::forward<Args>(args)...) {
+    server_.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok", "text/plain");
+    });
+    server_.Get("/broken", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 503;
+      res.set_content("database down\nretry later", "text/plain");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    server_.wait_until_ready();
+  }
+  ~LoopbackServer() {
+    server_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+  bool valid() { return server_.is_valid(); }
+
+ private:
+  Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(ExecutorsTest, SmokeHttpExpectsTheStatus) {
+  LoopbackServer<httplib::Server> server;
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  Result<Json> ok = ExecuteTask(Run("smoke.http", {{"url", base + "/health"}}));
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_EQ((*ok)["status"], 200);
+  EXPECT_EQ((*ok)["bytes"], 2);
+  Result<Json> expected503 =
+      ExecuteTask(Run("smoke.http", {{"url", base + "/broken"}, {"status", "503"}}));
+  ASSERT_TRUE(expected503.has_value()) << expected503.error().ToString();
+
+  ExpectError(ExecuteTask(Run("smoke.http", {{"url", base + "/broken"}}, "health")),
+              StatusCode::kFailedPrecondition,
+              {"task `health` (smoke.http)", "answered 503 where 200 was expected",
+               "database down retry later"});
+  Result<uint16_t> free_port = Env::Default()->FreeLoopbackPort();
+  ASSERT_TRUE(free_port.has_value());
+  ExpectError(ExecuteTask(Run("smoke.http",
+                              {{"url", "http://127.0.0.1:" + std::to_string(*free_port) + "/"}})),
+              StatusCode::kUnavailable, {"GET http://127.0.0.1:", "check that the service runs"});
+  ExpectError(ExecuteTask(Run("smoke.http", {{"url", "ftp://example.com/"}})),
+              StatusCode::kInvalidArgument, {"not an http:// or https:// URL"});
+  ExpectError(ExecuteTask(Run("smoke.http", {{"url", base}, {"status", "OK"}})),
+              StatusCode::kInvalidArgument, {"`status` OK is not an HTTP status"});
+}
+
+// A certificate for localhost and 127.0.0.1, valid for `days`, made by `openssl req`.
+void MakeCertificate(const std::string& dir, int days) {
+  const std::string command =
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir + "/key.pem -out " + dir +
+      "/cert.pem -days " + std::to_string(days) +
+      " -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>" + dir +
+      "/openssl.log";
+  ASSERT_EQ(std::system(command.c_str()), 0) << ferry::testing::ReadFileTail(dir + "/openssl.log");
+}
+
+TEST_F(ExecutorsTest, SmokeTlsChecksTheChainTheNameAndTheDaysLeft) {
+  MakeCertificate(dir_, 30);
+  const std::string cert = dir_ + "/cert.pem";
+  LoopbackServer<httplib::SSLServer> tls(cert.c_str(), (dir_ + "/key.pem").c_str());
+  ASSERT_TRUE(tls.valid());
+  const std::string port = std::to_string(tls.port());
+  Result<Json> ok = ExecuteTask(
+      Run("smoke.tls", {{"host", "localhost"}, {"port", port}, {"days", "7"}, {"ca", cert}}));
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_GE((*ok)["days_left"].get<int>(), 29);
+  EXPECT_LE((*ok)["days_left"].get<int>(), 30);
+  EXPECT_EQ((*ok)["subject"], "/CN=localhost");
+  Result<Json> by_ip = ExecuteTask(
+      Run("smoke.tls", {{"host", "127.0.0.1"}, {"port", port}, {"days", "7"}, {"ca", cert}}));
+  ASSERT_TRUE(by_ip.has_value()) << by_ip.error().ToString();
+
+  ExpectError(ExecuteTask(Run("smoke.tls",
+                              {{"host", "localhost"}, {"port", port}, {"days", "60"}, {"ca", cert}},
+                              "cert")),
+              StatusCode::kFailedPrecondition,
+              {"task `cert` (smoke.tls)", "localhost:" + port, "expires in",
+               "fewer than the 60 required", "renew"});
+  ExpectError(ExecuteTask(Run("smoke.tls", {{"host", "localhost"}, {"port", port}})),
+              StatusCode::kFailedPrecondition,
+              {"is not valid: self-signed certificate", "name the CA that issued it in `ca`"});
+  // The IP address 127.0.0.2 is not in the certificate.
+  ExpectError(ExecuteTask(Run("smoke.tls", {{"host", "127.0.0.2"}, {"port", port}, {"ca", cert}})),
+              StatusCode::kFailedPrecondition, {"not valid", "mismatch"});
+
+  LoopbackServer<httplib::Server> plain;
+  ExpectError(ExecuteTask(Run("smoke.tls", {{"host", "127.0.0.1"},
+                                            {"port", std::to_string(plain.port())}})),
+              StatusCode::kUnavailable, {"TLS handshake failed", "check that the port serves TLS"});
+  ExpectError(ExecuteTask(Run("smoke.tls", {{"host", "localhost"}, {"port", "99999"}})),
+              StatusCode::kInvalidArgument, {"`port` 99999 is not a TCP port"});
+  ExpectError(ExecuteTask(Run("smoke.tls", {{"host", "localhost"}, {"port", port}, {"days", "x"}})),
+              StatusCode::kInvalidArgument, {"`days` x is not a number of days"});
+}
+
+TEST_F(ExecutorsTest, SmokeDnsResolvesLocalhost) {
+  Result<Json> ok = ExecuteTask(Run("smoke.dns", {{"name", "localhost"}, {"address", "127.0.0.1"}}));
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_THAT((*ok)["addresses"].dump(), HasSubstr("127.0.0.1"));
+  ExpectError(
+      ExecuteTask(Run("smoke.dns", {{"name", "localhost"}, {"address", "10.9.9.9"}}, "dns")),
+      StatusCode::kFailedPrecondition,
+      {"task `dns` (smoke.dns)", "`localhost` resolves to", "127.0.0.1", "not to 10.9.9.9",
+       "update the DNS record"});
+  ExpectError(ExecuteTask(Run("smoke.dns", {{"name", "no-such-host.invalid"}})),
+              StatusCode::kNotFound, {"`no-such-host.invalid` does not resolve"});
+}
+
+TEST_F(ExecutorsTest, SmokeLatencyTakesTheMedianOfConnects) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 128), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+
+  Result<Json> ok = ExecuteTask(
+      Run("smoke.latency", {{"host", "127.0.0.1"}, {"port", port}, {"budget", "500ms"}}));
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_EQ((*ok)["samples"], 9);
+  EXPECT_LE((*ok)["min_ms"].get<double>(), (*ok)["median_ms"].get<double>());
+  EXPECT_LE((*ok)["median_ms"].get<double>(), (*ok)["max_ms"].get<double>());
+  EXPECT_LT((*ok)["median_ms"].get<double>(), 500);
+  ExpectError(ExecuteTask(Run("smoke.latency",
+                              {{"host", "127.0.0.1"}, {"port", port}, {"budget", "1us"}, {"samples", "3"}},
+                              "lat")),
+              StatusCode::kFailedPrecondition,
+              {"task `lat` (smoke.latency)", "the median TCP connect of 3 took",
+               "over the budget of 1us", "raise `budget`"});
+  ::close(listener);
+  ExpectError(ExecuteTask(Run("smoke.latency",
+                              {{"host", "127.0.0.1"}, {"port", port}, {"budget", "50ms"}})),
+              StatusCode::kUnavailable, {"127.0.0.1:" + port, "check that the service listens"});
+  ExpectError(ExecuteTask(Run("smoke.latency",
+                              {{"host", "127.0.0.1"}, {"port", port}, {"budget", "fast"}})),
+              StatusCode::kInvalidArgument, {"`budget` fast is not a positive duration"});
+}
+
+}  // namespace
+}  // namespace ferry::workflow
