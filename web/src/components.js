@@ -35,8 +35,11 @@ export function PageTitle({ children, title }) {
   const ref = useRef(null);
   useEffect(() => {
     document.title = `${title ?? ''} · ferry`;
-    ref.current?.focus();
   }, [title]);
+  // Focus once, when the page opens; not when its title changes under the user.
+  useEffect(() => {
+    ref.current?.focus();
+  }, []);
   return html`<h1 tabindex="-1" ref=${ref}>${children}</h1>`;
 }
 

@@ -233,7 +233,7 @@ export function RunPage({ id, me }) {
 
   return html`<section>
     <div class="title-row">
-      <${PageTitle} title=${`Run ${run.id}`}>${run.name} <span class="muted id">${run.id}</span><//>
+      <${PageTitle} title=${`${run.state} · ${run.name} ${run.id}`}>${run.name} <span class="muted id">${run.id}</span><//>
       <${StateBadge} state=${run.state} />
       <span class="stream small muted" role="status" aria-live="polite">events: ${stream}</span>
     </div>
