@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { SseParser, StreamRefused, followEvents } from '../../web/src/sse.js';
-import { formatBytes, formatCount, formatDuration, formatRate, formatTime, formatUsd, fraction, stateTone } from '../../web/src/format.js';
+import { formatBytes, formatClock, formatCount, formatDuration, formatRate, formatTime, formatUsd, fraction, secondsBetween, stateTone } from '../../web/src/format.js';
 import { layoutWaves, NODE_HEIGHT, NODE_WIDTH } from '../../web/src/graph.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -218,6 +218,10 @@ test('formats', () => {
   assert.equal(formatDuration(3 * 86400 + 7200), '3 d 2 h');
   assert.equal(formatTime('2026-12-07T16:41:34.123Z'), '2026-12-07 16:41:34 UTC');
   assert.equal(formatTime('yesterday'), '–');
+  assert.equal(formatClock('2026-12-07T16:41:34.923Z'), '16:41:34');
+  assert.equal(formatClock(''), '–');
+  assert.equal(secondsBetween('2026-12-07T16:41:34.500Z', '2026-12-07T16:43:00Z'), 85.5);
+  assert.equal(secondsBetween('2026-12-07T16:41:34Z', ''), null);
   assert.equal(formatUsd(1234.4), '$1,234');
   assert.equal(formatUsd(61.756), '$61.76');
   assert.equal(fraction(5, 0), null);

@@ -47,6 +47,19 @@ export function formatTime(text) {
   return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
+// RFC 3339 -> "16:41:34" (UTC), for times whose day is shown elsewhere. Empty: "–".
+export function formatClock(text) {
+  const full = formatTime(text);
+  return full === '–' ? full : full.slice(11, 19);
+}
+
+// Seconds between two RFC 3339 times; null when either is missing.
+export function secondsBetween(from, to) {
+  const a = new Date(from ?? '').getTime();
+  const b = new Date(to ?? '').getTime();
+  return Number.isNaN(a) || Number.isNaN(b) || from === '' || to === '' ? null : Math.max(0, (b - a) / 1000);
+}
+
 // USD amounts: "$1,234" (cents from $100 down).
 export function formatUsd(n) {
   if (typeof n !== 'number' || !Number.isFinite(n)) return '–';

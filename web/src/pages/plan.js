@@ -121,7 +121,7 @@ export function PlanView({ plan, title }) {
       <div><dt>Waves</dt><dd>${formatCount(s.waves)} <span class="muted small">(${formatCount(s.production_waves)} production)</span></dd></div>
       <div><dt>Coupled groups</dt><dd>${formatCount(s.coupled_groups)} <span class="muted small">(largest ${formatCount(s.largest_group)})</span></dd></div>
       <div><dt>Strategies</dt><dd>${Object.entries(s.strategies ?? {}).map(([k, v]) => `${v} ${k}`).join(', ') || '–'}</dd></div>
-      <div><dt>Risks</dt><dd>${Object.entries(s.risks ?? {}).map(([k, v]) => html`<span class=${`badge level-${k}`}>${v} ${k}</span> `)}</dd></div>
+      <div><dt>Risks</dt><dd>${Object.keys(s.risks ?? {}).length === 0 ? 'none' : Object.entries(s.risks).map(([k, v]) => html`<span class=${`badge level-${k}`}>${v} ${k}</span> `)}</dd></div>
     </dl>
     ${(plan.notes ?? []).length > 0 ? html`<div class="notes"><h2 class="small-heading">Notes</h2><ul>${plan.notes.map((n) => html`<li>${n}</li>`)}</ul></div>` : null}
     <${Section} id="plan-waves" title="Waves and dependencies"><${WaveGraph} plan=${plan} /><//>

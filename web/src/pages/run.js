@@ -6,7 +6,7 @@ import { html } from '../html.js';
 import { ApiError, approveRun, can, controlRun, get, seg, token } from '../api.js';
 import { followEvents } from '../sse.js';
 import { ErrorBox, JsonView, Loading, PageTitle, Progress, StateBadge } from '../components.js';
-import { formatBytes, formatCount, formatDuration, formatRate, formatTime } from '../format.js';
+import { formatBytes, formatClock, formatCount, formatDuration, formatRate, formatTime, secondsBetween } from '../format.js';
 
 // States after which nothing happens unless someone acts (the stream is then not reopened).
 const FINAL = new Set(['succeeded', 'cancelled', 'rolled-back']);
@@ -52,11 +52,12 @@ function TaskRows({ task }) {
           : html`<span class="muted">–</span>`}
         ${p.detail ? html`<br /><span class="small muted">${p.detail}</span>` : null}
       </td>
-      <td class="num">${formatCount(p.rows_done)}${p.rows_total > 0 ? html`<span class="muted"> / ${formatCount(p.rows_total)}</span>` : null}</td>
-      <td class="num">${formatBytes(p.bytes_done)}${p.bytes_total > 0 ? html`<span class="muted"> / ${formatBytes(p.bytes_total)}</span>` : null}</td>
+      <td class="num">${p.rows_done > 0 || p.rows_total > 0 ? formatCount(p.rows_done) : '–'}${p.rows_total > 0 ? html`<span class="muted"> / ${formatCount(p.rows_total)}</span>` : null}</td>
+      <td class="num">${p.bytes_done > 0 || p.bytes_total > 0 ? formatBytes(p.bytes_done) : '–'}${p.bytes_total > 0 ? html`<span class="muted"> / ${formatBytes(p.bytes_total)}</span>` : null}</td>
       <td class="num">${live ? formatRate(task.rows_per_second) : '–'}</td>
       <td class="num">${live ? formatDuration(task.eta_seconds) : '–'}</td>
-      <td class="small">${formatTime(task.started_at)}<br />${formatTime(task.finished_at)}</td>
+      <td class="small">${task.started_at ? html`<span title=${formatTime(task.started_at)}>${formatClock(task.started_at)}</span>
+        ${task.finished_at ? html`<span class="muted"> · took ${formatDuration(secondsBetween(task.started_at, task.finished_at))}</span>` : html`<span class="muted"> · since</span>`}` : '–'}</td>
     </tr>
     ${task.error ? html`<tr class="error-row"><td colspan="8"><span class="error-text"><strong>${task.id}:</strong> ${task.error}</span></td></tr>` : null}`;
 }
@@ -276,7 +277,7 @@ export function RunPage({ id, me }) {
         <caption>${phase}</caption>
         <thead><tr><th scope="col" class="col-task">Task</th><th scope="col" class="col-state">State</th><th scope="col" class="col-progress">Progress</th>
           <th scope="col" class="num col-rows">Rows</th><th scope="col" class="num col-bytes">Bytes</th><th scope="col" class="num col-rate">Rate</th>
-          <th scope="col" class="num col-eta">ETA</th><th scope="col" class="col-time">Started / finished</th></tr></thead>
+          <th scope="col" class="num col-eta">ETA</th><th scope="col" class="col-time">Started (UTC)</th></tr></thead>
         <tbody>${tasks.map((t) => html`<${TaskRows} task=${t} />`)}</tbody>
       </table></div>`;
     })}
