@@ -300,9 +300,16 @@ phases:
   check(await viewerPage.getByRole('group', { name: 'Run controls' }).count() === 0, 'a viewer sees the run controls');
   await viewer.close();
 
-  // ---- Approve, and watch it complete.
+  // ---- Pause at the gate, resume, then approve, and watch it complete.
+  const runBadge = (state) => page.locator('.title-row .badge', { hasText: new RegExp(`^${state}$`) });
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await runBadge('paused').waitFor();
+  check(await page.getByRole('button', { name: 'Approve cutover' }).count() === 0, 'a paused run offers its approval');
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await runBadge('waiting-approval').waitFor();
+  await page.locator('.approval').waitFor();
   await page.getByRole('button', { name: 'Approve cutover' }).click();
-  await page.locator('.title-row .badge', { hasText: /^succeeded$/ }).waitFor({ timeout: 120_000 });
+  await runBadge('succeeded').waitFor({ timeout: 120_000 });
   const runText = await page.locator('main').innerText();
   check(/run\.approved/.test(runText), 'the run.approved event did not reach the page');
   check(runText.includes('console:') || runText.includes('console-test'), 'the approver is not shown');
@@ -328,13 +335,22 @@ phases:
   }
   await shot('06-verification');
 
+  // ---- Roll the run back (asked twice): the copy's undo drops the tables it created.
+  await page.goto(`${base}/#/runs/${encodeURIComponent(runId)}`);
+  await page.getByRole('button', { name: 'Roll back' }).click();
+  await page.getByRole('button', { name: 'Yes, roll back' }).click();
+  await runBadge('rolled-back').waitFor({ timeout: 120_000 });
+  const undone = await page.locator('main').innerText();
+  check(/run\.rolled-back/.test(undone) && /undone/.test(undone), 'the rollback and its undone tasks are not shown');
+  await shot('07-run-rolled-back');
+
   // ---- Plans: one from the store's inventories, and a plan file with its dependency graph.
   await page.getByRole('link', { name: 'Plans' }).click();
   await page.getByRole('button', { name: 'Plan the stored inventories' }).click();
   await page.getByRole('heading', { level: 2, name: 'Risk register' }).waitFor();
   check(await page.locator('svg.graph g.node').count() === 5, 'the store plan does not draw its 5 servers');
   await chartsDrawn();
-  await shot('07-plan-store');
+  await shot('08-plan-store');
 
   const plan = JSON.parse(readFileSync(join(work, 'plan.json'), 'utf8'));
   await page.goto(`${base}/#/plans/file`);
@@ -346,7 +362,7 @@ phases:
   await chartsDrawn();
   await page.locator('svg.graph g.node').first().click();
   await page.locator('.selected-server').waitFor();
-  await shot('08-plan-file');
+  await shot('09-plan-file');
 
   // ---- The event log and its chain.
   await page.getByRole('link', { name: 'Event log' }).click();
@@ -357,7 +373,7 @@ phases:
   const logged = await page.locator('table[aria-label="Events"] tbody tr').count();
   check(logged === Math.min(100, Number((await page.locator(".chain").innerText()).match(/(\d+) events checked/)?.[1] ?? -1)),
     `the event log shows ${logged} events, not those the chain check counted`);
-  await shot('09-event-log');
+  await shot('10-event-log');
 
   // ---- Sign out.
   await page.getByRole('button', { name: 'Sign out' }).click();
