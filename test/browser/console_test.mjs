@@ -339,7 +339,9 @@ phases:
   await page.goto(`${base}/#/runs/${encodeURIComponent(runId)}`);
   await page.getByRole('button', { name: 'Roll back' }).click();
   await page.getByRole('button', { name: 'Yes, roll back' }).click();
-  await runBadge('rolled-back').waitFor({ timeout: 120_000 });
+  await runBadge('(rolled-back|rollback-failed)').waitFor({ timeout: 120_000 });
+  const rolled = await page.locator('.title-row .badge').innerText();
+  check(rolled === 'rolled-back', `the rollback ended ${rolled}: ${await page.locator('.error-box').first().innerText().catch(() => '')}`);
   const undone = await page.locator('main').innerText();
   check(/run\.rolled-back/.test(undone) && /undone/.test(undone), 'the rollback and its undone tasks are not shown');
   await shot('07-run-rolled-back');
