@@ -106,7 +106,22 @@ class SqlStore final : public Store {
                                  std::string_view actor) override;
   Result<std::vector<InventoryRecord>> ListInventories(std::string_view after_name,
                                                        int limit) override;
+  Result<std::optional<InventoryRecord>> GetInventory(std::string_view name) override;
 
+  Status CreateApiKey(const ApiKeyRecord& key, std::string_view actor) override;
+  Result<std::optional<ApiKeyRecord>> GetApiKey(std::string_view id) override;
+  Result<std::vector<ApiKeyRecord>> ListApiKeys() override;
+  Result<ApiKeyRecord> RevokeApiKey(std::string_view id, std::string_view actor) override;
+  Status CreateApiSession(const ApiSessionRecord& session, std::string_view actor) override;
+  Result<std::optional<ApiSessionRecord>> GetApiSession(std::string_view id) override;
+  Status CreateProject(const ProjectRecord& project, std::string_view actor) override;
+  Result<std::optional<ProjectRecord>> GetProject(std::string_view name) override;
+  Result<std::vector<ProjectRecord>> ListProjects() override;
+  Status SavePlan(const PlanRecord& plan, std::string_view actor) override;
+  Result<std::optional<PlanRecord>> GetPlan(std::string_view id) override;
+  Result<std::vector<PlanRecord>> ListPlans(int limit) override;
+
+  Result<int64_t> LastEventSeq() override;
   Result<Event> AppendEvent(const EventSpec& spec) override;
   Result<std::vector<Event>> ReadEvents(int64_t after_seq, int limit,
                                         std::string_view run_id) override;
