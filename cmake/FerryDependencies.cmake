@@ -19,6 +19,10 @@ find_package(ZLIB REQUIRED)                    # zlib1g-dev 1.2: CRC-32 checksum
 find_package(pugixml 1.13 REQUIRED)            # libpugixml-dev 1.13: SWIFT ISO 20022 XML (pugixml::pugixml)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)  # libcpp-httplib-dev 0.11: HTTP client and server, with OpenSSL
 find_package(absl REQUIRED)                    # libabsl-dev 20220623: time zones of transforms (absl::time)
+# libcpp-httplib-dev 0.11: the HTTP API (src/server) and its client. Debian ships it compiled,
+# with OpenSSL, zlib and brotli: pkg-config gives the definitions its header must see.
+find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)
 if(FERRY_BUILD_TESTS OR FERRY_BUILD_BENCH)
   find_package(GTest 1.12 REQUIRED)            # libgtest-dev, libgmock-dev 1.12
 endif()

@@ -5,6 +5,8 @@
 #include <ostream>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/config.h"
 #include "base/json.h"
@@ -25,6 +27,8 @@ struct GlobalFlags {
   std::string config;
   std::string log_level;
   std::string log_format;
+  std::string server;
+  std::string api_key;
   bool json = false;
 };
 
@@ -65,6 +69,8 @@ Result<CommandContext> ResolveSettings(const GlobalFlags& flags, Env* env, std::
   pick(flags.store, "FERRY_STORE", store_url);
   pick(flags.log_level, "FERRY_LOG_LEVEL", log_level);
   pick(flags.log_format, "FERRY_LOG_FORMAT", log_format);
+  pick(flags.server, "FERRY_SERVER", context.server_url);
+  pick(flags.api_key, "FERRY_API_KEY", context.api_key);
   if (store_url.empty()) {
     std::error_code ec;
     std::filesystem::path cwd = std::filesystem::current_path(ec);
@@ -86,7 +92,7 @@ int Report(const Status& status, CommandContext* context, std::ostream& err, boo
                 {"error",
                  {{"code", std::string(StatusCodeName(status.code()))},
                   {"message", status.message()}}}}
-               .dump()
+               .dump(-1, ' ', false, Json::error_handler_t::replace)
         << "\n";
   } else {
     err << "ferry: " << status.message() << "\n";
@@ -115,8 +121,8 @@ std::string HelpOfSelected(CLI::App& app) {
 // no top-level command ("" otherwise): `ferry teleport` deserves better than CLI11's
 // "A subcommand is required".
 std::string UnknownCommand(int argc, const char* const* argv, const CLI::App& app) {
-  static constexpr std::string_view kFlagsWithValue[] = {"--store", "--config", "--log-level",
-                                                         "--log-format"};
+  static constexpr std::string_view kFlagsWithValue[] = {"--store",      "--config", "--log-level",
+                                                         "--log-format", "--server", "--api-key"};
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.starts_with("-")) {
@@ -156,6 +162,10 @@ int RunFerry(int argc, const char* const* argv, std::ostream& out, std::ostream&
       "--log-format", flags.log_format,
       "human (lines for a terminal) or json (one object per line) [env FERRY_LOG_FORMAT]");
   app.add_flag("--json", flags.json, "Print results as JSON on stdout");
+  app.add_option("--server", flags.server,
+                 "A `ferry serve` to ask instead of the store, for the commands that can "
+                 "(run status|list|pause|resume|cancel|rollback|approve) [env FERRY_SERVER]");
+  app.add_option("--api-key", flags.api_key, "API key for --server (fry_...) [env FERRY_API_KEY]");
 
   std::vector<CommandSpec> commands = AllCommands();
   std::vector<std::pair<CLI::App*, const CommandSpec*>> registered;
@@ -180,6 +190,33 @@ int RunFerry(int argc, const char* const* argv, std::ostream& out, std::ostream&
     sub->fallthrough();
     if (spec.add_options) spec.add_options(*sub);
     registered.emplace_back(sub, &spec);
+  }
+  // Remote forms: attached to the local command of the same path, or declared when there is
+  // none (then only --server runs them).
+  std::vector<RemoteCommand> remotes = RemoteCommands();
+  std::vector<std::pair<CLI::App*, const RemoteCommand*>> remote_registered;
+  for (const RemoteCommand& remote : remotes) {
+    CLI::App* parent = &app;
+    CLI::App* found = nullptr;
+    for (size_t i = 0; i < remote.path.size(); ++i) {
+      found = nullptr;
+      for (CLI::App* sub : parent->get_subcommands({})) {
+        if (sub->get_name() == remote.path[i]) found = sub;
+      }
+      if (found == nullptr) {
+        found = parent->add_subcommand(remote.path[i], i + 1 == remote.path.size()
+                                                           ? remote.help + " (with --server)"
+                                                           : std::string());
+        found->fallthrough();
+        if (i + 1 < remote.path.size()) {
+          found->require_subcommand(1);
+        } else if (remote.add_options) {
+          remote.add_options(*found);
+        }
+      }
+      parent = found;
+    }
+    remote_registered.emplace_back(found, &remote);
   }
 
   try {
@@ -221,6 +258,31 @@ int RunFerry(int argc, const char* const* argv, std::ostream& out, std::ostream&
 
   Result<CommandContext> context = ResolveSettings(flags, env, out, err);
   if (!context.has_value()) return Report(context.error(), nullptr, err, flags.json, out);
+  if (!context->server_url.empty()) {
+    for (auto& [sub, remote] : remote_registered) {
+      if (!sub->parsed()) continue;
+      Result<int> code = remote->run(*context, *sub);
+      if (!code.has_value()) return Report(code.error(), &*context, err, flags.json, out);
+      return *code;
+    }
+    for (auto& [sub, spec] : registered) {
+      if (!sub->parsed()) continue;
+      if (spec->path.size() == 1 && spec->path[0] == "serve") break;  // serves; --server unused
+      err << "ferry: --server: `ferry " << fmt::format("{}", fmt::join(spec->path, " "))
+          << "` runs here, not on a server; drop --server (the remote commands are run "
+             "status|list|pause|resume|cancel|rollback|approve)\n";
+      return kExitUsage;
+    }
+  }
+  for (auto& [sub, remote] : remote_registered) {
+    bool local = false;
+    for (auto& [lsub, spec] : registered) local = local || lsub == sub;
+    if (sub->parsed() && !local) {
+      err << "ferry: `ferry " << fmt::format("{}", fmt::join(remote->path, " "))
+          << "` asks a server: give --server URL (and --api-key, or FERRY_API_KEY)\n";
+      return kExitUsage;
+    }
+  }
   for (auto& [sub, spec] : registered) {
     if (!sub->parsed()) continue;
     Result<int> code = spec->run(*context);

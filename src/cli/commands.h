@@ -25,6 +25,10 @@ struct CommandContext {
   std::ostream& err;  // diagnostics
   bool json = false;  // --json: print one JSON document on `out`
   std::string store_url;
+  // --server URL [env FERRY_SERVER]: commands that have a remote form (RemoteCommands) talk to
+  // that `ferry serve` instead of the store; --api-key [env FERRY_API_KEY] authenticates them.
+  std::string server_url;
+  std::string api_key;
 };
 
 struct CommandSpec {
@@ -54,6 +58,19 @@ std::vector<CommandSpec> SwiftCommands();
 std::vector<CommandSpec> CaCommands();
 std::vector<CommandSpec> KeyringCommands();
 std::vector<CommandSpec> RunCommands();
+std::vector<CommandSpec> ServeCommands();
+
+// The remote form of a command (`ferry --server URL run status ID`), run instead of the local
+// one when --server is given. It reads the arguments from the parsed command by their names
+// ("id", "--phase", "--limit"); `add_options` declares them when no local command has this
+// path, in which case the command needs --server.
+struct RemoteCommand {
+  std::vector<std::string> path;
+  std::string help;
+  std::function<void(CLI::App&)> add_options;
+  std::function<Result<int>(CommandContext&, const CLI::App&)> run;
+};
+std::vector<RemoteCommand> RemoteCommands();
 
 inline std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> all;
@@ -61,7 +78,7 @@ inline std::vector<CommandSpec> AllCommands() {
        {DemoCommands(), CopyCommands(), StoreCommands(), VerifyCommands(), DiscoverCommands(),
         PlanCommands(), IacCommands(), CopybookCommands(), CryptoCommands(), Iso8583Commands(),
         RelayCommands(), InferCommands(), EvidenceCommands(), SwiftCommands(), CaCommands(),
-        KeyringCommands(), RunCommands()}) {
+        KeyringCommands(), RunCommands(), ServeCommands()}) {
     for (auto& spec : group) all.push_back(std::move(spec));
   }
   return all;

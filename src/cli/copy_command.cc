@@ -225,7 +225,7 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
       doc["verification"] = report.verification->ToJson();
       doc["verification_seconds"] = report.verification_seconds;
     }
-    context.out << doc.dump(2) << "\n";
+    context.out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
     return identical ? kExitOk : kExitCheckFailed;
   }
   context.out << fmt::format("copy {} -> {}\n  run {}{}\n", source->location(), target->location(),

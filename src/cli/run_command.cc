@@ -51,9 +51,9 @@ Result<int> Validate(CommandContext& context, const RunFlags& flags) {
       }
       phases.push_back({{"name", p.name}, {"approval", p.approval}, {"tasks", tasks}});
     }
-    context.out
-        << nlohmann::ordered_json{{"run", spec.name}, {"phases", phases}, {"order", order}}.dump(2)
-        << "\n";
+    context.out << nlohmann::ordered_json{{"run", spec.name}, {"phases", phases}, {"order", order}}
+                       .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                << "\n";
     return kExitOk;
   }
   context.out << fmt::format("{}: run `{}`, {} phase(s), {} task(s); valid\n", flags.file,
@@ -218,7 +218,9 @@ Result<int> DriveAndReport(CommandContext& context, workflow::Engine& engine, co
       }));
   if (terminal) context.err << "\r\033[K" << std::flush;
   if (context.json) {
-    context.out << StatusJson(status).dump(2) << "\n";
+    context.out << StatusJson(status).dump(2, ' ', false,
+                                           nlohmann::ordered_json::error_handler_t::replace)
+                << "\n";
   } else {
     PrintStatus(context.out, status);
   }
@@ -246,7 +248,9 @@ Result<int> ShowStatus(CommandContext& context, const RunFlags& flags) {
   FERRY_ASSIGN_OR_RETURN(LocalEngine local, OpenEngine(context, flags));
   FERRY_ASSIGN_OR_RETURN(workflow::RunStatus status, local.engine->GetStatus(flags.id));
   if (context.json) {
-    context.out << StatusJson(status).dump(2) << "\n";
+    context.out << StatusJson(status).dump(2, ' ', false,
+                                           nlohmann::ordered_json::error_handler_t::replace)
+                << "\n";
   } else {
     PrintStatus(context.out, status);
   }
@@ -267,7 +271,9 @@ Result<int> List(CommandContext& context, const RunFlags& flags) {
                      {"tasks_total", r.tasks_total},
                      {"tasks_done", r.tasks_done}});
     }
-    context.out << nlohmann::ordered_json{{"runs", out}}.dump(2) << "\n";
+    context.out << nlohmann::ordered_json{{"runs", out}}.dump(
+                       2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                << "\n";
     return kExitOk;
   }
   if (runs.empty()) {
@@ -291,7 +297,18 @@ Result<int> Decide(CommandContext& context, const RunFlags& flags, std::string_v
   Status decided;
   if (verb == "approve") decided = engine.Approve(flags.id, flags.phase, actor);
   if (verb == "pause") decided = engine.Pause(flags.id, actor);
-  if (verb == "resume") decided = engine.Resume(flags.id, actor);
+  if (verb == "resume") {
+    // A run left `running` by a process that stopped (a crash, a reboot) needs no decision:
+    // it is worked on here, from where it was.
+    FERRY_ASSIGN_OR_RETURN(workflow::RunStatus now, engine.GetStatus(flags.id));
+    if (now.state == "running" || now.state == "rolling-back") {
+      if (!context.json) {
+        context.err << fmt::format("run {} is {}; working on it here\n", flags.id, now.state);
+      }
+      return DriveAndReport(context, engine, flags.id, flags.jobs);
+    }
+    decided = engine.Resume(flags.id, actor);
+  }
   if (verb == "cancel") decided = engine.Cancel(flags.id, actor);
   if (verb == "rollback") decided = engine.Rollback(flags.id, actor);
   FERRY_RETURN_IF_ERROR(decided);

@@ -189,8 +189,10 @@ class CopyRun {
     } else {
       FERRY_ASSIGN_OR_RETURN(std::vector<RunRecord> runs, store_.FindRuns(kRunKind, fingerprint));
       for (RunRecord& r : runs) {
-        // A run that finished (with or without differences) is not continued: a new one starts.
-        if (r.state != "succeeded" && r.state != "differences") {
+        // A run that finished (with or without differences), or whose rows a migration run's
+        // rollback removed from the target (workflow/executors.cc), is not continued: a new
+        // one starts.
+        if (r.state != "succeeded" && r.state != "differences" && r.state != "rolled-back") {
           run_ = std::move(r);
           report_.resumed = true;
           break;

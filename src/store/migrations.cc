@@ -169,6 +169,56 @@ CREATE INDEX ferry_secrets_dek ON ferry_secrets (purpose, dek_version);
      .postgres_sql = R"sql(
 ALTER TABLE ferry_secrets ALTER COLUMN name TYPE TEXT COLLATE "C";
 )sql"},
+    // The HTTP API (src/server, docs/api.md): API keys, the console's session tokens, projects,
+    // and the plans made through the API. A key or session keeps only a salted hash of its
+    // secret (HMAC-SHA256 keyed by the salt), never the secret. Names of keys in force are
+    // unique (the actor "key:NAME" of their events must name one key); a revoked key's name may
+    // be reused. Times are 0 for "never" (expires_at) and "not yet" (revoked_at).
+    {.version = 5,
+     .name = "api-keys-projects-plans",
+     .common_sql = R"sql(
+CREATE TABLE ferry_api_keys (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+  salt TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  revoked_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX ferry_api_keys_name_in_force ON ferry_api_keys (name) WHERE revoked_at = 0;
+CREATE TABLE ferry_api_sessions (
+  id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL REFERENCES ferry_api_keys (id),
+  salt TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX ferry_api_sessions_expiry ON ferry_api_sessions (expires_at);
+CREATE TABLE ferry_projects (
+  name TEXT PRIMARY KEY,
+  description TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE ferry_plans (
+  id TEXT PRIMARY KEY,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  hosts BIGINT NOT NULL,
+  waves BIGINT NOT NULL,
+  options TEXT NOT NULL,
+  document TEXT NOT NULL
+);
+CREATE INDEX ferry_plans_created ON ferry_plans (created_at);
+)sql",
+     .sqlite_sql = "",
+     .postgres_sql = R"sql(
+ALTER TABLE ferry_projects ALTER COLUMN name TYPE TEXT COLLATE "C";
+)sql"},
 };
 
 }  // namespace

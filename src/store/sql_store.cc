@@ -487,14 +487,17 @@ Result<bool> SqlStore::CompleteIn(SqlConnection& conn, const Task& task, std::st
 }
 
 Result<bool> SqlStore::FailIn(SqlConnection& conn, const Task& task, std::string_view error,
-                              int64_t retry_delay_micros) {
-  const SqlParam params[] = {std::string(error), std::max<int64_t>(0, retry_delay_micros), task.id,
-                             task.lease_token};
+                              int64_t retry_delay_micros, bool give_up) {
+  const int64_t final_flag = give_up ? 1 : 0;
+  const SqlParam params[] = {
+      final_flag, final_flag,      std::string(error), std::max<int64_t>(0, retry_delay_micros),
+      task.id,    task.lease_token};
   FERRY_ASSIGN_OR_RETURN(
       auto rows,
       conn.Query("UPDATE ferry_tasks SET "
-                 "state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
-                 "finished_at = CASE WHEN attempts >= max_attempts THEN ferry_now() END, "
+                 "state = CASE WHEN ? = 1 OR attempts >= max_attempts THEN 'failed' ELSE "
+                 "'pending' END, "
+                 "finished_at = CASE WHEN ? = 1 OR attempts >= max_attempts THEN ferry_now() END, "
                  "last_error = ?, not_before = ferry_now() + ?, lease_owner = NULL, "
                  "lease_expires_at = NULL, updated_at = ferry_now() "
                  "WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING id",
@@ -538,9 +541,9 @@ Status SqlStore::Complete(const Task& task, std::string_view result,
 }
 
 Status SqlStore::Fail(const Task& task, std::string_view error, int64_t retry_delay_micros,
-                      const std::vector<EventSpec>& events) {
+                      const std::vector<EventSpec>& events, bool give_up) {
   Result<bool> failed = InTransaction<bool>([&](SqlConnection& conn) -> Result<bool> {
-    FERRY_ASSIGN_OR_RETURN(bool failed_now, FailIn(conn, task, error, retry_delay_micros));
+    FERRY_ASSIGN_OR_RETURN(bool failed_now, FailIn(conn, task, error, retry_delay_micros, give_up));
     (void)failed_now;
     for (const EventSpec& event : events) {
       FERRY_ASSIGN_OR_RETURN(Event appended, AppendEventIn(conn, event));
@@ -842,6 +845,407 @@ Result<std::vector<InventoryRecord>> SqlStore::ListInventories(std::string_view 
         }
         return inventories;
       });
+}
+
+Result<std::optional<InventoryRecord>> SqlStore::GetInventory(std::string_view name) {
+  return WithConnection<std::optional<InventoryRecord>>(
+      [&](SqlConnection& conn) -> Result<std::optional<InventoryRecord>> {
+        const SqlParam key[] = {std::string(name)};
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_inventories WHERE name = ?",
+                                              kInventoryColumns),
+                                  key));
+        if (rows.empty()) return std::optional<InventoryRecord>();
+        FERRY_ASSIGN_OR_RETURN(InventoryRecord inventory, InventoryFromRow(rows[0]));
+        return std::optional<InventoryRecord>(std::move(inventory));
+      });
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP API: keys, sessions, projects, plans
+
+namespace {
+
+constexpr std::string_view kApiKeyColumns =
+    "id, name, role, salt, secret_hash, created_by, created_at, expires_at, revoked_at";
+
+Result<ApiKeyRecord> ApiKeyFromRow(const SqlRow& row) {
+  ApiKeyRecord key;
+  key.id = row[0].value_or("");
+  key.name = row[1].value_or("");
+  key.role = row[2].value_or("");
+  key.salt = row[3].value_or("");
+  key.secret_hash = row[4].value_or("");
+  key.created_by = row[5].value_or("");
+  FERRY_ASSIGN_OR_RETURN(key.created_micros, ToInt(row[6], "api key created_at"));
+  FERRY_ASSIGN_OR_RETURN(key.expires_micros, ToInt(row[7], "api key expires_at"));
+  FERRY_ASSIGN_OR_RETURN(key.revoked_micros, ToInt(row[8], "api key revoked_at"));
+  return key;
+}
+
+constexpr std::string_view kSessionColumns =
+    "id, key_id, salt, secret_hash, created_at, expires_at";
+
+Result<ApiSessionRecord> SessionFromRow(const SqlRow& row) {
+  ApiSessionRecord session;
+  session.id = row[0].value_or("");
+  session.key_id = row[1].value_or("");
+  session.salt = row[2].value_or("");
+  session.secret_hash = row[3].value_or("");
+  FERRY_ASSIGN_OR_RETURN(session.created_micros, ToInt(row[4], "session created_at"));
+  FERRY_ASSIGN_OR_RETURN(session.expires_micros, ToInt(row[5], "session expires_at"));
+  return session;
+}
+
+constexpr std::string_view kProjectColumns = "name, description, created_by, created_at";
+
+Result<ProjectRecord> ProjectFromRow(const SqlRow& row) {
+  ProjectRecord project;
+  project.name = row[0].value_or("");
+  project.description = row[1].value_or("");
+  project.created_by = row[2].value_or("");
+  FERRY_ASSIGN_OR_RETURN(project.created_micros, ToInt(row[3], "project created_at"));
+  return project;
+}
+
+constexpr std::string_view kPlanColumns =
+    "id, created_by, created_at, hosts, waves, options, document";
+
+Result<PlanRecord> PlanFromRow(const SqlRow& row) {
+  PlanRecord plan;
+  plan.id = row[0].value_or("");
+  plan.created_by = row[1].value_or("");
+  FERRY_ASSIGN_OR_RETURN(plan.created_micros, ToInt(row[2], "plan created_at"));
+  FERRY_ASSIGN_OR_RETURN(plan.hosts, ToInt(row[3], "plan hosts"));
+  FERRY_ASSIGN_OR_RETURN(plan.waves, ToInt(row[4], "plan waves"));
+  plan.options = row[5].value_or("");
+  plan.document = row[6].value_or("");
+  return plan;
+}
+
+}  // namespace
+
+Status SqlStore::CreateApiKey(const ApiKeyRecord& key, std::string_view actor) {
+  if (key.id.empty() || key.name.empty() || key.salt.empty() || key.secret_hash.empty() ||
+      actor.empty()) {
+    return InvalidArgument(
+        "store {}: an API key needs an id, a name, a salt, a hash and an actor (got id '{}', "
+        "name '{}')",
+        location_, key.id, key.name);
+  }
+  if (key.role != "viewer" && key.role != "operator" && key.role != "admin") {
+    return InvalidArgument("store {}: API key `{}`: role `{}`: expected admin, operator or viewer",
+                           location_, key.name, key.role);
+  }
+  Result<int> created = InTransaction<int>([&](SqlConnection& conn) -> Result<int> {
+    const SqlParam by_name[] = {key.name};
+    FERRY_ASSIGN_OR_RETURN(
+        auto named,
+        conn.Query("SELECT id FROM ferry_api_keys WHERE name = ? AND revoked_at = 0", by_name));
+    if (!named.empty()) {
+      return Err(AlreadyExists(
+          "store {}: an API key named `{}` is in force already (id {}); revoke it first (`ferry "
+          "api-key revoke {}`), or choose another name",
+          location_, key.name, named[0][0].value_or(""), named[0][0].value_or("")));
+    }
+    const SqlParam by_id[] = {key.id};
+    FERRY_ASSIGN_OR_RETURN(auto same_id,
+                           conn.Query("SELECT 1 FROM ferry_api_keys WHERE id = ?", by_id));
+    if (!same_id.empty()) {
+      return Err(AlreadyExists("store {}: an API key with id {} exists already; make a new id",
+                               location_, key.id));
+    }
+    FERRY_ASSIGN_OR_RETURN(
+        Event event, AppendEventIn(conn, {.actor = std::string(actor),
+                                          .kind = "api-key.created",
+                                          .payload = Json{{"id", key.id},
+                                                          {"name", key.name},
+                                                          {"role", key.role},
+                                                          {"expires_at", key.expires_micros}}}));
+    const SqlParam params[] = {key.id,          key.name,          key.role,
+                               key.salt,        key.secret_hash,   key.created_by,
+                               event.at_micros, key.expires_micros};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query(fmt::format("INSERT INTO ferry_api_keys ({}) VALUES (?, ?, ?, ?, "
+                                          "?, ?, ?, ?, 0)",
+                                          kApiKeyColumns),
+                              params));
+    return 1;
+  });
+  if (!created.has_value()) return created.error();
+  metrics_.events_appended.Increment();
+  return OkStatus();
+}
+
+Result<std::optional<ApiKeyRecord>> SqlStore::GetApiKey(std::string_view id) {
+  return WithConnection<std::optional<ApiKeyRecord>>(
+      [&](SqlConnection& conn) -> Result<std::optional<ApiKeyRecord>> {
+        const SqlParam key[] = {std::string(id)};
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows,
+            conn.Query(fmt::format("SELECT {} FROM ferry_api_keys WHERE id = ?", kApiKeyColumns),
+                       key));
+        if (rows.empty()) return std::optional<ApiKeyRecord>();
+        FERRY_ASSIGN_OR_RETURN(ApiKeyRecord record, ApiKeyFromRow(rows[0]));
+        return std::optional<ApiKeyRecord>(std::move(record));
+      });
+}
+
+Result<std::vector<ApiKeyRecord>> SqlStore::ListApiKeys() {
+  return WithConnection<std::vector<ApiKeyRecord>>(
+      [&](SqlConnection& conn) -> Result<std::vector<ApiKeyRecord>> {
+        FERRY_ASSIGN_OR_RETURN(auto rows,
+                               conn.Query(fmt::format("SELECT {} FROM ferry_api_keys ORDER BY "
+                                                      "created_at, id",
+                                                      kApiKeyColumns)));
+        std::vector<ApiKeyRecord> keys;
+        keys.reserve(rows.size());
+        for (const SqlRow& row : rows) {
+          FERRY_ASSIGN_OR_RETURN(ApiKeyRecord key, ApiKeyFromRow(row));
+          keys.push_back(std::move(key));
+        }
+        return keys;
+      });
+}
+
+Result<ApiKeyRecord> SqlStore::RevokeApiKey(std::string_view id, std::string_view actor) {
+  if (actor.empty()) {
+    return Err(InvalidArgument("store {}: revoking an API key needs an actor", location_));
+  }
+  bool evented = false;
+  Result<ApiKeyRecord> revoked =
+      InTransaction<ApiKeyRecord>([&](SqlConnection& conn) -> Result<ApiKeyRecord> {
+        evented = false;
+        const SqlParam key[] = {std::string(id)};
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows,
+            conn.Query(fmt::format("SELECT {} FROM ferry_api_keys WHERE id = ?", kApiKeyColumns),
+                       key));
+        if (rows.empty()) {
+          return Err(
+              NotFound("store {}: there is no API key with id {}; list them with `ferry "
+                       "api-key list` (or GET /api/v1/keys)",
+                       location_, id));
+        }
+        FERRY_ASSIGN_OR_RETURN(ApiKeyRecord record, ApiKeyFromRow(rows[0]));
+        if (record.revoked_micros != 0) return record;
+        FERRY_ASSIGN_OR_RETURN(
+            Event event,
+            AppendEventIn(conn, {.actor = std::string(actor),
+                                 .kind = "api-key.revoked",
+                                 .payload = Json{{"id", record.id}, {"name", record.name}}}));
+        const SqlParam params[] = {event.at_micros, record.id};
+        FERRY_ASSIGN_OR_RETURN(
+            rows, conn.Query("UPDATE ferry_api_keys SET revoked_at = ? WHERE id = ?", params));
+        FERRY_ASSIGN_OR_RETURN(rows,
+                               conn.Query("DELETE FROM ferry_api_sessions WHERE key_id = ?", key));
+        record.revoked_micros = event.at_micros;
+        evented = true;
+        return record;
+      });
+  if (revoked.has_value() && evented) metrics_.events_appended.Increment();
+  return revoked;
+}
+
+Status SqlStore::CreateApiSession(const ApiSessionRecord& session, std::string_view actor) {
+  if (session.id.empty() || session.key_id.empty() || session.salt.empty() ||
+      session.secret_hash.empty() || actor.empty()) {
+    return InvalidArgument(
+        "store {}: a session needs an id, a key, a salt, a hash and an actor (got id '{}')",
+        location_, session.id);
+  }
+  Result<int> created = InTransaction<int>([&](SqlConnection& conn) -> Result<int> {
+    FERRY_ASSIGN_OR_RETURN(
+        auto expired, conn.Query("DELETE FROM ferry_api_sessions WHERE expires_at < ferry_now()"));
+    const SqlParam key[] = {session.key_id};
+    FERRY_ASSIGN_OR_RETURN(auto exists,
+                           conn.Query("SELECT 1 FROM ferry_api_keys WHERE id = ?", key));
+    if (exists.empty()) {
+      return Err(NotFound("store {}: there is no API key with id {} to open a session for",
+                          location_, session.key_id));
+    }
+    FERRY_ASSIGN_OR_RETURN(
+        Event event,
+        AppendEventIn(conn, {.actor = std::string(actor),
+                             .kind = "api-session.created",
+                             .payload = Json{{"id", session.id},
+                                             {"key_id", session.key_id},
+                                             {"expires_at", session.expires_micros}}}));
+    const SqlParam params[] = {session.id,          session.key_id,  session.salt,
+                               session.secret_hash, event.at_micros, session.expires_micros};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query(fmt::format("INSERT INTO ferry_api_sessions ({}) VALUES (?, ?, ?, "
+                                          "?, ?, ?)",
+                                          kSessionColumns),
+                              params));
+    return 1;
+  });
+  if (!created.has_value()) return created.error();
+  metrics_.events_appended.Increment();
+  return OkStatus();
+}
+
+Result<std::optional<ApiSessionRecord>> SqlStore::GetApiSession(std::string_view id) {
+  return WithConnection<std::optional<ApiSessionRecord>>(
+      [&](SqlConnection& conn) -> Result<std::optional<ApiSessionRecord>> {
+        const SqlParam key[] = {std::string(id)};
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows, conn.Query(fmt::format("SELECT {} FROM ferry_api_sessions WHERE id = ?",
+                                              kSessionColumns),
+                                  key));
+        if (rows.empty()) return std::optional<ApiSessionRecord>();
+        FERRY_ASSIGN_OR_RETURN(ApiSessionRecord session, SessionFromRow(rows[0]));
+        return std::optional<ApiSessionRecord>(std::move(session));
+      });
+}
+
+Status SqlStore::CreateProject(const ProjectRecord& project, std::string_view actor) {
+  if (project.name.empty() || actor.empty()) {
+    return InvalidArgument("store {}: a project needs a name and an actor", location_);
+  }
+  Result<int> created = InTransaction<int>([&](SqlConnection& conn) -> Result<int> {
+    const SqlParam key[] = {project.name};
+    FERRY_ASSIGN_OR_RETURN(auto exists,
+                           conn.Query("SELECT 1 FROM ferry_projects WHERE name = ?", key));
+    if (!exists.empty()) {
+      return Err(AlreadyExists("store {}: project `{}` exists already; choose another name",
+                               location_, project.name));
+    }
+    FERRY_ASSIGN_OR_RETURN(
+        Event event, AppendEventIn(conn, {.actor = std::string(actor),
+                                          .kind = "project.created",
+                                          .payload = Json{{"name", project.name},
+                                                          {"description", project.description}}}));
+    const SqlParam params[] = {project.name, project.description, std::string(actor),
+                               event.at_micros};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query(fmt::format("INSERT INTO ferry_projects ({}) VALUES (?, ?, ?, ?)",
+                                          kProjectColumns),
+                              params));
+    return 1;
+  });
+  if (!created.has_value()) return created.error();
+  metrics_.events_appended.Increment();
+  return OkStatus();
+}
+
+Result<std::optional<ProjectRecord>> SqlStore::GetProject(std::string_view name) {
+  return WithConnection<std::optional<ProjectRecord>>(
+      [&](SqlConnection& conn) -> Result<std::optional<ProjectRecord>> {
+        const SqlParam key[] = {std::string(name)};
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows,
+            conn.Query(fmt::format("SELECT {} FROM ferry_projects WHERE name = ?", kProjectColumns),
+                       key));
+        if (rows.empty()) return std::optional<ProjectRecord>();
+        FERRY_ASSIGN_OR_RETURN(ProjectRecord project, ProjectFromRow(rows[0]));
+        return std::optional<ProjectRecord>(std::move(project));
+      });
+}
+
+Result<std::vector<ProjectRecord>> SqlStore::ListProjects() {
+  return WithConnection<std::vector<ProjectRecord>>(
+      [&](SqlConnection& conn) -> Result<std::vector<ProjectRecord>> {
+        FERRY_ASSIGN_OR_RETURN(auto rows,
+                               conn.Query(fmt::format("SELECT {} FROM ferry_projects ORDER BY name",
+                                                      kProjectColumns)));
+        std::vector<ProjectRecord> projects;
+        projects.reserve(rows.size());
+        for (const SqlRow& row : rows) {
+          FERRY_ASSIGN_OR_RETURN(ProjectRecord project, ProjectFromRow(row));
+          projects.push_back(std::move(project));
+        }
+        return projects;
+      });
+}
+
+Status SqlStore::SavePlan(const PlanRecord& plan, std::string_view actor) {
+  if (plan.id.empty() || plan.document.empty() || actor.empty()) {
+    return InvalidArgument("store {}: a plan needs an id, a document and an actor (got id '{}')",
+                           location_, plan.id);
+  }
+  Result<int> saved = InTransaction<int>([&](SqlConnection& conn) -> Result<int> {
+    const SqlParam key[] = {plan.id};
+    FERRY_ASSIGN_OR_RETURN(auto exists, conn.Query("SELECT 1 FROM ferry_plans WHERE id = ?", key));
+    if (!exists.empty()) {
+      return Err(
+          AlreadyExists("store {}: plan {} exists already; make a new id", location_, plan.id));
+    }
+    Json options = Json::object();
+    if (!plan.options.empty()) {
+      FERRY_ASSIGN_OR_RETURN(options, ParseJson(plan.options, "plan options"));
+    }
+    FERRY_ASSIGN_OR_RETURN(
+        Event event, AppendEventIn(conn, {.actor = std::string(actor),
+                                          .kind = "plan.created",
+                                          .payload = Json{{"id", plan.id},
+                                                          {"hosts", plan.hosts},
+                                                          {"waves", plan.waves},
+                                                          {"options", options},
+                                                          {"bytes", plan.document.size()},
+                                                          {"sha256", Sha256Hex(plan.document)}}}));
+    const SqlParam params[] = {plan.id,         std::string(actor),
+                               event.at_micros, plan.hosts,
+                               plan.waves,      plan.options.empty() ? "{}" : plan.options,
+                               plan.document};
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, conn.Query(fmt::format("INSERT INTO ferry_plans ({}) VALUES (?, ?, ?, ?, ?, "
+                                          "?, ?)",
+                                          kPlanColumns),
+                              params));
+    return 1;
+  });
+  if (!saved.has_value()) return saved.error();
+  metrics_.events_appended.Increment();
+  return OkStatus();
+}
+
+Result<std::optional<PlanRecord>> SqlStore::GetPlan(std::string_view id) {
+  return WithConnection<std::optional<PlanRecord>>(
+      [&](SqlConnection& conn) -> Result<std::optional<PlanRecord>> {
+        const SqlParam key[] = {std::string(id)};
+        FERRY_ASSIGN_OR_RETURN(
+            auto rows,
+            conn.Query(fmt::format("SELECT {} FROM ferry_plans WHERE id = ?", kPlanColumns), key));
+        if (rows.empty()) return std::optional<PlanRecord>();
+        FERRY_ASSIGN_OR_RETURN(PlanRecord plan, PlanFromRow(rows[0]));
+        return std::optional<PlanRecord>(std::move(plan));
+      });
+}
+
+Result<std::vector<PlanRecord>> SqlStore::ListPlans(int limit) {
+  return WithConnection<std::vector<PlanRecord>>(
+      [&](SqlConnection& conn) -> Result<std::vector<PlanRecord>> {
+        std::vector<SqlParam> params;
+        std::string sql =
+            "SELECT id, created_by, created_at, hosts, waves, options, '' FROM ferry_plans ORDER "
+            "BY created_at DESC, id DESC";
+        if (limit > 0) {
+          sql += " LIMIT ?";
+          params.emplace_back(int64_t{limit});
+        }
+        FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query(sql, params));
+        std::vector<PlanRecord> plans;
+        plans.reserve(rows.size());
+        for (const SqlRow& row : rows) {
+          FERRY_ASSIGN_OR_RETURN(PlanRecord plan, PlanFromRow(row));
+          plans.push_back(std::move(plan));
+        }
+        return plans;
+      });
+}
+
+Result<int64_t> SqlStore::LastEventSeq() {
+  return WithConnection<int64_t>([&](SqlConnection& conn) -> Result<int64_t> {
+    FERRY_ASSIGN_OR_RETURN(auto rows, conn.Query("SELECT seq FROM ferry_event_head WHERE id = 1"));
+    if (rows.empty()) {
+      return Err(DataLoss(
+          "store {}: the event log head is missing; the store was tampered with; run `ferry "
+          "store verify-log` and restore from a backup",
+          location_));
+    }
+    return ToInt(rows[0][0], "event head seq");
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ class SqlStore final : public Store {
   Status Complete(const Task& task, std::string_view result,
                   const std::vector<EventSpec>& events) override;
   Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros,
-              const std::vector<EventSpec>& events) override;
+              const std::vector<EventSpec>& events, bool give_up) override;
   Result<int64_t> ReclaimExpired(std::string_view queue) override;
   Result<QueueStats> GetQueueStats(std::string_view queue) override;
   Result<Task> GetTask(int64_t id) override;
@@ -106,7 +106,22 @@ class SqlStore final : public Store {
                                  std::string_view actor) override;
   Result<std::vector<InventoryRecord>> ListInventories(std::string_view after_name,
                                                        int limit) override;
+  Result<std::optional<InventoryRecord>> GetInventory(std::string_view name) override;
 
+  Status CreateApiKey(const ApiKeyRecord& key, std::string_view actor) override;
+  Result<std::optional<ApiKeyRecord>> GetApiKey(std::string_view id) override;
+  Result<std::vector<ApiKeyRecord>> ListApiKeys() override;
+  Result<ApiKeyRecord> RevokeApiKey(std::string_view id, std::string_view actor) override;
+  Status CreateApiSession(const ApiSessionRecord& session, std::string_view actor) override;
+  Result<std::optional<ApiSessionRecord>> GetApiSession(std::string_view id) override;
+  Status CreateProject(const ProjectRecord& project, std::string_view actor) override;
+  Result<std::optional<ProjectRecord>> GetProject(std::string_view name) override;
+  Result<std::vector<ProjectRecord>> ListProjects() override;
+  Status SavePlan(const PlanRecord& plan, std::string_view actor) override;
+  Result<std::optional<PlanRecord>> GetPlan(std::string_view id) override;
+  Result<std::vector<PlanRecord>> ListPlans(int limit) override;
+
+  Result<int64_t> LastEventSeq() override;
   Result<Event> AppendEvent(const EventSpec& spec) override;
   Result<std::vector<Event>> ReadEvents(int64_t after_seq, int limit,
                                         std::string_view run_id) override;
@@ -122,7 +137,7 @@ class SqlStore final : public Store {
   // false when the task was already done under this lease (nothing changed).
   Result<bool> CompleteIn(SqlConnection& conn, const Task& task, std::string_view result);
   Result<bool> FailIn(SqlConnection& conn, const Task& task, std::string_view error,
-                      int64_t retry_delay_micros);
+                      int64_t retry_delay_micros, bool give_up = false);
   // Runs `body` in a write transaction on one connection; commits on success, rolls back on
   // error, and retries the whole transaction on a conflict with a concurrent one.
   template <typename T>

@@ -247,6 +247,52 @@ struct KeyringWrite {
   std::vector<EventSpec> events;
 };
 
+// ---------------------------------------------------------------------------------------------
+// The HTTP API's rows (src/server, docs/api.md): API keys, console sessions, projects, plans.
+// The store keeps what it is given: the server makes the ids, salts and hashes. No secret is
+// ever stored, only a salted hash of it; listings carry the hashes too, for the server to check.
+
+struct ApiKeyRecord {
+  std::string id;           // the key's public id, part of the token; unique, chosen by the caller
+  std::string name;         // unique among the keys in force; events of the key name "key:<name>"
+  std::string role;         // "viewer", "operator" or "admin"
+  std::string salt;         // hex
+  std::string secret_hash;  // hex
+  std::string created_by;   // the actor that made it
+  int64_t created_micros = 0;  // set by the store
+  int64_t expires_micros = 0;  // 0: never
+  int64_t revoked_micros = 0;  // 0: in force; set by RevokeApiKey
+};
+
+// A console session: a token of its own, standing for its key until it expires (and no longer
+// than the key is in force: the server checks the key at each use).
+struct ApiSessionRecord {
+  std::string id;
+  std::string key_id;
+  std::string salt;
+  std::string secret_hash;
+  int64_t created_micros = 0;  // set by the store
+  int64_t expires_micros = 0;
+};
+
+struct ProjectRecord {
+  std::string name;  // unique
+  std::string description;
+  std::string created_by;
+  int64_t created_micros = 0;  // set by the store
+};
+
+// A plan made from the store's inventories (`ferry plan --from-store --json`), kept whole.
+struct PlanRecord {
+  std::string id;  // unique, chosen by the caller
+  std::string created_by;
+  int64_t created_micros = 0;  // set by the store
+  int64_t hosts = 0;
+  int64_t waves = 0;
+  std::string options;   // JSON: the options it was made with
+  std::string document;  // the plan JSON; empty in listings
+};
+
 class Store {
  public:
   // Opens (and by default migrates) the store at `url`. Errors: kInvalidArgument for a URL
@@ -288,10 +334,11 @@ class Store {
   virtual Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros) = 0;
   // Complete and Fail with `events` appended in the same transaction, all or nothing: a worker
   // that dies between the two leaves neither (the workflow engine's task.completed events).
+  // `give_up`: failed for good now, whatever attempts remain (an error no retry can mend).
   virtual Status Complete(const Task& task, std::string_view result,
                           const std::vector<EventSpec>& events) = 0;
   virtual Status Fail(const Task& task, std::string_view error, int64_t retry_delay_micros,
-                      const std::vector<EventSpec>& events) = 0;
+                      const std::vector<EventSpec>& events, bool give_up = false) = 0;
   // Returns tasks whose lease expired to pending (or to failed when out of attempts); returns
   // how many. Claim does this too; exposed for supervisors and tests.
   virtual Result<int64_t> ReclaimExpired(std::string_view queue) = 0;
@@ -338,6 +385,8 @@ class Store {
   // page to get the next, so that a large estate is read without holding all of it.
   virtual Result<std::vector<InventoryRecord>> ListInventories(std::string_view after_name = {},
                                                                int limit = 0) = 0;
+  // The inventory saved under `name`, with its document; nullopt when there is none.
+  virtual Result<std::optional<InventoryRecord>> GetInventory(std::string_view name) = 0;
 
   // ---- Keyring
   virtual Result<KeyringRows> ReadKeyring() = 0;
@@ -349,7 +398,39 @@ class Store {
   // Every secret in byte order of names; `with_values` false leaves `sealed` empty.
   virtual Result<std::vector<SecretRecord>> ListSecrets(bool with_values) = 0;
 
+  // ---- HTTP API: keys, sessions, projects, plans. Each change is an event by `actor` in the
+  // same transaction (never with a secret or a hash in it).
+  // kAlreadyExists, naming it, when a key in force has the same name (revoke it first, or
+  // choose another name) or a key has the same id; kInvalidArgument for a record without an
+  // id, name, role or hash. Event `api-key.created` (id, name, role, expires_at).
+  virtual Status CreateApiKey(const ApiKeyRecord& key, std::string_view actor) = 0;
+  virtual Result<std::optional<ApiKeyRecord>> GetApiKey(std::string_view id) = 0;
+  // Every key, revoked ones included, oldest first.
+  virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
+  // Revokes the key and ends its sessions; returns it as it now is. Revoking a revoked key
+  // changes nothing and writes no event. kNotFound, naming the id, for an unknown key.
+  // Event `api-key.revoked` (id, name).
+  virtual Result<ApiKeyRecord> RevokeApiKey(std::string_view id, std::string_view actor) = 0;
+  // Also deletes the sessions that have expired. kNotFound when the key does not exist.
+  // Event `api-session.created` (session id, key id, expires_at).
+  virtual Status CreateApiSession(const ApiSessionRecord& session, std::string_view actor) = 0;
+  virtual Result<std::optional<ApiSessionRecord>> GetApiSession(std::string_view id) = 0;
+  // kAlreadyExists when the name is taken. Event `project.created` (name, description).
+  virtual Status CreateProject(const ProjectRecord& project, std::string_view actor) = 0;
+  virtual Result<std::optional<ProjectRecord>> GetProject(std::string_view name) = 0;
+  // In byte order of names.
+  virtual Result<std::vector<ProjectRecord>> ListProjects() = 0;
+  // kAlreadyExists when the id is taken. Event `plan.created` (id, hosts, waves, options,
+  // SHA-256 of the document).
+  virtual Status SavePlan(const PlanRecord& plan, std::string_view actor) = 0;
+  virtual Result<std::optional<PlanRecord>> GetPlan(std::string_view id) = 0;
+  // Newest first, at most `limit` (0: all), without their documents.
+  virtual Result<std::vector<PlanRecord>> ListPlans(int limit = 0) = 0;
+
   // ---- Event log
+  // The sequence number of the last event (0 for an empty log): where a reader that wants only
+  // what comes next starts.
+  virtual Result<int64_t> LastEventSeq() = 0;
   virtual Result<Event> AppendEvent(const EventSpec& spec) = 0;
   // Events with seq > after_seq in order, at most `limit`; run_id filters when not empty.
   virtual Result<std::vector<Event>> ReadEvents(int64_t after_seq, int limit,

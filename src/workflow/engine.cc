@@ -90,6 +90,9 @@ struct RunFold {
   std::string announced;  // the last terminal state announced by an event
   // Derived, cached between rounds.
   std::string state = "running";
+  // The last status derived for readers, and when (monotonic micros); dropped by new events.
+  std::optional<RunStatus> cached;
+  int64_t cached_at = 0;
 };
 
 void Fold(RunFold& run, const Event& event) {
@@ -180,7 +183,7 @@ class Engine::Impl {
                                              .kind = std::string(kRunKind),
                                              .state = "running",
                                              .fingerprint = spec.name,
-                                             .spec = spec_json.dump(),
+                                             .spec = CanonicalJson(spec_json),
                                              .result = "{}"}));
     FERRY_RETURN_IF_ERROR(Append(id, actor.name, "run.started",
                                  {{"run", spec.name},
@@ -291,10 +294,20 @@ class Engine::Impl {
 
   // ---- Reading ----------------------------------------------------------------------------------
 
+  // Readers (the API's run page, polled by many) get a status at most kStatusMaxAgeMicros old
+  // unless an event of the run came since: every change of state is an event, so only live
+  // progress can be that much behind.
+  static constexpr int64_t kStatusMaxAgeMicros = 250'000;
+
   Result<RunStatus> GetStatus(std::string_view run_id) {
     std::lock_guard lock(mu_);
     FERRY_ASSIGN_OR_RETURN(RunFold * run, Current(run_id));
-    return DeriveLocked(run_id, *run);
+    const int64_t now = env_->MonotonicMicros();
+    if (run->cached && now - run->cached_at < kStatusMaxAgeMicros) return *run->cached;
+    FERRY_ASSIGN_OR_RETURN(RunStatus status, DeriveLocked(run_id, *run));
+    run->cached = status;
+    run->cached_at = now;
+    return status;
   }
 
   Result<std::vector<RunSummary>> ListRuns(int limit) {
@@ -508,6 +521,7 @@ class Engine::Impl {
           it = runs_.find(event.run_id);
         }
         Fold(it->second, event);
+        it->second.cached.reset();
         dirty_.insert(event.run_id);
       }
       if (static_cast<int>(events.size()) < kEventPage) return OkStatus();
@@ -806,7 +820,7 @@ class Engine::Impl {
     }
     if (run.state != s) {
       run.state = s;
-      store_->UpdateRun(id, s, Json{{"error", status.error}}.dump()).IgnoreError();
+      store_->UpdateRun(id, s, CanonicalJson(Json{{"error", status.error}})).IgnoreError();
     }
     return OkStatus();
   }
@@ -843,7 +857,7 @@ class Engine::Impl {
     for (const TaskSpec& task : ready) {
       specs.push_back({.queue = TaskQueue(id),
                        .kind = task.type,
-                       .payload = Json{{"task", task.id}}.dump(),
+                       .payload = CanonicalJson(Json{{"task", task.id}}),
                        .max_attempts = task.retries + 1,
                        .dedupe_key = task.id});
     }
@@ -865,11 +879,12 @@ class Engine::Impl {
       const std::string& s = state[task];
       if (s == "undone") continue;
       if (s == "undoing" || s == "undo-failed") return OkStatus();  // one at a time, in order
-      FERRY_RETURN_IF_ERROR(StatusOf(store_->Enqueue({.queue = UndoQueue(id),
-                                                      .kind = "undo",
-                                                      .payload = Json{{"task", task}}.dump(),
-                                                      .max_attempts = 3,
-                                                      .dedupe_key = task})));
+      FERRY_RETURN_IF_ERROR(
+          StatusOf(store_->Enqueue({.queue = UndoQueue(id),
+                                    .kind = "undo",
+                                    .payload = CanonicalJson(Json{{"task", task}}),
+                                    .max_attempts = 3,
+                                    .dedupe_key = task})));
       Wake();
       return OkStatus();
     }
@@ -1160,7 +1175,7 @@ class Engine::Impl {
                       {"bytes_total", final_progress.bytes_total}}},
                     {"result", value}};
       Status completed = store_->Complete(
-          task, value.dump(),
+          task, CanonicalJson(value),
           {{.run_id = run_id, .actor = actor, .kind = "task.completed", .payload = event}});
       if (completed.ok()) {
         ++tasks_completed_;
@@ -1172,19 +1187,23 @@ class Engine::Impl {
       return;
     }
     std::string error;
+    bool give_up = false;
     if (watch.cancelled) {
       std::lock_guard lock(watch.mu);
       error = fmt::format("task {} stopped: {}", task_id, watch.reason);
     } else {
       error = result.error().message();
+      // A capability ferry does not have, or a parameter the spec got wrong: no retry mends it.
+      const StatusCode code = result.error().code();
+      give_up = code == StatusCode::kUnimplemented || code == StatusCode::kInvalidArgument;
     }
-    FinishFailed(run_id, task, *spec, actor, error);
+    FinishFailed(run_id, task, *spec, actor, error, give_up);
   }
 
   void FinishFailed(const std::string& run_id, const Task& task, const TaskSpec& spec,
-                    const std::string& actor, const std::string& error) {
+                    const std::string& actor, const std::string& error, bool give_up = false) {
     ++tasks_failed_;
-    const bool last = task.attempts >= task.max_attempts;
+    const bool last = give_up || task.attempts >= task.max_attempts;
     int64_t delay = spec.backoff_micros;
     for (int i = 1; i < task.attempts && delay < 3'600'000'000; ++i) delay *= 2;
     delay = std::min<int64_t>(delay, 3'600'000'000);
@@ -1196,7 +1215,8 @@ class Engine::Impl {
     if (!last) payload["retry_in_seconds"] = static_cast<double>(delay) / 1e6;
     Status failed = store_->Fail(
         task, error, last ? 0 : delay,
-        {{.run_id = run_id, .actor = actor, .kind = "task.failed", .payload = std::move(payload)}});
+        {{.run_id = run_id, .actor = actor, .kind = "task.failed", .payload = std::move(payload)}},
+        give_up);
     if (!failed.ok()) {
       LogWarn(fmt::format("run {} task {}: {}", run_id, spec.id, failed.ToString()));
     }
@@ -1240,7 +1260,7 @@ class Engine::Impl {
     if (watch.shutdown || watch.lease_lost) return;
     if (undone.has_value()) {
       store_
-          ->Complete(task, undone->dump(),
+          ->Complete(task, CanonicalJson(*undone),
                      {{.run_id = run_id,
                        .actor = actor,
                        .kind = "task.undone",

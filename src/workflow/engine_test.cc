@@ -325,6 +325,36 @@ TEST_P(EngineTest, RetriesWithBackoffThenFailsWithTheWayOutAndResumes) {
   EXPECT_EQ(CountEvents(*id, "run.resumed"), 1);
 }
 
+TEST_P(EngineTest, AnUnavailableCapabilityFailsAtOnceWithoutRetries) {
+  auto engine = Engine::Create(
+      store_.get(),
+      {.store_url = location_->url(),
+       .work_dir = work_dir_,
+       .poll_micros = 20'000,
+       .executor = {.snapshot = [](const TaskRun&) -> Result<Json> { return Json::object(); },
+                    .execute = [](const TaskRun& run) -> Result<Json> {
+                      return Err(Unimplemented("task `{}` ({}): not available yet", run.spec->id,
+                                               run.spec->type));
+                    },
+                    .undo = [](const TaskRun&, const Json&, const Json&) -> Result<Json> {
+                      return Json::object();
+                    }}});
+  ASSERT_TRUE(engine.has_value());
+  auto id = (*engine)->Start(R"(run: quota
+phases:
+  - name: preflight
+    tasks:
+      - {id: quota, type: check.quota, retries: 5, backoff: 1h}
+)",
+                             "quota.yaml", kOperator);
+  ASSERT_TRUE(id.has_value()) << id.error().ToString();
+  auto status = (*engine)->Drive(*id, 1);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, "failed");
+  EXPECT_THAT(status->error, HasSubstr("not available yet"));
+  EXPECT_EQ(status->tasks[0].attempts, 1);  // no retry, no hour of backoff
+}
+
 TEST_P(EngineTest, TimeoutStopsTheAttemptAndSaysSo) {
   executor_.scripts["a"] = {.block = true};
   auto engine = MakeEngine();

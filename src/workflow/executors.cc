@@ -11,17 +11,12 @@
 // its whole group, when the attempt is cancelled or times out.
 #include "workflow/executors.h"
 
-#include <httplib.h>
-
+#include <arpa/inet.h>
 #include <fcntl.h>
-#include <libpq-fe.h>
+#include <httplib.h>
 #include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
@@ -30,11 +25,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <climits>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,10 +43,16 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <libpq-fe.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sqlite3.h>
 
 #include "base/config.h"
 #include "base/url.h"
 #include "connect/connector.h"
+#include "store/store.h"
 
 extern char** environ;
 
@@ -78,8 +81,9 @@ std::optional<std::string> OptionalParam(const TaskRun& run, std::string_view ke
 Result<std::string> Param(const TaskRun& run, std::string_view key, std::string_view example) {
   std::optional<std::string> value = OptionalParam(run, key);
   if (!value || value->empty()) {
-    return Err(InvalidArgument("{}: `with` has no `{}`; add it to the task, e.g. `with: {{{}: {}}}`",
-                               Who(run), key, key, example));
+    return Err(
+        InvalidArgument("{}: `with` has no `{}`; add it to the task, e.g. `with: {{{}: {}}}`",
+                        Who(run), key, key, example));
   }
   return *value;
 }
@@ -117,8 +121,10 @@ Result<uint64_t> ParseByteSize(std::string_view text) {
 }
 
 std::string FormatBytes(uint64_t bytes) {
-  if (bytes >= (1ULL << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1ULL << 30));
-  if (bytes >= (1ULL << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1ULL << 20));
+  if (bytes >= (1ULL << 30))
+    return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1ULL << 30));
+  if (bytes >= (1ULL << 20))
+    return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1ULL << 20));
   return fmt::format("{} bytes", bytes);
 }
 
@@ -126,8 +132,8 @@ Result<uint16_t> ParsePort(const TaskRun& run, std::string_view text) {
   unsigned port = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
   if (ec != std::errc() || end != text.data() + text.size() || port == 0 || port > 65535) {
-    return Err(InvalidArgument("{}: `port` {} is not a TCP port; expected 1 to 65535", Who(run),
-                               text));
+    return Err(
+        InvalidArgument("{}: `port` {} is not a TCP port; expected 1 to 65535", Who(run), text));
   }
   return static_cast<uint16_t>(port);
 }
@@ -164,9 +170,9 @@ std::string Tail(Env* env, const std::string& path, int lines) {
 // Child processes
 
 struct ChildSpec {
-  std::vector<std::string> argv;  // argv[0] is an absolute path
+  std::vector<std::string> argv;                         // argv[0] is an absolute path
   std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
-  std::string stdout_path;  // created (truncated)
+  std::string stdout_path;                               // created (truncated)
   std::string stderr_path;  // the same path: both streams into one file
   // Gives the child a pipe in FERRY_PROGRESS_FD and hands each line it writes to this.
   std::function<void(std::string_view line)> on_progress_line;
@@ -315,7 +321,7 @@ Result<ChildOutcome> RunChild(const TaskRun& run, const ChildSpec& spec) {
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl {};
+    struct sigaction dfl{};
     dfl.sa_handler = SIG_DFL;
     ::sigaction(SIGPIPE, &dfl, nullptr);
     if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) fail(2);
@@ -335,12 +341,11 @@ Result<ChildOutcome> RunChild(const TaskRun& run, const ChildSpec& spec) {
   if (got == static_cast<ssize_t>(sizeof(failure))) {
     int status = 0;
     ::waitpid(pid, &status, 0);
-    static constexpr std::string_view kStages[] = {"", "prctl", "redirecting its output",
-                                                   "execve"};
-    return Err(FailedPrecondition("{}: cannot start {} ({}: {}): check that {} exists and is "
-                                  "executable",
-                                  Who(run), spec.what, kStages[failure[0] & 3],
-                                  std::strerror(failure[1]), spec.argv[0]));
+    static constexpr std::string_view kStages[] = {"", "prctl", "redirecting its output", "execve"};
+    return Err(FailedPrecondition(
+        "{}: cannot start {} ({}: {}): check that {} exists and is "
+        "executable",
+        Who(run), spec.what, kStages[failure[0] & 3], std::strerror(failure[1]), spec.argv[0]));
   }
 
   std::string pending;  // a progress line not complete yet
@@ -373,9 +378,16 @@ Result<ChildOutcome> RunChild(const TaskRun& run, const ChildSpec& spec) {
       outcome.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
       break;
     }
+    if (done < 0 && errno == ECHILD) {
+      // Reaped by someone else (SIGCHLD set to SIG_IGN, a stray waitpid(-1)): its exit code is
+      // lost, so the attempt cannot say it succeeded.
+      ::kill(-pid, SIGKILL);
+      return Err(Internal("{}: {} was reaped by another part of this process, its exit code is "
+                          "lost; run the task again (its output is in {})",
+                          Who(run), spec.what, spec.stderr_path));
+    }
     const bool cancelled = run.cancelled();
-    const bool timed_out =
-        timeout > 0 && EnvOf(run)->MonotonicMicros() - start >= timeout;
+    const bool timed_out = timeout > 0 && EnvOf(run)->MonotonicMicros() - start >= timeout;
     if (cancelled || timed_out) {
       if (!SignalGroupAndWait(pid, SIGTERM, 300)) SignalGroupAndWait(pid, SIGKILL, 5000);
       ::kill(-pid, SIGKILL);  // what is left of its group (the child is not reaped yet)
@@ -405,14 +417,13 @@ std::optional<Status> ChildFailure(const TaskRun& run, const ChildSpec& spec,
                        Who(run), spec.what, outcome.seconds);
     case ChildEnding::kTimedOut:
       return DeadlineExceeded(
-          "{}: {} did not finish within the task's timeout of {:.0f} s and was killed; raise "
+          "{}: {} did not finish within the task's timeout of {:.1f} s and was killed; raise "
           "`timeout:` or find what it waits on in {}",
           Who(run), spec.what, static_cast<double>(run.spec->timeout_micros) / 1e6, log);
     case ChildEnding::kSignalled:
       return Unavailable("{}: {} was killed by signal {} ({}); its output is in {}", Who(run),
                          spec.what, outcome.signal, strsignal(outcome.signal), log);
-    case ChildEnding::kExited:
-      return std::nullopt;
+    case ChildEnding::kExited: return std::nullopt;
   }
   return std::nullopt;
 }
@@ -455,7 +466,8 @@ Result<Json> RunShell(const TaskRun& run, const std::string& key, const std::str
         "{}: `{}` ({}) exited with code {}{}; the whole output is in {}; fix the command (or "
         "what it acts on) and resume the run",
         Who(run), key, command, outcome.exit_code,
-        tail.empty() ? std::string(" and printed nothing") : fmt::format("; its last lines: {}", tail),
+        tail.empty() ? std::string(" and printed nothing")
+                     : fmt::format("; its last lines: {}", tail),
         log));
   }
   return Json{{"command", command},
@@ -528,8 +540,9 @@ Result<SqlAnswer> RunSql(const TaskRun& run, const std::string& url, const std::
       std::vector<std::optional<std::string>> row;
       for (int c = 0; c < sqlite3_column_count(stmt_raw); ++c) {
         const unsigned char* text = sqlite3_column_text(stmt_raw, c);
-        row.push_back(text == nullptr ? std::nullopt
-                                      : std::optional<std::string>(reinterpret_cast<const char*>(text)));
+        row.push_back(text == nullptr
+                          ? std::nullopt
+                          : std::optional<std::string>(reinterpret_cast<const char*>(text)));
       }
       answer.rows.push_back(std::move(row));
     }
@@ -575,9 +588,10 @@ Result<SqlAnswer> RunSql(const TaskRun& run, const std::string& url, const std::
   }
   const size_t scheme = url.find("://");
   if (scheme == std::string::npos) {
-    return Err(InvalidArgument("{}: `{}` is not a database URL; write sqlite:///abs/path.db or "
-                               "postgresql://user@host:port/db",
-                               Who(run), location));
+    return Err(
+        InvalidArgument("{}: `{}` is not a database URL; write sqlite:///abs/path.db or "
+                        "postgresql://user@host:port/db",
+                        Who(run), location));
   }
   return Err(Unimplemented(
       "{}: {}: this task type runs SQL on SQLite and PostgreSQL only; for {} use check.connect, "
@@ -590,10 +604,16 @@ Result<SqlAnswer> RunSql(const TaskRun& run, const std::string& url, const std::
 
 Result<std::unique_ptr<Connector>> OpenDatabase(const TaskRun& run, const std::string& url,
                                                 std::string_view way_out) {
-  Result<std::unique_ptr<Connector>> opened = Connector::Open(url);
+  // A server that does not answer fails the check in 10 s rather than after TCP's own timeout.
+  std::string bounded = url;
+  if ((url.starts_with("postgresql://") || url.starts_with("postgres://")) &&
+      url.find("connect_timeout=") == std::string::npos) {
+    bounded += url.find('?') == std::string::npos ? "?connect_timeout=10" : "&connect_timeout=10";
+  }
+  Result<std::unique_ptr<Connector>> opened = Connector::Open(bounded);
   if (!opened.has_value()) {
-    return Err(Status(opened.error().code(), fmt::format("{}: {}{}", Who(run),
-                                                         opened.error().message(), way_out)));
+    return Err(Status(opened.error().code(),
+                      fmt::format("{}: {}{}", Who(run), opened.error().message(), way_out)));
   }
   return opened;
 }
@@ -615,11 +635,14 @@ Result<Json> CheckCredentials(const TaskRun& run) {
   // Reading the catalogue proves the user may do more than connect.
   Result<std::vector<std::string>> tables = db->ListTables();
   if (!tables.has_value()) {
-    return Err(PermissionDenied("{}: {}: logged in, but cannot read the catalogue: {}; grant the "
-                                "user access to the database",
-                                Who(run), db->location(), tables.error().message()));
+    return Err(
+        PermissionDenied("{}: {}: logged in, but cannot read the catalogue: {}; grant the "
+                         "user access to the database",
+                         Who(run), db->location(), tables.error().message()));
   }
-  return Json{{"engine", db->engine()}, {"location", db->location()}, {"logged_in", true},
+  return Json{{"engine", db->engine()},
+              {"location", db->location()},
+              {"logged_in", true},
               {"tables_visible", tables->size()}};
 }
 
@@ -633,8 +656,10 @@ std::vector<int> VersionNumbers(std::string_view text) {
     if (ec != std::errc()) break;
     out.push_back(n);
     i = static_cast<size_t>(end - text.data());
-    if (i < text.size() && text[i] == '.') ++i;
-    else break;
+    if (i < text.size() && text[i] == '.')
+      ++i;
+    else
+      break;
   }
   return out;
 }
@@ -644,8 +669,8 @@ Result<Json> CheckVersion(const TaskRun& run) {
   FERRY_ASSIGN_OR_RETURN(std::string min, Param(run, "min", "\"15\""));
   const std::vector<int> wanted = VersionNumbers(min);
   if (wanted.empty()) {
-    return Err(InvalidArgument("{}: `min` {} is not a version; write e.g. 15 or 3.40.1", Who(run),
-                               min));
+    return Err(
+        InvalidArgument("{}: `min` {} is not a version; write e.g. 15 or 3.40.1", Who(run), min));
   }
   FERRY_ASSIGN_OR_RETURN(SqlAnswer answer, RunSql(run, url, ""));
   const std::vector<int> found = VersionNumbers(answer.server_version);
@@ -669,7 +694,7 @@ Result<Json> CheckDisk(const TaskRun& run) {
   if (!wanted.has_value()) {
     return Err(InvalidArgument("{}: `free`: {}", Who(run), wanted.error().message()));
   }
-  struct statvfs fs {};
+  struct statvfs fs{};
   if (::statvfs(path.c_str(), &fs) != 0) {
     return Err(NotFound("{}: `path` {}: {}; name a directory on the disk to check", Who(run), path,
                         std::strerror(errno)));
@@ -682,7 +707,9 @@ Result<Json> CheckDisk(const TaskRun& run) {
         "or give the migration another disk",
         Who(run), path, FormatBytes(available), free_text));
   }
-  return Json{{"path", path}, {"free_bytes", available}, {"total_bytes", total},
+  return Json{{"path", path},
+              {"free_bytes", available},
+              {"total_bytes", total},
               {"required_bytes", *wanted}};
 }
 
@@ -698,9 +725,10 @@ struct HttpTarget {
 Result<HttpTarget> ParseHttpUrl(const TaskRun& run, const std::string& url) {
   const bool https = url.starts_with("https://");
   if (!https && !url.starts_with("http://")) {
-    return Err(InvalidArgument("{}: `url` {} is not an http:// or https:// URL; write e.g. "
-                               "https://app.example.com/health",
-                               Who(run), url));
+    return Err(
+        InvalidArgument("{}: `url` {} is not an http:// or https:// URL; write e.g. "
+                        "https://app.example.com/health",
+                        Who(run), url));
   }
   const size_t host_start = https ? 8 : 7;
   const size_t slash = url.find('/', host_start);
@@ -734,12 +762,25 @@ Result<Json> SmokeHttp(const TaskRun& run) {
   }
   client.enable_server_certificate_verification(true);
   const int64_t start = EnvOf(run)->MonotonicMicros();
-  httplib::Result response = client.Get(target.path);
+  // The request runs beside this thread, which polls run.cancelled() and, when it turns true,
+  // shuts the client's socket down (a connect in progress ends at its 10 s timeout).
+  std::future<httplib::Result> pending =
+      std::async(std::launch::async, [&] { return client.Get(target.path); });
+  bool cancelled = false;
+  while (pending.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (!cancelled && run.cancelled()) {
+      cancelled = true;
+      client.stop();
+    }
+  }
+  httplib::Result response = pending.get();
+  if (cancelled) return Err(Cancelled("{}: cancelled during GET {}", Who(run), RedactUrl(url)));
   const double ms = static_cast<double>(EnvOf(run)->MonotonicMicros() - start) / 1000;
   if (!response) {
-    return Err(Unavailable("{}: GET {}: {}; check that the service runs and is reachable from "
-                           "this host",
-                           Who(run), RedactUrl(url), httplib::to_string(response.error())));
+    return Err(
+        Unavailable("{}: GET {}: {}; check that the service runs and is reachable from "
+                    "this host",
+                    Who(run), RedactUrl(url), httplib::to_string(response.error())));
   }
   if (response->status != expected) {
     std::string body = response->body.substr(0, 200);
@@ -751,7 +792,9 @@ Result<Json> SmokeHttp(const TaskRun& run) {
         Who(run), RedactUrl(url), response->status, expected,
         body.empty() ? std::string() : fmt::format(" (body: {})", body)));
   }
-  return Json{{"url", RedactUrl(url)}, {"status", response->status}, {"milliseconds", ms},
+  return Json{{"url", RedactUrl(url)},
+              {"status", response->status},
+              {"milliseconds", ms},
               {"bytes", response->body.size()}};
 }
 
@@ -762,9 +805,13 @@ Result<Json> SmokeSql(const TaskRun& run) {
   FERRY_ASSIGN_OR_RETURN(SqlAnswer answer, RunSql(run, url, sql));
   const double ms = static_cast<double>(EnvOf(run)->MonotonicMicros() - start) / 1000;
   Json first = nullptr;
-  if (!answer.rows.empty() && !answer.rows[0].empty() && answer.rows[0][0]) first = *answer.rows[0][0];
-  Json result = {{"engine", answer.engine}, {"sql", sql},          {"rows", answer.rows.size()},
-                 {"first_value", first},    {"milliseconds", ms}};
+  if (!answer.rows.empty() && !answer.rows[0].empty() && answer.rows[0][0])
+    first = *answer.rows[0][0];
+  Json result = {{"engine", answer.engine},
+                 {"sql", sql},
+                 {"rows", answer.rows.size()},
+                 {"first_value", first},
+                 {"milliseconds", ms}};
   if (std::optional<std::string> expect = OptionalParam(run, "expect")) {
     if (!first.is_string() || first.get<std::string>() != *expect) {
       return Err(FailedPrecondition("{}: `{}` on {} gave {} where `expect` is {}", Who(run), sql,
@@ -851,11 +898,11 @@ Result<Json> SmokeTls(const TaskRun& run) {
   char subject[512];
   X509_NAME_oneline(X509_get_subject_name(cert.get()), subject, sizeof(subject));
   if (verdict != X509_V_OK) {
-    return Err(FailedPrecondition(
-        "{}: {}: the certificate ({}) is not valid: {}; {}", Who(run), where, subject,
-        X509_verify_cert_error_string(verdict),
-        ca ? "renew it, or check `ca` names the CA that issued it"
-           : "renew it, or name the CA that issued it in `ca` (a PEM file)"));
+    return Err(
+        FailedPrecondition("{}: {}: the certificate ({}) is not valid: {}; {}", Who(run), where,
+                           subject, X509_verify_cert_error_string(verdict),
+                           ca ? "renew it, or check `ca` names the CA that issued it"
+                              : "renew it, or name the CA that issued it in `ca` (a PEM file)"));
   }
   int remaining_days = 0;
   int remaining_seconds = 0;
@@ -882,16 +929,18 @@ Result<Json> SmokeDns(const TaskRun& run) {
   addrinfo* found = nullptr;
   const int rc = ::getaddrinfo(name.c_str(), nullptr, &hints, &found);
   if (rc != 0) {
-    return Err(NotFound("{}: `{}` does not resolve: {}; check the DNS record (and this host's "
-                        "resolver)",
-                        Who(run), name, gai_strerror(rc)));
+    return Err(
+        NotFound("{}: `{}` does not resolve: {}; check the DNS record (and this host's "
+                 "resolver)",
+                 Who(run), name, gai_strerror(rc)));
   }
   std::set<std::string> addresses;
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
     char text[INET6_ADDRSTRLEN] = {};
-    const void* raw = a->ai_family == AF_INET
-                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
-                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    const void* raw =
+        a->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
     if (inet_ntop(a->ai_family, raw, text, sizeof(text)) != nullptr) addresses.insert(text);
   }
   ::freeaddrinfo(found);
@@ -919,8 +968,8 @@ Result<Json> SmokeLatency(const TaskRun& run) {
   auto [end, ec] =
       std::from_chars(samples_text.data(), samples_text.data() + samples_text.size(), samples);
   if (ec != std::errc() || samples < 1 || samples > 1000) {
-    return Err(InvalidArgument("{}: `samples` {}: expected 1 to 1000 connects", Who(run),
-                               samples_text));
+    return Err(
+        InvalidArgument("{}: `samples` {}: expected 1 to 1000 connects", Who(run), samples_text));
   }
   Env* env = EnvOf(run);
   std::vector<int64_t> micros;
@@ -929,9 +978,10 @@ Result<Json> SmokeLatency(const TaskRun& run) {
     const int64_t start = env->MonotonicMicros();
     Result<int> fd = env->ConnectTcp(host, port, 5'000);
     if (!fd.has_value()) {
-      return Err(Unavailable("{}: {}:{}: {}; check that the service listens there and is "
-                             "reachable from this host",
-                             Who(run), host, port, fd.error().message()));
+      return Err(
+          Unavailable("{}: {}:{}: {}; check that the service listens there and is "
+                      "reachable from this host",
+                      Who(run), host, port, fd.error().message()));
     }
     micros.push_back(env->MonotonicMicros() - start);
     ::close(*fd);
@@ -965,9 +1015,10 @@ Result<std::string> IacDir(const TaskRun& run) {
   bool escapes = p.is_absolute();
   for (const auto& part : p) escapes = escapes || part == "..";
   if (escapes) {
-    return Err(InvalidArgument("{}: `dir` {} must be a relative path inside the run's work "
-                               "directory (no leading / and no ..)",
-                               Who(run), dir));
+    return Err(
+        InvalidArgument("{}: `dir` {} must be a relative path inside the run's work "
+                        "directory (no leading / and no ..)",
+                        Who(run), dir));
   }
   FERRY_RETURN_IF_ERROR(PrepareWorkDir(run));
   return run.work_dir + "/" + dir;
@@ -1012,13 +1063,13 @@ Result<FerryRun> RunFerryChild(const TaskRun& run, const std::string& what,
   out.log_name = stem + ".log";
   out.log_path = run.work_dir + "/" + out.log_name;
   std::vector<std::string> argv = {FerryPath(run), "--json", "--log-format", "json"};
-  if (!run.store_url.empty()) {
-    argv.push_back("--store");
-    argv.push_back(run.store_url);
-  }
   argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::pair<std::string, std::string>> env = TaskEnvironment(run);
+  // In the environment rather than on the command line, which any user of the host can read
+  // (/proc/PID/cmdline): a PostgreSQL store's URL may carry a password.
+  if (!run.store_url.empty()) env.emplace_back("FERRY_STORE", run.store_url);
   ChildSpec spec{.argv = std::move(argv),
-                 .env = TaskEnvironment(run),
+                 .env = std::move(env),
                  .stdout_path = run.work_dir + "/" + out.out_name,
                  .stderr_path = out.log_path,
                  .on_progress_line = std::move(on_progress_line),
@@ -1038,15 +1089,20 @@ Result<FerryRun> RunFerryChild(const TaskRun& run, const std::string& what,
 // The error of a ferry child that exited non-zero: its own message (the last lines of its log).
 Status FerryChildError(const TaskRun& run, const std::string& what, const FerryRun& ran,
                        std::string_view way_out) {
-  const std::string tail = Tail(EnvOf(run), ran.log_path, 3);
+  // With --json, a failing command prints {"ok":false,"error":{"code","message"}} on stdout.
+  std::string tail;
+  if (ran.document && ran.document->contains("error") && (*ran.document)["error"].is_object()) {
+    tail = (*ran.document)["error"].value("message", "");
+  }
+  if (tail.empty()) tail = Tail(EnvOf(run), ran.log_path, 3);
   const StatusCode code = ran.outcome.exit_code == kExitUsage ? StatusCode::kInvalidArgument
                           : ran.outcome.exit_code == kExitCheckFailed
                               ? StatusCode::kFailedPrecondition
                               : StatusCode::kUnavailable;
-  return Status(code, fmt::format("{}: {} exited with code {}: {}; {} (its log: {})", Who(run),
-                                  what, ran.outcome.exit_code,
-                                  tail.empty() ? std::string("no message") : tail, way_out,
-                                  ran.log_path));
+  return Status(code,
+                fmt::format("{}: {} exited with code {}: {}; {} (its log: {})", Who(run), what,
+                            ran.outcome.exit_code, tail.empty() ? std::string("no message") : tail,
+                            way_out, ran.log_path));
 }
 
 Result<Json> IacWrite(const TaskRun& run) {
@@ -1054,13 +1110,14 @@ Result<Json> IacWrite(const TaskRun& run) {
   FERRY_ASSIGN_OR_RETURN(std::string dir, IacDir(run));
   const std::string cloud = OptionalParam(run, "cloud").value_or("all");
   if (!EnvOf(run)->FileExists(plan)) {
-    return Err(NotFound("{}: `plan` {}: no such file; write it with `ferry plan --inventory DIR "
-                        "--out {}`",
-                        Who(run), plan, plan));
+    return Err(
+        NotFound("{}: `plan` {}: no such file; write it with `ferry plan --inventory DIR "
+                 "--out {}`",
+                 Who(run), plan, plan));
   }
   FERRY_ASSIGN_OR_RETURN(
-      FerryRun ran, RunFerryChild(run, "ferry iac",
-                                  {"iac", "--plan", plan, "--cloud", cloud, "--out", dir}));
+      FerryRun ran,
+      RunFerryChild(run, "ferry iac", {"iac", "--plan", plan, "--cloud", cloud, "--out", dir}));
   if (ran.outcome.exit_code != 0) {
     return Err(FerryChildError(run, "ferry iac", ran,
                                "fix the plan or the parameters (`cloud` is aws, azure, gcp or "
@@ -1073,7 +1130,8 @@ Result<Json> IacWrite(const TaskRun& run) {
                  {"cloud", cloud},
                  {"files", files},
                  {"artifacts", artifacts}};
-  if (ran.document && ran.document->contains("clouds")) result["clouds"] = (*ran.document)["clouds"];
+  if (ran.document && ran.document->contains("clouds"))
+    result["clouds"] = (*ran.document)["clouds"];
   return result;
 }
 
@@ -1212,8 +1270,8 @@ Result<Json> CopySnapshot(const TaskRun& run) {
       tables[name] = {{"had_rows", has_rows}};
     }
   }
-  return Json{{"target", RedactUrl(p.to)}, {"target_existed", target != nullptr},
-              {"tables", tables}};
+  return Json{
+      {"target", RedactUrl(p.to)}, {"target_existed", target != nullptr}, {"tables", tables}};
 }
 
 // The size the copied tables take in the target, where the engine tells (PostgreSQL:
@@ -1253,14 +1311,24 @@ std::optional<int64_t> TargetBytes(const TaskRun& run, const std::string& url,
   return bytes;
 }
 
-// The copy run ids an attempt's JSON log names ("copy run started", "resuming copy run").
-std::set<std::string> CopyRunIdsInLogs(const TaskRun& run) {
-  std::set<std::string> ids;
+// The copy run ids the JSON logs of the task's attempts name ("copy run started", "resuming
+// copy run"), in the order of the attempts (and of the lines within one).
+std::vector<std::string> CopyRunIdsInLogs(const TaskRun& run, int before_attempt = INT_MAX) {
+  std::vector<std::string> ids;
   Result<std::vector<std::string>> names = EnvOf(run)->ListDir(run.work_dir);
   if (!names.has_value()) return ids;
   const std::string prefix = SafeName(run.spec->id) + ".attempt-";
+  std::vector<std::pair<int, std::string>> logs;
   for (const std::string& name : *names) {
     if (!name.starts_with(prefix) || !name.ends_with(".log")) continue;
+    const std::string_view number(name.data() + prefix.size(), name.size() - prefix.size() - 4);
+    int attempt = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), attempt);
+    if (ec != std::errc() || end != number.data() + number.size()) continue;
+    if (attempt < before_attempt) logs.emplace_back(attempt, name);
+  }
+  std::sort(logs.begin(), logs.end());
+  for (const auto& [attempt, name] : logs) {
     Result<std::string> text = EnvOf(run)->ReadFile(run.work_dir + "/" + name);
     if (!text.has_value()) continue;
     std::string_view rest = *text;
@@ -1270,18 +1338,87 @@ std::set<std::string> CopyRunIdsInLogs(const TaskRun& run) {
       rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
       if (line.find("copy run") == std::string_view::npos) continue;
       Result<Json> doc = ParseJson(line, name);
-      if (doc.has_value() && doc->is_object() && (*doc)["run"].is_string()) {
-        ids.insert((*doc)["run"].get<std::string>());
+      if (doc.has_value() && doc->is_object() && doc->contains("run") &&
+          (*doc)["run"].is_string()) {
+        const std::string id = (*doc)["run"].get<std::string>();
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
       }
     }
   }
   return ids;
 }
 
+std::string UndoneCopyRunsPath(const TaskRun& run) {
+  return run.work_dir + "/" + SafeName(run.spec->id) + ".undone-copy-runs";
+}
+
+// The copy runs an undo of the task has rolled back: never taken for the result of a later
+// attempt.
+std::set<std::string> UndoneCopyRuns(const TaskRun& run) {
+  std::set<std::string> ids;
+  Result<std::string> text = EnvOf(run)->ReadFile(UndoneCopyRunsPath(run));
+  if (!text.has_value()) return ids;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    if (nl > 0) ids.emplace(rest.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    rest = rest.substr(nl + 1);
+  }
+  return ids;
+}
+
+// An earlier attempt whose copy run completed in the store, though the attempt did not report
+// it (ferry died after the copy finished): its result, from the copy run's record, rather than a
+// second copy (which would find the target's tables full). nullopt when there is none: the copy
+// command then continues the unfinished run, if any, from its committed chunks.
+Result<std::optional<Json>> EarlierCompletedCopy(const TaskRun& run, const CopyParams& p) {
+  std::vector<std::string> ids = CopyRunIdsInLogs(run, run.attempt);
+  const std::set<std::string> undone = UndoneCopyRuns(run);
+  std::erase_if(ids, [&](const std::string& id) { return undone.contains(id); });
+  if (ids.empty()) return std::optional<Json>();
+  Result<std::unique_ptr<Store>> store = Store::Open(run.store_url, {.env = EnvOf(run)});
+  if (!store.has_value()) return Err(store.error().WithContext(Who(run)));
+  Result<RunRecord> record = (*store)->GetRun(ids.back());
+  if (!record.has_value()) {
+    if (record.error().code() == StatusCode::kNotFound) return std::optional<Json>();
+    return Err(record.error().WithContext(Who(run)));
+  }
+  if (record->state == "differences") {
+    return Err(
+        DataLoss("{}: copy run {} (of an earlier attempt) loaded the rows, but its "
+                 "verification found differences; run `ferry verify --from {} --to {}` "
+                 "for the rows",
+                 Who(run), record->id, RedactUrl(p.from), RedactUrl(p.to)));
+  }
+  if (record->state != "succeeded") return std::optional<Json>();
+  Result<Json> saved = ParseJson(record->result, "copy run record");
+  if (!saved.has_value()) return Err(saved.error().WithContext(Who(run)));
+  int64_t rows = 0;
+  Json tables = Json::array();
+  std::vector<std::string> names;
+  for (const Json& t : saved->value("tables", Json::array())) {
+    rows += t.value("rows", int64_t{0});
+    names.push_back(t.value("name", ""));
+    tables.push_back({{"table", t.value("name", "")},
+                      {"rows", t.value("rows", int64_t{0})},
+                      {"created", t.value("created", false)}});
+  }
+  Json result = {{"copy_run_id", record->id},
+                 {"resumed", true},
+                 {"rows", rows},
+                 {"tables", tables},
+                 {"verified", saved->contains("identical")},
+                 {"completed_by_earlier_attempt", true},
+                 {"artifacts", Json::array()}};
+  if (std::optional<int64_t> bytes = TargetBytes(run, p.to, names)) result["bytes"] = *bytes;
+  return std::optional<Json>(std::move(result));
+}
+
 Result<Json> ExecuteCopy(const TaskRun& run) {
   FERRY_ASSIGN_OR_RETURN(CopyParams p, ReadCopyParams(run));
-  std::vector<std::string> args = {"copy", "--from", p.from, "--to", p.to, "--if-exists",
-                                   p.if_exists};
+  std::vector<std::string> args = {"copy", "--from",      p.from,     "--to",
+                                   p.to,   "--if-exists", p.if_exists};
   if (!p.tables.empty()) {
     args.push_back("--tables");
     args.push_back(fmt::format("{}", fmt::join(p.tables, ",")));
@@ -1290,16 +1427,24 @@ Result<Json> ExecuteCopy(const TaskRun& run) {
     args.push_back("--jobs");
     args.push_back(*jobs);
   }
+  if (std::optional<std::string> chunk_rows = OptionalParam(run, "chunk_rows")) {
+    args.push_back("--chunk-rows");
+    args.push_back(*chunk_rows);
+  }
   if (run.store_url.empty()) {
-    return Err(FailedPrecondition("{}: the run has no store for the copy's own run; give the "
-                                  "engine a --store",
-                                  Who(run)));
+    return Err(
+        FailedPrecondition("{}: the run has no store for the copy's own run; give the "
+                           "engine a --store",
+                           Who(run)));
+  }
+  if (run.attempt > 1) {
+    FERRY_ASSIGN_OR_RETURN(std::optional<Json> earlier, EarlierCompletedCopy(run, p));
+    if (earlier) return *earlier;
   }
   CopyProgress progress(run);
   FERRY_ASSIGN_OR_RETURN(
-      FerryRun ran,
-      RunFerryChild(run, "ferry copy", std::move(args),
-                    [&progress](std::string_view line) { progress.OnLine(line); }));
+      FerryRun ran, RunFerryChild(run, "ferry copy", std::move(args),
+                                  [&progress](std::string_view line) { progress.OnLine(line); }));
   if (ran.outcome.exit_code != 0 && ran.outcome.exit_code != kExitCheckFailed) {
     return Err(FerryChildError(
         run, "ferry copy", ran,
@@ -1331,7 +1476,8 @@ Result<Json> ExecuteCopy(const TaskRun& run) {
         "{}: copy run {} loaded the rows, but the verification found differences in {}; run "
         "`ferry verify --from {} --to {}` for the rows (report: {})",
         Who(run), doc.value("run_id", ""),
-        differing.empty() ? std::string("the tables") : fmt::format("{}", fmt::join(differing, ", ")),
+        differing.empty() ? std::string("the tables")
+                          : fmt::format("{}", fmt::join(differing, ", ")),
         RedactUrl(p.from), RedactUrl(p.to), ran.out_name));
   }
   TaskProgress done;
@@ -1380,7 +1526,8 @@ Result<Json> UndoCopy(const TaskRun& run, const Json& snapshot, const Json& resu
   FERRY_ASSIGN_OR_RETURN(auto target, OpenTargetIfExists(run, p.to));
   if (target == nullptr) return Json{{"dropped", Json::array()}, {"note", "no target database"}};
   FERRY_ASSIGN_OR_RETURN(std::vector<std::string> copied, CopiedTables(run, p, result));
-  const Json before = snapshot.is_object() ? snapshot.value("tables", Json::object()) : Json::object();
+  const Json before =
+      snapshot.is_object() ? snapshot.value("tables", Json::object()) : Json::object();
   Result<std::vector<std::string>> now = target->ListTables();
   if (!now.has_value()) return Err(now.error().WithContext(Who(run) + ": the target"));
   Json dropped = Json::array();
@@ -1426,18 +1573,38 @@ Result<Json> UndoCopy(const TaskRun& run, const Json& snapshot, const Json& resu
   }
   // The chunk markers of the copy's runs, so that a later copy does not take their chunks for
   // loaded.
-  std::set<std::string> runs = CopyRunIdsInLogs(run);
+  std::set<std::string> runs;
+  for (const std::string& id : CopyRunIdsInLogs(run)) runs.insert(id);
   if (result.is_object() && result.value("copy_run_id", "") != "") {
     runs.insert(result["copy_run_id"].get<std::string>());
   }
-  if (target->supports_chunks()) {
+  if (target->supports_chunks() && !runs.empty()) {
     for (const std::string& id : runs) {
+      // The marker table exists for ForgetChunks to work on, which drops it again once empty.
+      Status prepared = target->PrepareChunkMarkers();
+      if (!prepared.ok()) return Err(prepared.WithContext(Who(run) + ": the chunk markers"));
       Status forgotten = target->ForgetChunks(id);
       if (!forgotten.ok()) return Err(forgotten.WithContext(Who(run) + ": forgetting chunks"));
     }
   }
-  return Json{{"dropped", dropped}, {"emptied", emptied}, {"kept", kept},
-              {"copy_runs", runs}};
+  // The copy runs are marked rolled back in the store, so that a later copy of the same
+  // command starts afresh instead of continuing one whose chunks are no longer in the target.
+  if (!runs.empty()) {
+    std::string lines;
+    for (const std::string& id : runs) lines += id + "\n";
+    Status noted = EnvOf(run)->AppendFile(UndoneCopyRunsPath(run), lines);
+    if (!noted.ok()) return Err(noted.WithContext(Who(run)));
+    Result<std::unique_ptr<Store>> store = Store::Open(run.store_url, {.env = EnvOf(run)});
+    if (!store.has_value()) return Err(store.error().WithContext(Who(run)));
+    for (const std::string& id : runs) {
+      Result<RunRecord> record = (*store)->GetRun(id);
+      if (!record.has_value()) continue;  // not recorded (it failed before it started)
+      if (record->state == "rolled-back") continue;
+      Status marked = (*store)->UpdateRun(id, "rolled-back", record->result);
+      if (!marked.ok()) return Err(marked.WithContext(Who(run)));
+    }
+  }
+  return Json{{"dropped", dropped}, {"emptied", emptied}, {"kept", kept}, {"copy_runs", runs}};
 }
 
 Result<Json> ExecuteVerify(const TaskRun& run) {
@@ -1455,8 +1622,8 @@ Result<Json> ExecuteVerify(const TaskRun& run) {
                                "run"));
   }
   if (!ran.document || !ran.document->is_object()) {
-    return Err(Internal("{}: ferry verify printed no JSON report (see {})", Who(run),
-                        ran.log_path));
+    return Err(
+        Internal("{}: ferry verify printed no JSON report (see {})", Who(run), ran.log_path));
   }
   Json tables = Json::array();
   std::vector<std::string> differences;
@@ -1473,20 +1640,21 @@ Result<Json> ExecuteVerify(const TaskRun& run) {
     } else if (!t.value("in_source", true)) {
       differences.push_back(fmt::format("`{}` is not in the source", name));
     } else {
-      differences.push_back(fmt::format(
-          "`{}`: {} missing, {} extra, {} changed row(s) (source {} rows, target {})", name,
-          t.value("missing", int64_t{0}), t.value("extra", int64_t{0}),
-          t.value("changed", int64_t{0}), t.value("source_rows", int64_t{0}),
-          t.value("target_rows", int64_t{0})));
+      differences.push_back(
+          fmt::format("`{}`: {} missing, {} extra, {} changed row(s) (source {} rows, target {})",
+                      name, t.value("missing", int64_t{0}), t.value("extra", int64_t{0}),
+                      t.value("changed", int64_t{0}), t.value("source_rows", int64_t{0}),
+                      t.value("target_rows", int64_t{0})));
     }
   }
   if (ran.outcome.exit_code == kExitCheckFailed || !differences.empty()) {
-    return Err(DataLoss("{}: {} and {} differ: {}; the rows are listed in {}; copy again (or fix "
-                        "the target) and resume the run",
-                        Who(run), RedactUrl(from), RedactUrl(to),
-                        differences.empty() ? std::string("see the report")
-                                            : fmt::format("{}", fmt::join(differences, "; ")),
-                        ran.out_name));
+    return Err(
+        DataLoss("{}: {} and {} differ: {}; the rows are listed in {}; copy again (or fix "
+                 "the target) and resume the run",
+                 Who(run), RedactUrl(from), RedactUrl(to),
+                 differences.empty() ? std::string("see the report")
+                                     : fmt::format("{}", fmt::join(differences, "; ")),
+                 ran.out_name));
   }
   return Json{{"identical", true},
               {"tables", tables},
@@ -1554,8 +1722,9 @@ Result<Json> UndoTask(const TaskRun& run, const Json& snapshot, const Json& resu
   if (type == "iac.write") return IacUndo(run, snapshot);
   if (type == "decommission") {
     return Json{{"undo", "none"},
-                {"note", "a decommission is final; this one did nothing (the type is not "
-                         "available yet)"}};
+                {"note",
+                 "a decommission is final; this one did nothing (the type is not "
+                 "available yet)"}};
   }
   return Json{{"undo", "none"}, {"note", "the task only reads"}};
 }

@@ -13,7 +13,7 @@ namespace ferry::workflow {
 
 const std::vector<TaskType>& TaskTypes() {
   static const std::vector<TaskType> types = {
-      {"check.connect", "opens the database at `url` and runs SELECT 1", "nothing (read-only)"},
+      {"check.connect", "opens the database at `url` and lists its tables", "nothing (read-only)"},
       {"check.disk", "checks `path` has `free` bytes free", "nothing (read-only)"},
       {"check.version", "reads the server version of `url` and compares it with `min`",
        "nothing (read-only)"},
