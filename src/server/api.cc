@@ -7,6 +7,8 @@
 #include <chrono>
 #include <set>
 
+#include <fmt/ranges.h>
+
 #include "base/ids.h"
 #include "base/log.h"
 #include "plan/catalog.h"

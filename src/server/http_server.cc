@@ -99,6 +99,11 @@ class HttpServer::Impl {
       stopped_ = true;
       stopped_cv_.notify_all();
     });
+    // httplib's stop() does nothing until the serving thread is running: wait for it, so that
+    // a Stop() right after Start() is not lost.
+    for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     return OkStatus();
   }
 
