@@ -98,5 +98,19 @@ TEST(ConsoleAssetsTest, EveryModuleImportResolvesToAnEmbeddedFile) {
   }
 }
 
+// index.html lists every module for preloading, so that the browser fetches them all at once
+// instead of discovering them import by import (a waterfall of round trips).
+TEST(ConsoleAssetsTest, IndexPreloadsEveryModule) {
+  const auto assets = ByPath();
+  const std::string index(assets.at("/index.html")->body);
+  for (const auto& [path, asset] : assets) {
+    if (!path.ends_with(".js") || path.ends_with(".umd.min.js") || path == "/assets/app.js") {
+      continue;
+    }
+    EXPECT_NE(index.find("<link rel=\"modulepreload\" href=\"" + path + "\">"), std::string::npos)
+        << path << " is not preloaded by index.html";
+  }
+}
+
 }  // namespace
 }  // namespace ferry::console
