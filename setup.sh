@@ -22,9 +22,10 @@ with a CMake preset, then:
                     (e.g. -L store)
 
 Every command that builds installs the PQClean sources (third_party: the npm package pqclean,
-compiled for ML-KEM and ML-DSA) with `npm ci --ignore-scripts`; `test` and `asan` also install
-the Node.js test tools (test/node: the HCL parser of the iac tests, the independent ML-KEM and
-ML-DSA of the crypto tests). Each is installed when its package-lock.json is newer than the last
+compiled for ML-KEM and ML-DSA) and the web console's libraries (web: preact, htm, Chart.js,
+embedded in the binary) with `npm ci --ignore-scripts`; `test` and `asan` also install the
+Node.js test tools (test/node: the HCL parser of the iac tests, the independent ML-KEM and
+ML-DSA of the crypto tests, the console's browser driver). Each is installed when its package-lock.json is newer than the last
 install.
 
 Installing needs root: as root it runs apt-get itself, as a user it uses `sudo -n` when that
@@ -239,17 +240,21 @@ drop_root_after_sudo() {
     "$ROOT/setup.sh" "$COMMAND" "$@"
 }
 
-# --- npm trees: the PQClean sources and the Node.js test tools -------------------------------
-# Two directories are installed from the npm registry with `npm ci`, each pinned (exact
+# --- npm trees: the PQClean sources, the console's libraries and the Node.js test tools ------
+# Three directories are installed from the npm registry with `npm ci`, each pinned (exact
 # versions, integrity hashes) by its package-lock.json, never committed:
 #   third_party/  the npm package pqclean, whose deps/PQClean holds the ML-KEM and ML-DSA C
 #                 sources the build compiles (cmake/FerryPqclean.cmake); every command needs it.
 #                 Installed with --ignore-scripts: its own install script builds a Node addon
 #                 ferry does not use.
+#   web/          the web console's libraries (preact, htm, Chart.js), which the build embeds in
+#                 the binary (cmake/FerryWebAssets.cmake); every command that builds needs it.
 #   test/node/    the tools the test suite runs: @cdktf/hcl2json (the iac tests parse generated
 #                 Terraform with it) and @noble/post-quantum (the independent ML-KEM and ML-DSA
-#                 the crypto tests cross-check against); test and asan need it.
+#                 the crypto tests cross-check against), playwright-core (drives Chromium
+#                 in the console's test); test and asan need it.
 THIRD_PARTY="$ROOT/third_party"
+WEB="$ROOT/web"
 NODE_TOOLS="$ROOT/test/node"
 
 # True when DIR/node_modules was installed from DIR's current package-lock.json: `npm ci`
@@ -262,8 +267,8 @@ npm_tree_current() {
 # The npm trees COMMAND needs.
 npm_trees_for() {
   case $1 in
-    build | demo) echo "$THIRD_PARTY" ;;
-    test | asan) echo "$THIRD_PARTY $NODE_TOOLS" ;;
+    build | demo) echo "$THIRD_PARTY $WEB" ;;
+    test | asan) echo "$THIRD_PARTY $WEB $NODE_TOOLS" ;;
   esac
 }
 
@@ -292,7 +297,7 @@ ensure_node_packages() {
     phase_end "skipped"
     return
   fi
-  say "not on PATH: ${missing[*]} (needed to install from the npm registry: third_party, test/node)"
+  say "not on PATH: ${missing[*]} (needed to install from the npm registry: third_party, web, test/node)"
   install_packages "${missing[@]}"
   command -v node >/dev/null 2>&1 || die 1 "no node on PATH after apt-get install ${missing[*]}"
   command -v npm >/dev/null 2>&1 || die 1 "no npm on PATH after apt-get install ${missing[*]}"
@@ -410,7 +415,10 @@ ensure_packages
 ensure_node_packages
 drop_root_after_sudo "$@"
 case $COMMAND in
-  build | demo | test | asan) ensure_npm_tree "$THIRD_PARTY" --ignore-scripts ;;
+  build | demo | test | asan)
+    ensure_npm_tree "$THIRD_PARTY" --ignore-scripts
+    ensure_npm_tree "$WEB" --ignore-scripts
+    ;;
 esac
 
 case $COMMAND in

@@ -53,7 +53,7 @@ int64_t CountRows(const std::string& db_path, const std::string& table) {
   return n;
 }
 
-class RunKillTest : public ::testing::Test {
+class RunKillTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     char pattern[] = "/tmp/ferry-run-kill-XXXXXX";
@@ -124,7 +124,10 @@ phases:
   std::string dir_, source_, target_;
 };
 
-TEST_F(RunKillTest, SurvivesRepeatedSigkillsWithEachTaskCompletedOnce) {
+// The worker killed is `ferry run work` / `ferry run resume` ("cli"), or `ferry serve`
+// ("serve"), whose engine works on every active run of its store.
+TEST_P(RunKillTest, SurvivesRepeatedSigkillsWithEachTaskCompletedOnce) {
+  const bool serve = GetParam() == "serve";
   Env::Default()->WriteFileAtomic(dir_ + "/run.yaml", Spec()).IgnoreError();
   const std::string start_log = dir_ + "/start.log";
   auto started = testing::RunToCompletion(
@@ -150,6 +153,7 @@ TEST_F(RunKillTest, SurvivesRepeatedSigkillsWithEachTaskCompletedOnce) {
 
   std::mt19937 random(20261207);
   std::uniform_int_distribution<int> delay_ms(50, 500);
+  const uint16_t port = *Env::Default()->FreeLoopbackPort();
   int kills = 0, kills_mid_run = 0;
   std::map<std::string, int> kills_during;  // tasks running when a kill landed
   bool finished = false;
@@ -157,10 +161,13 @@ TEST_F(RunKillTest, SurvivesRepeatedSigkillsWithEachTaskCompletedOnce) {
     const std::string log = fmt::format("{}/worker-{}.log", dir_, attempt);
     // Half the workers are `ferry run work` (every run of the store, until stopped), half
     // `ferry run resume ID` (this run, until it rests), as after a crash; the last is a resume.
-    const bool resume = attempt % 2 == 1 || kills >= 12;
-    std::vector<std::string> args = {"run", "work"};
-    if (resume) args = {"run", "resume", run_id};
-    for (std::string extra : {"--jobs", "2", "--work-dir"}) args.push_back(extra);
+    const bool resume = !serve && (attempt % 2 == 1 || kills >= 12);
+    std::vector<std::string> args = {"run", "work", "--jobs", "2"};
+    if (resume) args = {"run", "resume", run_id, "--jobs", "2"};
+    if (serve) {
+      args = {"serve", "--listen", fmt::format("127.0.0.1:{}", port), "--workers", "2"};
+    }
+    args.push_back("--work-dir");
     args.push_back(dir_ + "/runs");
     auto worker =
         testing::Subprocess::Spawn({.argv = Ferry(args), .stdout_path = log, .stderr_path = log});
@@ -197,11 +204,41 @@ TEST_F(RunKillTest, SurvivesRepeatedSigkillsWithEachTaskCompletedOnce) {
       // The children die with the worker: nothing of the killed process writes on.
       continue;
     }
-    auto status = (*worker)->Wait(std::chrono::seconds(300));
-    ASSERT_TRUE(status.has_value());
-    EXPECT_TRUE(status->success()) << status->ToString() << "\n" << ReadFile(log);
-    ASSERT_EQ(state_of(), "succeeded") << ReadFile(log);
-    EXPECT_THAT(ReadFile(log), ::testing::HasSubstr("is running; working on it here"));
+    if (serve) {
+      for (int i = 0; i < 3000 && state_of() != "succeeded" && state_of() != "failed"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      ASSERT_EQ(state_of(), "succeeded") << ReadFile(log);
+      // The restarted server answers for the run, through the CLI's remote mode.
+      const std::string key_log = dir_ + "/key.log";
+      auto key = testing::RunToCompletion(
+          {.argv = Ferry({"--json", "api-key", "create", "watcher", "--role", "viewer"}),
+           .stdout_path = key_log,
+           .stderr_path = dir_ + "/key.err"},
+          std::chrono::seconds(60));
+      ASSERT_TRUE(key.has_value() && key->success()) << ReadFile(dir_ + "/key.err");
+      const std::string secret = ParseJson(ReadFile(key_log), "key")->value("key", "");
+      const std::string remote_log = dir_ + "/remote.log";
+      auto remote = testing::RunToCompletion(
+          {.argv = {FERRY_BINARY, "--server", fmt::format("http://127.0.0.1:{}", port), "--api-key",
+                    secret, "run", "status", run_id},
+           .stdout_path = remote_log,
+           .stderr_path = remote_log},
+          std::chrono::seconds(60));
+      ASSERT_TRUE(remote.has_value());
+      EXPECT_TRUE(remote->success()) << ReadFile(remote_log);
+      EXPECT_THAT(ReadFile(remote_log), ::testing::HasSubstr("succeeded"));
+      ASSERT_TRUE((*worker)->Signal(SIGTERM).ok());
+      auto status = (*worker)->Wait(std::chrono::seconds(30));
+      ASSERT_TRUE(status.has_value());
+      EXPECT_TRUE(status->success()) << status->ToString() << "\n" << ReadFile(log);
+    } else {
+      auto status = (*worker)->Wait(std::chrono::seconds(300));
+      ASSERT_TRUE(status.has_value());
+      EXPECT_TRUE(status->success()) << status->ToString() << "\n" << ReadFile(log);
+      ASSERT_EQ(state_of(), "succeeded") << ReadFile(log);
+      EXPECT_THAT(ReadFile(log), ::testing::HasSubstr("is running; working on it here"));
+    }
     finished = true;
   }
   ASSERT_TRUE(finished);
@@ -368,6 +405,9 @@ phases:
   EXPECT_EQ(CountRows(target_, "zz_customer"), 3000);
   EXPECT_EQ(CountRows(target_, "keep"), 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Workers, RunKillTest, ::testing::Values("cli", "serve"),
+                         [](const auto& param_info) { return param_info.param; });
 
 }  // namespace
 }  // namespace ferry
