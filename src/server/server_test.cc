@@ -21,6 +21,7 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/client.h"
+#include "server/console.h"
 #include "server/http_server.h"
 #include "store/store_test_util.h"
 #include "workflow/engine.h"
@@ -585,6 +586,15 @@ TEST_F(ServerTest, LimitsAndErrorsAnswerInTheApisShape) {
   EXPECT_THAT(root.Header("Content-Type"), HasSubstr("text/html"));
   EXPECT_EQ(Send("", "GET", "/runs/abc").body, root.body);
   EXPECT_EQ(Send("", "GET", "/assets/nothing.js").status, 404);
+  if (ConsoleBuilt()) {
+    EXPECT_THAT(root.body, HasSubstr("<!doctype html>"));
+    HttpReply app = Send("", "GET", "/assets/app.js");
+    EXPECT_EQ(app.status, 200);
+    EXPECT_THAT(app.Header("Content-Type"), HasSubstr("javascript"));
+    EXPECT_EQ(app.Header("Cache-Control"), "no-cache");
+  } else {
+    EXPECT_THAT(root.body, HasSubstr("built without its web console"));
+  }
 }
 
 TEST_F(ServerTest, RateLimitPerKeyAnswers429WithRetryAfter) {
