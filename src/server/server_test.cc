@@ -573,6 +573,7 @@ TEST_F(ServerTest, LimitsAndErrorsAnswerInTheApisShape) {
     SCOPED_TRACE(path);
     EXPECT_THAT(reply.Header("Content-Security-Policy"), HasSubstr("default-src 'self'"));
     EXPECT_THAT(reply.Header("Content-Security-Policy"), HasSubstr("frame-ancestors 'none'"));
+    EXPECT_THAT(reply.Header("Content-Security-Policy"), ::testing::Not(HasSubstr("unsafe")));
     EXPECT_EQ(reply.Header("X-Content-Type-Options"), "nosniff");
     EXPECT_EQ(reply.Header("X-Frame-Options"), "DENY");
     EXPECT_EQ(reply.Header("Referrer-Policy"), "no-referrer");
