@@ -154,7 +154,7 @@ void PrintStatus(std::ostream& out, const workflow::RunStatus& s) {
     for (const workflow::TaskStatus& t : s.tasks) {
       if (t.phase != p.name) continue;
       std::string detail;
-      if (t.attempts > 1 || t.max_attempts > 1) {
+      if (t.attempts > 1 || (t.attempts > 0 && t.max_attempts > 1)) {
         detail += fmt::format("  attempt {}/{}", t.attempts, t.max_attempts);
       }
       if (t.progress.rows_done > 0 || t.progress.rows_total > 0) {

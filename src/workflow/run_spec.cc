@@ -219,6 +219,18 @@ std::vector<std::string> RunSpec::ExecutionOrder() const {
 }
 
 std::string DefaultRunTemplate(std::string_view source_url, std::string_view target_url) {
+  // An SQLite target is a file the copy creates: what can be checked before is its directory.
+  std::string target_check = fmt::format(
+      "{{id: target-reachable, type: check.connect, with: {{url: \"{}\"}}}}", target_url);
+  if (target_url.starts_with("sqlite://")) {
+    std::string path(target_url.substr(std::string_view("sqlite://").size()));
+    const size_t slash = path.rfind('/');
+    path = slash == std::string::npos || slash == 0 ? std::string(slash == 0 ? "/" : ".")
+                                                    : path.substr(0, slash);
+    target_check = fmt::format(
+        "{{id: target-reachable, type: check.disk, with: {{path: \"{}\", free: \"1GB\"}}}}",
+        path);
+  }
   return fmt::format(
       R"(# The migration journey (docs/workflow.md). Edit the URLs, commands and checks.
 run: migration
@@ -226,7 +238,7 @@ phases:
   - name: preflight
     tasks:
       - {{id: source-reachable, type: check.connect, with: {{url: "{0}"}}}}
-      - {{id: target-reachable, type: check.connect, with: {{url: "{1}"}}}}
+      - {2}
       - {{id: disk-space, type: check.disk, with: {{path: ".", free: "10GB"}}}}
   - name: provision
     tasks:
@@ -258,7 +270,7 @@ phases:
     tasks:
       - {{id: retire-source, type: decommission, with: {{run: "true"}}}}
 )",
-      source_url, target_url);
+      source_url, target_url, target_check);
 }
 
 }  // namespace ferry::workflow

@@ -6,7 +6,7 @@
 //
 //   node test/browser/console_test.mjs FERRY_BINARY OUT_DIR
 //
-// Exit 0 passed, 1 failed, 77 skipped (Node.js older than 20, playwright-core not installed in
+// Exit 0 passed, 1 failed, 77 skipped (Node.js older than 18, playwright-core not installed in
 // test/node, no Chromium): the reason is printed. FERRY_CHROMIUM names another Chromium binary;
 // FERRY_CONSOLE_TEST_ROWS the demo bank's transactions (default 600000: a copy of a few seconds,
 // long enough to watch its progress).
@@ -34,7 +34,7 @@ function skip(reason) {
 
 // ---- What the test needs, or a clear skip.
 const major = Number(process.versions.node.split('.')[0]);
-if (major < 20) skip(`Node.js ${process.versions.node} is older than 20, which playwright-core needs`);
+if (major < 18) skip(`Node.js ${process.versions.node} is older than 18, which playwright-core needs`);
 const playwrightPath = join(here, '../node/node_modules/playwright-core/index.mjs');
 if (!existsSync(playwrightPath)) {
   skip('playwright-core is not installed in test/node: run ./setup.sh test (it runs npm ci --prefix test/node)');
