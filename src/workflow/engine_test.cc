@@ -33,6 +33,8 @@ struct Script {
   int fail_first = 0;
   bool block = false;
   int undo_fail_first = 0;
+  // The undo takes a while, and stops (fails) when cancelled, as a real undo does.
+  bool undo_slow = false;
 };
 
 class ScriptedExecutor {
@@ -48,8 +50,17 @@ class ScriptedExecutor {
             .execute = [this](const TaskRun& run) -> Result<Json> { return Execute(run); },
             .undo = [this](const TaskRun& run, const Json& snapshot,
                            const Json& result) -> Result<Json> {
-              std::lock_guard lock(mu_);
               const std::string& id = run.spec->id;
+              bool slow = false;
+              {
+                std::lock_guard lock(mu_);
+                slow = scripts[id].undo_slow;
+              }
+              for (int i = 0; slow && i < 60; ++i) {
+                if (run.cancelled()) return Err(Cancelled("undo of {} stopped", id));
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+              }
+              std::lock_guard lock(mu_);
               if (undo_attempts_[id]++ < scripts[id].undo_fail_first) {
                 return Err(Unavailable("undo of {} failed (scripted)", id));
               }
@@ -487,6 +498,215 @@ TEST_P(EngineTest, LeasesOfADeadProcessAreGivenBackAndTheTaskRunsOnce) {
   EXPECT_EQ(status->state, "succeeded");
   EXPECT_EQ(CountEvents(*id, "task.completed", "a"), 1);
   EXPECT_EQ(executor_.attempts("a"), 1);
+}
+
+constexpr std::string_view kWide = R"(run: wide
+phases:
+  - name: load
+    tasks:
+      - {id: t1, type: command, with: {run: "true"}}
+      - {id: t2, type: command, with: {run: "true"}}
+      - {id: t3, type: command, with: {run: "true"}}
+      - {id: t4, type: command, with: {run: "true"}}
+      - {id: t5, type: command, with: {run: "true"}, depends_on: [t1]}
+      - {id: t6, type: command, with: {run: "true"}, depends_on: [t2]}
+  - name: cutover
+    approval: operator
+    tasks:
+      - {id: s1, type: command, with: {run: "true"}}
+      - {id: s2, type: command, with: {run: "true"}, depends_on: [s1]}
+)";
+
+// Two engines (two processes would do the same: each has its own fold and worker id) drive the
+// same run at once, each with several threads. Every task runs to completion once, every
+// announcement (phase.started, approval.requested, run.succeeded, run.rolled-back) is made once,
+// and every undo runs once, in reverse order of the tasks' starts.
+TEST_P(EngineTest, TwoEnginesDrivingTheSameRunDoEverythingOnceAndInOrder) {
+  auto other_store = Store::Open(location_->url());
+  ASSERT_TRUE(other_store.has_value()) << other_store.error().ToString();
+  auto first = MakeEngine();
+  auto second_or = Engine::Create(other_store->get(), {.store_url = location_->url(),
+                                                       .work_dir = work_dir_,
+                                                       .lease_micros = 2'000'000,
+                                                       .heartbeat_micros = 200'000,
+                                                       .poll_micros = 5'000,
+                                                       .executor = executor_.Make()});
+  ASSERT_TRUE(second_or.has_value());
+  std::unique_ptr<Engine> second = std::move(*second_or);
+  auto both = [&](const std::string& id, std::string_view want) {
+    Result<RunStatus> a = Err(Internal("not run")), b = Err(Internal("not run"));
+    std::thread ta([&] { a = first->Drive(id, 3); });
+    std::thread tb([&] { b = second->Drive(id, 3); });
+    ta.join();
+    tb.join();
+    ASSERT_TRUE(a.has_value()) << a.error().ToString();
+    ASSERT_TRUE(b.has_value()) << b.error().ToString();
+    // One of them may stop on a resting state the other then moves past (the announcement of
+    // the end comes from whichever sees it first); the run as a whole reaches `want`.
+    auto status = first->GetStatus(id);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(status->state, want);
+  };
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    auto id = first->Start(kWide, "wide.yaml", kOperator);
+    ASSERT_TRUE(id.has_value()) << id.error().ToString();
+    both(*id, "waiting-approval");
+    EXPECT_EQ(CountEvents(*id, "approval.requested"), 1);
+    ASSERT_TRUE(second->Approve(*id, "cutover", kOperator).ok());
+    both(*id, "succeeded");
+    for (const char* t : {"t1", "t2", "t3", "t4", "t5", "t6", "s1", "s2"}) {
+      EXPECT_EQ(CountEvents(*id, "task.completed", t), 1) << t;
+      EXPECT_EQ(CountEvents(*id, "task.started", t), 1) << t;
+    }
+    EXPECT_EQ(CountEvents(*id, "phase.started"), 2);
+    EXPECT_EQ(CountEvents(*id, "run.succeeded"), 1);
+
+    ASSERT_TRUE(first->Rollback(*id, kOperator).ok());
+    both(*id, "rolled-back");
+    EXPECT_EQ(CountEvents(*id, "run.rolled-back"), 1);
+    // Undone in reverse order of first start, each once.
+    std::vector<std::string> starts, undos;
+    const std::vector<Event> events = *store_->ReadEvents(0, 10000, *id);
+    for (const Event& e : events) {
+      const std::string task = (*ParseJson(e.payload, "e")).value("task", "");
+      if (e.kind == "task.started" && std::ranges::find(starts, task) == starts.end()) {
+        starts.push_back(task);
+      }
+      if (e.kind == "task.undone") undos.push_back(task);
+    }
+    std::ranges::reverse(starts);
+    EXPECT_EQ(undos, starts);
+    EXPECT_TRUE(store_->VerifyEventLog()->intact);
+  }
+  const auto executed = executor_.executed();
+  EXPECT_EQ(executed.size(), 24u);
+  EXPECT_EQ(executor_.undone().size(), 24u);
+}
+
+constexpr std::string_view kGatedFirst = R"(run: gated-first
+phases:
+  - name: cutover
+    approval: operator
+    tasks:
+      - {id: switch, type: command, with: {run: "true"}}
+  - name: after
+    tasks:
+      - {id: tidy, type: command, with: {run: "true"}}
+)";
+
+TEST_P(EngineTest, AnApprovalOnTheFirstPhaseWaitsBeforeAnyTask) {
+  auto engine = MakeEngine();
+  auto id = engine->Start(kGatedFirst, "first.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  auto status = engine->Drive(*id, 2);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, "waiting-approval");
+  EXPECT_EQ(status->awaiting, "cutover");
+  EXPECT_TRUE(executor_.executed().empty());
+  EXPECT_EQ(CountEvents(*id, "approval.requested"), 1);
+  EXPECT_EQ(CountEvents(*id, "phase.started"), 0);
+  ASSERT_TRUE(engine->Approve(*id, "cutover", kOperator).ok());
+  status = engine->Drive(*id, 2);
+  EXPECT_EQ(status->state, "succeeded");
+  EXPECT_THAT(executor_.executed(), ElementsAre("switch", "tidy"));
+  EXPECT_EQ(CountEvents(*id, "approval.requested"), 1);
+}
+
+TEST_P(EngineTest, ARunPausedWhileWaitingForApprovalCanBeApprovedAndStaysPausedUntilResumed) {
+  auto engine = MakeEngine();
+  auto id = engine->Start(kGated, "gated.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  ASSERT_EQ(engine->Drive(*id, 1)->state, "waiting-approval");
+  ASSERT_TRUE(engine->Pause(*id, kOperator).ok());
+  EXPECT_EQ(engine->GetStatus(*id)->state, "paused");
+  // The approver need not wait for the resume; the approval is recorded, nothing starts.
+  Status approved = engine->Approve(*id, "cutover", kOperator);
+  ASSERT_TRUE(approved.ok()) << approved.ToString();
+  auto status = engine->Drive(*id, 1);
+  EXPECT_EQ(status->state, "paused");
+  EXPECT_THAT(executor_.executed(), ElementsAre("copy"));
+  EXPECT_EQ(status->phases[1].approved_by, "test:olga");
+  // Only the phase that waits can be approved while paused.
+  Status later = engine->Approve(*id, "decommission", kAdmin);
+  EXPECT_EQ(later.code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(engine->Resume(*id, kOperator).ok());
+  status = engine->Drive(*id, 1);
+  EXPECT_EQ(status->state, "waiting-approval");
+  EXPECT_EQ(status->awaiting, "decommission");
+  EXPECT_THAT(executor_.executed(), ElementsAre("copy", "switch"));
+}
+
+TEST_P(EngineTest, CancelWhileWaitingForApprovalThenRollbackUndoesWhatRan) {
+  executor_.scripts["copy"] = {.undo_slow = true};  // the cancel must not stop the undo
+  auto engine = MakeEngine();
+  auto id = engine->Start(kGated, "gated.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  ASSERT_EQ(engine->Drive(*id, 1)->state, "waiting-approval");
+  ASSERT_TRUE(engine->Cancel(*id, kOperator).ok());
+  auto status = engine->Drive(*id, 1);
+  EXPECT_EQ(status->state, "cancelled");
+  EXPECT_EQ(engine->Approve(*id, "cutover", kOperator).code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(engine->Rollback(*id, kOperator).ok());
+  status = engine->Drive(*id, 1);
+  EXPECT_EQ(status->state, "rolled-back");
+  EXPECT_THAT(executor_.undone(), ElementsAre("copy"));
+  EXPECT_THAT(executor_.executed(), ElementsAre("copy"));
+  EXPECT_EQ(CountEvents(*id, "run.rolled-back"), 1);
+}
+
+TEST_P(EngineTest, RollbackOfARunWhereNothingStartedIsDoneAtOnce) {
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  ASSERT_TRUE(engine->Rollback(*id, kOperator).ok());
+  auto status = engine->Drive(*id, 2);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, "rolled-back");
+  EXPECT_TRUE(executor_.executed().empty());
+  EXPECT_TRUE(executor_.undone().empty());
+  EXPECT_EQ(CountEvents(*id, "task.started"), 0);
+  EXPECT_EQ(CountEvents(*id, "run.rolled-back"), 1);
+}
+
+TEST_P(EngineTest, PauseDuringRollbackIsRefusedAndTheRollbackFinishes) {
+  executor_.scripts["a"] = {.undo_fail_first = 1};
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  ASSERT_EQ(engine->Drive(*id, 1)->state, "succeeded");
+  ASSERT_TRUE(engine->Rollback(*id, kOperator).ok());
+  ASSERT_EQ(engine->GetStatus(*id)->state, "rolling-back");
+  Status paused = engine->Pause(*id, kOperator);
+  EXPECT_EQ(paused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(paused.message(), HasSubstr("rolling-back"));
+  EXPECT_EQ(engine->Resume(*id, kOperator).code(), StatusCode::kFailedPrecondition);
+  auto status = engine->Drive(*id, 1);
+  EXPECT_EQ(status->state, "rolled-back");
+  EXPECT_EQ(executor_.undone().size(), 4u);
+}
+
+// A task of the first phase fails for good while the other finishes: the run fails in that
+// phase, the later phase never opens, and a resume retries only the failed task.
+TEST_P(EngineTest, ResumeOfARunFailedInItsFirstPhaseRetriesOnlyTheFailedTask) {
+  executor_.scripts["b"] = {.fail_first = 1};
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  auto status = engine->Drive(*id, 2);
+  ASSERT_EQ(status->state, "failed");
+  EXPECT_THAT(status->error, HasSubstr("task b failed"));
+  EXPECT_EQ(status->phases[0].state, "failed");
+  EXPECT_EQ(status->phases[1].state, "pending");
+  EXPECT_THAT(executor_.executed(), ElementsAre("a"));
+  EXPECT_EQ(CountEvents(*id, "run.failed"), 1);
+  ASSERT_TRUE(engine->Resume(*id, kOperator).ok());
+  status = engine->Drive(*id, 2);
+  EXPECT_EQ(status->state, "succeeded");
+  EXPECT_EQ(executor_.attempts("a"), 1);
+  EXPECT_EQ(executor_.attempts("b"), 2);
+  EXPECT_EQ(CountEvents(*id, "run.failed"), 1);
+  EXPECT_EQ(CountEvents(*id, "run.succeeded"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
