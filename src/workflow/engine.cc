@@ -198,7 +198,14 @@ class Engine::Impl {
     std::unique_lock lock(mu_);
     FERRY_ASSIGN_OR_RETURN(RunFold * run, Current(run_id));
     FERRY_ASSIGN_OR_RETURN(RunStatus status, DeriveLocked(run_id, *run));
-    if (status.state != "waiting-approval" || status.awaiting != phase) {
+    // A paused run may be approved too: the phase that waits is recorded as approved and starts
+    // at the resume.
+    const bool awaits =
+        (status.state == "waiting-approval" && status.awaiting == phase) ||
+        (status.state == "paused" && std::ranges::any_of(status.phases, [&](const PhaseStatus& p) {
+           return p.name == phase && p.state == "waiting-approval";
+         }));
+    if (!awaits) {
       const bool known = std::ranges::any_of(run->spec.phases,
                                              [&](const PhaseSpec& p) { return p.name == phase; });
       if (!known) {
@@ -1040,7 +1047,7 @@ class Engine::Impl {
         auto it = runs_.find(run_id);
         if (it != runs_.end() && it->second.rollback && !task.queue.starts_with("undo:")) {
           watch.Cancel("the run is being rolled back");
-        } else if (it != runs_.end() && it->second.cancelled) {
+        } else if (it != runs_.end() && it->second.cancelled && !task.queue.starts_with("undo:")) {
           watch.Cancel("the run was cancelled");
         }
       }
