@@ -709,6 +709,72 @@ TEST_P(EngineTest, ResumeOfARunFailedInItsFirstPhaseRetriesOnlyTheFailedTask) {
   EXPECT_EQ(CountEvents(*id, "run.succeeded"), 1);
 }
 
+// The foreground Drive of one run ends without stopping the engine's background workers
+// (RunWorkers), nor taking the leases of their tasks.
+TEST_P(EngineTest, DriveEndingLeavesTheBackgroundWorkersRunning) {
+  auto engine = MakeEngine();
+  ASSERT_TRUE(engine->RunWorkers(2).ok());
+  auto first = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(engine->Drive(*first, 1)->state, "succeeded");
+  auto second = engine->Start(kGatedFirst, "first.yaml", kOperator);
+  ASSERT_TRUE(second.has_value());
+  std::string state;
+  for (int i = 0; i < 500 && state != "waiting-approval"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    state = engine->GetStatus(*second)->state;
+  }
+  EXPECT_EQ(state, "waiting-approval");  // only the background workers announce it
+  EXPECT_EQ(CountEvents(*second, "approval.requested"), 1);
+  ASSERT_TRUE(engine->Approve(*second, "cutover", kOperator).ok());
+  for (int i = 0; i < 500 && state != "succeeded"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    state = engine->GetStatus(*second)->state;
+  }
+  EXPECT_EQ(state, "succeeded");
+  engine->Stop();
+}
+
+// Stop() while a Drive runs (a server shutting down, a signal): Drive returns the state reached,
+// and the interrupted task goes back without counting as an attempt.
+TEST_P(EngineTest, StopWhileDrivingReturnsAndGivesTheTaskBack) {
+  executor_.scripts["a"] = {.block = true};
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  std::atomic<bool> returned{false};
+  Result<RunStatus> driven = Err(Internal("not run"));
+  std::thread driver([&] {
+    driven = engine->Drive(*id, 2);
+    returned = true;
+  });
+  while (executor_.blocked.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  engine->Stop();
+  for (int i = 0; i < 300 && !returned; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(returned.load()) << "Drive did not return after Stop()";
+  if (!returned) {
+    EXPECT_TRUE(engine->Cancel(*id, kOperator).ok());  // lets it return
+  }
+  driver.join();
+  ASSERT_TRUE(driven.has_value()) << driven.error().ToString();
+  EXPECT_EQ(driven->state, "running");
+  auto tasks = store_->ListTasks("run:" + *id);
+  ASSERT_TRUE(tasks.has_value());
+  for (const Task& t : *tasks) {
+    EXPECT_NE(t.state, TaskState::kLeased) << t.payload;
+    if (t.state != TaskState::kDone) {
+      EXPECT_EQ(t.attempts, 0) << t.payload;
+    }
+  }
+  // Another Drive picks the run up at once (no lease to wait for).
+  executor_.scripts["a"] = {};
+  auto status = engine->Drive(*id, 2);
+  EXPECT_EQ(status->state, "succeeded");
+  EXPECT_EQ(CountEvents(*id, "task.completed", "a"), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
 
