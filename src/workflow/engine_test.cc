@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -773,6 +776,46 @@ TEST_P(EngineTest, StopWhileDrivingReturnsAndGivesTheTaskBack) {
   auto status = engine->Drive(*id, 2);
   EXPECT_EQ(status->state, "succeeded");
   EXPECT_EQ(CountEvents(*id, "task.completed", "a"), 1);
+}
+
+// How long a reader waits for the engine while its workers go round: many runs resting (waiting
+// for approval) and one running. Printed, not asserted (timings depend on the machine).
+TEST_P(EngineTest, GetStatusLatencyWhileWorkersGoRound) {
+  executor_.scripts["a"] = {.block = true};
+  auto engine = MakeEngine();
+  std::vector<std::string> resting;
+  for (int i = 0; i < 40; ++i) {
+    auto id = engine->Start(kGatedFirst, "first.yaml", kOperator);
+    ASSERT_TRUE(id.has_value());
+    resting.push_back(*id);
+  }
+  auto busy = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(busy.has_value());
+  ASSERT_TRUE(engine->RunWorkers(3).ok());
+  while (executor_.blocked.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (const std::string& id : resting) {
+    for (int i = 0; i < 1000 && engine->GetStatus(id)->state != "waiting-approval"; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  std::vector<int64_t> micros;
+  for (int i = 0; i < 100; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto status = engine->GetStatus(resting[i % resting.size()]);
+    micros.push_back(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+    ASSERT_TRUE(status.has_value());
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+  std::ranges::sort(micros);
+  std::printf(
+      "GetStatus with 40 resting runs, 1 running, 3 workers (%s): p50 %lld us, p90 %lld "
+      "us, max %lld us\n",
+      GetParam().c_str(), static_cast<long long>(micros[50]), static_cast<long long>(micros[90]),
+      static_cast<long long>(micros.back()));
+  ASSERT_TRUE(engine->Cancel(*busy, kOperator).ok());
+  engine->Stop();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
