@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -340,6 +341,11 @@ class Engine::Impl {
     FERRY_ASSIGN_OR_RETURN(std::vector<RunRecord> records, store_->ListRuns(kRunKind, limit));
     std::lock_guard lock(mu_);
     FERRY_RETURN_IF_ERROR(CatchUpLocked());
+    for (const RunRecord& record : records) {
+      if (!runs_.contains(record.id) && !not_ours_.contains(record.id)) {
+        FERRY_RETURN_IF_ERROR(StatusOf(Load(record.id, cursor_)));
+      }
+    }
     std::vector<RunSummary> out;
     for (const RunRecord& record : records) {
       RunSummary summary{.id = record.id,
@@ -397,7 +403,7 @@ class Engine::Impl {
   Status RunWorkers(int threads) {
     {
       std::lock_guard lock(mu_);
-      FERRY_RETURN_IF_ERROR(CatchUpLocked());
+      FERRY_RETURN_IF_ERROR(FollowAllLocked());
       ReleaseDeadLeasesLocked(/*all=*/true);
     }
     std::lock_guard lock(workers_mu_);
@@ -529,31 +535,65 @@ class Engine::Impl {
 
   // ---- The fold --------------------------------------------------------------------------------
 
-  // Reads the events appended since the last call (every run's) and folds them.
+  // Reads the events appended since the last call and folds those of the runs this engine
+  // follows: every workflow run once it works on all of them (FollowAllLocked, for RunWorkers),
+  // else only the runs asked about (Current). It starts at the end of the log, and a run is
+  // folded from its own events when first followed (Load): an engine that answers about one run
+  // (a `ferry run status`) never reads the other runs' events, which for a store in use for
+  // weeks are millions (a task.progress every 2 s per running task).
   Status CatchUpLocked() {
+    if (!cursor_known_) {
+      FERRY_ASSIGN_OR_RETURN(cursor_, store_->LastEventSeq());
+      cursor_known_ = true;
+    }
     while (true) {
       FERRY_ASSIGN_OR_RETURN(std::vector<Event> events, store_->ReadEvents(cursor_, kEventPage));
       for (const Event& event : events) {
-        cursor_ = event.seq;
-        if (event.run_id.empty() || not_ours_.contains(event.run_id)) continue;
+        if (event.run_id.empty() || not_ours_.contains(event.run_id)) {
+          cursor_ = event.seq;
+          continue;
+        }
         auto it = runs_.find(event.run_id);
         if (it == runs_.end()) {
-          Result<RunFold*> loaded = Load(event.run_id);
-          if (!loaded.has_value()) return loaded.error();
-          if (*loaded == nullptr) continue;
+          if (!follow_all_) {
+            cursor_ = event.seq;
+            continue;
+          }
+          // On an error the cursor stays before the event: the next call reads it again.
+          FERRY_ASSIGN_OR_RETURN(RunFold * loaded, Load(event.run_id, event.seq - 1));
+          if (loaded == nullptr) {
+            cursor_ = event.seq;
+            continue;
+          }
           it = runs_.find(event.run_id);
         }
         Fold(it->second, event);
         it->second.cached.reset();
         it->second.settled = false;
         dirty_.insert(event.run_id);
+        cursor_ = event.seq;
       }
       if (static_cast<int>(events.size()) < kEventPage) return OkStatus();
     }
   }
 
-  // The fold of a run seen for the first time; nullptr when it is not a workflow run.
-  Result<RunFold*> Load(const std::string& run_id) {
+  // Follows every workflow run of the store from now on (RunWorkers).
+  Status FollowAllLocked() {
+    FERRY_RETURN_IF_ERROR(CatchUpLocked());
+    if (follow_all_) return OkStatus();
+    FERRY_ASSIGN_OR_RETURN(std::vector<RunRecord> records,
+                           store_->ListRuns(kRunKind, std::numeric_limits<int>::max()));
+    for (const RunRecord& record : records) {
+      if (runs_.contains(record.id)) continue;
+      FERRY_RETURN_IF_ERROR(StatusOf(Load(record.id, cursor_)));
+    }
+    follow_all_ = true;
+    return OkStatus();
+  }
+
+  // The fold of a run seen for the first time, from its events up to seq `upto` (those after
+  // come through CatchUpLocked); nullptr when it is not a workflow run.
+  Result<RunFold*> Load(const std::string& run_id, int64_t upto) {
     Result<RunRecord> record = store_->GetRun(run_id);
     if (!record.has_value()) {
       if (record.error().code() == StatusCode::kNotFound) {
@@ -575,7 +615,18 @@ class Engine::Impl {
     fold.state = record->state;
     FERRY_ASSIGN_OR_RETURN(fold.spec,
                            ParseRunSpec(fold.yaml, spec_json.value("source", run_id), env_));
+    for (int64_t after = 0; after < upto;) {
+      FERRY_ASSIGN_OR_RETURN(std::vector<Event> events,
+                             store_->ReadEvents(after, kEventPage, run_id));
+      for (const Event& event : events) {
+        if (event.seq > upto) break;
+        Fold(fold, event);
+        after = event.seq;
+      }
+      if (static_cast<int>(events.size()) < kEventPage || events.back().seq > upto) break;
+    }
     auto [it, inserted] = runs_.emplace(run_id, std::move(fold));
+    dirty_.insert(run_id);
     return &it->second;
   }
 
@@ -593,7 +644,7 @@ class Engine::Impl {
         return Err(NotFound("{} is a {} run, not a workflow run; `ferry run list` shows those",
                             run_id, record->kind));
       }
-      FERRY_ASSIGN_OR_RETURN(RunFold * loaded, Load(std::string(run_id)));
+      FERRY_ASSIGN_OR_RETURN(RunFold * loaded, Load(std::string(run_id), cursor_));
       return loaded;
     }
     return &it->second;
@@ -1434,8 +1485,10 @@ class Engine::Impl {
   EngineOptions options_;
   Env* env_ = nullptr;
 
-  std::mutex mu_;  // guards everything below up to wake_mu_
-  int64_t cursor_ = 0;
+  std::mutex mu_;       // guards everything below up to wake_mu_
+  int64_t cursor_ = 0;  // the last event read
+  bool cursor_known_ = false;
+  bool follow_all_ = false;  // every workflow run, not only those asked about
   std::map<std::string, RunFold> runs_;
   std::set<std::string> not_ours_;
   std::set<std::string> dirty_;

@@ -818,6 +818,75 @@ TEST_P(EngineTest, GetStatusLatencyWhileWorkersGoRound) {
   engine->Stop();
 }
 
+// A new engine (each `ferry run status` is one) folds a run from that run's own events: the
+// progress events of other runs, millions after weeks, are not read. Its status of a run is the
+// same as that of the engine that ran it. The time of the first status is printed.
+TEST_P(EngineTest, ANewEngineFoldsOnlyTheRunsItIsAskedAbout) {
+  auto engine = MakeEngine();
+  auto done = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(done.has_value());
+  ASSERT_EQ(engine->Drive(*done, 2)->state, "succeeded");
+  auto noisy = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(noisy.has_value());
+  // A long-running task of another run reporting progress: 20,000 events.
+  std::vector<EventSpec> progress;
+  for (int i = 0; i < 20'000; ++i) {
+    ASSERT_TRUE(store_
+                    ->AppendEvent({.run_id = *noisy,
+                                   .actor = "worker:elsewhere",
+                                   .kind = "task.progress",
+                                   .payload = {{"task", "a"}, {"rows_done", i}}})
+                    .has_value());
+  }
+  auto gated = engine->Start(kGatedFirst, "first.yaml", kOperator);
+  ASSERT_TRUE(gated.has_value());
+  ASSERT_EQ(engine->Drive(*gated, 1)->state, "waiting-approval");
+
+  auto fresh = MakeEngine();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto status = fresh->GetStatus(*done);
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::printf("first GetStatus of a new engine, 20,000 events of another run (%s): %lld us\n",
+              GetParam().c_str(), static_cast<long long>(micros));
+  ASSERT_TRUE(status.has_value()) << status.error().ToString();
+  auto original = engine->GetStatus(*done);
+  EXPECT_EQ(status->state, "succeeded");
+  EXPECT_EQ(status->rows_done, original->rows_done);
+  ASSERT_EQ(status->tasks.size(), original->tasks.size());
+  for (size_t i = 0; i < status->tasks.size(); ++i) {
+    EXPECT_EQ(status->tasks[i].state, original->tasks[i].state);
+    EXPECT_EQ(status->tasks[i].started_micros, original->tasks[i].started_micros);
+    EXPECT_EQ(status->tasks[i].progress.rows_done, original->tasks[i].progress.rows_done);
+  }
+  // Decisions through the new engine see the state the events make.
+  EXPECT_EQ(fresh->GetStatus(*noisy)->tasks[0].progress.rows_done, 19'999);
+  ASSERT_TRUE(fresh->Approve(*gated, "cutover", kOperator).ok());
+  EXPECT_EQ(fresh->Drive(*gated, 1)->state, "succeeded");
+  // A listing and the background workers know every run.
+  auto runs = MakeEngine()->ListRuns(10);
+  ASSERT_TRUE(runs.has_value());
+  ASSERT_EQ(runs->size(), 3u);
+  for (const RunSummary& r : *runs) {
+    if (r.id == *noisy) {
+      EXPECT_EQ(r.state, "running");
+    } else {
+      EXPECT_EQ(r.state, "succeeded") << r.id;
+      EXPECT_EQ(r.tasks_done, r.tasks_total) << r.id;
+    }
+  }
+  auto worker = MakeEngine();
+  ASSERT_TRUE(worker->RunWorkers(2).ok());
+  std::string state;
+  for (int i = 0; i < 1000 && state != "succeeded"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    state = worker->GetStatus(*noisy)->state;
+  }
+  EXPECT_EQ(state, "succeeded");
+  worker->Stop();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
 
