@@ -38,6 +38,8 @@ struct Script {
   int undo_fail_first = 0;
   // The undo takes a while, and stops (fails) when cancelled, as a real undo does.
   bool undo_slow = false;
+  // The attempt waits for `release`, deaf to cancellation, then succeeds.
+  bool hold = false;
 };
 
 class ScriptedExecutor {
@@ -94,6 +96,7 @@ class ScriptedExecutor {
     return attempts_[id];
   }
   std::atomic<int> blocked{0};
+  std::atomic<bool> release{false};
 
  private:
   Result<Json> Execute(const TaskRun& run) {
@@ -111,6 +114,11 @@ class ScriptedExecutor {
       while (!run.cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
       --blocked;
       return Err(Cancelled("{} stopped", id));
+    }
+    if (script.hold) {
+      ++blocked;
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      --blocked;
     }
     if (attempt <= script.fail_first) {
       return Err(Unavailable("{} attempt {} failed (scripted)", id, attempt));
@@ -885,6 +893,52 @@ TEST_P(EngineTest, ANewEngineFoldsOnlyTheRunsItIsAskedAbout) {
   }
   EXPECT_EQ(state, "succeeded");
   worker->Stop();
+}
+
+// A rollback decided while a task's attempt ends (its completion commits just after the
+// rollback.started event, before any engine saw the rollback): the task is undone once, after it
+// ended, and before the tasks that started before it.
+TEST_P(EngineTest, ARollbackDecidedWhileATaskCompletesUndoesItOnceAndFirst) {
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    executor_.scripts["c"] = {.hold = true};
+    executor_.release = false;
+    auto engine = MakeEngine();
+    auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+    ASSERT_TRUE(id.has_value());
+    Result<RunStatus> driven = Err(Internal("not run"));
+    std::thread driver([&] { driven = engine->Drive(*id, 2); });
+    while (executor_.blocked.load() == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    // Another engine (another process) decides the rollback; the attempt ends at once.
+    auto other = MakeEngine();
+    ASSERT_TRUE(other->Rollback(*id, kOperator).ok());
+    executor_.release = true;
+    driver.join();
+    ASSERT_TRUE(driven.has_value()) << driven.error().ToString();
+    auto status = other->Drive(*id, 2);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(status->state, "rolled-back");
+    EXPECT_EQ(CountEvents(*id, "task.undone", "c"), 1);
+    EXPECT_EQ(CountEvents(*id, "run.rolled-back"), 1);
+    // c ended (completed or stopped) before its undo, and was undone first.
+    std::vector<std::string> kinds;
+    std::string first_undone;
+    const std::vector<Event> events = *store_->ReadEvents(0, 10000, *id);
+    for (const Event& e : events) {
+      const std::string task = (*ParseJson(e.payload, "e")).value("task", "");
+      if (task != "c" && !(e.kind == "task.undone" && first_undone.empty())) continue;
+      if (e.kind == "task.undone" && first_undone.empty()) first_undone = task;
+      if (task == "c") kinds.push_back(e.kind);
+    }
+    EXPECT_EQ(first_undone, "c");
+    ASSERT_GE(kinds.size(), 3u);
+    EXPECT_EQ(kinds.back(), "task.undone");
+    EXPECT_TRUE(kinds[kinds.size() - 2] == "task.completed" ||
+                kinds[kinds.size() - 2] == "task.failed")
+        << kinds[kinds.size() - 2];
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
