@@ -1134,8 +1134,8 @@ class Engine::Impl {
         }
       }
       if (claimed_run && !claimed_run->undo && !MayStart(claimed_run->run_id)) {
-        // A rollback or a cancel came after the round that chose this run: the task did not
-        // start, and goes back without counting as an attempt.
+        // A rollback, a cancel or a pause came after the round that chose this run: the task
+        // did not start, and goes back without counting as an attempt.
         (void)store_->ReleaseLeases(task.queue, crew.worker);
         claimed_run.reset();
       }
@@ -1145,35 +1145,32 @@ class Engine::Impl {
         wake_.wait_for(lock, std::chrono::microseconds(options_.poll_micros));
         continue;
       }
+      const std::string live_key = LiveKey(claimed_run->run_id, PayloadTask(task));
       {
         std::lock_guard lock(mu_);
-        live_[LiveKey(claimed_run->run_id, PayloadTask(task))] = {};
+        live_[live_key] = {};
       }
-      struct Claimed {
-        std::string run_id;
-        bool undo = false;
-        Task task;
-      };
-      std::optional<Claimed> claimed = Claimed{claimed_run->run_id, claimed_run->undo, task};
-      if (claimed->undo) {
-        RunUndo(claimed->run_id, claimed->task, crew);
+      if (claimed_run->undo) {
+        RunUndo(claimed_run->run_id, task, crew);
       } else {
-        RunTask(claimed->run_id, claimed->task, crew);
+        RunTask(claimed_run->run_id, task, crew);
       }
       {
         std::lock_guard lock(mu_);
-        live_.erase(LiveKey(claimed->run_id, PayloadTask(claimed->task)));
+        live_.erase(live_key);
       }
       Wake();
     }
   }
 
-  // Whether a task of the run claimed now may start: not when a rollback or cancel is in the log.
+  // Whether a task of the run claimed now may start: not when a rollback, a cancel or a pause
+  // is in the log.
   bool MayStart(const std::string& run_id) {
     std::lock_guard lock(mu_);
     if (!CatchUpLocked().ok()) return true;  // the supervisor catches up again
     auto it = runs_.find(run_id);
-    return it == runs_.end() || (!it->second.rollback && !it->second.cancelled);
+    return it == runs_.end() ||
+           (!it->second.rollback && !it->second.cancelled && !it->second.paused);
   }
 
   // Why an attempt is being stopped; empty while it may go on.
