@@ -184,7 +184,13 @@ class Engine::Impl {
     if (!options_.executor.undo) options_.executor.undo = UndoTask;
   }
 
-  ~Impl() { Stop(); }
+  // Stops the workers, and waits for the Drive calls still running (they return the state
+  // reached) before the engine goes.
+  ~Impl() {
+    Stop();
+    std::unique_lock lock(wake_mu_);
+    drives_done_.wait(lock, [this] { return drives_ == 0; });
+  }
 
   // ---- Control -------------------------------------------------------------------------------
 
@@ -435,6 +441,19 @@ class Engine::Impl {
 
   Result<RunStatus> Drive(std::string_view run_id, int threads,
                           const std::function<void(const RunStatus&)>& on_change) {
+    {
+      std::lock_guard lock(wake_mu_);
+      ++drives_;
+    }
+    Result<RunStatus> status = DriveCounted(run_id, threads, on_change);
+    std::lock_guard lock(wake_mu_);
+    --drives_;
+    drives_done_.notify_all();  // under the lock: the destructor may follow at once
+    return status;
+  }
+
+  Result<RunStatus> DriveCounted(std::string_view run_id, int threads,
+                                 const std::function<void(const RunStatus&)>& on_change) {
     {
       std::lock_guard lock(mu_);
       FERRY_RETURN_IF_ERROR(CatchUpLocked());
@@ -1494,6 +1513,8 @@ class Engine::Impl {
   std::mutex wake_mu_;  // guards generation_; wake_ wakes workers and Drive
   std::condition_variable wake_;
   uint64_t generation_ = 0;  // moved by Stop()
+  int drives_ = 0;           // Drive calls running
+  std::condition_variable drives_done_;
 
   std::mutex workers_mu_;
   std::vector<std::thread> workers_;  // RunWorkers'

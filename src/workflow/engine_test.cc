@@ -941,6 +941,27 @@ TEST_P(EngineTest, ARollbackDecidedWhileATaskCompletesUndoesItOnceAndFirst) {
   }
 }
 
+// The engine destroyed while a Drive runs (a signal handler's shutdown): the Drive returns the
+// state reached first, and the task goes back.
+TEST_P(EngineTest, DestroyingTheEngineWhileDrivingWaitsForTheDriveToReturn) {
+  executor_.scripts["a"] = {.block = true};
+  auto engine = MakeEngine();
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  Result<RunStatus> driven = Err(Internal("not run"));
+  Engine* raw = engine.get();
+  std::thread driver([&] { driven = raw->Drive(*id, 2); });
+  while (executor_.blocked.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  engine.reset();
+  driver.join();
+  ASSERT_TRUE(driven.has_value()) << driven.error().ToString();
+  EXPECT_EQ(driven->state, "running");
+  const std::vector<Task> tasks = *store_->ListTasks("run:" + *id);
+  for (const Task& t : tasks) {
+    EXPECT_NE(t.state, TaskState::kLeased) << t.payload;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
 
