@@ -625,15 +625,30 @@ class Engine::Impl {
       not_ours_.insert(run_id);
       return nullptr;
     }
-    FERRY_ASSIGN_OR_RETURN(Json spec_json, ParseJson(record->spec, "run " + run_id + " spec"));
     RunFold fold;
-    fold.yaml = spec_json.value("yaml", std::string());
-    fold.started_by = spec_json.value("started_by", std::string());
+    Result<Json> spec_json = ParseJson(record->spec, "run " + run_id + " spec");
+    Result<RunSpec> spec = Err(Internal("not parsed"));
+    if (spec_json.has_value()) {
+      fold.yaml = spec_json->value("yaml", std::string());
+      fold.started_by = spec_json->value("started_by", std::string());
+      spec = ParseRunSpec(fold.yaml, spec_json->value("source", run_id), env_);
+    }
+    if (!spec.has_value()) {
+      // Not a passing failure: the run is set aside, and the others go on.
+      const Status& why = spec_json.has_value() ? spec.error() : spec_json.error();
+      broken_[run_id] = FailedPrecondition(
+          "run {} cannot be read here: its recorded spec does not parse ({}); it was started by "
+          "another version of ferry, or the store was edited: work on it with the ferry that "
+          "started it",
+          run_id, why.message());
+      LogWarn(broken_[run_id].message());
+      not_ours_.insert(run_id);
+      return nullptr;
+    }
+    fold.spec = std::move(*spec);
     fold.created_micros = record->created_micros;
     fold.updated_micros = record->updated_micros;
     fold.state = record->state;
-    FERRY_ASSIGN_OR_RETURN(fold.spec,
-                           ParseRunSpec(fold.yaml, spec_json.value("source", run_id), env_));
     for (int64_t after = 0; after < upto;) {
       FERRY_ASSIGN_OR_RETURN(std::vector<Event> events,
                              store_->ReadEvents(after, kEventPage, run_id));
@@ -651,6 +666,7 @@ class Engine::Impl {
 
   Result<RunFold*> Current(std::string_view run_id) {
     FERRY_RETURN_IF_ERROR(CatchUpLocked());
+    if (auto b = broken_.find(std::string(run_id)); b != broken_.end()) return Err(b->second);
     auto it = runs_.find(std::string(run_id));
     if (it == runs_.end()) {
       // A run created but whose first event is not visible yet, or no such run.
@@ -664,6 +680,7 @@ class Engine::Impl {
                             run_id, record->kind));
       }
       FERRY_ASSIGN_OR_RETURN(RunFold * loaded, Load(std::string(run_id), cursor_));
+      if (loaded == nullptr) return Err(broken_.at(std::string(run_id)));
       return loaded;
     }
     return &it->second;
@@ -704,6 +721,9 @@ class Engine::Impl {
       FERRY_RETURN_IF_ERROR(CatchUpLocked());
       if (run.changes == changes) break;
       if (tries == 8) {
+        // Tasks end faster than the queue can be read: go on with this reading (the next round
+        // reads again), except for a rollback, whose order of undos depends on it.
+        if (!run.rollback) break;
         return Err(Unavailable("run {} changes too fast to read its state; try again", id));
       }
     }
@@ -899,11 +919,18 @@ class Engine::Impl {
       if (run.settled && !dirty_.contains(id)) continue;
       ids.push_back(id);
     }
-    dirty_.clear();
+    // One run that cannot be scheduled (its store queries fail) does not hold up the others;
+    // it is tried again next round.
+    Status first_error;
     for (const std::string& id : ids) {
-      FERRY_RETURN_IF_ERROR(ScheduleRunLocked(id, runs_.at(id)));
+      dirty_.erase(id);
+      Status scheduled = ScheduleRunLocked(id, runs_.at(id));
+      if (!scheduled.ok()) {
+        runs_.at(id).settled = false;
+        if (first_error.ok()) first_error = scheduled;
+      }
     }
-    return OkStatus();
+    return first_error;
   }
 
   // Appends the event `kind` of run `id` once, however many engines (threads, processes,
@@ -1507,6 +1534,7 @@ class Engine::Impl {
   bool follow_all_ = false;  // every workflow run, not only those asked about
   std::map<std::string, RunFold> runs_;
   std::set<std::string> not_ours_;
+  std::map<std::string, Status> broken_;  // workflow runs whose spec does not parse, and why
   std::set<std::string> dirty_;
   std::map<std::string, TaskProgress> live_;  // tasks running in this process
 

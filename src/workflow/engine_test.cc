@@ -962,6 +962,48 @@ TEST_P(EngineTest, DestroyingTheEngineWhileDrivingWaitsForTheDriveToReturn) {
   }
 }
 
+// A run whose recorded spec does not parse here (started by another version of ferry, or an
+// edited store) is set aside with a precise error; the other runs go on.
+TEST_P(EngineTest, ARunThatCannotBeReadDoesNotStopTheOthers) {
+  const std::string broken = "run_01BROKENBROKENBROKENBROKEN";
+  ASSERT_TRUE(store_
+                  ->CreateRun({.id = broken,
+                               .kind = "workflow",
+                               .state = "running",
+                               .fingerprint = "broken",
+                               .spec = CanonicalJson(Json{{"yaml", "run: x\nphases: ["},
+                                                          {"source", "broken.yaml"},
+                                                          {"started_by", "test:olga"}}),
+                               .result = "{}"})
+                  .ok());
+  auto engine = MakeEngine();
+  ASSERT_TRUE(engine->RunWorkers(2).ok());
+  ASSERT_TRUE(store_->AppendEvent({.run_id = broken, .actor = "test:olga", .kind = "run.started"})
+                  .has_value());
+  auto id = engine->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  std::string state;
+  for (int i = 0; i < 1000 && state != "succeeded"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto status = engine->GetStatus(*id);
+    ASSERT_TRUE(status.has_value()) << status.error().ToString();
+    state = status->state;
+  }
+  EXPECT_EQ(state, "succeeded");
+  engine->Stop();
+  auto unreadable = engine->GetStatus(broken);
+  ASSERT_FALSE(unreadable.has_value());
+  EXPECT_EQ(unreadable.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(unreadable.error().message(), HasSubstr("its recorded spec does not parse"));
+  EXPECT_THAT(unreadable.error().message(), HasSubstr("broken.yaml"));
+  // A new engine, asked about it first, says the same.
+  auto fresh = MakeEngine();
+  EXPECT_EQ(fresh->GetStatus(broken).error().code(), StatusCode::kFailedPrecondition);
+  auto runs = fresh->ListRuns(10);
+  ASSERT_TRUE(runs.has_value()) << runs.error().ToString();
+  EXPECT_EQ(runs->size(), 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
 
