@@ -456,9 +456,9 @@ class Engine::Impl {
                                  const std::function<void(const RunStatus&)>& on_change) {
     {
       std::lock_guard lock(mu_);
-      FERRY_RETURN_IF_ERROR(CatchUpLocked());
-      ReleaseDeadLeasesLocked(/*all=*/true);
+      // The run first (an engine follows only the runs asked about), then its dead leases.
       FERRY_RETURN_IF_ERROR(StatusOf(Current(run_id)));
+      ReleaseDeadLeasesLocked(/*all=*/true);
     }
     const std::string only(run_id);
     // This call's workers stop when it returns, or on Stop(); RunWorkers' go on.

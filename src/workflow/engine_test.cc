@@ -1004,6 +1004,42 @@ TEST_P(EngineTest, ARunThatCannotBeReadDoesNotStopTheOthers) {
   EXPECT_EQ(runs->size(), 2u);
 }
 
+// `ferry run resume` after a crash: a new engine, asked about the run only, gives the leases of
+// the dead process back before it starts working (not at its next check, seconds later).
+TEST_P(EngineTest, ANewEngineDrivingARunGivesBackDeadLeasesFirst) {
+  auto id = MakeEngine()->Start(kTwoPhases, "two.yaml", kOperator);
+  ASSERT_TRUE(id.has_value());
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  int wstatus = 0;
+  waitpid(child, &wstatus, 0);
+  const std::string self = HostWorkerId();
+  const std::string dead_worker =
+      self.substr(0, self.find(':')) + ":" + std::to_string(child) + ":deadbeef/1";
+  ASSERT_TRUE(store_->Enqueue({.queue = "run:" + *id,
+                               .kind = "check.connect",
+                               .payload = Json{{"task", "a"}}.dump(),
+                               .dedupe_key = "a"}));
+  ASSERT_EQ(
+      store_->Claim("run:" + *id, {.worker = dead_worker, .lease_micros = 3'600'000'000})->size(),
+      1u);
+  auto engine = MakeEngine();
+  bool checked = false;
+  auto status = engine->Drive(*id, 2, [&](const RunStatus&) {
+    if (checked) return;
+    checked = true;
+    const std::vector<Task> tasks = *store_->ListTasks("run:" + *id);
+    for (const Task& t : tasks) {
+      EXPECT_FALSE(t.state == TaskState::kLeased && t.lease_owner == dead_worker)
+          << "still held by the dead process";
+    }
+  });
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(checked);
+  EXPECT_EQ(status->state, "succeeded");
+  EXPECT_EQ(CountEvents(*id, "task.completed", "a"), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
 
