@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -43,6 +44,9 @@ constexpr int kEventPage = 1000;
 
 std::string TaskQueue(std::string_view run_id) { return fmt::format("run:{}", run_id); }
 std::string UndoQueue(std::string_view run_id) { return fmt::format("undo:{}", run_id); }
+// Announcements the engine makes on a run's behalf (phase.started, approval.requested, the
+// terminal states), one task each, deduplicated by what it announces: see AnnounceLocked.
+std::string AnnounceQueue(std::string_view run_id) { return fmt::format("announce:{}", run_id); }
 
 bool Resting(std::string_view state) {
   return state == "waiting-approval" || state == "paused" || state == "succeeded" ||
@@ -88,6 +92,14 @@ struct RunFold {
   std::map<std::string, TaskProgress> progress;
   std::map<std::string, int> progress_attempt;
   std::string announced;  // the last terminal state announced by an event
+  // The seq of the last run.resumed or rollback.started: a terminal state is announced once
+  // per such decision (announcement keys, AnnounceLocked).
+  int64_t epoch = 0;
+  // How many events that can change the state (all but task.progress) were folded: a status
+  // derived while this did not move is consistent with the queue read meanwhile.
+  int64_t changes = 0;
+  // Scheduled since its last event, resting and announced: nothing to do until an event comes.
+  bool settled = false;
   // Derived, cached between rounds.
   std::string state = "running";
   // The last status derived for readers, and when (monotonic micros); dropped by new events.
@@ -102,16 +114,19 @@ void Fold(RunFold& run, const Event& event) {
   const std::string phase = payload.value("phase", std::string());
   const std::string& kind = event.kind;
   run.updated_micros = event.at_micros;
+  if (kind != "task.progress") ++run.changes;
   if (kind == "run.paused") {
     run.paused = true;
   } else if (kind == "run.resumed") {
     run.paused = false;
     run.announced.clear();
+    run.epoch = event.seq;
   } else if (kind == "run.cancelled") {
     run.cancelled = true;
   } else if (kind == "rollback.started") {
     run.rollback = true;
     run.announced.clear();
+    run.epoch = event.seq;
   } else if (kind == "run.approved") {
     run.approvals[phase] = {event.actor, event.at_micros};
   } else if (kind == "approval.requested") {
@@ -169,7 +184,13 @@ class Engine::Impl {
     if (!options_.executor.undo) options_.executor.undo = UndoTask;
   }
 
-  ~Impl() { Stop(); }
+  // Stops the workers, and waits for the Drive calls still running (they return the state
+  // reached) before the engine goes.
+  ~Impl() {
+    Stop();
+    std::unique_lock lock(wake_mu_);
+    drives_done_.wait(lock, [this] { return drives_ == 0; });
+  }
 
   // ---- Control -------------------------------------------------------------------------------
 
@@ -198,7 +219,14 @@ class Engine::Impl {
     std::unique_lock lock(mu_);
     FERRY_ASSIGN_OR_RETURN(RunFold * run, Current(run_id));
     FERRY_ASSIGN_OR_RETURN(RunStatus status, DeriveLocked(run_id, *run));
-    if (status.state != "waiting-approval" || status.awaiting != phase) {
+    // A paused run may be approved too: the phase that waits is recorded as approved and starts
+    // at the resume.
+    const bool awaits =
+        (status.state == "waiting-approval" && status.awaiting == phase) ||
+        (status.state == "paused" && std::ranges::any_of(status.phases, [&](const PhaseStatus& p) {
+           return p.name == phase && p.state == "waiting-approval";
+         }));
+    if (!awaits) {
       const bool known = std::ranges::any_of(run->spec.phases,
                                              [&](const PhaseSpec& p) { return p.name == phase; });
       if (!known) {
@@ -302,11 +330,16 @@ class Engine::Impl {
   Result<RunStatus> GetStatus(std::string_view run_id) {
     std::lock_guard lock(mu_);
     FERRY_ASSIGN_OR_RETURN(RunFold * run, Current(run_id));
+    return CachedStatusLocked(run_id, *run);
+  }
+
+  // The run's status from the cache when recent enough (see kStatusMaxAgeMicros), else derived.
+  Result<RunStatus> CachedStatusLocked(std::string_view run_id, RunFold& run) {
     const int64_t now = env_->MonotonicMicros();
-    if (run->cached && now - run->cached_at < kStatusMaxAgeMicros) return *run->cached;
-    FERRY_ASSIGN_OR_RETURN(RunStatus status, DeriveLocked(run_id, *run));
-    run->cached = status;
-    run->cached_at = now;
+    if (run.cached && now - run.cached_at < kStatusMaxAgeMicros) return *run.cached;
+    FERRY_ASSIGN_OR_RETURN(RunStatus status, DeriveLocked(run_id, run));
+    run.cached = status;
+    run.cached_at = now;
     return status;
   }
 
@@ -314,6 +347,11 @@ class Engine::Impl {
     FERRY_ASSIGN_OR_RETURN(std::vector<RunRecord> records, store_->ListRuns(kRunKind, limit));
     std::lock_guard lock(mu_);
     FERRY_RETURN_IF_ERROR(CatchUpLocked());
+    for (const RunRecord& record : records) {
+      if (!runs_.contains(record.id) && !not_ours_.contains(record.id)) {
+        FERRY_RETURN_IF_ERROR(StatusOf(Load(record.id, cursor_)));
+      }
+    }
     std::vector<RunSummary> out;
     for (const RunRecord& record : records) {
       RunSummary summary{.id = record.id,
@@ -323,7 +361,7 @@ class Engine::Impl {
                          .updated_micros = record.updated_micros};
       auto it = runs_.find(record.id);
       if (it != runs_.end()) {
-        Result<RunStatus> status = DeriveLocked(record.id, it->second);
+        Result<RunStatus> status = CachedStatusLocked(record.id, it->second);
         if (status.has_value()) {
           summary.state = status->state;
           summary.updated_micros = status->updated_micros;
@@ -371,50 +409,66 @@ class Engine::Impl {
   Status RunWorkers(int threads) {
     {
       std::lock_guard lock(mu_);
-      FERRY_RETURN_IF_ERROR(CatchUpLocked());
-      ReleaseDeadLeasesLocked();
+      FERRY_RETURN_IF_ERROR(FollowAllLocked());
+      ReleaseDeadLeasesLocked(/*all=*/true);
     }
-    stop_ = false;
+    std::lock_guard lock(workers_mu_);
+    const uint64_t generation = Generation();
     for (int i = 0; i < std::max(1, threads); ++i) {
-      workers_.emplace_back([this] { WorkLoop({}); });
+      workers_.emplace_back([this, generation, worker = NextWorkerId()] {
+        WorkLoop({}, {generation, nullptr, worker});
+      });
     }
     return OkStatus();
   }
 
+  // Stops every worker of this engine, RunWorkers' and Drive's; each gives the lease of the task
+  // it was running back at once (ReleaseLeases: the task is pending again, without counting an
+  // attempt). Drive returns the state reached.
   void Stop() {
     {
       std::lock_guard lock(wake_mu_);
-      stop_ = true;
+      ++generation_;
     }
     wake_.notify_all();
-    for (std::thread& t : workers_) {
-      if (t.joinable()) t.join();
-    }
-    workers_.clear();
-    // Tasks interrupted by the shutdown go back at once, without counting as attempts.
-    std::set<std::string> queues;
+    std::vector<std::thread> workers;
     {
-      std::lock_guard lock(mu_);
-      queues.swap(leased_queues_);
+      std::lock_guard lock(workers_mu_);
+      workers.swap(workers_);
     }
-    for (const std::string& queue : queues) {
-      (void)store_->ReleaseLeases(queue, options_.worker);
-    }
+    for (std::thread& t : workers) t.join();
   }
 
   Result<RunStatus> Drive(std::string_view run_id, int threads,
                           const std::function<void(const RunStatus&)>& on_change) {
     {
-      std::lock_guard lock(mu_);
-      FERRY_RETURN_IF_ERROR(CatchUpLocked());
-      ReleaseDeadLeasesLocked();
-      FERRY_RETURN_IF_ERROR(StatusOf(Current(run_id)));
+      std::lock_guard lock(wake_mu_);
+      ++drives_;
     }
-    stop_ = false;
+    Result<RunStatus> status = DriveCounted(run_id, threads, on_change);
+    std::lock_guard lock(wake_mu_);
+    --drives_;
+    drives_done_.notify_all();  // under the lock: the destructor may follow at once
+    return status;
+  }
+
+  Result<RunStatus> DriveCounted(std::string_view run_id, int threads,
+                                 const std::function<void(const RunStatus&)>& on_change) {
+    {
+      std::lock_guard lock(mu_);
+      // The run first (an engine follows only the runs asked about), then its dead leases.
+      FERRY_RETURN_IF_ERROR(StatusOf(Current(run_id)));
+      ReleaseDeadLeasesLocked(/*all=*/true);
+    }
     const std::string only(run_id);
+    // This call's workers stop when it returns, or on Stop(); RunWorkers' go on.
+    std::atomic<bool> finished{false};
+    const uint64_t generation = Generation();
     std::vector<std::thread> pool;
     for (int i = 0; i < std::max(1, threads); ++i) {
-      pool.emplace_back([this, only] { WorkLoop(only); });
+      pool.emplace_back([this, only, generation, &finished, worker = NextWorkerId()] {
+        WorkLoop(only, {generation, &finished, worker});
+      });
     }
     std::string last_state;
     int64_t last_report = 0;
@@ -430,11 +484,12 @@ class Engine::Impl {
       last_state = status->state;
       if (Resting(status->state) && RunningHere(only) == 0) break;
       std::unique_lock lock(wake_mu_);
+      if (generation_ != generation) break;  // Stop()
       wake_.wait_for(lock, std::chrono::microseconds(options_.poll_micros));
     }
     {
       std::lock_guard lock(wake_mu_);
-      stop_ = true;
+      finished = true;
     }
     wake_.notify_all();
     for (std::thread& t : pool) t.join();
@@ -444,14 +499,7 @@ class Engine::Impl {
       Status scheduled = ScheduleLocked(only);
       if (!scheduled.ok()) LogWarn("workflow scheduling: " + scheduled.ToString());
     }
-    std::set<std::string> queues;
-    {
-      std::lock_guard lock(mu_);
-      queues.swap(leased_queues_);
-    }
-    for (const std::string& queue : queues) {
-      (void)store_->ReleaseLeases(queue, options_.worker);
-    }
+    if (status.has_value() && !Resting(status->state)) status = GetStatus(run_id);
     return status;
   }
 
@@ -506,30 +554,65 @@ class Engine::Impl {
 
   // ---- The fold --------------------------------------------------------------------------------
 
-  // Reads the events appended since the last call (every run's) and folds them.
+  // Reads the events appended since the last call and folds those of the runs this engine
+  // follows: every workflow run once it works on all of them (FollowAllLocked, for RunWorkers),
+  // else only the runs asked about (Current). It starts at the end of the log, and a run is
+  // folded from its own events when first followed (Load): an engine that answers about one run
+  // (a `ferry run status`) never reads the other runs' events, which for a store in use for
+  // weeks are millions (a task.progress every 2 s per running task).
   Status CatchUpLocked() {
+    if (!cursor_known_) {
+      FERRY_ASSIGN_OR_RETURN(cursor_, store_->LastEventSeq());
+      cursor_known_ = true;
+    }
     while (true) {
       FERRY_ASSIGN_OR_RETURN(std::vector<Event> events, store_->ReadEvents(cursor_, kEventPage));
       for (const Event& event : events) {
-        cursor_ = event.seq;
-        if (event.run_id.empty() || not_ours_.contains(event.run_id)) continue;
+        if (event.run_id.empty() || not_ours_.contains(event.run_id)) {
+          cursor_ = event.seq;
+          continue;
+        }
         auto it = runs_.find(event.run_id);
         if (it == runs_.end()) {
-          Result<RunFold*> loaded = Load(event.run_id);
-          if (!loaded.has_value()) return loaded.error();
-          if (*loaded == nullptr) continue;
+          if (!follow_all_) {
+            cursor_ = event.seq;
+            continue;
+          }
+          // On an error the cursor stays before the event: the next call reads it again.
+          FERRY_ASSIGN_OR_RETURN(RunFold * loaded, Load(event.run_id, event.seq - 1));
+          if (loaded == nullptr) {
+            cursor_ = event.seq;
+            continue;
+          }
           it = runs_.find(event.run_id);
         }
         Fold(it->second, event);
         it->second.cached.reset();
+        it->second.settled = false;
         dirty_.insert(event.run_id);
+        cursor_ = event.seq;
       }
       if (static_cast<int>(events.size()) < kEventPage) return OkStatus();
     }
   }
 
-  // The fold of a run seen for the first time; nullptr when it is not a workflow run.
-  Result<RunFold*> Load(const std::string& run_id) {
+  // Follows every workflow run of the store from now on (RunWorkers).
+  Status FollowAllLocked() {
+    FERRY_RETURN_IF_ERROR(CatchUpLocked());
+    if (follow_all_) return OkStatus();
+    FERRY_ASSIGN_OR_RETURN(std::vector<RunRecord> records,
+                           store_->ListRuns(kRunKind, std::numeric_limits<int>::max()));
+    for (const RunRecord& record : records) {
+      if (runs_.contains(record.id)) continue;
+      FERRY_RETURN_IF_ERROR(StatusOf(Load(record.id, cursor_)));
+    }
+    follow_all_ = true;
+    return OkStatus();
+  }
+
+  // The fold of a run seen for the first time, from its events up to seq `upto` (those after
+  // come through CatchUpLocked); nullptr when it is not a workflow run.
+  Result<RunFold*> Load(const std::string& run_id, int64_t upto) {
     Result<RunRecord> record = store_->GetRun(run_id);
     if (!record.has_value()) {
       if (record.error().code() == StatusCode::kNotFound) {
@@ -542,21 +625,48 @@ class Engine::Impl {
       not_ours_.insert(run_id);
       return nullptr;
     }
-    FERRY_ASSIGN_OR_RETURN(Json spec_json, ParseJson(record->spec, "run " + run_id + " spec"));
     RunFold fold;
-    fold.yaml = spec_json.value("yaml", std::string());
-    fold.started_by = spec_json.value("started_by", std::string());
+    Result<Json> spec_json = ParseJson(record->spec, "run " + run_id + " spec");
+    Result<RunSpec> spec = Err(Internal("not parsed"));
+    if (spec_json.has_value()) {
+      fold.yaml = spec_json->value("yaml", std::string());
+      fold.started_by = spec_json->value("started_by", std::string());
+      spec = ParseRunSpec(fold.yaml, spec_json->value("source", run_id), env_);
+    }
+    if (!spec.has_value()) {
+      // Not a passing failure: the run is set aside, and the others go on.
+      const Status& why = spec_json.has_value() ? spec.error() : spec_json.error();
+      broken_[run_id] = FailedPrecondition(
+          "run {} cannot be read here: its recorded spec does not parse ({}); it was started by "
+          "another version of ferry, or the store was edited: work on it with the ferry that "
+          "started it",
+          run_id, why.message());
+      LogWarn(broken_[run_id].message());
+      not_ours_.insert(run_id);
+      return nullptr;
+    }
+    fold.spec = std::move(*spec);
     fold.created_micros = record->created_micros;
     fold.updated_micros = record->updated_micros;
     fold.state = record->state;
-    FERRY_ASSIGN_OR_RETURN(fold.spec,
-                           ParseRunSpec(fold.yaml, spec_json.value("source", run_id), env_));
+    for (int64_t after = 0; after < upto;) {
+      FERRY_ASSIGN_OR_RETURN(std::vector<Event> events,
+                             store_->ReadEvents(after, kEventPage, run_id));
+      for (const Event& event : events) {
+        if (event.seq > upto) break;
+        Fold(fold, event);
+        after = event.seq;
+      }
+      if (static_cast<int>(events.size()) < kEventPage || events.back().seq > upto) break;
+    }
     auto [it, inserted] = runs_.emplace(run_id, std::move(fold));
+    dirty_.insert(run_id);
     return &it->second;
   }
 
   Result<RunFold*> Current(std::string_view run_id) {
     FERRY_RETURN_IF_ERROR(CatchUpLocked());
+    if (auto b = broken_.find(std::string(run_id)); b != broken_.end()) return Err(b->second);
     auto it = runs_.find(std::string(run_id));
     if (it == runs_.end()) {
       // A run created but whose first event is not visible yet, or no such run.
@@ -569,7 +679,8 @@ class Engine::Impl {
         return Err(NotFound("{} is a {} run, not a workflow run; `ferry run list` shows those",
                             run_id, record->kind));
       }
-      FERRY_ASSIGN_OR_RETURN(RunFold * loaded, Load(std::string(run_id)));
+      FERRY_ASSIGN_OR_RETURN(RunFold * loaded, Load(std::string(run_id), cursor_));
+      if (loaded == nullptr) return Err(broken_.at(std::string(run_id)));
       return loaded;
     }
     return &it->second;
@@ -591,12 +702,30 @@ class Engine::Impl {
     return view;
   }
 
+  // The state of the run from its fold and its queues, read so that they agree: every change of
+  // a queue that matters comes after its event (task.started before the task ends) or in the
+  // same transaction (task.completed), so the queues are read first and the events after; when
+  // an event of the run came meanwhile, they are read again. Without this, a task that started
+  // and ended between the two reads would look ended but never started, and a rollback would
+  // undo the tasks before it first.
   Result<RunStatus> DeriveLocked(std::string_view run_id, RunFold& run) {
     const std::string id(run_id);
-    FERRY_ASSIGN_OR_RETURN(QueueView queue, ReadQueue(TaskQueue(id)));
-    QueueView undo;
-    if (run.rollback) {
-      FERRY_ASSIGN_OR_RETURN(undo, ReadQueue(UndoQueue(id)));
+    QueueView queue, undo;
+    for (int tries = 0;; ++tries) {
+      const int64_t changes = run.changes;
+      FERRY_ASSIGN_OR_RETURN(queue, ReadQueue(TaskQueue(id)));
+      undo = {};
+      if (run.rollback) {
+        FERRY_ASSIGN_OR_RETURN(undo, ReadQueue(UndoQueue(id)));
+      }
+      FERRY_RETURN_IF_ERROR(CatchUpLocked());
+      if (run.changes == changes) break;
+      if (tries == 8) {
+        // Tasks end faster than the queue can be read: go on with this reading (the next round
+        // reads again), except for a rollback, whose order of undos depends on it.
+        if (!run.rollback) break;
+        return Err(Unavailable("run {} changes too fast to read its state; try again", id));
+      }
     }
     RunStatus status;
     status.id = id;
@@ -785,20 +914,63 @@ class Engine::Impl {
     std::vector<std::string> ids;
     for (auto& [id, run] : runs_) {
       if (!only.empty() && id != only) continue;
-      if (run.state == "succeeded" || run.state == "rolled-back") {
-        if (!dirty_.contains(id)) continue;
-      }
+      // A resting run changes only by an event (a decision, a task that ends): without one,
+      // there is nothing to do, and no store round trip is spent on it.
+      if (run.settled && !dirty_.contains(id)) continue;
       ids.push_back(id);
     }
-    dirty_.clear();
+    // One run that cannot be scheduled (its store queries fail) does not hold up the others;
+    // it is tried again next round.
+    Status first_error;
     for (const std::string& id : ids) {
-      FERRY_RETURN_IF_ERROR(ScheduleRunLocked(id, runs_.at(id)));
+      dirty_.erase(id);
+      Status scheduled = ScheduleRunLocked(id, runs_.at(id));
+      if (!scheduled.ok()) {
+        runs_.at(id).settled = false;
+        if (first_error.ok()) first_error = scheduled;
+      }
     }
-    return OkStatus();
+    return first_error;
+  }
+
+  // Appends the event `kind` of run `id` once, however many engines (threads, processes,
+  // machines) decide at the same moment that it is due: the announcement is a task of the run's
+  // announce queue, deduplicated by `key`, and the engine that claims it appends the event in the
+  // same transaction as the task's completion. Returns whether the event is in the log (made
+  // here or by another engine); false while another engine holds it (it makes it, or, if it
+  // died, its lease runs out and the next round makes it).
+  Result<bool> AnnounceLocked(const std::string& id, std::string_view kind, const Json& payload,
+                              const std::string& key) {
+    const std::string queue = AnnounceQueue(id);
+    FERRY_ASSIGN_OR_RETURN(int64_t task_id, store_->Enqueue({.queue = queue,
+                                                             .kind = std::string(kind),
+                                                             .payload = CanonicalJson(payload),
+                                                             .max_attempts = 1000,
+                                                             .dedupe_key = key}));
+    FERRY_ASSIGN_OR_RETURN(std::vector<Task> claimed,
+                           store_->Claim(queue, {.worker = options_.worker,
+                                                 .lease_micros = options_.lease_micros,
+                                                 .max_tasks = 8}));
+    bool made = false;
+    for (const Task& task : claimed) {
+      Result<Json> event = ParseJson(task.payload, "announcement");
+      Status completed =
+          store_->Complete(task, "{}",
+                           {{.run_id = id,
+                             .actor = "engine",
+                             .kind = task.kind,
+                             .payload = event.has_value() ? *event : Json::object()}});
+      if (!completed.ok() && completed.code() != StatusCode::kAborted) return Err(completed);
+      if (completed.ok() && task.id == task_id) made = true;
+    }
+    if (made) return true;
+    FERRY_ASSIGN_OR_RETURN(Task task, store_->GetTask(task_id));
+    return task.state == TaskState::kDone;
   }
 
   Status ScheduleRunLocked(const std::string& id, RunFold& run) {
     FERRY_ASSIGN_OR_RETURN(RunStatus status, DeriveLocked(id, run));
+    bool announced = true;
     if (run.rollback && status.state == "rolling-back") {
       FERRY_RETURN_IF_ERROR(AdvanceRollbackLocked(id, run, status));
     } else if (status.state == "running") {
@@ -806,18 +978,24 @@ class Engine::Impl {
     } else if (status.state == "waiting-approval" &&
                !run.approval_requested.contains(status.awaiting)) {
       const PhaseSpec* phase = FindPhase(run.spec, status.awaiting);
-      FERRY_RETURN_IF_ERROR(Append(id, "engine", "approval.requested",
-                                   {{"phase", status.awaiting}, {"role", phase->approval}}));
-      run.approval_requested.insert(status.awaiting);
+      FERRY_ASSIGN_OR_RETURN(announced,
+                             AnnounceLocked(id, "approval.requested",
+                                            {{"phase", status.awaiting}, {"role", phase->approval}},
+                                            "approval.requested:" + status.awaiting));
+      if (announced) run.approval_requested.insert(status.awaiting);
     }
     const std::string& s = status.state;
     if ((s == "succeeded" || s == "failed" || s == "rolled-back" || s == "rollback-failed") &&
         run.announced != s) {
       Json payload = {{"rows_done", status.rows_done}, {"bytes_done", status.bytes_done}};
       if (!status.error.empty()) payload["error"] = status.error;
-      FERRY_RETURN_IF_ERROR(Append(id, "engine", "run." + s, std::move(payload)));
-      run.announced = s;
+      // Once per state per decision: a run fails again after a resume, a rollback fails again
+      // after a retry.
+      FERRY_ASSIGN_OR_RETURN(announced, AnnounceLocked(id, "run." + s, payload,
+                                                       fmt::format("run.{}@{}", s, run.epoch)));
+      if (announced) run.announced = s;
     }
+    run.settled = announced && Resting(s);
     if (run.state != s) {
       run.state = s;
       store_->UpdateRun(id, s, CanonicalJson(Json{{"error", status.error}})).IgnoreError();
@@ -841,7 +1019,11 @@ class Engine::Impl {
         if (!phase.approval.empty() && !run.approvals.contains(phase.name)) break;
       }
       if (!run.phases_started.contains(phase.name)) {
-        FERRY_RETURN_IF_ERROR(Append(id, "engine", "phase.started", {{"phase", phase.name}}));
+        FERRY_ASSIGN_OR_RETURN(bool announced,
+                               AnnounceLocked(id, "phase.started", {{"phase", phase.name}},
+                                              "phase.started:" + phase.name));
+        // Its tasks start after it is in the log, whoever puts it there.
+        if (!announced) return OkStatus();
         run.phases_started.insert(phase.name);
       }
       for (const TaskSpec& task : phase.tasks) {
@@ -893,10 +1075,12 @@ class Engine::Impl {
 
   // ---- Leases of dead processes -----------------------------------------------------------------
 
-  void ReleaseDeadLeasesLocked() {
+  // Every run but the settled ones (`all`: at start, every run not finished).
+  void ReleaseDeadLeasesLocked(bool all) {
     for (const auto& [id, run] : runs_) {
       if (run.state == "succeeded" || run.state == "rolled-back") continue;
-      for (const std::string& queue : {TaskQueue(id), UndoQueue(id)}) {
+      if (!all && run.settled) continue;
+      for (const std::string& queue : {TaskQueue(id), UndoQueue(id), AnnounceQueue(id)}) {
         Result<std::vector<Task>> tasks = store_->ListTasks(queue);
         if (!tasks.has_value()) continue;
         std::set<std::string> owners;
@@ -931,20 +1115,40 @@ class Engine::Impl {
     return n;
   }
 
-  bool Stopping() {
+  // One worker thread: its lease owner id (each thread its own, so that it can give back its
+  // own lease without touching its siblings'), and when it stops: on Stop() (the generation
+  // moves) or when `finished` turns true (the end of a Drive).
+  struct Crew {
+    uint64_t generation = 0;
+    const std::atomic<bool>* finished = nullptr;
+    std::string worker;
+  };
+
+  uint64_t Generation() {
     std::lock_guard lock(wake_mu_);
-    return stop_;
+    return generation_;
   }
 
-  void WorkLoop(const std::string& only) {
+  // Under wake_mu_.
+  bool StoppingLocked(const Crew& crew) const {
+    return generation_ != crew.generation || (crew.finished != nullptr && crew.finished->load());
+  }
+
+  bool Stopping(const Crew& crew) {
+    std::lock_guard lock(wake_mu_);
+    return StoppingLocked(crew);
+  }
+
+  std::string NextWorkerId() { return fmt::format("{}/{}", options_.worker, ++next_worker_); }
+
+  void WorkLoop(const std::string& only, const Crew& crew) {
     int64_t last_dead_check = env_->MonotonicMicros();
-    while (!Stopping()) {
-      struct Claimed {
+    while (!Stopping(crew)) {
+      struct Candidate {
         std::string run_id;
         bool undo = false;
-        Task task;
       };
-      std::optional<Claimed> claimed;
+      std::vector<Candidate> candidates;
       {
         std::lock_guard lock(mu_);
         Status scheduled = ScheduleLocked(only);
@@ -952,41 +1156,67 @@ class Engine::Impl {
           LogWarn("workflow scheduling: " + scheduled.ToString());
         }
         if (env_->MonotonicMicros() - last_dead_check > 10'000'000) {
-          ReleaseDeadLeasesLocked();
+          ReleaseDeadLeasesLocked(/*all=*/false);
           last_dead_check = env_->MonotonicMicros();
         }
         for (auto& [id, run] : runs_) {
           if (!only.empty() && id != only) continue;
           const bool undo = run.rollback && run.state == "rolling-back";
           if (!undo && (run.state != "running" || run.paused || run.cancelled)) continue;
-          Result<std::vector<Task>> tasks =
-              store_->Claim(undo ? UndoQueue(id) : TaskQueue(id),
-                            {.worker = options_.worker, .lease_micros = options_.lease_micros});
-          if (tasks.has_value() && !tasks->empty()) {
-            claimed = Claimed{id, undo, std::move(tasks->front())};
-            leased_queues_.insert(claimed->task.queue);
-            live_[LiveKey(id, PayloadTask(claimed->task))] = {};
-            break;
-          }
+          candidates.push_back({id, undo});
         }
       }
-      if (!claimed) {
+      // Claims go to the store without mu_, so that readers (GetStatus) do not wait on them.
+      std::optional<Candidate> claimed_run;
+      Task task;
+      for (const Candidate& c : candidates) {
+        const std::string queue = c.undo ? UndoQueue(c.run_id) : TaskQueue(c.run_id);
+        Result<std::vector<Task>> tasks =
+            store_->Claim(queue, {.worker = crew.worker, .lease_micros = options_.lease_micros});
+        if (tasks.has_value() && !tasks->empty()) {
+          claimed_run = c;
+          task = std::move(tasks->front());
+          break;
+        }
+      }
+      if (claimed_run && !claimed_run->undo && !MayStart(claimed_run->run_id)) {
+        // A rollback, a cancel or a pause came after the round that chose this run: the task
+        // did not start, and goes back without counting as an attempt.
+        (void)store_->ReleaseLeases(task.queue, crew.worker);
+        claimed_run.reset();
+      }
+      if (!claimed_run) {
         std::unique_lock lock(wake_mu_);
-        if (stop_) break;
+        if (StoppingLocked(crew)) break;
         wake_.wait_for(lock, std::chrono::microseconds(options_.poll_micros));
         continue;
       }
-      if (claimed->undo) {
-        RunUndo(claimed->run_id, claimed->task);
+      const std::string live_key = LiveKey(claimed_run->run_id, PayloadTask(task));
+      {
+        std::lock_guard lock(mu_);
+        live_[live_key] = {};
+      }
+      if (claimed_run->undo) {
+        RunUndo(claimed_run->run_id, task, crew);
       } else {
-        RunTask(claimed->run_id, claimed->task);
+        RunTask(claimed_run->run_id, task, crew);
       }
       {
         std::lock_guard lock(mu_);
-        live_.erase(LiveKey(claimed->run_id, PayloadTask(claimed->task)));
+        live_.erase(live_key);
       }
       Wake();
     }
+  }
+
+  // Whether a task of the run claimed now may start: not when a rollback, a cancel or a pause
+  // is in the log.
+  bool MayStart(const std::string& run_id) {
+    std::lock_guard lock(mu_);
+    if (!CatchUpLocked().ok()) return true;  // the supervisor catches up again
+    auto it = runs_.find(run_id);
+    return it == runs_.end() ||
+           (!it->second.rollback && !it->second.cancelled && !it->second.paused);
   }
 
   // Why an attempt is being stopped; empty while it may go on.
@@ -1009,14 +1239,14 @@ class Engine::Impl {
   // Heartbeats the lease, and cancels the attempt on timeout, lease loss, run cancel or rollback,
   // and shutdown; returns when `done` turns true.
   void Supervise(const std::string& run_id, const Task& task, int64_t timeout_micros,
-                 std::atomic<bool>& done, Watch& watch) {
+                 std::atomic<bool>& done, Watch& watch, const Crew& crew) {
     const int64_t start = env_->MonotonicMicros();
     int64_t last_beat = start;
     while (!done) {
       {
         std::unique_lock lock(wake_mu_);
         wake_.wait_for(lock, std::chrono::milliseconds(50));
-        if (stop_) watch.Cancel("ferry is shutting down", /*is_shutdown=*/true);
+        if (StoppingLocked(crew)) watch.Cancel("ferry is shutting down", /*is_shutdown=*/true);
       }
       if (done) break;
       const int64_t now = env_->MonotonicMicros();
@@ -1040,7 +1270,7 @@ class Engine::Impl {
         auto it = runs_.find(run_id);
         if (it != runs_.end() && it->second.rollback && !task.queue.starts_with("undo:")) {
           watch.Cancel("the run is being rolled back");
-        } else if (it != runs_.end() && it->second.cancelled) {
+        } else if (it != runs_.end() && it->second.cancelled && !task.queue.starts_with("undo:")) {
           watch.Cancel("the run was cancelled");
         }
       }
@@ -1069,7 +1299,7 @@ class Engine::Impl {
     return nullptr;
   }
 
-  void RunTask(const std::string& run_id, const Task& task) {
+  void RunTask(const std::string& run_id, const Task& task, const Crew& crew) {
     const std::string task_id = PayloadTask(task);
     const TaskSpec* spec = nullptr;
     bool need_snapshot = false;
@@ -1081,7 +1311,7 @@ class Engine::Impl {
         need_snapshot = !it->second.snapshots.contains(task_id);
       }
     }
-    const std::string actor = "worker:" + options_.worker;
+    const std::string actor = "worker:" + crew.worker;
     if (spec == nullptr) {
       store_
           ->Fail(task, fmt::format("task {} is not in the run's spec", task_id), 0,
@@ -1101,7 +1331,7 @@ class Engine::Impl {
                     {"type", spec->type},
                     {"attempt", task.attempts},
                     {"max_attempts", task.max_attempts},
-                    {"worker", options_.worker}};
+                    {"worker", crew.worker}};
     if (need_snapshot) {
       Result<Json> snapshot = options_.executor.snapshot(run);
       if (!snapshot.has_value()) {
@@ -1112,7 +1342,13 @@ class Engine::Impl {
       }
       started["snapshot"] = std::move(*snapshot);
     }
-    if (!Append(run_id, actor, "task.started", std::move(started)).ok()) return;
+    if (Status appended = Append(run_id, actor, "task.started", std::move(started));
+        !appended.ok()) {
+      // Not started: the task goes back now rather than when its lease runs out.
+      LogWarn(fmt::format("run {} task {}: {}", run_id, task_id, appended.ToString()));
+      (void)store_->ReleaseLeases(task.queue, crew.worker);
+      return;
+    }
     ++tasks_started_;
     ++tasks_running_;
 
@@ -1141,7 +1377,8 @@ class Engine::Impl {
     };
 
     std::atomic<bool> done{false};
-    std::thread supervisor([&] { Supervise(run_id, task, spec->timeout_micros, done, watch); });
+    std::thread supervisor(
+        [&] { Supervise(run_id, task, spec->timeout_micros, done, watch, crew); });
     const int64_t start = env_->MonotonicMicros();
     Result<Json> result = options_.executor.execute(run);
     done = true;
@@ -1154,7 +1391,11 @@ class Engine::Impl {
       std::lock_guard lock(progress_mu);
       final_progress = last_progress;
     }
-    if (watch.shutdown) return;  // the lease goes back in Stop(); the task runs again later
+    if (watch.shutdown) {
+      // The task goes back at once, without counting as an attempt, and runs again later.
+      (void)store_->ReleaseLeases(task.queue, crew.worker);
+      return;
+    }
     if (watch.lease_lost) {
       LogWarn(fmt::format("run {} task {}: {}", run_id, task_id, watch.reason));
       return;
@@ -1222,7 +1463,7 @@ class Engine::Impl {
     }
   }
 
-  void RunUndo(const std::string& run_id, const Task& task) {
+  void RunUndo(const std::string& run_id, const Task& task, const Crew& crew) {
     const std::string task_id = PayloadTask(task);
     const TaskSpec* spec = nullptr;
     Json snapshot = Json::object();
@@ -1245,7 +1486,7 @@ class Engine::Impl {
         }
       }
     }
-    const std::string actor = "worker:" + options_.worker;
+    const std::string actor = "worker:" + crew.worker;
     if (spec == nullptr) {
       store_->Fail(task, fmt::format("task {} is not in the run's spec", task_id), 0).IgnoreError();
       return;
@@ -1253,10 +1494,11 @@ class Engine::Impl {
     Watch watch;
     TaskRun run = MakeTaskRun(run_id, spec, task.attempts, watch);
     std::atomic<bool> done{false};
-    std::thread supervisor([&] { Supervise(run_id, task, 0, done, watch); });
+    std::thread supervisor([&] { Supervise(run_id, task, 0, done, watch, crew); });
     Result<Json> undone = options_.executor.undo(run, snapshot, result);
     done = true;
     supervisor.join();
+    if (watch.shutdown) (void)store_->ReleaseLeases(task.queue, crew.worker);
     if (watch.shutdown || watch.lease_lost) return;
     if (undone.has_value()) {
       store_
@@ -1286,18 +1528,25 @@ class Engine::Impl {
   EngineOptions options_;
   Env* env_ = nullptr;
 
-  std::mutex mu_;  // guards everything below up to wake_mu_
-  int64_t cursor_ = 0;
+  std::mutex mu_;       // guards everything below up to wake_mu_
+  int64_t cursor_ = 0;  // the last event read
+  bool cursor_known_ = false;
+  bool follow_all_ = false;  // every workflow run, not only those asked about
   std::map<std::string, RunFold> runs_;
   std::set<std::string> not_ours_;
+  std::map<std::string, Status> broken_;  // workflow runs whose spec does not parse, and why
   std::set<std::string> dirty_;
   std::map<std::string, TaskProgress> live_;  // tasks running in this process
-  std::set<std::string> leased_queues_;
 
-  std::mutex wake_mu_;
+  std::mutex wake_mu_;  // guards generation_; wake_ wakes workers and Drive
   std::condition_variable wake_;
-  bool stop_ = false;
-  std::vector<std::thread> workers_;
+  uint64_t generation_ = 0;  // moved by Stop()
+  int drives_ = 0;           // Drive calls running
+  std::condition_variable drives_done_;
+
+  std::mutex workers_mu_;
+  std::vector<std::thread> workers_;  // RunWorkers'
+  std::atomic<int> next_worker_{0};
 
   std::atomic<int64_t> tasks_started_{0}, tasks_completed_{0}, tasks_failed_{0}, tasks_running_{0},
       rows_moved_{0}, bytes_moved_{0};
