@@ -731,6 +731,25 @@ Result<std::unique_ptr<Connector>> OpenSqliteConnector(const std::string& path,
         Handle created, OpenDatabase(path, location, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   }
   FERRY_ASSIGN_OR_RETURN(Handle catalogue, OpenReadOnly(path, location));
+  // A writer that died mid-transaction (a killed copy) leaves a WAL that the next connection must
+  // recover, and a read-only connection cannot: it fails with "attempt to write a readonly
+  // database". One read on a read-write connection recovers it; then the catalogue reopens.
+  {
+    sqlite3_stmt* raw = nullptr;
+    const int rc = sqlite3_prepare_v2(catalogue.get(), "SELECT COUNT(*) FROM sqlite_master", -1,
+                                      &raw, nullptr);
+    int step = rc == SQLITE_OK ? sqlite3_step(raw) : rc;
+    sqlite3_finalize(raw);
+    if ((step & 0xff) == SQLITE_READONLY) {
+      catalogue.reset();
+      Result<Handle> writer = OpenDatabase(path, location, SQLITE_OPEN_READWRITE);
+      if (writer.has_value()) {
+        sqlite3_exec(writer->get(), "SELECT COUNT(*) FROM sqlite_master", nullptr, nullptr,
+                     nullptr);
+      }
+      FERRY_ASSIGN_OR_RETURN(catalogue, OpenReadOnly(path, location));
+    }
+  }
   // A file that is not a database fails at the first read, here rather than mid-verify.
   FERRY_ASSIGN_OR_RETURN(Statement probe,
                          Prepare(catalogue.get(), "SELECT COUNT(*) FROM sqlite_master", location));
