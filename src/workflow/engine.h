@@ -11,6 +11,8 @@
 //   transaction;
 // - a rollback's undos are the tasks of queue "undo:<id>", one at a time, in reverse order of
 //   the tasks' starts;
+// - announcements (phase.started, approval.requested, run.succeeded...) are tasks of queue
+//   "announce:<id>", deduplicated by what they announce, so two engines announce each once;
 // - the run record (Store::GetRun) caches the derived state for listings.
 //
 // A process that dies holding a lease (SIGKILL) leaves the task leased; the next engine on the
