@@ -382,9 +382,10 @@ Result<ChildOutcome> RunChild(const TaskRun& run, const ChildSpec& spec) {
       // Reaped by someone else (SIGCHLD set to SIG_IGN, a stray waitpid(-1)): its exit code is
       // lost, so the attempt cannot say it succeeded.
       ::kill(-pid, SIGKILL);
-      return Err(Internal("{}: {} was reaped by another part of this process, its exit code is "
-                          "lost; run the task again (its output is in {})",
-                          Who(run), spec.what, spec.stderr_path));
+      return Err(
+          Internal("{}: {} was reaped by another part of this process, its exit code is "
+                   "lost; run the task again (its output is in {})",
+                   Who(run), spec.what, spec.stderr_path));
     }
     const bool cancelled = run.cancelled();
     const bool timed_out = timeout > 0 && EnvOf(run)->MonotonicMicros() - start >= timeout;
@@ -951,6 +952,83 @@ Result<Json> SmokeDns(const TaskRun& run) {
         Who(run), name, fmt::join(addresses, ", "), *expected));
   }
   return Json{{"name", name}, {"addresses", addresses}};
+}
+
+// validate.baseline: the performance baseline of the migrated host against the source's, both
+// taken by `ferry discover --watch` (docs/discover.md): each metric's p95 after may exceed the p95
+// before by at most `tolerance` (a percentage), else the task fails naming every metric over.
+Result<Json> ReadBaseline(const TaskRun& run, std::string_view key) {
+  FERRY_ASSIGN_OR_RETURN(std::string path, Param(run, key, "\"inventories/web01.json\""));
+  Result<std::string> text = EnvOf(run)->ReadFile(path);
+  if (!text.has_value()) {
+    return Err(Unavailable("{}: `{}` {}: {}; take it with `ferry discover --watch 10m --out {}`",
+                           Who(run), key, path, text.error().message(), path));
+  }
+  FERRY_ASSIGN_OR_RETURN(Json doc, ParseJson(*text, path));
+  if (!doc.is_object() || !doc.contains("baseline") || !doc["baseline"].is_object() ||
+      !doc["baseline"].contains("metrics")) {
+    return Err(InvalidArgument(
+        "{}: `{}` {} has no performance baseline; take the inventory with `ferry discover "
+        "--watch DURATION` (an imported inventory has none)",
+        Who(run), key, path));
+  }
+  return doc["baseline"]["metrics"];
+}
+
+Result<Json> ValidateBaseline(const TaskRun& run) {
+  FERRY_ASSIGN_OR_RETURN(Json before, ReadBaseline(run, "before"));
+  FERRY_ASSIGN_OR_RETURN(Json after, ReadBaseline(run, "after"));
+  const std::string tolerance_text = OptionalParam(run, "tolerance").value_or("25%");
+  double tolerance = 0;
+  {
+    std::string digits = tolerance_text;
+    if (!digits.empty() && digits.back() == '%') digits.pop_back();
+    char* end = nullptr;
+    tolerance = std::strtod(digits.c_str(), &end);
+    if (digits.empty() || end != digits.c_str() + digits.size() || tolerance < 0) {
+      return Err(InvalidArgument("{}: tolerance `{}` is not a percentage; write it like \"25%\"",
+                                 Who(run), tolerance_text));
+    }
+  }
+  std::vector<std::string> metrics;
+  {
+    const std::string list =
+        OptionalParam(run, "metrics").value_or("cpu_percent,memory_used_percent,disk_iops");
+    size_t start = 0;
+    while (start <= list.size()) {
+      const size_t comma = std::min(list.find(',', start), list.size());
+      std::string name = list.substr(start, comma - start);
+      if (!name.empty()) metrics.push_back(std::move(name));
+      start = comma + 1;
+    }
+  }
+  Json compared = Json::array();
+  std::vector<std::string> over;
+  for (const std::string& metric : metrics) {
+    if (!before.contains(metric) || !after.contains(metric)) {
+      return Err(
+          InvalidArgument("{}: metric `{}` is not in both baselines; the metrics are "
+                          "cpu_percent, memory_used_percent, memory_used_bytes, "
+                          "disk_read_bytes_per_second, disk_write_bytes_per_second, "
+                          "disk_iops, network_rx_bytes_per_second, "
+                          "network_tx_bytes_per_second",
+                          Who(run), metric));
+    }
+    const double was = before[metric].value("p95", 0.0);
+    const double is = after[metric].value("p95", 0.0);
+    const double limit = was * (1.0 + tolerance / 100.0);
+    const bool ok = is <= limit;
+    compared.push_back(
+        {{"metric", metric}, {"before_p95", was}, {"after_p95", is}, {"limit", limit}, {"ok", ok}});
+    if (!ok) over.push_back(fmt::format("{} p95 {:.4g} against {:.4g} before", metric, is, was));
+  }
+  if (!over.empty()) {
+    return Err(FailedPrecondition(
+        "{}: the migrated host is over its baseline by more than {}: {}; size it up (ferry plan "
+        "--sizing) or raise `tolerance` if that is expected",
+        Who(run), tolerance_text, fmt::join(over, "; ")));
+  }
+  return Json{{"tolerance", tolerance_text}, {"metrics", compared}};
 }
 
 Result<Json> SmokeLatency(const TaskRun& run) {
@@ -1711,6 +1789,7 @@ Result<Json> ExecuteTask(const TaskRun& run) {
   if (type == "smoke.tls") return SmokeTls(run);
   if (type == "smoke.dns") return SmokeDns(run);
   if (type == "smoke.latency") return SmokeLatency(run);
+  if (type == "validate.baseline") return ValidateBaseline(run);
   return Err(Internal("{}: no executor for this task type", Who(run)));
 }
 

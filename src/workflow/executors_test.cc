@@ -239,6 +239,62 @@ TEST_F(ExecutorsTest, CheckDiskComparesWithStatvfs) {
               StatusCode::kNotFound, {dir_ + "/missing", "No such file"});
 }
 
+// The baselines as `ferry discover --watch` writes them: each metric's percentiles.
+std::string Inventory(double cpu_p95, double iops_p95, bool with_baseline = true) {
+  Json doc = {{"schema_version", "1.0"}, {"host", {{"hostname", "web01"}}}};
+  if (with_baseline) {
+    doc["baseline"] = {
+        {"samples", 20},
+        {"metrics",
+         {{"cpu_percent", {{"p50", cpu_p95 / 2}, {"p95", cpu_p95}, {"p99", cpu_p95 + 1}}},
+          {"memory_used_percent", {{"p50", 40.0}, {"p95", 50.0}, {"p99", 55.0}}},
+          {"disk_iops", {{"p50", iops_p95 / 2}, {"p95", iops_p95}, {"p99", iops_p95}}}}}};
+  }
+  return doc.dump();
+}
+
+TEST_F(ExecutorsTest, ValidateBaselineComparesP95WithinTheTolerance) {
+  const std::string before = dir_ + "/before.json", after = dir_ + "/after.json";
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(before, Inventory(60, 1000)).ok());
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(after, Inventory(70, 900)).ok());  // cpu +16.7%
+  Result<Json> ok = ExecuteTask(
+      Run("validate.baseline", {{"before", before}, {"after", after}, {"tolerance", "20%"}}));
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  ASSERT_EQ((*ok)["metrics"].size(), 3u);
+  EXPECT_EQ((*ok)["metrics"][0]["metric"], "cpu_percent");
+  EXPECT_DOUBLE_EQ((*ok)["metrics"][0]["after_p95"].get<double>(), 70.0);
+  EXPECT_DOUBLE_EQ((*ok)["metrics"][0]["limit"].get<double>(), 72.0);
+
+  // Over by more than the tolerance: failed, naming the metric and both figures.
+  ExpectError(
+      ExecuteTask(Run("validate.baseline",
+                      {{"before", before}, {"after", after}, {"tolerance", "10%"}}, "baseline")),
+      StatusCode::kFailedPrecondition,
+      {"task `baseline` (validate.baseline)", "cpu_percent p95 70 against 60 before",
+       "more than 10%"});
+  // Only the metrics asked for are compared.
+  EXPECT_TRUE(ExecuteTask(Run("validate.baseline", {{"before", before},
+                                                    {"after", after},
+                                                    {"tolerance", "0%"},
+                                                    {"metrics", "disk_iops"}}))
+                  .has_value());
+  ExpectError(ExecuteTask(Run("validate.baseline",
+                              {{"before", before}, {"after", after}, {"metrics", "gpu"}})),
+              StatusCode::kInvalidArgument, {"metric `gpu` is not in both baselines"});
+  ExpectError(ExecuteTask(Run("validate.baseline",
+                              {{"before", before}, {"after", after}, {"tolerance", "lots"}})),
+              StatusCode::kInvalidArgument, {"tolerance `lots` is not a percentage"});
+  ExpectError(ExecuteTask(Run("validate.baseline", {{"before", before}})),
+              StatusCode::kInvalidArgument, {"`after`"});
+  ExpectError(
+      ExecuteTask(Run("validate.baseline", {{"before", before}, {"after", dir_ + "/nope.json"}})),
+      StatusCode::kUnavailable, {"nope.json", "ferry discover --watch"});
+  const std::string imported = dir_ + "/imported.json";
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(imported, Inventory(0, 0, false)).ok());
+  ExpectError(ExecuteTask(Run("validate.baseline", {{"before", imported}, {"after", after}})),
+              StatusCode::kInvalidArgument, {"has no performance baseline"});
+}
+
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 

@@ -28,6 +28,10 @@ const std::vector<TaskType>& TaskTypes() {
       {"copy", "ferry copy from `from` to `to` (tables, jobs as options)",
        "drops the target tables the copy created, or empties those it filled"},
       {"verify", "ferry verify of `from` against `to`", "nothing (read-only)"},
+      {"validate.baseline",
+       "compares the performance baseline of `after` (the migrated host's inventory) with "
+       "`before`: each metric's p95 within `tolerance`",
+       "nothing (read-only)"},
       {"smoke.http", "GET `url` and expects `status` (200)", "nothing (read-only)"},
       {"smoke.sql", "runs `sql` (SELECT 1) on `url`", "nothing (read-only)"},
       {"smoke.tls", "checks the certificate of `host:port` is valid for `days` more days",
@@ -228,8 +232,7 @@ std::string DefaultRunTemplate(std::string_view source_url, std::string_view tar
     path = slash == std::string::npos || slash == 0 ? std::string(slash == 0 ? "/" : ".")
                                                     : path.substr(0, slash);
     target_check = fmt::format(
-        "{{id: target-reachable, type: check.disk, with: {{path: \"{}\", free: \"1GB\"}}}}",
-        path);
+        "{{id: target-reachable, type: check.disk, with: {{path: \"{}\", free: \"1GB\"}}}}", path);
   }
   return fmt::format(
       R"(# The migration journey (docs/workflow.md). Edit the URLs, commands and checks.
@@ -265,6 +268,7 @@ phases:
   - name: validate
     tasks:
       - {{id: verify, type: verify, with: {{from: "{0}", to: "{1}"}}}}
+      - {{id: baseline, type: validate.baseline, with: {{before: "inventories/source.json", after: "inventories/target.json", tolerance: "25%"}}}}
   - name: decommission
     approval: admin
     tasks:

@@ -44,9 +44,10 @@ TEST(RunSpecTest, TheDefaultTemplateFollowsTheMigrationJourney) {
   EXPECT_EQ(copy.retries, 3);
   EXPECT_EQ(copy.backoff_micros, 10'000'000);
   const std::vector<std::string> order = spec->ExecutionOrder();
-  ASSERT_EQ(order.size(), 10u);
+  ASSERT_EQ(order.size(), 11u);
   EXPECT_LT(Position(order, "source-reachable"), Position(order, "copy"));
   EXPECT_LT(Position(order, "copy"), Position(order, "verify"));
+  EXPECT_LT(Position(order, "verify"), Position(order, "baseline"));  // validate: both
   EXPECT_EQ(order.back(), "retire-source");
   // Every type the template uses is known; the ones ferry cannot run yet say so.
   EXPECT_FALSE(FindTaskType("decommission")->available);
