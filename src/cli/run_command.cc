@@ -63,7 +63,7 @@ Result<int> Validate(CommandContext& context, const RunFlags& flags) {
                                p.approval.empty() ? "" : " (approval: " + p.approval + ")");
     for (const workflow::TaskSpec& t : p.tasks) {
       const workflow::TaskType* type = workflow::FindTaskType(t.type);
-      context.out << fmt::format("    {:<24} {:<14}{}\n", t.id, t.type,
+      context.out << fmt::format("    {:<24} {:<18}{}\n", t.id, t.type,
                                  type->available ? "" : "  (not available yet: says so when run)");
     }
   }

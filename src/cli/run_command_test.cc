@@ -21,14 +21,14 @@ TEST_F(RunCommandTest, TheTemplateValidatesAsPrinted) {
   const std::string path = Write("run.yaml", t.out);
   testing::CliOutcome v = Run({"run", "validate", path});
   ASSERT_EQ(v.code, 0) << v.err;
-  EXPECT_THAT(v.out, HasSubstr("run `migration`, 8 phase(s), 10 task(s); valid"));
+  EXPECT_THAT(v.out, HasSubstr("run `migration`, 8 phase(s), 11 task(s); valid"));
   EXPECT_THAT(v.out, HasSubstr("replicate (approval: operator)"));
   EXPECT_THAT(v.out, HasSubstr("retire-source"));
   EXPECT_THAT(v.out, HasSubstr("not available yet"));
   testing::CliOutcome j = Run({"--json", "run", "validate", path});
   ASSERT_EQ(j.code, 0) << j.err;
   const Json doc = Json::parse(j.out);
-  EXPECT_EQ(doc["order"].size(), 10u);
+  EXPECT_EQ(doc["order"].size(), 11u);
   EXPECT_EQ(doc["order"].back(), "retire-source");
 }
 
