@@ -108,7 +108,7 @@ Result<int> Serve(CommandContext& context, const ServeFlags& flags) {
 }
 
 Result<int> CreateKey(CommandContext& context, const KeyFlags& flags) {
-  FERRY_ASSIGN_OR_RETURN(server::Role role, server::RoleFromText(flags.role));
+  FERRY_ASSIGN_OR_RETURN(server::Role role, server::ParseRole(flags.role));
   if (flags.expires_days < 0) {
     return Err(InvalidArgument("--expires-days {}: 0 (never) or more", flags.expires_days));
   }

@@ -442,8 +442,8 @@ ApiResponse Api::Handle(const ApiRequest& request) {
           403, "permission_denied",
           fmt::format("{} {} needs the {} role; {} holds {}; ask an admin for a key with that "
                       "role",
-                      request.method, route->path, RoleText(needed), call.principal.actor,
-                      RoleText(call.principal.role)),
+                      request.method, route->path, RoleName(needed), call.principal.actor,
+                      RoleName(call.principal.role)),
           request.path));
     }
   }
@@ -555,14 +555,14 @@ Result<ApiResponse> Api::OpenSession(Call& call) {
   FERRY_ASSIGN_OR_RETURN(NewSession session, auth_.OpenSession(key, options_.session_micros));
   return JsonResponse(200, Json{{"token", session.token},
                                 {"name", session.principal.name},
-                                {"role", RoleText(session.principal.role)},
+                                {"role", RoleName(session.principal.role)},
                                 {"expires_at", TimeJson(session.principal.expires_micros)}});
 }
 
 Result<ApiResponse> Api::WhoAmI(Call& call) {
   const Principal& p = call.principal;
   return JsonResponse(200, Json{{"name", p.name},
-                                {"role", RoleText(p.role)},
+                                {"role", RoleName(p.role)},
                                 {"actor", p.actor},
                                 {"key_id", p.key_id},
                                 {"session", p.session},
@@ -582,7 +582,7 @@ Result<ApiResponse> Api::CreateKey(Call& call) {
   FERRY_RETURN_IF_ERROR(CheckKeys(body, {"name", "role", "expires_in_days"}));
   FERRY_ASSIGN_OR_RETURN(std::string name, StringField(body, "name", true));
   FERRY_ASSIGN_OR_RETURN(std::string role_text, StringField(body, "role", true));
-  FERRY_ASSIGN_OR_RETURN(Role role, RoleFromText(role_text));
+  FERRY_ASSIGN_OR_RETURN(Role role, ParseRole(role_text));
   int64_t days = 90;
   if (auto it = body.find("expires_in_days"); it != body.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 3650) {

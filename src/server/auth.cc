@@ -58,22 +58,6 @@ Status CheckName(std::string_view name) {
 
 }  // namespace
 
-std::string_view RoleText(Role role) {
-  switch (role) {
-    case Role::kViewer: return "viewer";
-    case Role::kOperator: return "operator";
-    case Role::kAdmin: return "admin";
-  }
-  return "viewer";
-}
-
-Result<Role> RoleFromText(std::string_view text) {
-  if (text == "viewer") return Role::kViewer;
-  if (text == "operator") return Role::kOperator;
-  if (text == "admin") return Role::kAdmin;
-  return Err(InvalidArgument("role `{}`: expected admin, operator or viewer", text));
-}
-
 Result<TokenParts> ParseToken(std::string_view token) {
   TokenParts parts;
   if (token.starts_with(kApiKeyPrefix)) {
@@ -114,7 +98,7 @@ Result<NewApiKey> CreateApiKey(Store* store, std::string_view name, Role role,
   NewApiKey made;
   made.record = {.id = id,
                  .name = std::string(name),
-                 .role = std::string(RoleText(role)),
+                 .role = std::string(RoleName(role)),
                  .salt = salt,
                  .secret_hash = HashSecret(salt, secret),
                  .created_by = std::string(actor),
@@ -171,7 +155,7 @@ Result<Principal> Authenticator::Authenticate(std::string_view token) {
       return Err(Refused("the session has expired; sign in again"));
     }
     FERRY_ASSIGN_OR_RETURN(ApiKeyRecord key, KeyInForce(session->key_id, "the session's key"));
-    FERRY_ASSIGN_OR_RETURN(principal.role, RoleFromText(key.role));
+    FERRY_ASSIGN_OR_RETURN(principal.role, ParseRole(key.role));
     principal.actor = "console:" + key.name;
     principal.name = key.name;
     principal.key_id = key.id;
@@ -185,7 +169,7 @@ Result<Principal> Authenticator::Authenticate(std::string_view token) {
     if (!HashMatches(key.salt, key.secret_hash, parts.secret)) {
       return Err(Refused(fmt::format("the secret of API key id {} does not match", parts.id)));
     }
-    FERRY_ASSIGN_OR_RETURN(principal.role, RoleFromText(key.role));
+    FERRY_ASSIGN_OR_RETURN(principal.role, ParseRole(key.role));
     principal.actor = "key:" + key.name;
     principal.name = key.name;
     principal.key_id = key.id;

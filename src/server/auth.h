@@ -35,9 +35,8 @@ inline constexpr std::string_view kApiKeyPrefix = "fry_";
 inline constexpr std::string_view kSessionPrefix = "frs_";
 inline constexpr int64_t kSessionMicros = int64_t{12} * 3600 * 1'000'000;  // 12 h
 
-std::string_view RoleText(Role role);  // "viewer", "operator", "admin"
-// kInvalidArgument naming the roles for anything else.
-Result<Role> RoleFromText(std::string_view text);
+using workflow::ParseRole;
+using workflow::RoleName;
 
 // A token split into its parts. kUnauthenticated for anything that is not one (the message
 // says what shape is expected, never echoing the token).

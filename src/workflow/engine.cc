@@ -17,22 +17,6 @@
 
 namespace ferry::workflow {
 
-std::string_view RoleName(Role role) {
-  switch (role) {
-    case Role::kViewer: return "viewer";
-    case Role::kOperator: return "operator";
-    case Role::kAdmin: return "admin";
-  }
-  return "viewer";
-}
-
-Result<Role> ParseRole(std::string_view name) {
-  if (name == "viewer") return Role::kViewer;
-  if (name == "operator") return Role::kOperator;
-  if (name == "admin") return Role::kAdmin;
-  return Err(InvalidArgument("unknown role '{}': the roles are admin, operator and viewer", name));
-}
-
 TaskExecutor DefaultTaskExecutor() {
   return {.snapshot = SnapshotTask, .execute = ExecuteTask, .undo = UndoTask};
 }

@@ -42,12 +42,6 @@
 
 namespace ferry::workflow {
 
-// Who asks. Roles, from least to most: viewer (reads), operator (starts, pauses, resumes,
-// cancels, rolls back, approves), admin (everything, and manages API keys).
-enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2 };
-std::string_view RoleName(Role role);
-Result<Role> ParseRole(std::string_view name);
-
 struct Actor {
   std::string name;  // "cli:alice", "key:ci-deployer", "console:bob"
   Role role = Role::kViewer;

@@ -11,6 +11,22 @@
 
 namespace ferry::workflow {
 
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kViewer: return "viewer";
+    case Role::kOperator: return "operator";
+    case Role::kAdmin: return "admin";
+  }
+  return "viewer";
+}
+
+Result<Role> ParseRole(std::string_view name) {
+  if (name == "viewer") return Role::kViewer;
+  if (name == "operator") return Role::kOperator;
+  if (name == "admin") return Role::kAdmin;
+  return Err(InvalidArgument("role `{}`: expected admin, operator or viewer", name));
+}
+
 const std::vector<TaskType>& TaskTypes() {
   static const std::vector<TaskType> types = {
       {"check.connect", "opens the database at `url` and lists its tables", "nothing (read-only)"},
@@ -156,9 +172,10 @@ Result<RunSpec> ParseRunSpec(std::string_view text, std::string_view source, Env
     }
     phase.name = *phase_name;
     FERRY_ASSIGN_OR_RETURN(std::optional<std::string> approval, node.GetString("approval"));
-    if (approval && *approval != "admin" && *approval != "operator" && *approval != "viewer") {
-      return Err(node.Invalid(
-          "approval", fmt::format("role `{}`: expected admin, operator or viewer", *approval)));
+    if (approval) {
+      if (Result<Role> role = ParseRole(*approval); !role.has_value()) {
+        return Err(node.Invalid("approval", role.error().message()));
+      }
     }
     phase.approval = approval.value_or("");
     FERRY_ASSIGN_OR_RETURN(std::vector<ConfigNode> tasks, node.GetList("tasks"));

@@ -35,6 +35,13 @@
 
 namespace ferry::workflow {
 
+// Who asks. Roles, from least to most: viewer (reads), operator (starts, pauses, resumes,
+// cancels, rolls back, approves), admin (everything, and manages API keys).
+enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2 };
+std::string_view RoleName(Role role);
+// kInvalidArgument "role `X`: expected admin, operator or viewer" for anything else.
+Result<Role> ParseRole(std::string_view name);
+
 // What a task type does and how it is undone (a rollback runs the undos of completed tasks in
 // reverse order).
 struct TaskType {
