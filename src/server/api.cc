@@ -374,6 +374,18 @@ ApiResponse Api::Handle(const ApiRequest& request) {
   Call call{.request = request, .params = std::move(params)};
   // Credentials: required unless the route is public; a public route ignores them.
   if (route->access != Access::kPublic) {
+    // Missing or wrong credentials count against the address: guessing keys costs the guesser
+    // its rate.
+    auto limit_address = [&]() -> std::optional<ApiResponse> {
+      const int64_t wait = limiter_.Admit("addr:" + request.remote_address);
+      if (wait <= 0) return std::nullopt;
+      ApiResponse r = ErrorResponse(
+          429, "resource_exhausted",
+          fmt::format("too many requests from {}; retry after {} s", request.remote_address, wait),
+          request.path);
+      r.headers.emplace_back("Retry-After", std::to_string(wait));
+      return r;
+    };
     std::string_view header = request.authorization;
     std::string_view token;
     if (header.size() > 7 &&
@@ -382,15 +394,7 @@ ApiResponse Api::Handle(const ApiRequest& request) {
       while (token.starts_with(' ')) token.remove_prefix(1);
     }
     if (token.empty()) {
-      // Counted against the address: guessing keys costs the guesser its rate.
-      if (int64_t wait = limiter_.Admit("addr:" + request.remote_address); wait > 0) {
-        ApiResponse r = ErrorResponse(429, "resource_exhausted",
-                                      fmt::format("too many requests from {}; retry after {} s",
-                                                  request.remote_address, wait),
-                                      request.path);
-        r.headers.emplace_back("Retry-After", std::to_string(wait));
-        return finish(std::move(r));
-      }
+      if (std::optional<ApiResponse> limited = limit_address()) return finish(std::move(*limited));
       ApiResponse r = ErrorResponse(
           401, "unauthenticated",
           fmt::format("{} {} needs credentials: send `Authorization: Bearer fry_...` with an API "
@@ -403,14 +407,7 @@ ApiResponse Api::Handle(const ApiRequest& request) {
     }
     Result<Principal> principal = auth_.Authenticate(token);
     if (!principal.has_value()) {
-      if (int64_t wait = limiter_.Admit("addr:" + request.remote_address); wait > 0) {
-        ApiResponse r = ErrorResponse(429, "resource_exhausted",
-                                      fmt::format("too many requests from {}; retry after {} s",
-                                                  request.remote_address, wait),
-                                      request.path);
-        r.headers.emplace_back("Retry-After", std::to_string(wait));
-        return finish(std::move(r));
-      }
+      if (std::optional<ApiResponse> limited = limit_address()) return finish(std::move(*limited));
       ApiResponse r = FromStatus(principal.error(), request.path);
       if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ferry\"");
       return finish(std::move(r));
