@@ -13,18 +13,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class ApiStoreTest : public ::testing::TestWithParam<std::string> {
+class ApiStoreTest : public testing::StoreBackendTest {
  protected:
-  void SetUp() override {
-    auto location = testing::StoreLocation::Create(
-        GetParam(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    ASSERT_TRUE(location.has_value()) << location.error().ToString();
-    location_ = std::move(location).value();
-    auto store = Store::Open(location_->url());
-    ASSERT_TRUE(store.has_value()) << store.error().ToString();
-    store_ = std::move(store).value();
-  }
-
   static ApiKeyRecord Key(std::string id, std::string name, std::string role = "operator") {
     return {.id = std::move(id),
             .name = std::move(name),
@@ -42,9 +32,6 @@ class ApiStoreTest : public ::testing::TestWithParam<std::string> {
     for (const Event& e : *events) lines.push_back(e.kind + " by " + e.actor);
     return lines;
   }
-
-  std::unique_ptr<testing::StoreLocation> location_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(ApiStoreTest, KeysRoundTripWithTheirEvents) {

@@ -20,18 +20,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class StoreTest : public ::testing::TestWithParam<std::string> {
+class StoreTest : public testing::StoreBackendTest {
  protected:
-  void SetUp() override {
-    auto location = testing::StoreLocation::Create(
-        GetParam(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    ASSERT_TRUE(location.has_value()) << location.error().ToString();
-    location_ = std::move(location).value();
-    auto store = Store::Open(location_->url());
-    ASSERT_TRUE(store.has_value()) << store.error().ToString();
-    store_ = std::move(store).value();
-  }
-
   Task ClaimOne(std::string_view queue, std::string worker, int64_t lease_micros = 30'000'000) {
     auto tasks = store_->Claim(queue, {.worker = std::move(worker), .lease_micros = lease_micros});
     EXPECT_TRUE(tasks.has_value()) << tasks.error().ToString();
@@ -41,9 +31,6 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     }
     return tasks->front();
   }
-
-  std::unique_ptr<testing::StoreLocation> location_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(StoreTest, OpenAppliesEveryMigration) {

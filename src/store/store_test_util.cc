@@ -84,4 +84,14 @@ Result<std::unique_ptr<StoreLocation>> StoreLocation::Create(std::string_view ba
   return Err(InvalidArgument("unknown backend {}", backend));
 }
 
+void StoreBackendTest::SetUp() {
+  auto location = StoreLocation::Create(
+      GetParam(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  ASSERT_TRUE(location.has_value()) << location.error().ToString();
+  location_ = std::move(location).value();
+  auto store = Store::Open(location_->url());
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  store_ = std::move(store).value();
+}
+
 }  // namespace ferry::testing

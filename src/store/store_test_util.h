@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <gtest/gtest.h>
+
 #include "base/status.h"
 #include "store/store.h"
 
@@ -28,6 +30,16 @@ class StoreLocation {
   // Disables the append-only triggers of the event log, as an attacker with write access to
   // the database would.
   virtual Status DisableEventTriggers() = 0;
+};
+
+// A fixture with a fresh store of the backend its parameter names ("sqlite" or "postgresql"),
+// opened and migrated: instantiate with ::testing::Values("sqlite", "postgresql").
+class StoreBackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override;
+
+  std::unique_ptr<StoreLocation> location_;
+  std::unique_ptr<Store> store_;
 };
 
 }  // namespace ferry::testing

@@ -134,15 +134,11 @@ class ScriptedExecutor {
   std::map<std::string, std::pair<Json, Json>> undo_inputs_;
 };
 
-class EngineTest : public ::testing::TestWithParam<std::string> {
+class EngineTest : public testing::StoreBackendTest {
  protected:
   void SetUp() override {
-    auto location = testing::StoreLocation::Create(GetParam(), "engine");
-    if (!location.has_value()) GTEST_SKIP() << location.error().ToString();
-    location_ = std::move(*location);
-    auto store = Store::Open(location_->url());
-    ASSERT_TRUE(store.has_value()) << store.error().ToString();
-    store_ = std::move(*store);
+    testing::StoreBackendTest::SetUp();
+    if (HasFatalFailure()) return;
     work_dir_ = ::testing::TempDir() + "engine-" + GetParam() + "-" +
                 ::testing::UnitTest::GetInstance()->current_test_info()->name();
   }
@@ -178,8 +174,6 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     return n;
   }
 
-  std::unique_ptr<testing::StoreLocation> location_;
-  std::unique_ptr<Store> store_;
   std::string work_dir_;
   ScriptedExecutor executor_;
 };
