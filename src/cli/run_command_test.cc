@@ -46,5 +46,33 @@ TEST_F(RunCommandTest, ABadSpecIsRefusedByNameAndPosition) {
   EXPECT_THAT(missing.err, HasSubstr("none.yaml"));
 }
 
+// The durable commands refuse bad input before anything is recorded: a spec that does not
+// check starts no run, and an unknown run is named with the way to list runs.
+TEST_F(RunCommandTest, BadInputToTheRunCommandsIsRefusedAndRecordsNothing) {
+  const std::string store = "sqlite://" + dir_ + "/state.db";
+  const std::string cycle = Write("cycle.yaml",
+                                  "run: x\nphases:\n  - name: a\n    tasks:\n"
+                                  "      - {id: a1, type: command, depends_on: [a2]}\n"
+                                  "      - {id: a2, type: command, depends_on: [a1]}\n");
+  testing::CliOutcome bad = Run({"--store", store, "run", "start", cycle});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("dependency cycle a1 -> a2 -> a1"));
+  testing::CliOutcome missing = Run({"--store", store, "run", "start", dir_ + "/none.yaml"});
+  EXPECT_NE(missing.code, 0);
+  EXPECT_THAT(missing.err, HasSubstr("none.yaml"));
+  testing::CliOutcome listed = Run({"--store", store, "--json", "run", "list"});
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  EXPECT_TRUE(Json::parse(listed.out)["runs"].empty());
+
+  testing::CliOutcome unknown = Run({"--store", store, "run", "status", "run_nope"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("there is no run run_nope"));
+  EXPECT_THAT(unknown.err, HasSubstr("ferry run list"));
+  testing::CliOutcome approve =
+      Run({"--store", store, "run", "approve", "run_nope", "--phase", "cutover"});
+  EXPECT_EQ(approve.code, 2);
+  EXPECT_THAT(approve.err, HasSubstr("run_nope"));
+}
+
 }  // namespace
 }  // namespace ferry
