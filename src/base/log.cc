@@ -276,4 +276,10 @@ void Log(LogLevel level, std::string_view message, std::initializer_list<LogFiel
 
 LogSink SetLogSink(LogSink sink) { return Logger::Get().SetSink(std::move(sink)); }
 
+std::string FormatLogRecord(LogFormat format, LogLevel level, std::string_view message,
+                            std::initializer_list<LogField> fields) {
+  return format == LogFormat::kJson ? FormatJson(level, message, fields)
+                                    : FormatHuman(level, message, fields, /*color=*/false);
+}
+
 }  // namespace ferry

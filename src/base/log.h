@@ -89,6 +89,12 @@ using LogSink = std::function<void(std::string_view line)>;
 // logging lock.
 LogSink SetLogSink(LogSink sink);
 
+// One record as Log would format it, without colour and without the trailing newline, for a
+// log that is not this process's own (a child's log file, to which ferry adds a line).
+[[nodiscard]] std::string FormatLogRecord(LogFormat format, LogLevel level,
+                                          std::string_view message,
+                                          std::initializer_list<LogField> fields = {});
+
 }  // namespace ferry
 
 #endif  // FERRY_BASE_LOG_H_

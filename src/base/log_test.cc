@@ -241,6 +241,26 @@ TEST_F(LogTest, DefaultSinkWritesWholeLinesToStderr) {
   EXPECT_TRUE(lines_.empty());
 }
 
+TEST_F(LogTest, FormatLogRecordMatchesWhatLogWrites) {
+  // Formatted for another log, whatever this process's own settings (here human, coloured).
+  Configure(LogFormat::kJson);
+  LogInfo("attempt again", {{"attempt", 2}, {"api_key", "hunter2"}});
+  Configure(LogFormat::kHuman, LogLevel::kError, /*color=*/true);
+  const std::string json = FormatLogRecord(LogFormat::kJson, LogLevel::kInfo, "attempt again",
+                                           {{"attempt", 2}, {"api_key", "hunter2"}});
+  ASSERT_EQ(lines_.size(), 1u);
+  nlohmann::json logged = nlohmann::json::parse(lines_[0]);
+  nlohmann::json formatted = nlohmann::json::parse(json);
+  logged.erase("ts");
+  EXPECT_THAT(formatted["ts"].get<std::string>(), MatchesRegex(kTimestamp));
+  formatted.erase("ts");
+  EXPECT_EQ(formatted, logged);
+  EXPECT_EQ(formatted["api_key"], "***");
+  EXPECT_THAT(FormatLogRecord(LogFormat::kHuman, LogLevel::kWarn, "x", {{"n", 1}}),
+              MatchesRegex(std::string(kTimestamp) + " WARN  x n=1"));
+  EXPECT_TRUE(lines_.size() == 1u) << "formatting a record does not log it";
+}
+
 TEST(LogParseTest, LevelsAndFormats) {
   EXPECT_EQ(ParseLogLevel("debug").value(), LogLevel::kDebug);
   EXPECT_EQ(ParseLogLevel("INFO").value(), LogLevel::kInfo);

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -50,6 +51,7 @@
 #include <sqlite3.h>
 
 #include "base/config.h"
+#include "base/log.h"
 #include "base/url.h"
 #include "connect/connector.h"
 #include "store/store.h"
@@ -173,7 +175,12 @@ struct ChildSpec {
   std::vector<std::string> argv;                         // argv[0] is an absolute path
   std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
   std::string stdout_path;                               // created (truncated)
-  std::string stderr_path;  // the same path: both streams into one file
+  // The log, appended to: an attempt run again under the same number (after ferry stopped, its
+  // lease is given back without counting it; a resume starts counting again) keeps the lines of
+  // the one before, after which ferry writes a record saying so, in `log_format`. The same path
+  // as stdout_path: both streams into it.
+  std::string stderr_path;
+  LogFormat log_format = LogFormat::kHuman;
   // Gives the child a pipe in FERRY_PROGRESS_FD and hands each line it writes to this.
   std::function<void(std::string_view line)> on_progress_line;
   std::string what;  // "`run`", "ferry copy": for messages
@@ -209,8 +216,9 @@ class Fd {
   int fd_ = -1;
 };
 
-Result<Fd> OpenOutput(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+Result<Fd> OpenOutput(const std::string& path, bool append = false) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
   if (fd < 0) {
     return Err(Unavailable("cannot create {}: {}; check the run's work directory", path,
                            std::strerror(errno)));
@@ -247,10 +255,25 @@ bool SignalGroupAndWait(pid_t pid, int signal, int64_t grace_ms) {
 // child's group gets SIGTERM, then SIGKILL 300 ms later (a copy killed is resumed by its next
 // attempt; a command must tolerate it as it tolerates a crash).
 Result<ChildOutcome> RunChild(const TaskRun& run, const ChildSpec& spec) {
-  FERRY_ASSIGN_OR_RETURN(Fd out, OpenOutput(spec.stdout_path));
+  const bool one_file = spec.stderr_path == spec.stdout_path;
+  FERRY_ASSIGN_OR_RETURN(Fd out, OpenOutput(spec.stdout_path, /*append=*/one_file));
   Fd err;
-  if (spec.stderr_path != spec.stdout_path) {
-    FERRY_ASSIGN_OR_RETURN(err, OpenOutput(spec.stderr_path));
+  if (!one_file) {
+    FERRY_ASSIGN_OR_RETURN(err, OpenOutput(spec.stderr_path, /*append=*/true));
+  }
+  const int log_fd = one_file ? out.get() : err.get();
+  struct stat log_stat{};
+  if (::fstat(log_fd, &log_stat) == 0 && log_stat.st_size > 0) {
+    std::string note = FormatLogRecord(
+        spec.log_format, LogLevel::kWarn,
+        "ferry runs the task again; the lines above are from an earlier run of it (one "
+        "interrupted when ferry stopped, or one before a resume or a rollback)",
+        {{"task", run.spec->id}, {"attempt", run.attempt}});
+    note = "\n" + note + "\n";  // the interrupted attempt's last line may lack its newline
+    if (::write(log_fd, note.data(), note.size()) < 0) {
+      return Err(Unavailable("{}: cannot write to {}: {}; check the run's work directory", Who(run),
+                             spec.stderr_path, std::strerror(errno)));
+    }
   }
   Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   int progress[2] = {-1, -1};
@@ -1150,6 +1173,7 @@ Result<FerryRun> RunFerryChild(const TaskRun& run, const std::string& what,
                  .env = std::move(env),
                  .stdout_path = run.work_dir + "/" + out.out_name,
                  .stderr_path = out.log_path,
+                 .log_format = LogFormat::kJson,
                  .on_progress_line = std::move(on_progress_line),
                  .what = what};
   FERRY_ASSIGN_OR_RETURN(out.outcome, RunChild(run, spec));
@@ -1446,22 +1470,30 @@ std::set<std::string> UndoneCopyRuns(const TaskRun& run) {
   return ids;
 }
 
-// An earlier attempt whose copy run completed in the store, though the attempt did not report
-// it (ferry died after the copy finished): its result, from the copy run's record, rather than a
-// second copy (which would find the target's tables full). nullopt when there is none: the copy
-// command then continues the unfinished run, if any, from its committed chunks.
+// An earlier run of the task whose copy run completed in the store, though it did not report
+// it (ferry died after the copy finished, before the task's completion was recorded): its
+// result, from the copy run's record, rather than a second copy (which would find the target's
+// tables full). The copy runs are those the task's logs name, this attempt's included: after a
+// crash the attempt runs again under the same number, appending to the same log. Of those not
+// rolled back, the newest counts. nullopt when there is none: the copy command then continues
+// the unfinished run, if any, from its committed chunks.
 Result<std::optional<Json>> EarlierCompletedCopy(const TaskRun& run, const CopyParams& p) {
-  std::vector<std::string> ids = CopyRunIdsInLogs(run, run.attempt);
+  std::vector<std::string> ids = CopyRunIdsInLogs(run, run.attempt + 1);
   const std::set<std::string> undone = UndoneCopyRuns(run);
   std::erase_if(ids, [&](const std::string& id) { return undone.contains(id); });
   if (ids.empty()) return std::optional<Json>();
   Result<std::unique_ptr<Store>> store = Store::Open(run.store_url, {.env = EnvOf(run)});
   if (!store.has_value()) return Err(store.error().WithContext(Who(run)));
-  Result<RunRecord> record = (*store)->GetRun(ids.back());
-  if (!record.has_value()) {
-    if (record.error().code() == StatusCode::kNotFound) return std::optional<Json>();
-    return Err(record.error().WithContext(Who(run)));
+  std::optional<RunRecord> record;
+  for (const std::string& id : ids) {
+    Result<RunRecord> found = (*store)->GetRun(id);
+    if (!found.has_value()) {
+      if (found.error().code() == StatusCode::kNotFound) continue;  // it failed before it began
+      return Err(found.error().WithContext(Who(run)));
+    }
+    if (!record || found->created_micros >= record->created_micros) record = std::move(*found);
   }
+  if (!record) return std::optional<Json>();
   if (record->state == "differences") {
     return Err(
         DataLoss("{}: copy run {} (of an earlier attempt) loaded the rows, but its "
@@ -1515,10 +1547,8 @@ Result<Json> ExecuteCopy(const TaskRun& run) {
                            "engine a --store",
                            Who(run)));
   }
-  if (run.attempt > 1) {
-    FERRY_ASSIGN_OR_RETURN(std::optional<Json> earlier, EarlierCompletedCopy(run, p));
-    if (earlier) return *earlier;
-  }
+  FERRY_ASSIGN_OR_RETURN(std::optional<Json> earlier, EarlierCompletedCopy(run, p));
+  if (earlier) return *earlier;
   CopyProgress progress(run);
   FERRY_ASSIGN_OR_RETURN(
       FerryRun ran, RunFerryChild(run, "ferry copy", std::move(args),

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -652,6 +653,52 @@ TEST_F(CopyTest, CopiesWithProgressAndItsUndoLeavesTheTargetAsBefore) {
   Result<Json> partial = UndoTask(run, *snapshot, Json());
   ASSERT_TRUE(partial.has_value()) << partial.error().ToString();
   EXPECT_EQ(DumpSqlite(target_), before);
+}
+
+TEST_F(CopyTest, ACopyThatFinishedUnreportedIsTakenWhenItsAttemptRunsAgain) {
+  // ferry was SIGKILLed after the copy's own run had succeeded, before the task's completion
+  // was recorded. The engine gives the dead worker's lease back without counting the attempt,
+  // so the same attempt runs again: it takes the finished copy run's result instead of copying
+  // again into tables that are now full (which `--if-exists fail` refuses).
+  TaskRun run =
+      Run("copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}}, "copy-bank");
+  Result<Json> first = ExecuteTask(run);
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  const std::string log = work_ + "/copy-bank.attempt-1.log";
+  ASSERT_TRUE(std::filesystem::exists(log)) << log;
+  const std::string first_log = Env::Default()->ReadFile(log).value_or("");
+  ASSERT_NE(first_log.find((*first)["copy_run_id"].get<std::string>()), std::string::npos);
+
+  Result<Json> again = ExecuteTask(run);
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_EQ((*again)["copy_run_id"], (*first)["copy_run_id"]);
+  EXPECT_EQ((*again)["completed_by_earlier_attempt"], true);
+  EXPECT_EQ((*again)["rows"], 3500);
+  EXPECT_EQ((*again)["tables"], (*first)["tables"]);
+  EXPECT_EQ(Sqlite(target_, "SELECT count(*) FROM account")[0][0], "3000");
+
+  // The log kept the first run's lines. The next run of the attempt (here a copy that starts
+  // afresh, the earlier one rolled back) appends after a line of ferry's own saying so.
+  ASSERT_TRUE(UndoTask(run, Json::object(), *again).has_value());
+  Result<Json> fresh = ExecuteTask(run);
+  ASSERT_TRUE(fresh.has_value()) << fresh.error().ToString();
+  EXPECT_NE((*fresh)["copy_run_id"], (*first)["copy_run_id"]);
+  EXPECT_EQ((*fresh)["resumed"], false);
+  const std::string both = Env::Default()->ReadFile(log).value_or("");
+  ASSERT_TRUE(both.starts_with(first_log));
+  std::istringstream rest(both.substr(first_log.size()));
+  std::string line;
+  std::getline(rest, line);
+  if (line.empty()) std::getline(rest, line);
+  Result<Json> note = ParseJson(line, "the log");
+  ASSERT_TRUE(note.has_value()) << line;
+  EXPECT_EQ((*note)["level"], "warn");
+  EXPECT_EQ((*note)["task"], "copy-bank");
+  EXPECT_EQ((*note)["attempt"], 1);
+  EXPECT_NE((*note)["msg"].get<std::string>().find("lines above are from an earlier run"),
+            std::string::npos);
+  EXPECT_NE(both.find((*fresh)["copy_run_id"].get<std::string>(), first_log.size()),
+            std::string::npos);
 }
 
 TEST_F(CopyTest, AnInterruptedCopyResumesItsChunksOrIsRolledBack) {
