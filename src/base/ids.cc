@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <tuple>
 
@@ -117,7 +119,13 @@ bool WorkerProcessGone(std::string_view worker_id) {
   auto [end, ec] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
   if (ec != std::errc() || end != pid_text.data() + pid_text.size()) return false;
   if (pid <= 0 || pid == ::getpid()) return false;
-  return ::kill(pid, 0) != 0 && errno == ESRCH;
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  // A zombie (dead, its parent has not reaped it yet) does no more work either.
+  std::ifstream stat_file(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');  // the state follows the command name, which may hold ')'
+  return paren != std::string::npos && paren + 2 < stat.size() &&
+         (stat[paren + 2] == 'Z' || stat[paren + 2] == 'X');
 }
 
 }  // namespace ferry

@@ -26,8 +26,9 @@ std::string NewId(std::string_view prefix);
 std::string HostWorkerId();
 
 // Whether the worker named by a HostWorkerId() id ran on this host in a process that is gone
-// (killed, crashed, exited). False for other hosts, for this process, and for ids that are not
-// HostWorkerId()'s: only a supervisor on the worker's own host can know.
+// (killed, crashed, exited; a zombie not reaped yet counts as gone). False for other hosts, for
+// this process, and for ids that are not HostWorkerId()'s: only a supervisor on the worker's own
+// host can know.
 bool WorkerProcessGone(std::string_view worker_id);
 
 }  // namespace ferry

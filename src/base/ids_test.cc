@@ -1,5 +1,6 @@
 #include "base/ids.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -95,14 +96,24 @@ TEST(IdsTest, HostWorkerId) {
   EXPECT_NE(HostWorkerId(), id);
 }
 
-TEST(IdsTest, WorkerProcessGoneOnlyForAReapedProcessOfThisHost) {
+TEST(IdsTest, WorkerProcessGoneOnlyForADeadProcessOfThisHost) {
   char host[256] = {};
   ASSERT_EQ(::gethostname(host, sizeof(host) - 1), 0);
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
-  if (child == 0) ::_exit(0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const std::string worker = std::string(host) + ":" + std::to_string(child) + ":0badf00d";
+  EXPECT_FALSE(WorkerProcessGone(worker)) << "a live process";
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  // Dead but not reaped yet: a zombie, gone as a worker.
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_TRUE(WorkerProcessGone(worker)) << "a zombie";
   ASSERT_EQ(::waitpid(child, nullptr, 0), child);
-  EXPECT_TRUE(WorkerProcessGone(std::string(host) + ":" + std::to_string(child) + ":0badf00d"));
+  EXPECT_TRUE(WorkerProcessGone(worker)) << "reaped";
   EXPECT_FALSE(WorkerProcessGone(HostWorkerId()));                     // this process
   EXPECT_FALSE(WorkerProcessGone(std::string(host) + ":1:0badf00d"));  // init is alive
   EXPECT_FALSE(WorkerProcessGone("another-host:" + std::to_string(child) + ":0badf00d"));

@@ -446,26 +446,13 @@ class CopyRun {
 
   Status Load() {
     if (run_.state == "loaded" || run_.state == "built") return OkStatus();  // loaded already
-    // Leases of workers of this host whose process is gone (killed, crashed) are given back
-    // now rather than when they expire.
-    FERRY_ASSIGN_OR_RETURN(std::vector<Task> tasks, store_.ListTasks(queue()));
-    std::set<std::string> dead;
-    for (const Task& task : tasks) {
-      if (task.state == TaskState::kLeased && !dead.contains(task.lease_owner) &&
-          WorkerProcessGone(task.lease_owner)) {
-        dead.insert(task.lease_owner);
-      }
-    }
-    for (const std::string& owner : dead) {
-      FERRY_ASSIGN_OR_RETURN(int64_t released, store_.ReleaseLeases(queue(), owner));
-      LogInfo("released the chunks of a stopped worker", {{"worker", owner}, {"chunks", released}});
-    }
+    FERRY_RETURN_IF_ERROR(ReleaseChunksOfDeadWorkers());
     if (report_.resumed) {
       FERRY_ASSIGN_OR_RETURN(int64_t retried, store_.RetryFailed(queue()));
       if (retried > 0) LogInfo("retrying failed chunks", {{"chunks", retried}});
     }
     // What earlier attempts committed: rows for progress, and the markers the target holds.
-    FERRY_ASSIGN_OR_RETURN(tasks, store_.ListTasks(queue()));
+    FERRY_ASSIGN_OR_RETURN(std::vector<Task> tasks, store_.ListTasks(queue()));
     for (const Task& task : tasks) {
       if (task.state != TaskState::kDone) continue;
       FERRY_ASSIGN_OR_RETURN(ChunkSpec c, ParseChunkPayload(task.payload, plans_.size()));
@@ -670,6 +657,25 @@ class CopyRun {
     return stopping_;
   }
 
+  // Leases of workers of this host whose process is gone (killed, crashed) are given back now
+  // rather than when they expire: at the start, and again while only leased chunks are left
+  // (a killed copy may still have been exiting when this one started).
+  Status ReleaseChunksOfDeadWorkers() {
+    FERRY_ASSIGN_OR_RETURN(std::vector<Task> tasks, store_.ListTasks(queue()));
+    std::set<std::string> dead;
+    for (const Task& task : tasks) {
+      if (task.state == TaskState::kLeased && !dead.contains(task.lease_owner) &&
+          WorkerProcessGone(task.lease_owner)) {
+        dead.insert(task.lease_owner);
+      }
+    }
+    for (const std::string& owner : dead) {
+      FERRY_ASSIGN_OR_RETURN(int64_t released, store_.ReleaseLeases(queue(), owner));
+      LogInfo("released the chunks of a stopped worker", {{"worker", owner}, {"chunks", released}});
+    }
+    return OkStatus();
+  }
+
   void Work(const std::string& worker) {
     std::minstd_rand jitter(static_cast<unsigned>(std::hash<std::string>()(worker)));
     while (!stopping()) {
@@ -687,6 +693,19 @@ class CopyRun {
         }
         // Done, unless chunks are leased elsewhere (another process, or one being retried).
         if (stats->pending == 0 && stats->leased == 0) return;
+        if (stats->pending == 0) {
+          // Once a second (for all this copy's workers): are their holders still alive?
+          const int64_t now = env_->MonotonicMicros();
+          int64_t last = last_dead_check_micros_.load();
+          if (now - last >= 1'000'000 &&
+              last_dead_check_micros_.compare_exchange_strong(last, now)) {
+            Status released = ReleaseChunksOfDeadWorkers();
+            if (!released.ok()) {
+              Stop(released.WithContext("giving back the chunks of a stopped worker"));
+              return;
+            }
+          }
+        }
         env_->SleepForMicros(200'000);
         continue;
       }
@@ -955,6 +974,7 @@ class CopyRun {
   std::mutex mu_;  // guards the plans' progress, markers_, stop_error_, stopping_
   Status stop_error_;
   bool stopping_ = false;
+  std::atomic<int64_t> last_dead_check_micros_{0};
   std::mutex throttle_mu_;
   std::optional<Throttle> throttle_;
 };
