@@ -4,6 +4,7 @@
 // The real binary runs against a real PostgreSQL target with two workers and small chunks, and
 // is held to a modest --max-rate so that the kills land all across the run: while planning,
 // mid-chunk, between a chunk's commit and its record in the store, and while verifying.
+#include <signal.h>
 #include <stdlib.h>
 
 #include <chrono>
@@ -161,6 +162,77 @@ TEST_F(CopyKillTest, SurvivesTwentySigkillsAndVerifiesClean) {
   ASSERT_TRUE(verified.has_value()) << verified.error().ToString();
   EXPECT_TRUE(verified->success()) << ReadFile(verify_log);
   EXPECT_THAT(ReadFile(verify_log), HasSubstr("identical"));
+}
+
+// One copy's worker dies (SIGKILL, left a zombie: not reaped yet) while a second process of the
+// same run waits for the chunks it held. The second gives them back as soon as it sees the
+// holder gone (its log says so, naming the dead worker), rather than when their 30 s leases
+// expire, and finishes the run with every row once.
+TEST_F(CopyKillTest, ChunksOfAWorkerThatDiesWhileAnotherWaitsAreGivenBack) {
+  const std::string log_a = dir_ + "/a.log";
+  auto a = testing::Subprocess::Spawn(
+      {.argv = CopyCommand(""), .stdout_path = log_a, .stderr_path = log_a});
+  ASSERT_TRUE(a.has_value()) << a.error().ToString();
+  // Stopped (alive, its leases held) while it has a chunk leased and some done.
+  auto store = Store::Open(store_url());
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  std::string run_id;
+  bool holding = false;
+  for (int i = 0; i < 400 && !holding; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (run_id.empty()) {
+      std::smatch found;
+      const std::string text = ReadFile(log_a);
+      if (std::regex_search(text, found, std::regex("run=(copy-[0-9a-z]+)"))) run_id = found[1];
+      continue;
+    }
+    ASSERT_TRUE((*a)->Signal(SIGSTOP).ok());
+    auto stats = (*store)->GetQueueStats("copy:" + run_id);
+    ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
+    holding = stats->leased > 0 && stats->done >= 2;
+    if (!holding) {
+      ASSERT_TRUE((*a)->Signal(SIGCONT).ok());
+    }
+  }
+  ASSERT_TRUE(holding) << "the first copy never held a chunk with others done\n" << ReadFile(log_a);
+
+  // The second process continues the same run; A is alive, so at its start nothing is given
+  // back. Once it has claimed every other chunk, A dies.
+  const std::string log_b = dir_ + "/b.log";
+  std::vector<std::string> argv_b = {
+      FERRY_BINARY,          "--store", store_url(), "copy",   "--from",
+      "sqlite://" + source_, "--to",    url(),       "--jobs", "2",
+      "--chunk-rows",        "5000",    "--resume",  run_id};
+  auto b = testing::Subprocess::Spawn({.argv = argv_b, .stdout_path = log_b, .stderr_path = log_b});
+  ASSERT_TRUE(b.has_value()) << b.error().ToString();
+  for (int i = 0; i < 1200; ++i) {
+    auto stats = (*store)->GetQueueStats("copy:" + run_id);
+    ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
+    if (stats->pending == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const pid_t pid_a = (*a)->pid();
+  ASSERT_EQ(::kill(pid_a, SIGKILL), 0);  // not through Subprocess, which would reap it
+  auto done = (*b)->Wait(std::chrono::seconds(300));
+  ASSERT_TRUE(done.has_value()) << done.error().ToString();
+  ASSERT_TRUE(done->success()) << done->ToString() << "\n" << ReadFile(log_b);
+  auto killed = (*a)->Wait(std::chrono::seconds(10));
+  ASSERT_TRUE(killed.has_value()) << killed.error().ToString();
+  EXPECT_EQ(killed->signal, SIGKILL);
+
+  const std::string text_b = ReadFile(log_b);
+  std::smatch released;
+  ASSERT_TRUE(std::regex_search(
+      text_b, released,
+      std::regex("released the chunks of a stopped worker worker=[^ :]+:([0-9]+):")))
+      << text_b;
+  EXPECT_EQ(released[1], std::to_string(pid_a));
+  auto run = (*store)->GetRun(run_id);
+  ASSERT_TRUE(run.has_value()) << run.error().ToString();
+  EXPECT_EQ(run->state, "succeeded") << run->result;
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM audit").value_or(""), "20000");
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM ledger").value_or(""), "300000");
+  EXPECT_EQ(QueryValue("SELECT COUNT(*) FROM customer").value_or(""), "50000");
 }
 
 // A target disk that fills up mid-copy (here: a file-size limit on the process, which makes
