@@ -121,6 +121,7 @@ const STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img
 
 let server = null;
 let browser = null;
+let closing = false;  // set before the browser closes: requests still in flight are dropped
 let page = null;
 let serverLog = '';
 const problems = [];
@@ -190,8 +191,14 @@ phases:
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
   const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   await context.route((url) => !url.pathname.startsWith('/api/') && !url.pathname.startsWith('/health'), async (route) => {
-    const response = await route.fetch();
-    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': STRICT_CSP } });
+    try {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': STRICT_CSP } });
+    } catch (error) {
+      if (closing) return;
+      problems.push(`fetching ${route.request().url()}: ${error.message}`);
+      await route.abort().catch(() => {});
+    }
   });
   page = await context.newPage();
   page.setDefaultTimeout(30_000);
@@ -399,6 +406,7 @@ phases:
   console.error(`screenshots so far in ${shots} (the page at the failure: failure.png)`);
   process.exitCode = 1;
 } finally {
+  closing = true;
   await browser?.close().catch(() => {});
   if (server && server.exitCode === null) {
     server.kill('SIGTERM');
