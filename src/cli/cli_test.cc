@@ -369,13 +369,14 @@ TEST_F(CliTest, CopyBadFlagsAreUsageErrorsAndMoveNothing) {
 TEST(ProgressTest, DrawsABarOnATerminalAndLogsOtherwise) {
   std::ostringstream screen;
   ProgressReporter bar(screen, /*terminal=*/true);
-  bar.Update("invoice", 0, 1000);
+  bar.Update("invoice", 0, 1000, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  bar.Update("invoice", 500, 1000);
+  bar.Update("invoice", 500, 1000, 40 << 20);
   EXPECT_THAT(screen.str(), HasSubstr("invoice"));
   EXPECT_THAT(screen.str(), HasSubstr("500 rows of ~1000"));
   EXPECT_THAT(screen.str(), HasSubstr("############"));  // half of the 24-wide bar
   EXPECT_THAT(screen.str(), HasSubstr("rows/s"));
+  EXPECT_THAT(screen.str(), ::testing::ContainsRegex("[0-9.]+ MiB/s"));  // 40 MiB in < 1 s
   EXPECT_THAT(screen.str(), ::testing::ContainsRegex("ETA [0-9]+ s"));
   bar.Finish();
   EXPECT_THAT(screen.str(), ::testing::EndsWith("\r\033[K"));
@@ -384,12 +385,13 @@ TEST(ProgressTest, DrawsABarOnATerminalAndLogsOtherwise) {
   SetLogSink([&](std::string_view line) { lines.emplace_back(line); });
   std::ostringstream unused;
   ProgressReporter log(unused, /*terminal=*/false);
-  log.Update("invoice", 10, -1);
-  log.Update("invoice", 20, -1);  // within 5 s of the last line: not logged
+  log.Update("invoice", 10, -1, 700);
+  log.Update("invoice", 20, -1, 1400);  // within 5 s of the last line: not logged
   SetLogSink(nullptr);
   EXPECT_TRUE(unused.str().empty());
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_THAT(lines[0], HasSubstr("copying table=invoice rows=10"));
+  EXPECT_THAT(lines[0], HasSubstr(" bytes=700 "));
   EXPECT_THAT(lines[0], HasSubstr("eta=?"));
   // Two workers on two tables take turns: each table's first report is logged, the rest
   // wait out the interval, and each table's rate counts from its own start.
@@ -412,6 +414,10 @@ TEST(ProgressTest, DrawsABarOnATerminalAndLogsOtherwise) {
   EXPECT_THAT(screen2.str(), ::testing::ContainsRegex(" [1-9][0-9]* rows/s"));
   bars.Finish();
 
+  EXPECT_EQ(FormatBytes(512), "512 B");
+  EXPECT_EQ(FormatBytes(1536), "1.5 KiB");
+  EXPECT_EQ(FormatBytes(12.5 * (1 << 20)), "12.5 MiB");
+  EXPECT_EQ(FormatBytes(3.0 * (1LL << 40) * 1024), "3072.0 TiB");
   EXPECT_EQ(FormatDuration(3725), "1 h 02 min");
   EXPECT_EQ(FormatDuration(184), "3 min 04 s");
 }

@@ -165,9 +165,8 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
             {{"run", run_id}, {"store", store->location()}});
   };
   ProgressReporter progress(context.err, !context.json && isatty(STDERR_FILENO));
-  options.on_progress = [&](const std::string& table, int64_t rows, int64_t estimated) {
-    progress.Update(table, rows, estimated);
-  };
+  options.on_progress = [&](const std::string& table, int64_t rows, int64_t estimated,
+                            int64_t bytes) { progress.Update(table, rows, estimated, bytes); };
   Result<CopyReport> copied = Copy(*from, *target, options);
   if (export_copy != nullptr && !flags.no_verify && copied.has_value()) {
     // An export is not read back: the source is scanned again and compared with the checksums
@@ -198,6 +197,7 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
       }
       tables.push_back({{"table", t.table},
                         {"rows", t.rows},
+                        {"bytes", t.bytes},
                         {"seconds", t.seconds},
                         {"created", t.created},
                         {"chunks", t.chunks},

@@ -65,9 +65,8 @@ Result<int> RunDemo(CommandContext& context, const DemoFlags& flags) {
             .store = store.get(),
             // The bank is made anew each time: a demo never continues an earlier one.
             .fingerprint_extra = run_id,
-            .on_progress = [&](const std::string& table, int64_t rows, int64_t estimated) {
-              progress.Update(table, rows, estimated);
-            }});
+            .on_progress = [&](const std::string& table, int64_t rows, int64_t estimated,
+                               int64_t bytes) { progress.Update(table, rows, estimated, bytes); }});
   progress.Finish();
   FERRY_ASSIGN_OR_RETURN(CopyReport report, std::move(copied));
   const double copy_seconds = SecondsSince(start);

@@ -55,14 +55,27 @@ std::string FormatDuration(double seconds) {
   return fmt::format("{} h {:02} min", s / 3600, (s % 3600) / 60);
 }
 
-void ProgressReporter::Update(const std::string& table, int64_t done, int64_t total) {
+std::string FormatBytes(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  size_t unit = 0;
+  while (bytes >= 1024 && unit + 1 < std::size(kUnits)) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, kUnits[unit]);
+}
+
+void ProgressReporter::Update(const std::string& table, int64_t done, int64_t total,
+                              int64_t bytes) {
   const auto now = std::chrono::steady_clock::now();
   // Workers on several tables take turns here: each table keeps its own start, and its rate
   // counts the rows since this process first saw it (a resumed run starts part done).
-  auto [it, first] = tables_.try_emplace(table, TableProgress{.start = now, .first_done = done});
+  auto [it, first] = tables_.try_emplace(
+      table, TableProgress{.start = now, .first_done = done, .first_bytes = bytes});
   if (progress_fd_ >= 0) {
     it->second.done = done;
     it->second.total = total;
+    it->second.bytes = bytes;
     it->second.unsent = true;
     if (first || now - it->second.last_sent >= std::chrono::milliseconds(250)) {
       it->second.last_sent = now;
@@ -74,6 +87,8 @@ void ProgressReporter::Update(const std::string& table, int64_t done, int64_t to
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - it->second.start).count();
   const double rate = elapsed > 0 ? static_cast<double>(done - it->second.first_done) / elapsed : 0;
+  const double byte_rate =
+      elapsed > 0 ? static_cast<double>(bytes - it->second.first_bytes) / elapsed : 0;
   // An estimate can be low (rows inserted since it was taken): never show more than 99%.
   const bool known = total > 0;
   const double fraction = known ? std::min(0.99, static_cast<double>(done) / total) : 0;
@@ -85,24 +100,30 @@ void ProgressReporter::Update(const std::string& table, int64_t done, int64_t to
     LogInfo("copying", {{"table", table},
                         {"rows", done},
                         {"estimated_rows", total},
+                        {"bytes", bytes},
                         {"rows_per_second", rate},
+                        {"bytes_per_second", byte_rate},
                         {"eta", eta}});
     return;
   }
   constexpr int kWidth = 24;
   const int filled = static_cast<int>(fraction * kWidth);
-  out_ << fmt::format("\r  {:<16} [{}{}] {:>11} rows{}  {:>9.0f} rows/s  ETA {:<10}", table,
-                      std::string(static_cast<size_t>(filled), '#'),
+  out_ << fmt::format("\r  {:<16} [{}{}] {:>11} rows{}  {:>9.0f} rows/s  {:>10}/s  ETA {:<10}",
+                      table, std::string(static_cast<size_t>(filled), '#'),
                       std::string(static_cast<size_t>(kWidth - filled), '.'), done,
-                      known ? fmt::format(" of ~{}", total) : "", rate, eta)
+                      known ? fmt::format(" of ~{}", total) : "", rate, FormatBytes(byte_rate), eta)
        << std::flush;
   drawn_ = true;
 }
 
 void ProgressReporter::Send(const std::string& table, TableProgress& progress) {
   progress.unsent = false;
-  const std::string line =
-      Json{{"table", table}, {"done", progress.done}, {"total", progress.total}}.dump() + "\n";
+  const std::string line = Json{{"table", table},
+                                {"done", progress.done},
+                                {"total", progress.total},
+                                {"bytes", progress.bytes}}
+                               .dump() +
+                           "\n";
   // One write of a line under PIPE_BUF bytes is atomic on a pipe. The reader gone (its process
   // died, and this one is about to be killed by its parent-death signal) is not an error here.
   size_t written = 0;

@@ -5,8 +5,9 @@
 //
 // When the environment variable FERRY_PROGRESS_FD names an open file descriptor (a pipe from the
 // process that started this one: a migration run's `copy` task, src/workflow/executors.cc), each
-// table's progress is also written there as one JSON line, {"table":"t","done":N,"total":M}, at
-// most every 250 ms per table, and the last counts of every table on Finish().
+// table's progress is also written there as one JSON line,
+// {"table":"t","done":N,"total":M,"bytes":B}, at most every 250 ms per table, and the last
+// counts of every table on Finish().
 #ifndef FERRY_CLI_PROGRESS_H_
 #define FERRY_CLI_PROGRESS_H_
 
@@ -29,10 +30,10 @@ class ProgressReporter {
   ProgressReporter(const ProgressReporter&) = delete;
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
-  // `done` of `total` rows of `table` (total < 0: unknown). Cheap when called often: draws at
-  // most 10 times a second, logs at most every 5 seconds, writes to FERRY_PROGRESS_FD at most
-  // every 250 ms per table.
-  void Update(const std::string& table, int64_t done, int64_t total);
+  // `done` of `total` rows of `table` (total < 0: unknown), `bytes` of them so far. Cheap when
+  // called often: draws at most 10 times a second, logs at most every 5 seconds, writes to
+  // FERRY_PROGRESS_FD at most every 250 ms per table.
+  void Update(const std::string& table, int64_t done, int64_t total, int64_t bytes = 0);
   // Clears the line on a terminal; writes the last counts not yet written to FERRY_PROGRESS_FD.
   void Finish();
 
@@ -42,11 +43,13 @@ class ProgressReporter {
   struct TableProgress {
     std::chrono::steady_clock::time_point start;
     int64_t first_done = 0;
+    int64_t first_bytes = 0;
     // What FERRY_PROGRESS_FD has been told, and the counts it has not been told yet.
     std::chrono::steady_clock::time_point last_sent;
     bool unsent = false;
     int64_t done = 0;
     int64_t total = -1;
+    int64_t bytes = 0;
   };
   void Send(const std::string& table, TableProgress& progress);
 
@@ -59,6 +62,8 @@ class ProgressReporter {
 
 // "12 s", "3 min 04 s", "1 h 02 min".
 std::string FormatDuration(double seconds);
+// "512 B", "1.5 KiB", "12.3 MiB", "2.0 GiB" (binary multiples).
+std::string FormatBytes(double bytes);
 
 }  // namespace ferry
 

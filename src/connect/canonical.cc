@@ -244,6 +244,31 @@ std::string CanonicalRow(std::span<const Value> row) {
   return out;
 }
 
+size_t CanonicalSize(const Value& v) {
+  if (v.is_null()) return 1;
+  switch (v.kind()) {
+    case TypeKind::kBool: return 1 + 1;
+    case TypeKind::kDate: return 1 + sizeof(int32_t);
+    case TypeKind::kFloat64:
+    case TypeKind::kInt64:
+    case TypeKind::kTime:
+    case TypeKind::kTimestamp:
+    case TypeKind::kTimestampTz: return 1 + sizeof(int64_t);
+    case TypeKind::kUuid: return 1 + sizeof(UuidBytes);
+    case TypeKind::kDecimal:
+    case TypeKind::kText:
+    case TypeKind::kBytes:
+    case TypeKind::kJson: return 1 + sizeof(uint64_t) + v.str().size();
+  }
+  return 1;
+}
+
+size_t CanonicalRowSize(std::span<const Value> row) {
+  size_t size = 0;
+  for (const Value& v : row) size += CanonicalSize(v);
+  return size;
+}
+
 Result<Value> DecodeCanonical(std::string_view* in) {
   size_t consumed = 0;
   FERRY_ASSIGN_OR_RETURN(Value value, DecodeOne(*in, 0, &consumed));

@@ -65,6 +65,10 @@ inline constexpr int kCanonicalFormatVersion = 1;
 void AppendCanonical(const Value& v, std::string* out);
 // The encoding of a row: its values' encodings, concatenated.
 std::string CanonicalRow(std::span<const Value> row);
+// The size of v's encoding, and of a row's, without encoding it: the "bytes" a copy moves
+// (progress, --max-rate), cheap enough for every row.
+size_t CanonicalSize(const Value& v);
+size_t CanonicalRowSize(std::span<const Value> row);
 
 // Reads one value from the front of *in and advances *in past it. Strict: only canonical
 // encodings decode (a decimal with a trailing zero, a NaN with another payload, -0.0, invalid

@@ -220,6 +220,18 @@ TEST(CanonicalDecodeTest, RandomRowsRoundTrip) {
   }
 }
 
+TEST(CanonicalDecodeTest, SizesAreThoseOfTheEncodings) {
+  std::mt19937_64 random(31);
+  for (int i = 0; i < 5'000; ++i) {
+    std::vector<Value> row;
+    size_t columns = random() % 12;
+    for (size_t c = 0; c < columns; ++c) row.push_back(RandomValue(random));
+    ASSERT_EQ(CanonicalRowSize(row), CanonicalRow(row).size());
+    for (const Value& v : row) ASSERT_EQ(CanonicalSize(v), Encode(v).size()) << v.ToDisplay();
+  }
+  EXPECT_EQ(CanonicalRowSize({}), 0u);
+}
+
 TEST(CanonicalDecodeTest, ValueByValue) {
   std::vector<Value> row = {Value::Int64(1), Value(), Value::Text("x")};
   std::string encoded = CanonicalRow(row);

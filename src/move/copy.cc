@@ -46,6 +46,7 @@ struct TablePlan {
 
   // Progress and results, guarded by CopyRun::mu_.
   int64_t rows = 0;
+  int64_t bytes = 0;  // of the rows' canonical encoding (CanonicalRowSize)
   int64_t chunks = 0;
   int64_t chunks_done = 0;
   int64_t chunks_done_here = 0;  // by this process, whose digests are in `digest`
@@ -458,6 +459,7 @@ class CopyRun {
       FERRY_ASSIGN_OR_RETURN(ChunkSpec c, ParseChunkPayload(task.payload, plans_.size()));
       Result<Json> result = ParseJson(task.result, "chunk result");
       plans_[c.table].rows += result.has_value() ? result->value("rows", int64_t{0}) : 0;
+      plans_[c.table].bytes += result.has_value() ? result->value("bytes", int64_t{0}) : 0;
       ++plans_[c.table].chunks_done;
     }
     if (target_.supports_chunks()) {
@@ -768,6 +770,10 @@ class CopyRun {
     Counter& rows_copied = MetricsRegistry::Default().GetCounter(
         "ferry_rows_copied_total", "Rows written to copy targets (committed or not).",
         {{"table", plan.source.name}});
+    Counter& bytes_copied = MetricsRegistry::Default().GetCounter(
+        "ferry_bytes_copied_total",
+        "Bytes (of the rows' canonical encoding) written to copy targets (committed or not).",
+        {{"table", plan.source.name}});
     // The target's columns in the source's order, all of them: the batch goes as it is read.
     bool same_order = plan.order.size() == plan.source.columns.size();
     for (size_t i = 0; same_order && i < plan.order.size(); ++i) {
@@ -777,6 +783,7 @@ class CopyRun {
     // so neither the reader nor this loop allocates per row once they have warmed up.
     std::vector<Row> batch, reordered;
     int64_t rows = 0;
+    int64_t bytes = 0;
     int64_t last_heartbeat = env_->MonotonicMicros();
     for (;;) {
       FERRY_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
@@ -806,17 +813,17 @@ class CopyRun {
       FERRY_RETURN_IF_ERROR(writer->Write(projected).WithContext(
           fmt::format("table `{}`, chunk {}", plan.source.name, c.chunk)));
       const auto n = static_cast<int64_t>(projected.size());
+      int64_t batch_bytes = 0;
+      for (const Row& r : projected) batch_bytes += static_cast<int64_t>(CanonicalRowSize(r));
       rows += n;
+      bytes += batch_bytes;
       rows_copied.Increment(static_cast<double>(n));
+      bytes_copied.Increment(static_cast<double>(batch_bytes));
       if (throttle_.has_value()) {
-        int64_t bytes = 0;
-        if (options_.max_rate.limits_bytes()) {
-          for (const Row& r : projected) bytes += static_cast<int64_t>(CanonicalRow(r).size());
-        }
         std::lock_guard lock(throttle_mu_);
-        throttle_->Consume(n, bytes);
+        throttle_->Consume(n, batch_bytes);
       }
-      Progress(plan, n);
+      Progress(plan, n, batch_bytes);
       if (env_->MonotonicMicros() - last_heartbeat > options_.lease_micros / 3) {
         FERRY_RETURN_IF_ERROR(store_.Heartbeat(task, options_.lease_micros));
         last_heartbeat = env_->MonotonicMicros();
@@ -832,8 +839,8 @@ class CopyRun {
                              target_.CommittedChunks(report_.run_id));
       for (const ChunkMarker& m : markers) {
         if (m.chunk != c.chunk) continue;
-        Progress(plan, m.rows - rows);
-        const Json result = {{"rows", m.rows}, {"checksum", m.checksum}};
+        Progress(plan, m.rows - rows, 0);
+        const Json result = {{"rows", m.rows}, {"bytes", bytes}, {"checksum", m.checksum}};
         Status completed = store_.Complete(task, result.dump());
         std::lock_guard lock(mu_);
         ++plan.chunks_done;
@@ -841,7 +848,7 @@ class CopyRun {
       }
     }
     if (!committed.ok()) {
-      Progress(plan, -rows);
+      Progress(plan, -rows, -bytes);
       return committed.WithContext(
           fmt::format("table `{}`, chunk {} ({} rows; nothing of this chunk was committed)",
                       plan.source.name, c.chunk, rows));
@@ -855,7 +862,8 @@ class CopyRun {
     }
     const auto end = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(end - start).count();
-    const Json result = {{"rows", rows}, {"checksum", marker.checksum}, {"seconds", seconds}};
+    const Json result = {
+        {"rows", rows}, {"bytes", bytes}, {"checksum", marker.checksum}, {"seconds", seconds}};
     FERRY_RETURN_IF_ERROR(store_.Complete(task, result.dump()));
     std::lock_guard lock(mu_);
     ++plan.chunks_done;
@@ -871,11 +879,12 @@ class CopyRun {
     return OkStatus();
   }
 
-  void Progress(TablePlan& plan, int64_t rows) {
+  void Progress(TablePlan& plan, int64_t rows, int64_t bytes) {
     std::lock_guard lock(mu_);
     plan.rows += rows;
+    plan.bytes += bytes;
     if (options_.on_progress) {
-      options_.on_progress(plan.source.name, plan.rows, plan.source.estimated_rows);
+      options_.on_progress(plan.source.name, plan.rows, plan.source.estimated_rows, plan.bytes);
     }
   }
 
@@ -885,6 +894,7 @@ class CopyRun {
                        .mapping = plan.mapping,
                        .created = plan.created,
                        .rows = plan.rows,
+                       .bytes = plan.bytes,
                        .chunks = plan.chunks,
                        .indexes = plan.indexes,
                        .foreign_keys = plan.foreign_keys,
@@ -894,6 +904,7 @@ class CopyRun {
       }
       LogInfo("copied table", {{"table", copied.table},
                                {"rows", copied.rows},
+                               {"bytes", copied.bytes},
                                {"chunks", copied.chunks},
                                {"seconds", copied.seconds}});
       report_.tables.push_back(std::move(copied));
@@ -938,8 +949,11 @@ class CopyRun {
     Json result = saved_;
     Json tables = Json::array();
     for (const TableCopy& t : report_.tables) {
-      tables.push_back(
-          {{"name", t.table}, {"created", t.created}, {"chunks", t.chunks}, {"rows", t.rows}});
+      tables.push_back({{"name", t.table},
+                        {"created", t.created},
+                        {"chunks", t.chunks},
+                        {"rows", t.rows},
+                        {"bytes", t.bytes}});
     }
     result["tables"] = tables;
     const bool identical = !report_.verification.has_value() || report_.verification->identical();

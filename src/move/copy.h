@@ -63,9 +63,10 @@ struct CopyOptions {
   // Called once the run is known, before any row moves (to print its id).
   std::function<void(const std::string& run_id, bool resumed)> on_run;
   // Called after each batch with the table, the rows copied so far (all chunks, including
-  // those of earlier attempts), and the source's estimate of its rows (-1 when unknown). Calls
-  // are serialised.
-  std::function<void(const std::string& table, int64_t rows, int64_t estimated_rows)> on_progress;
+  // those of earlier attempts), the source's estimate of its rows (-1 when unknown), and the
+  // bytes copied so far (TableCopy::bytes). Calls are serialised.
+  std::function<void(const std::string& table, int64_t rows, int64_t estimated_rows, int64_t bytes)>
+      on_progress;
   // How long a worker's claim on a chunk lasts without a heartbeat; a crashed worker's chunks
   // on another host are taken over after this.
   int64_t lease_micros = 30'000'000;
@@ -80,6 +81,10 @@ struct TableCopy {
   TableMapping mapping;
   bool created = false;  // the target table was created by this run
   int64_t rows = 0;      // rows in the target from this run (all its attempts)
+  // The size of those rows' canonical encoding (connect/canonical.h), what --max-rate counts:
+  // the bytes moved, whatever either engine's storage makes of them. A chunk found in the
+  // target after a crash before the store heard of it counts its rows, not its bytes.
+  int64_t bytes = 0;
   int64_t chunks = 0;
   double seconds = 0;    // wall time of this process's loading, first chunk to last
   int indexes = 0;       // secondary indexes built after the load

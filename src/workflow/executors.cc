@@ -1300,24 +1300,39 @@ class CopyProgress {
     Result<Json> doc = ParseJson(line, "progress");
     if (!doc.has_value() || !doc->is_object() || !doc->contains("table")) return;
     const std::string table = doc->value("table", "");
-    tables_[table] = {doc->value("done", int64_t{0}), doc->value("total", int64_t{-1})};
+    tables_[table] = {.done = doc->value("done", int64_t{0}),
+                      .total = doc->value("total", int64_t{-1}),
+                      .bytes = doc->value("bytes", int64_t{0})};
     TaskProgress p;
     p.rows_total = 0;
     for (const auto& [name, counts] : tables_) {
-      p.rows_done += counts.first;
-      if (counts.second < 0 || p.rows_total < 0) {
+      p.rows_done += counts.done;
+      p.bytes_done += counts.bytes;
+      if (counts.total < 0 || p.rows_total < 0) {
         p.rows_total = -1;
       } else {
-        p.rows_total += counts.second;
+        p.rows_total += counts.total;
       }
+    }
+    // The bytes to come, estimated at the bytes per row so far (the rows' total is the
+    // source's estimate too).
+    if (p.rows_total > 0 && p.rows_done > 0 && p.bytes_done > 0) {
+      p.bytes_total = static_cast<int64_t>(
+          static_cast<double>(p.bytes_done) / static_cast<double>(p.rows_done) *
+          static_cast<double>(std::max(p.rows_total, p.rows_done)));
     }
     p.detail = table;
     run_.progress(p);
   }
 
  private:
+  struct Counts {
+    int64_t done = 0;
+    int64_t total = -1;
+    int64_t bytes = 0;
+  };
   const TaskRun& run_;
-  std::map<std::string, std::pair<int64_t, int64_t>> tables_;
+  std::map<std::string, Counts> tables_;
 };
 
 struct CopyParams {
@@ -1505,23 +1520,27 @@ Result<std::optional<Json>> EarlierCompletedCopy(const TaskRun& run, const CopyP
   Result<Json> saved = ParseJson(record->result, "copy run record");
   if (!saved.has_value()) return Err(saved.error().WithContext(Who(run)));
   int64_t rows = 0;
+  int64_t bytes = 0;
   Json tables = Json::array();
   std::vector<std::string> names;
   for (const Json& t : saved->value("tables", Json::array())) {
     rows += t.value("rows", int64_t{0});
+    bytes += t.value("bytes", int64_t{0});
     names.push_back(t.value("name", ""));
     tables.push_back({{"table", t.value("name", "")},
                       {"rows", t.value("rows", int64_t{0})},
+                      {"bytes", t.value("bytes", int64_t{0})},
                       {"created", t.value("created", false)}});
   }
   Json result = {{"copy_run_id", record->id},
                  {"resumed", true},
                  {"rows", rows},
+                 {"bytes", bytes},
                  {"tables", tables},
                  {"verified", saved->contains("identical")},
                  {"completed_by_earlier_attempt", true},
                  {"artifacts", Json::array()}};
-  if (std::optional<int64_t> bytes = TargetBytes(run, p.to, names)) result["bytes"] = *bytes;
+  if (std::optional<int64_t> size = TargetBytes(run, p.to, names)) result["target_bytes"] = *size;
   return std::optional<Json>(std::move(result));
 }
 
@@ -1564,13 +1583,16 @@ Result<Json> ExecuteCopy(const TaskRun& run) {
   }
   const Json& doc = *ran.document;
   int64_t rows = 0;
+  int64_t bytes = 0;
   Json tables = Json::array();
   std::vector<std::string> names;
   for (const Json& t : doc.value("tables", Json::array())) {
     rows += t.value("rows", int64_t{0});
+    bytes += t.value("bytes", int64_t{0});
     names.push_back(t.value("table", ""));
     tables.push_back({{"table", t.value("table", "")},
                       {"rows", t.value("rows", int64_t{0})},
+                      {"bytes", t.value("bytes", int64_t{0})},
                       {"created", t.value("created", false)}});
   }
   if (ran.outcome.exit_code == kExitCheckFailed) {
@@ -1591,18 +1613,17 @@ Result<Json> ExecuteCopy(const TaskRun& run) {
   TaskProgress done;
   done.rows_done = rows;
   done.rows_total = rows;
+  done.bytes_done = bytes;
+  done.bytes_total = bytes;
   done.detail = "copied";
   Json result = {{"copy_run_id", doc.value("run_id", "")},
                  {"resumed", doc.value("resumed", false)},
                  {"rows", rows},
+                 {"bytes", bytes},
                  {"tables", tables},
                  {"verified", doc.contains("verification")},
                  {"artifacts", Json::array({ran.out_name, ran.log_name})}};
-  if (std::optional<int64_t> bytes = TargetBytes(run, p.to, names)) {
-    result["bytes"] = *bytes;
-    done.bytes_done = *bytes;
-    done.bytes_total = *bytes;
-  }
+  if (std::optional<int64_t> size = TargetBytes(run, p.to, names)) result["target_bytes"] = *size;
   run.progress(done);
   return result;
 }
