@@ -270,10 +270,16 @@ phases:
   // Live progress: record the copy task's progress bar as it moves (the stream drives it).
   await page.evaluate(() => {
     window.__progressSeen = [];
+    window.__bytesSeen = [];
     const observer = new MutationObserver(() => {
       for (const p of document.querySelectorAll('progress[aria-label^="copy-bank"]')) {
         const v = Number(p.value);
-        if (v > 0 && v < 1 && !window.__progressSeen.includes(v)) window.__progressSeen.push(v);
+        if (v > 0 && v < 1 && !window.__progressSeen.includes(v)) {
+          window.__progressSeen.push(v);
+          // The bytes cell of the same row, part-way: "1.52 MiB / 9.8 MiB".
+          const bytes = p.closest('tr')?.querySelectorAll('td')[3]?.textContent ?? '';
+          if (/^[0-9.]+ (B|KiB|MiB|GiB) \/ [0-9.]+ (B|KiB|MiB|GiB)$/.test(bytes.trim())) window.__bytesSeen.push(bytes.trim());
+        }
       }
     });
     observer.observe(document.body, { subtree: true, childList: true, attributes: true });
@@ -285,7 +291,9 @@ phases:
   await shot('03-run-copying');
   await page.locator('.approval').waitFor({ timeout: 180_000 });
   const progressSeen = await page.evaluate(() => window.__progressSeen);
-  step(`at the approval gate; copy progress seen live: ${progressSeen.map((v) => `${Math.round(v * 100)}%`).join(', ')}`);
+  const bytesSeen = await page.evaluate(() => window.__bytesSeen);
+  step(`at the approval gate; copy progress seen live: ${progressSeen.map((v) => `${Math.round(v * 100)}%`).join(', ')}; bytes: ${bytesSeen.join(', ')}`);
+  check(bytesSeen.length > 0, 'the copy showed no bytes moved (of an estimated total) while it ran');
   const approvalText = await page.locator('.approval').innerText();
   check(approvalText.includes('cutover') && approvalText.includes('operator'), `the approval banner does not name the phase and role: ${approvalText}`);
   const copyRow = page.locator('tr', { has: page.locator('.task-id', { hasText: /^copy-bank$/ }) });
