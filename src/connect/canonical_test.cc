@@ -206,12 +206,18 @@ Value RandomValue(std::mt19937_64& random) {
   }
 }
 
+// 0 to 11 random values.
+std::vector<Value> RandomRow(std::mt19937_64& random) {
+  std::vector<Value> row;
+  size_t columns = random() % 12;
+  for (size_t c = 0; c < columns; ++c) row.push_back(RandomValue(random));
+  return row;
+}
+
 TEST(CanonicalDecodeTest, RandomRowsRoundTrip) {
   std::mt19937_64 random(23);
   for (int i = 0; i < 5'000; ++i) {
-    std::vector<Value> row;
-    size_t columns = random() % 12;
-    for (size_t c = 0; c < columns; ++c) row.push_back(RandomValue(random));
+    const std::vector<Value> row = RandomRow(random);
     std::string encoded = CanonicalRow(row);
     Result<std::vector<Value>> decoded = DecodeCanonicalRow(encoded);
     ASSERT_TRUE(decoded.has_value()) << decoded.error().ToString();
@@ -223,9 +229,7 @@ TEST(CanonicalDecodeTest, RandomRowsRoundTrip) {
 TEST(CanonicalDecodeTest, SizesAreThoseOfTheEncodings) {
   std::mt19937_64 random(31);
   for (int i = 0; i < 5'000; ++i) {
-    std::vector<Value> row;
-    size_t columns = random() % 12;
-    for (size_t c = 0; c < columns; ++c) row.push_back(RandomValue(random));
+    const std::vector<Value> row = RandomRow(random);
     ASSERT_EQ(CanonicalRowSize(row), CanonicalRow(row).size());
     for (const Value& v : row) ASSERT_EQ(CanonicalSize(v), Encode(v).size()) << v.ToDisplay();
   }
