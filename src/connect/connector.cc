@@ -106,6 +106,21 @@ Status Connector::ForgetChunks(std::string_view) {
   return Unimplemented("{}: {} targets keep no chunk markers", location(), engine());
 }
 
+namespace {
+
+Status NoSql(const Connector& c) {
+  return Unimplemented(
+      "{}: this {} connection reports no server version and runs no SQL; SQL runs on SQLite, "
+      "PostgreSQL and MySQL/MariaDB reached directly",
+      c.location(), c.engine());
+}
+
+}  // namespace
+
+Result<std::string> Connector::ServerVersion() { return Err(NoSql(*this)); }
+
+Result<TextRows> Connector::Query(std::string_view) { return Err(NoSql(*this)); }
+
 Result<SnapshotInfo> Connector::ExportSnapshot() {
   return SnapshotInfo{.note = fmt::format("{} sources are read as they are; keep them unchanged "
                                           "during the copy",

@@ -216,6 +216,9 @@ struct SnapshotInfo {
   std::string note;      // how consistency is obtained, or why it is not, for the run's record
 };
 
+// Rows as text, NULL as nullopt: the answer of Connector::Query.
+using TextRows = std::vector<std::vector<std::optional<std::string>>>;
+
 struct ConnectOptions {
   // SQLite: create the database file when it does not exist (a copy's target). Otherwise a
   // missing file is an error, so a mistyped source path is reported, not created.
@@ -298,6 +301,16 @@ class Connector {
       const TableInfo& /*table*/, const BucketProjection& /*projection*/, size_t /*batch_rows*/) {
     return std::optional<BucketChecksums>();
   }
+
+  // ---- SQL a person wrote (a migration run's smoke test or version check); not the hot path.
+  // The server's version as it reports it ("15.8 (Debian 15.8-1.pgdg120+1)",
+  // "10.11.6-MariaDB-0+deb12u1"; SQLite: the library's, "3.40.1"). Unimplemented for engines
+  // without one (files).
+  virtual Result<std::string> ServerVersion();
+  // Runs one statement and returns its rows as the engine prints them (none for a statement
+  // without rows). SQLite runs it on a read-only connection. FailedPrecondition naming the
+  // statement and the engine's message when it fails; Unimplemented for engines that run no SQL.
+  virtual Result<TextRows> Query(std::string_view sql);
 
  protected:
   Connector() = default;

@@ -164,24 +164,26 @@ Status Exec(MYSQL* conn, std::string_view sql, const std::string& url,
   return OkStatus();
 }
 
-// Runs one query and returns its rows, all in memory: for the catalogue's small answers.
-Result<std::vector<std::vector<std::optional<std::string>>>> Query(MYSQL* conn,
-                                                                   std::string_view sql,
-                                                                   const std::string& url,
-                                                                   const std::string& location) {
+// Runs one query and returns its rows, all in memory: for the catalogue's small answers and a
+// person's smoke test (a statement without rows returns none).
+Result<TextRows> QueryRows(MYSQL* conn, std::string_view sql, const std::string& url,
+                           const std::string& location) {
   if (mysql_real_query(conn, sql.data(), sql.size()) != 0) {
     if (ConnectionLost(conn)) {
       return Err(Unavailable("{}: lost the connection ({}); check the server and retry", location,
                              ErrorOf(conn, url)));
     }
-    return Err(Internal("{}: query failed: {}", location, ErrorOf(conn, url)));
+    return Err(FailedPrecondition("{}: `{}` failed: {}", location, sql.substr(0, 200),
+                                  ErrorOf(conn, url)));
   }
   ResultHandle res(mysql_store_result(conn), &mysql_free_result);
+  TextRows rows;
   if (res == nullptr) {
-    return Err(Internal("{}: query returned no result: {}", location, ErrorOf(conn, url)));
+    if (mysql_field_count(conn) == 0) return rows;
+    return Err(Unavailable("{}: `{}` returned no result: {}", location, sql.substr(0, 200),
+                           ErrorOf(conn, url)));
   }
   const unsigned columns = mysql_num_fields(res.get());
-  std::vector<std::vector<std::optional<std::string>>> rows;
   while (MYSQL_ROW row = mysql_fetch_row(res.get())) {
     const unsigned long* lengths = mysql_fetch_lengths(res.get());
     std::vector<std::optional<std::string>>& out = rows.emplace_back();
@@ -489,7 +491,7 @@ class MysqlWriter final : public RowWriter {
     if (mysql_warning_count(conn_.get()) > 0) {
       std::string warnings;
       Result<std::vector<std::vector<std::optional<std::string>>>> shown =
-          Query(conn_.get(), "SHOW WARNINGS LIMIT 3", url_, location_);
+          QueryRows(conn_.get(), "SHOW WARNINGS LIMIT 3", url_, location_);
       if (shown.has_value()) {
         for (const auto& w : *shown) {
           if (w.size() >= 3 && w[2].has_value()) {
@@ -591,10 +593,11 @@ class MysqlConnector final : public Connector {
   Result<std::vector<std::string>> ListTables() override {
     std::lock_guard lock(mu_);
     FERRY_ASSIGN_OR_RETURN(
-        auto rows, Query(catalogue_.get(),
-                         "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-                         "DATABASE() AND table_type = 'BASE TABLE'",
-                         url_, location_));
+        auto rows,
+        QueryRows(catalogue_.get(),
+                  "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                  "DATABASE() AND table_type = 'BASE TABLE'",
+                  url_, location_));
     std::vector<std::string> names;
     for (const auto& row : rows) {
       if (row[0].has_value() && !row[0]->starts_with("ferry_")) names.push_back(*row[0]);
@@ -614,12 +617,12 @@ class MysqlConnector final : public Connector {
     // column; the check is the only trace of the declared type.
     FERRY_ASSIGN_OR_RETURN(
         auto checks,
-        Query(catalogue_.get(),
-              fmt::format("SELECT constraint_name, check_clause FROM "
-                          "information_schema.check_constraints WHERE constraint_schema = "
-                          "DATABASE() AND table_name = {}",
-                          relation),
-              url_, location_));
+        QueryRows(catalogue_.get(),
+                  fmt::format("SELECT constraint_name, check_clause FROM "
+                              "information_schema.check_constraints WHERE constraint_schema = "
+                              "DATABASE() AND table_name = {}",
+                              relation),
+                  url_, location_));
     std::map<std::string, bool> json_columns;
     for (const auto& check : checks) {
       if (check[0].has_value() && check[1].has_value() &&
@@ -631,13 +634,14 @@ class MysqlConnector final : public Connector {
     }
     FERRY_ASSIGN_OR_RETURN(
         auto columns,
-        Query(catalogue_.get(),
-              fmt::format("SELECT column_name, column_type, data_type, is_nullable, "
-                          "numeric_precision, numeric_scale, character_maximum_length, extra FROM "
-                          "information_schema.columns WHERE table_schema = DATABASE() AND "
-                          "table_name = {} ORDER BY ordinal_position",
-                          relation),
-              url_, location_));
+        QueryRows(
+            catalogue_.get(),
+            fmt::format("SELECT column_name, column_type, data_type, is_nullable, "
+                        "numeric_precision, numeric_scale, character_maximum_length, extra FROM "
+                        "information_schema.columns WHERE table_schema = DATABASE() AND "
+                        "table_name = {} ORDER BY ordinal_position",
+                        relation),
+            url_, location_));
     for (const auto& row : columns) {
       ColumnInfo column;
       column.name = row[0].value_or("");
@@ -661,22 +665,22 @@ class MysqlConnector final : public Connector {
     }
     FERRY_ASSIGN_OR_RETURN(
         auto key,
-        Query(catalogue_.get(),
-              fmt::format("SELECT column_name FROM information_schema.key_column_usage WHERE "
-                          "table_schema = DATABASE() AND table_name = {} AND constraint_name = "
-                          "'PRIMARY' ORDER BY ordinal_position",
-                          relation),
-              url_, location_));
+        QueryRows(catalogue_.get(),
+                  fmt::format("SELECT column_name FROM information_schema.key_column_usage WHERE "
+                              "table_schema = DATABASE() AND table_name = {} AND constraint_name = "
+                              "'PRIMARY' ORDER BY ordinal_position",
+                              relation),
+                  url_, location_));
     for (const auto& row : key) table.primary_key.push_back(row[0].value_or(""));
     FERRY_ASSIGN_OR_RETURN(
         auto indexes,
-        Query(catalogue_.get(),
-              fmt::format("SELECT index_name, non_unique, column_name, sub_part FROM "
-                          "information_schema.statistics WHERE table_schema = DATABASE() AND "
-                          "table_name = {} AND index_name <> 'PRIMARY' ORDER BY index_name, "
-                          "seq_in_index",
-                          relation),
-              url_, location_));
+        QueryRows(catalogue_.get(),
+                  fmt::format("SELECT index_name, non_unique, column_name, sub_part FROM "
+                              "information_schema.statistics WHERE table_schema = DATABASE() AND "
+                              "table_name = {} AND index_name <> 'PRIMARY' ORDER BY index_name, "
+                              "seq_in_index",
+                              relation),
+                  url_, location_));
     std::map<std::string, IndexInfo> by_name;
     std::map<std::string, bool> partial;
     for (const auto& row : indexes) {
@@ -697,18 +701,18 @@ class MysqlConnector final : public Connector {
     }
     FERRY_ASSIGN_OR_RETURN(
         auto fks,
-        Query(catalogue_.get(),
-              fmt::format("SELECT k.constraint_name, k.column_name, k.referenced_table_name, "
-                          "k.referenced_column_name, r.delete_rule, r.update_rule FROM "
-                          "information_schema.key_column_usage k JOIN "
-                          "information_schema.referential_constraints r ON "
-                          "r.constraint_schema = k.constraint_schema AND r.constraint_name = "
-                          "k.constraint_name AND r.table_name = k.table_name WHERE "
-                          "k.table_schema = DATABASE() AND k.table_name = {} AND "
-                          "k.referenced_table_name IS NOT NULL ORDER BY k.constraint_name, "
-                          "k.ordinal_position",
-                          relation),
-              url_, location_));
+        QueryRows(catalogue_.get(),
+                  fmt::format("SELECT k.constraint_name, k.column_name, k.referenced_table_name, "
+                              "k.referenced_column_name, r.delete_rule, r.update_rule FROM "
+                              "information_schema.key_column_usage k JOIN "
+                              "information_schema.referential_constraints r ON "
+                              "r.constraint_schema = k.constraint_schema AND r.constraint_name = "
+                              "k.constraint_name AND r.table_name = k.table_name WHERE "
+                              "k.table_schema = DATABASE() AND k.table_name = {} AND "
+                              "k.referenced_table_name IS NOT NULL ORDER BY k.constraint_name, "
+                              "k.ordinal_position",
+                              relation),
+                  url_, location_));
     auto rule = [](const std::optional<std::string>& r) {
       return r.value_or("") == "NO ACTION" ? std::string() : r.value_or("");
     };
@@ -725,11 +729,12 @@ class MysqlConnector final : public Connector {
     }
     FERRY_ASSIGN_OR_RETURN(
         auto estimate,
-        Query(catalogue_.get(),
-              fmt::format("SELECT table_rows FROM information_schema.tables WHERE table_schema = "
-                          "DATABASE() AND table_name = {}",
-                          relation),
-              url_, location_));
+        QueryRows(
+            catalogue_.get(),
+            fmt::format("SELECT table_rows FROM information_schema.tables WHERE table_schema = "
+                        "DATABASE() AND table_name = {}",
+                        relation),
+            url_, location_));
     if (estimate.size() == 1 && estimate[0][0].has_value()) {
       const std::string& text = *estimate[0][0];
       std::from_chars(text.data(), text.data() + text.size(), table.estimated_rows);
@@ -813,10 +818,11 @@ class MysqlConnector final : public Connector {
   Result<std::optional<KeyBounds>> GetKeyBounds(const TableInfo& table,
                                                 std::string_view column) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(auto rows, Query(catalogue_.get(),
-                                            fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}",
-                                                        QuoteName(column), QuoteName(table.name)),
-                                            url_, location_));
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, QueryRows(catalogue_.get(),
+                             fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}", QuoteName(column),
+                                         QuoteName(table.name)),
+                             url_, location_));
     if (rows.size() != 1 || !rows[0][0].has_value() || !rows[0][1].has_value()) {
       return std::optional<KeyBounds>();
     }
@@ -839,8 +845,8 @@ class MysqlConnector final : public Connector {
 
   Result<std::vector<ChunkMarker>> CommittedChunks(std::string_view run_id) override {
     std::lock_guard lock(mu_);
-    FERRY_ASSIGN_OR_RETURN(auto rows,
-                           Query(catalogue_.get(), SelectChunkMarkersSql(run_id), url_, location_));
+    FERRY_ASSIGN_OR_RETURN(
+        auto rows, QueryRows(catalogue_.get(), SelectChunkMarkersSql(run_id), url_, location_));
     std::vector<ChunkMarker> markers;
     for (const auto& row : rows) {
       ChunkMarker marker{.run_id = std::string(run_id), .checksum = row[2].value_or("")};
@@ -857,7 +863,8 @@ class MysqlConnector final : public Connector {
     std::lock_guard lock(mu_);
     FERRY_RETURN_IF_ERROR(Exec(catalogue_.get(), DeleteChunkMarkersSql(run_id), url_, location_));
     FERRY_ASSIGN_OR_RETURN(
-        auto left, Query(catalogue_.get(), "SELECT COUNT(*) FROM ferry_chunks", url_, location_));
+        auto left,
+        QueryRows(catalogue_.get(), "SELECT COUNT(*) FROM ferry_chunks", url_, location_));
     if (left.size() == 1 && left[0][0] == "0") {
       return Exec(catalogue_.get(), "DROP TABLE ferry_chunks", url_, location_);
     }
@@ -868,6 +875,16 @@ class MysqlConnector final : public Connector {
   // that matches the snapshot exactly; MySQL the position at that moment). Readers cannot share
   // one snapshot between sessions without FLUSH TABLES WITH READ LOCK, which ferry does not
   // take on a production source: each chunk reads its own consistent snapshot.
+  Result<std::string> ServerVersion() override {
+    std::lock_guard lock(mu_);
+    return std::string(mysql_get_server_info(catalogue_.get()));
+  }
+
+  Result<TextRows> Query(std::string_view sql) override {
+    std::lock_guard lock(mu_);
+    return QueryRows(catalogue_.get(), sql, url_, location_);
+  }
+
   Result<SnapshotInfo> ExportSnapshot() override {
     std::lock_guard lock(mu_);
     SnapshotInfo info{.note =
@@ -875,8 +892,9 @@ class MysqlConnector final : public Connector {
                           "position is where the copy started"};
     FERRY_RETURN_IF_ERROR(
         Exec(catalogue_.get(), "START TRANSACTION WITH CONSISTENT SNAPSHOT", url_, location_));
-    auto status = Query(catalogue_.get(), "SHOW STATUS LIKE 'binlog_snapshot_%'", url_, location_);
-    auto gtid = Query(catalogue_.get(), "SELECT @@GLOBAL.gtid_binlog_pos", url_, location_);
+    auto status =
+        QueryRows(catalogue_.get(), "SHOW STATUS LIKE 'binlog_snapshot_%'", url_, location_);
+    auto gtid = QueryRows(catalogue_.get(), "SELECT @@GLOBAL.gtid_binlog_pos", url_, location_);
     FERRY_RETURN_IF_ERROR(Exec(catalogue_.get(), "COMMIT", url_, location_));
     std::string file, position;
     if (status.has_value()) {

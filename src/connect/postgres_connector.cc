@@ -772,6 +772,41 @@ class PostgresConnector final : public Connector {
   // pg_export_snapshot in a repeatable-read transaction kept open on a connection of its own:
   // every chunk's reader imports it, so all of them see the source as of one instant. The
   // position is the WAL insert location at that instant (on a standby, the last replayed).
+  Result<std::string> ServerVersion() override {
+    std::lock_guard lock(mu_);
+    const char* version = PQparameterStatus(catalogue_.get(), "server_version");
+    if (version == nullptr)
+      return Err(Internal("{}: the server did not say its version", location_));
+    return std::string(version);
+  }
+
+  Result<TextRows> Query(std::string_view sql) override {
+    std::lock_guard lock(mu_);
+    ResultHandle res(PQexec(catalogue_.get(), std::string(sql).c_str()), &PQclear);
+    const ExecStatusType status = PQresultStatus(res.get());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      if (PQstatus(catalogue_.get()) != CONNECTION_OK) {
+        return Err(Unavailable("{}: lost the connection ({}); check the server and retry",
+                               location_, Trimmed(PQerrorMessage(catalogue_.get()))));
+      }
+      return Err(FailedPrecondition("{}: `{}` failed: {}", location_, sql,
+                                    Trimmed(PQresultErrorMessage(res.get()))));
+    }
+    TextRows rows;
+    for (int r = 0; r < PQntuples(res.get()); ++r) {
+      std::vector<std::optional<std::string>>& row = rows.emplace_back();
+      for (int c = 0; c < PQnfields(res.get()); ++c) {
+        if (PQgetisnull(res.get(), r, c)) {
+          row.emplace_back();
+        } else {
+          row.emplace_back(std::string(PQgetvalue(res.get(), r, c),
+                                       static_cast<size_t>(PQgetlength(res.get(), r, c))));
+        }
+      }
+    }
+    return rows;
+  }
+
   Result<SnapshotInfo> ExportSnapshot() override {
     FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
     FERRY_ASSIGN_OR_RETURN(

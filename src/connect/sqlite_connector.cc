@@ -662,6 +662,40 @@ class SqliteConnector final : public Connector {
   // SQLite cannot share one snapshot between connections (this build lacks
   // sqlite3_snapshot_open), and a read lock held for the whole copy would stall writers and,
   // through SQLite's pending lock, the copy's own readers.
+  Result<std::string> ServerVersion() override { return std::string(sqlite3_libversion()); }
+
+  // On the catalogue's connection, which is read-only: a smoke test cannot change the file.
+  Result<TextRows> Query(std::string_view sql) override {
+    std::lock_guard lock(mu_);
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(catalogue_.get(), sql.data(), static_cast<int>(sql.size()), &raw,
+                           nullptr) != SQLITE_OK) {
+      return Err(FailedPrecondition("{}: `{}` does not run: {}", location_, sql,
+                                    sqlite3_errmsg(catalogue_.get())));
+    }
+    Statement stmt(raw, &sqlite3_finalize);
+    TextRows rows;
+    for (;;) {
+      const int step = sqlite3_step(raw);
+      if (step == SQLITE_DONE) break;
+      if (step != SQLITE_ROW) {
+        return Err(FailedPrecondition("{}: `{}` failed: {}", location_, sql,
+                                      sqlite3_errmsg(catalogue_.get())));
+      }
+      std::vector<std::optional<std::string>>& row = rows.emplace_back();
+      for (int c = 0; c < sqlite3_column_count(raw); ++c) {
+        const unsigned char* text = sqlite3_column_text(raw, c);
+        if (text == nullptr) {
+          row.emplace_back();
+        } else {
+          row.emplace_back(std::string(reinterpret_cast<const char*>(text),
+                                       static_cast<size_t>(sqlite3_column_bytes(raw, c))));
+        }
+      }
+    }
+    return rows;
+  }
+
   Result<SnapshotInfo> ExportSnapshot() override {
     return SnapshotInfo{.note =
                             "SQLite: each chunk reads the latest commit; keep writers away "

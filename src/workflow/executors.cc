@@ -1,8 +1,8 @@
 // The task types of docs/workflow.md ("Task types"): what one attempt of each does, and its undo.
 //
 // Three kinds of work:
-// - checks and smoke tests run in this process and only read (a connector, libpq or SQLite for
-//   SQL, statvfs, getaddrinfo, TCP connects, an HTTP client, a TLS handshake);
+// - checks and smoke tests run in this process (a connector, for SQL too, statvfs, getaddrinfo,
+//   TCP connects, an HTTP client, a TLS handshake); all but a smoke test's own SQL only read;
 // - `command` and `cutover` run a configured shell command as a child process;
 // - `iac.write`, `copy` and `verify` run the ferry binary itself as a child process, so that a
 //   copy keeps its own store-backed run (resumed chunk by chunk after a crash) and a crash of the
@@ -44,11 +44,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <libpq-fe.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <sqlite3.h>
 
 #include "base/config.h"
 #include "base/log.h"
@@ -517,110 +515,29 @@ Result<Json> UndoCommand(const TaskRun& run) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SQL on a database by URL, for the checks and smoke tests that need more than a connector:
-// SQLite (the file must exist; opened read-only) and PostgreSQL (libpq, 10 s connect timeout).
+// SQL on a database by URL, for the checks and smoke tests that need more than a table list:
+// through its connector (SQLite read-only, PostgreSQL, MySQL/MariaDB), connecting within 10 s.
 
-using SqlRows = std::vector<std::vector<std::optional<std::string>>>;
+Result<std::unique_ptr<Connector>> OpenDatabase(const TaskRun& run, const std::string& url,
+                                                std::string_view way_out);
 
 struct SqlAnswer {
-  SqlRows rows;
-  std::string server_version;  // "15.8", "3.40.1"
+  TextRows rows;
+  std::string server_version;  // "15.8", "10.11.6-MariaDB", "3.40.1"
   std::string engine;
 };
 
 Result<SqlAnswer> RunSql(const TaskRun& run, const std::string& url, const std::string& sql) {
-  const std::string location = RedactUrl(url);
-  SqlAnswer answer;
-  if (url.starts_with("sqlite://")) {
-    answer.engine = "sqlite";
-    const std::string path = url.substr(9);
-    if (path.empty() || !EnvOf(run)->FileExists(path)) {
-      return Err(NotFound("{}: {}: no such database file; check the path (sqlite:///abs/path.db)",
-                          Who(run), location));
-    }
-    sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-    std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db(raw, &sqlite3_close_v2);
-    if (rc != SQLITE_OK) {
-      return Err(Unavailable("{}: {}: cannot open: {}", Who(run), location,
-                             raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-    }
-    sqlite3_busy_timeout(raw, 5000);
-    answer.server_version = sqlite3_libversion();
-    if (sql.empty()) return answer;
-    sqlite3_stmt* stmt_raw = nullptr;
-    if (sqlite3_prepare_v2(raw, sql.c_str(), -1, &stmt_raw, nullptr) != SQLITE_OK) {
-      return Err(InvalidArgument("{}: {}: `{}` does not run: {}; fix `sql`", Who(run), location,
-                                 sql, sqlite3_errmsg(raw)));
-    }
-    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(stmt_raw, &sqlite3_finalize);
-    for (;;) {
-      const int step = sqlite3_step(stmt_raw);
-      if (step == SQLITE_DONE) break;
-      if (step != SQLITE_ROW) {
-        return Err(FailedPrecondition("{}: {}: `{}` failed: {}", Who(run), location, sql,
-                                      sqlite3_errmsg(raw)));
-      }
-      std::vector<std::optional<std::string>> row;
-      for (int c = 0; c < sqlite3_column_count(stmt_raw); ++c) {
-        const unsigned char* text = sqlite3_column_text(stmt_raw, c);
-        row.push_back(text == nullptr
-                          ? std::nullopt
-                          : std::optional<std::string>(reinterpret_cast<const char*>(text)));
-      }
-      answer.rows.push_back(std::move(row));
-    }
-    return answer;
-  }
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    answer.engine = "postgresql";
-    const char* keys[] = {"dbname", "connect_timeout", nullptr};
-    const char* values[] = {url.c_str(), "10", nullptr};
-    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdbParams(keys, values, 1),
-                                                      &PQfinish);
-    if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
-      std::string message = conn != nullptr ? PQerrorMessage(conn.get()) : "out of memory";
-      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-        message.pop_back();
-      }
-      return Err(Unavailable(
-          "{}: {}: cannot connect: {}; check that the server runs and is reachable, and the "
-          "URL's host, port, database, user and password (PGPASSWORD and ~/.pgpass are read)",
-          Who(run), location, RedactSecretsOf(url, message)));
-    }
-    PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
-    const char* version = PQparameterStatus(conn.get(), "server_version");
-    answer.server_version = version != nullptr ? version : "";
-    if (sql.empty()) return answer;
-    std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn.get(), sql.c_str()), &PQclear);
-    const ExecStatusType status = PQresultStatus(res.get());
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-      std::string message = PQresultErrorMessage(res.get());
-      while (!message.empty() && message.back() == '\n') message.pop_back();
-      return Err(FailedPrecondition("{}: {}: `{}` failed: {}", Who(run), location, sql, message));
-    }
-    for (int r = 0; r < PQntuples(res.get()); ++r) {
-      std::vector<std::optional<std::string>> row;
-      for (int c = 0; c < PQnfields(res.get()); ++c) {
-        row.push_back(PQgetisnull(res.get(), r, c)
-                          ? std::nullopt
-                          : std::optional<std::string>(PQgetvalue(res.get(), r, c)));
-      }
-      answer.rows.push_back(std::move(row));
-    }
-    return answer;
-  }
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) {
-    return Err(
-        InvalidArgument("{}: `{}` is not a database URL; write sqlite:///abs/path.db or "
-                        "postgresql://user@host:port/db",
-                        Who(run), location));
-  }
-  return Err(Unimplemented(
-      "{}: {}: this task type runs SQL on SQLite and PostgreSQL only; for {} use check.connect, "
-      "or a `command` task with the engine's client",
-      Who(run), location, url.substr(0, scheme)));
+  FERRY_ASSIGN_OR_RETURN(auto db, OpenDatabase(run, url, ""));
+  SqlAnswer answer{.engine = std::string(db->engine())};
+  Result<std::string> version = db->ServerVersion();
+  if (!version.has_value()) return Err(version.error().WithContext(Who(run)));
+  answer.server_version = std::move(*version);
+  if (sql.empty()) return answer;
+  Result<TextRows> rows = db->Query(sql);
+  if (!rows.has_value()) return Err(rows.error().WithContext(Who(run)));
+  answer.rows = std::move(*rows);
+  return answer;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -826,7 +743,12 @@ Result<Json> SmokeSql(const TaskRun& run) {
   FERRY_ASSIGN_OR_RETURN(std::string url, Param(run, "url", "\"postgresql://app@db/bank\""));
   const std::string sql = OptionalParam(run, "sql").value_or("SELECT 1");
   const int64_t start = EnvOf(run)->MonotonicMicros();
-  FERRY_ASSIGN_OR_RETURN(SqlAnswer answer, RunSql(run, url, sql));
+  Result<SqlAnswer> ran = RunSql(run, url, sql);
+  if (!ran.has_value() && ran.error().code() == StatusCode::kFailedPrecondition) {
+    return Err(Status(ran.error().code(),
+                      ran.error().message() + "; fix `sql`, or the database it expects"));
+  }
+  FERRY_ASSIGN_OR_RETURN(SqlAnswer answer, std::move(ran));
   const double ms = static_cast<double>(EnvOf(run)->MonotonicMicros() - start) / 1000;
   Json first = nullptr;
   if (!answer.rows.empty() && !answer.rows[0].empty() && answer.rows[0][0])
@@ -1392,7 +1314,8 @@ Result<Json> CopySnapshot(const TaskRun& run) {
 }
 
 // The size the copied tables take in the target, where the engine tells (PostgreSQL:
-// pg_total_relation_size; SQLite: the dbstat table); nullopt otherwise.
+// pg_total_relation_size; SQLite: the dbstat table; MySQL: information_schema's data and index
+// lengths, themselves estimates for InnoDB); nullopt otherwise.
 std::optional<int64_t> TargetBytes(const TaskRun& run, const std::string& url,
                                    const std::vector<std::string>& tables) {
   if (tables.empty()) return std::nullopt;
@@ -1412,6 +1335,11 @@ std::optional<int64_t> TargetBytes(const TaskRun& run, const std::string& url,
     sql = fmt::format(
         "SELECT SUM(pg_total_relation_size(c.oid))::bigint FROM pg_class c JOIN pg_namespace n ON "
         "n.oid = c.relnamespace WHERE c.relname IN ({}) AND n.nspname = current_schema()",
+        fmt::join(quoted, ","));
+  } else if (url.starts_with("mysql://") || url.starts_with("mariadb://")) {
+    sql = fmt::format(
+        "SELECT CAST(SUM(data_length + index_length) AS SIGNED) FROM information_schema.tables "
+        "WHERE table_schema = DATABASE() AND table_name IN ({})",
         fmt::join(quoted, ","));
   } else {
     return std::nullopt;

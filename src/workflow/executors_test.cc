@@ -218,6 +218,22 @@ TEST_F(ExecutorsTest, CheckConnectAndVersionOnSqlite) {
                "upgrade the server or lower `min`"});
   ExpectError(ExecuteTask(Run("check.version", {{"url", "sqlite://" + db}, {"min", "new"}})),
               StatusCode::kInvalidArgument, {"`min` new is not a version"});
+
+  // SQL on SQLite runs read-only: a smoke test reads, and cannot change the file.
+  Result<Json> counted = ExecuteTask(
+      Run("smoke.sql", {{"url", "sqlite://" + db},
+                        {"sql", "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"},
+                        {"expect", "2"}}));
+  ASSERT_TRUE(counted.has_value()) << counted.error().ToString();
+  EXPECT_EQ((*counted)["engine"], "sqlite");
+  const std::string before = DumpSqlite(db);
+  ExpectError(ExecuteTask(Run("smoke.sql",
+                              {{"url", "sqlite://" + db}, {"sql", "CREATE TABLE c (x)"}}, "w")),
+              StatusCode::kFailedPrecondition,
+              {"task `w` (smoke.sql)", "`CREATE TABLE c (x)` failed", "readonly", "fix `sql`"});
+  ExpectError(ExecuteTask(Run("smoke.sql", {{"url", "sqlite://" + db}, {"sql", "SELEC 1"}}, "w")),
+              StatusCode::kFailedPrecondition, {"`SELEC 1` does not run", "syntax error"});
+  EXPECT_EQ(DumpSqlite(db), before);
 }
 
 TEST_F(ExecutorsTest, CheckDiskComparesWithStatvfs) {
@@ -366,15 +382,15 @@ TEST_F(ExecutorsPostgresTest, ChecksAndSmokeSql) {
     Result<Json> r = ExecuteTask(Run(type, with, "down"));
     ExpectError(r, StatusCode::kUnavailable,
                 {"task `down`", "127.0.0.1:" + std::to_string(*port), "cannot connect",
-                 "check that the server runs"});
+                 "check that the server is running"});
     if (!r.has_value()) {
       EXPECT_THAT(r.error().message(), Not(HasSubstr("secret")));
     }
   }
   ExpectError(ExecuteTask(Run("check.connect", {{"url", down}}, "down")), StatusCode::kUnavailable,
               {"task `down` (check.connect)", "cannot connect"});
-  ExpectError(ExecuteTask(Run("smoke.sql", {{"url", "mysql://u@h/db"}})),
-              StatusCode::kUnimplemented, {"SQLite and PostgreSQL only", "check.connect"});
+  ExpectError(ExecuteTask(Run("smoke.sql", {{"url", "csv:///tmp"}})), StatusCode::kUnimplemented,
+              {"this csv connection", "runs no SQL", "SQLite, PostgreSQL and MySQL/MariaDB"});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -892,6 +908,100 @@ TEST_F(CopyPostgresTest, CopyToPostgresAndUndo) {
   EXPECT_EQ((*undone)["dropped"], Json::array({"item"}));
   EXPECT_EQ(*QueryValue("SELECT count(*) FROM pg_tables WHERE tablename = 'item'"), "0");
   EXPECT_EQ(*QueryValue("SELECT string_agg(id::text, ',') FROM existing"), "7");
+  std::filesystem::remove_all(dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// MariaDB (the MySQL engine): the checks, the smoke test and a copy with its undo, as above.
+
+class ExecutorsMariaDbTest : public ferry::testing::MariaDbTest {
+ protected:
+  Result<Json> Task(const std::string& type, Json with, const std::string& id = "my") {
+    TaskSpec& spec = specs_.emplace_back(TaskSpec{.id = id, .type = type, .with = std::move(with)});
+    return ExecuteTask(TaskRun{.spec = &spec});
+  }
+  std::deque<TaskSpec> specs_;
+};
+
+TEST_F(ExecutorsMariaDbTest, ChecksSmokeSqlAndCopyWithUndo) {
+  ASSERT_TRUE(Execute("CREATE TABLE existing (id int PRIMARY KEY)").ok());
+  ASSERT_TRUE(Execute("INSERT INTO existing VALUES (7)").ok());
+  Result<Json> connect = Task("check.connect", {{"url", url()}});
+  ASSERT_TRUE(connect.has_value()) << connect.error().ToString();
+  EXPECT_EQ((*connect)["engine"], "mysql");
+  EXPECT_EQ((*connect)["tables"], 1);
+
+  Result<std::string> server_version = QueryValue("SELECT VERSION()");
+  ASSERT_TRUE(server_version.has_value());
+  Result<Json> version = Task("check.version", {{"url", url()}, {"min", "10.3"}});
+  ASSERT_TRUE(version.has_value()) << version.error().ToString();
+  EXPECT_EQ((*version)["version"], *server_version);
+  EXPECT_EQ((*version)["engine"], "mysql");
+  ExpectError(Task("check.version", {{"url", url()}, {"min", "99"}}, "ver"),
+              StatusCode::kFailedPrecondition,
+              {"task `ver` (check.version)", "runs mysql " + *server_version, "older than the 99"});
+
+  Result<Json> sql =
+      Task("smoke.sql",
+           {{"url", url()}, {"sql", "SELECT COUNT(*) + 41 FROM existing"}, {"expect", "42"}});
+  ASSERT_TRUE(sql.has_value()) << sql.error().ToString();
+  EXPECT_EQ((*sql)["first_value"], "42");
+  EXPECT_EQ((*sql)["engine"], "mysql");
+  Result<Json> no_rows = Task("smoke.sql", {{"url", url()}, {"sql", "DO 1"}});
+  ASSERT_TRUE(no_rows.has_value()) << no_rows.error().ToString();
+  EXPECT_EQ((*no_rows)["rows"], 0);
+  EXPECT_TRUE((*no_rows)["first_value"].is_null());
+  ExpectError(
+      Task("smoke.sql", {{"url", url()}, {"sql", "SELECT * FROM nowhere"}}, "smoke"),
+      StatusCode::kFailedPrecondition,
+      {"task `smoke` (smoke.sql)", "`SELECT * FROM nowhere` failed", "doesn't exist", "fix `sql`"});
+  // A server that does not answer: named, without the URL's password.
+  Result<uint16_t> port = Env::Default()->FreeLoopbackPort();
+  ASSERT_TRUE(port.has_value());
+  const std::string down = "mysql://ferry:s3cret@127.0.0.1:" + std::to_string(*port) + "/x";
+  Result<Json> refused = Task("smoke.sql", {{"url", down}}, "down");
+  ExpectError(refused, StatusCode::kUnavailable,
+              {"task `down`", "cannot connect", "check that the server is running"});
+  if (!refused.has_value()) {
+    EXPECT_THAT(refused.error().message(), Not(HasSubstr("s3cret")));
+  }
+
+  // A copy into MariaDB, its bytes moved and its size in the target, then its undo.
+  char pattern[] = "/tmp/ferry-executors-my-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  Sqlite(dir + "/source.db",
+         "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);"
+         "INSERT INTO item VALUES (1, 'one'), (2, 'two'), (3, 'three');");
+  TaskSpec spec{.id = "to-my",
+                .type = "copy",
+                .with = {{"from", "sqlite://" + dir + "/source.db"}, {"to", url()}}};
+  TaskRun run{.spec = &spec,
+              .run_id = "run-my",
+              .store_url = "sqlite://" + dir + "/store.db",
+              .ferry_path = FERRY_BINARY,
+              .work_dir = dir + "/work"};
+  Result<Json> snapshot = SnapshotTask(run);
+  ASSERT_TRUE(snapshot.has_value()) << snapshot.error().ToString();
+  Result<Json> result = ExecuteTask(run);
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  EXPECT_EQ((*result)["rows"], 3);
+  int64_t bytes = 0;  // the rows' canonical encoding, worked out here
+  for (const auto& [id, name] :
+       {std::pair<int64_t, std::string>{1, "one"}, {2, "two"}, {3, "three"}}) {
+    bytes += static_cast<int64_t>(
+        CanonicalRow(std::vector<Value>{Value::Int64(id), Value::Text(name)}).size());
+  }
+  EXPECT_EQ((*result)["bytes"], bytes);
+  EXPECT_GT((*result)["target_bytes"].get<int64_t>(), 0);
+  EXPECT_EQ(*QueryValue("SELECT GROUP_CONCAT(name ORDER BY id) FROM item"), "one,two,three");
+  Result<Json> undone = UndoTask(run, *snapshot, *result);
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  EXPECT_EQ((*undone)["dropped"], Json::array({"item"}));
+  EXPECT_EQ(*QueryValue("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                        "DATABASE() AND table_name = 'item'"),
+            "0");
+  EXPECT_EQ(*QueryValue("SELECT GROUP_CONCAT(id) FROM existing"), "7");
   std::filesystem::remove_all(dir);
 }
 
