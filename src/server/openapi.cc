@@ -503,6 +503,7 @@ Json ListOf(std::string_view key, std::string_view schema) {
   properties[std::string(key)] = std::move(array);
   return {{"type", "object"}, {"properties", std::move(properties)}};
 }
+Json AnObject() { return {{"type", "object"}}; }
 Json JsonBody(Json schema) { return {{"application/json", {{"schema", std::move(schema)}}}}; }
 
 Json Param(std::string_view in, std::string_view name, std::string_view description,
@@ -531,13 +532,26 @@ struct Answer {
 
 struct Operation {
   std::string_view method;  // as in the route table
-  std::string_view path;
+  std::string path;
   std::string_view summary;
   std::string_view tag;
   std::vector<Json> parameters;
   Json request_body;            // null: none
   std::vector<Answer> answers;  // besides the 401, 403 and 429 of every authenticated route
 };
+
+// POST /api/v1/runs/{id}/<verb>: the run's controls, which answer alike.
+Operation RunControl(std::string_view verb, std::string_view summary) {
+  return {"POST",
+          "/api/v1/runs/{id}/" + std::string(verb),
+          summary,
+          "runs",
+          {PathParam("id", "run id")},
+          nullptr,
+          {{200, "the run as it now is", JsonBody(Ref("Run"))},
+           {400, "the run's state does not allow it"},
+           {404, "no such run"}}};
+}
 
 // In the route table's order.
 std::vector<Operation> Operations() {
@@ -562,8 +576,7 @@ std::vector<Operation> Operations() {
        "health",
        {},
        nullptr,
-       {{200, "healthy", Json::parse(R"({"application/json":{"schema":{"type":"object"}}})")},
-        {503, "degraded", Json::parse(R"({"application/json":{"schema":{"type":"object"}}})")}}},
+       {{200, "healthy", JsonBody(AnObject())}, {503, "degraded", JsonBody(AnObject())}}},
       {"GET",
        "/metrics",
        "Prometheus metrics (text exposition format 0.0.4)",
@@ -577,8 +590,7 @@ std::vector<Operation> Operations() {
        "meta",
        {},
        nullptr,
-       {{200, "the OpenAPI 3 document",
-         Json::parse(R"({"application/json":{"schema":{"type":"object"}}})")}}},
+       {{200, "the OpenAPI 3 document", JsonBody(AnObject())}}},
       {"POST",
        "/api/v1/session",
        "Open a console session with an API key (valid 12 h, never beyond the key's expiry)",
@@ -622,42 +634,10 @@ std::vector<Operation> Operations() {
        {PathParam("id", "run id")},
        nullptr,
        {{200, "the run", JsonBody(Ref("Run"))}, {404, "no such run"}}},
-      {"POST",
-       "/api/v1/runs/{id}/pause",
-       "Pause: no new task starts",
-       "runs",
-       {PathParam("id", "run id")},
-       nullptr,
-       {{200, "the run as it now is", JsonBody(Ref("Run"))},
-        {400, "the run's state does not allow it"},
-        {404, "no such run"}}},
-      {"POST",
-       "/api/v1/runs/{id}/resume",
-       "Resume a paused run, or retry a failed one",
-       "runs",
-       {PathParam("id", "run id")},
-       nullptr,
-       {{200, "the run as it now is", JsonBody(Ref("Run"))},
-        {400, "the run's state does not allow it"},
-        {404, "no such run"}}},
-      {"POST",
-       "/api/v1/runs/{id}/cancel",
-       "Cancel for good (roll back or start anew)",
-       "runs",
-       {PathParam("id", "run id")},
-       nullptr,
-       {{200, "the run as it now is", JsonBody(Ref("Run"))},
-        {400, "the run's state does not allow it"},
-        {404, "no such run"}}},
-      {"POST",
-       "/api/v1/runs/{id}/rollback",
-       "Undo the run's tasks in reverse order",
-       "runs",
-       {PathParam("id", "run id")},
-       nullptr,
-       {{200, "the run as it now is", JsonBody(Ref("Run"))},
-        {400, "the run's state does not allow it"},
-        {404, "no such run"}}},
+      RunControl("pause", "Pause: no new task starts"),
+      RunControl("resume", "Resume a paused run, or retry a failed one"),
+      RunControl("cancel", "Cancel for good (roll back or start anew)"),
+      RunControl("rollback", "Undo the run's tasks in reverse order"),
       {"POST",
        "/api/v1/runs/{id}/approve",
        "Approve the phase awaiting approval (needs the phase's role)",
@@ -759,8 +739,7 @@ std::vector<Operation> Operations() {
        "plans",
        {PathParam("name", "host name")},
        nullptr,
-       {{200, "the inventory", Json::parse(R"({"application/json":{"schema":{"type":"object"}}})")},
-        {404, "no such inventory"}}},
+       {{200, "the inventory", JsonBody(AnObject())}, {404, "no such inventory"}}},
       {"GET",
        "/api/v1/plans",
        "Plans, newest first",
@@ -785,8 +764,7 @@ std::vector<Operation> Operations() {
        "plans",
        {PathParam("id", "plan id")},
        nullptr,
-       {{200, "the plan", Json::parse(R"({"application/json":{"schema":{"type":"object"}}})")},
-        {404, "no such plan"}}},
+       {{200, "the plan", JsonBody(AnObject())}, {404, "no such plan"}}},
       {"GET",
        "/api/v1/keys",
        "API keys (never their secrets)",

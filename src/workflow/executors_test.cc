@@ -16,6 +16,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -877,22 +878,21 @@ TEST_F(CopyTest, VerifySummarisesOrNamesTheDifferences) {
               StatusCode::kUnavailable, {"ferry verify exited with code 3", "none.db"});
 }
 
-class CopyPostgresTest : public ferry::testing::PostgresTest {};
-
-TEST_F(CopyPostgresTest, CopyToPostgresAndUndo) {
-  char pattern[] = "/tmp/ferry-executors-pg-XXXXXX";
+// A copy task of three rows from a fresh SQLite file into the server at `url`, then its undo:
+// `loaded` looks at the result and the target in between, `undone` at the undo's answer.
+void CopyThreeRowsAndUndo(const std::string& url, const std::function<void(const Json&)>& loaded,
+                          const std::function<void(const Json&)>& undone) {
+  char pattern[] = "/tmp/ferry-executors-server-XXXXXX";
   ASSERT_NE(::mkdtemp(pattern), nullptr);
   const std::string dir = pattern;
-  const std::string source = dir + "/source.db";
-  Sqlite(source,
+  Sqlite(dir + "/source.db",
          "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);"
          "INSERT INTO item VALUES (1, 'one'), (2, 'two'), (3, 'three');");
-  ASSERT_TRUE(
-      Execute("CREATE TABLE existing (id int PRIMARY KEY); INSERT INTO existing VALUES (7)").ok());
-  TaskSpec spec{
-      .id = "to-pg", .type = "copy", .with = {{"from", "sqlite://" + source}, {"to", url()}}};
+  TaskSpec spec{.id = "copy",
+                .type = "copy",
+                .with = {{"from", "sqlite://" + dir + "/source.db"}, {"to", url}}};
   TaskRun run{.spec = &spec,
-              .run_id = "run-pg",
+              .run_id = "run-server",
               .store_url = "sqlite://" + dir + "/store.db",
               .ferry_path = FERRY_BINARY,
               .work_dir = dir + "/work"};
@@ -901,14 +901,37 @@ TEST_F(CopyPostgresTest, CopyToPostgresAndUndo) {
   Result<Json> result = ExecuteTask(run);
   ASSERT_TRUE(result.has_value()) << result.error().ToString();
   EXPECT_EQ((*result)["rows"], 3);
-  EXPECT_GT((*result)["bytes"].get<int64_t>(), 0);
-  EXPECT_EQ(*QueryValue("SELECT string_agg(name, ',' ORDER BY id) FROM item"), "one,two,three");
-  Result<Json> undone = UndoTask(run, *snapshot, *result);
-  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
-  EXPECT_EQ((*undone)["dropped"], Json::array({"item"}));
-  EXPECT_EQ(*QueryValue("SELECT count(*) FROM pg_tables WHERE tablename = 'item'"), "0");
-  EXPECT_EQ(*QueryValue("SELECT string_agg(id::text, ',') FROM existing"), "7");
+  int64_t bytes = 0;  // the rows' canonical encoding, worked out here
+  for (const auto& [id, name] :
+       {std::pair<int64_t, std::string>{1, "one"}, {2, "two"}, {3, "three"}}) {
+    bytes += static_cast<int64_t>(
+        CanonicalRow(std::vector<Value>{Value::Int64(id), Value::Text(name)}).size());
+  }
+  EXPECT_EQ((*result)["bytes"], bytes);
+  EXPECT_GT((*result)["target_bytes"].get<int64_t>(), 0);
+  loaded(*result);
+  Result<Json> undo = UndoTask(run, *snapshot, *result);
+  ASSERT_TRUE(undo.has_value()) << undo.error().ToString();
+  EXPECT_EQ((*undo)["dropped"], Json::array({"item"}));
+  undone(*undo);
   std::filesystem::remove_all(dir);
+}
+
+class CopyPostgresTest : public ferry::testing::PostgresTest {};
+
+TEST_F(CopyPostgresTest, CopyToPostgresAndUndo) {
+  ASSERT_TRUE(
+      Execute("CREATE TABLE existing (id int PRIMARY KEY); INSERT INTO existing VALUES (7)").ok());
+  CopyThreeRowsAndUndo(
+      url(),
+      [&](const Json&) {
+        EXPECT_EQ(*QueryValue("SELECT string_agg(name, ',' ORDER BY id) FROM item"),
+                  "one,two,three");
+      },
+      [&](const Json&) {
+        EXPECT_EQ(*QueryValue("SELECT count(*) FROM pg_tables WHERE tablename = 'item'"), "0");
+        EXPECT_EQ(*QueryValue("SELECT string_agg(id::text, ',') FROM existing"), "7");
+      });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -967,42 +990,17 @@ TEST_F(ExecutorsMariaDbTest, ChecksSmokeSqlAndCopyWithUndo) {
   }
 
   // A copy into MariaDB, its bytes moved and its size in the target, then its undo.
-  char pattern[] = "/tmp/ferry-executors-my-XXXXXX";
-  ASSERT_NE(::mkdtemp(pattern), nullptr);
-  const std::string dir = pattern;
-  Sqlite(dir + "/source.db",
-         "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);"
-         "INSERT INTO item VALUES (1, 'one'), (2, 'two'), (3, 'three');");
-  TaskSpec spec{.id = "to-my",
-                .type = "copy",
-                .with = {{"from", "sqlite://" + dir + "/source.db"}, {"to", url()}}};
-  TaskRun run{.spec = &spec,
-              .run_id = "run-my",
-              .store_url = "sqlite://" + dir + "/store.db",
-              .ferry_path = FERRY_BINARY,
-              .work_dir = dir + "/work"};
-  Result<Json> snapshot = SnapshotTask(run);
-  ASSERT_TRUE(snapshot.has_value()) << snapshot.error().ToString();
-  Result<Json> result = ExecuteTask(run);
-  ASSERT_TRUE(result.has_value()) << result.error().ToString();
-  EXPECT_EQ((*result)["rows"], 3);
-  int64_t bytes = 0;  // the rows' canonical encoding, worked out here
-  for (const auto& [id, name] :
-       {std::pair<int64_t, std::string>{1, "one"}, {2, "two"}, {3, "three"}}) {
-    bytes += static_cast<int64_t>(
-        CanonicalRow(std::vector<Value>{Value::Int64(id), Value::Text(name)}).size());
-  }
-  EXPECT_EQ((*result)["bytes"], bytes);
-  EXPECT_GT((*result)["target_bytes"].get<int64_t>(), 0);
-  EXPECT_EQ(*QueryValue("SELECT GROUP_CONCAT(name ORDER BY id) FROM item"), "one,two,three");
-  Result<Json> undone = UndoTask(run, *snapshot, *result);
-  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
-  EXPECT_EQ((*undone)["dropped"], Json::array({"item"}));
-  EXPECT_EQ(*QueryValue("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
-                        "DATABASE() AND table_name = 'item'"),
-            "0");
-  EXPECT_EQ(*QueryValue("SELECT GROUP_CONCAT(id) FROM existing"), "7");
-  std::filesystem::remove_all(dir);
+  CopyThreeRowsAndUndo(
+      url(),
+      [&](const Json&) {
+        EXPECT_EQ(*QueryValue("SELECT GROUP_CONCAT(name ORDER BY id) FROM item"), "one,two,three");
+      },
+      [&](const Json&) {
+        EXPECT_EQ(*QueryValue("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                              "DATABASE() AND table_name = 'item'"),
+                  "0");
+        EXPECT_EQ(*QueryValue("SELECT GROUP_CONCAT(id) FROM existing"), "7");
+      });
 }
 
 // ---------------------------------------------------------------------------------------------
