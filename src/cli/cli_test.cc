@@ -352,6 +352,11 @@ TEST_F(CliTest, CopyBadFlagsAreUsageErrorsAndMoveNothing) {
   Outcome cast = Run({"copy", "--from", from, "--to", to, "--cast", "v"});
   EXPECT_EQ(cast.code, 2);
   EXPECT_THAT(cast.err, HasSubstr("--cast v: expected COLUMN:TYPE"));
+  for (const char* lease : {"0", "86401"}) {
+    Outcome bad = Run({"copy", "--from", from, "--to", to, "--lease", lease});
+    EXPECT_EQ(bad.code, 2);
+    EXPECT_THAT(bad.err, HasSubstr(std::string("--lease ") + lease + ": expected 1 to 86400"));
+  }
   Outcome kind = Run({"copy", "--from", from, "--to", to, "--cast", "v:INTEGER"});
   EXPECT_EQ(kind.code, 2);
   EXPECT_THAT(kind.err, HasSubstr("`v` is read as text but INTEGER"));

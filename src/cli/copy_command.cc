@@ -43,6 +43,7 @@ struct CopyFlags {
   std::string max_rate;
   int jobs = 1;
   int64_t chunk_rows = 250'000;
+  int64_t lease_seconds = 30;
   std::string resume;
   std::string spec;
   std::string rejects = "ferry-rejects.jsonl";
@@ -120,6 +121,11 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
   if (flags.chunk_rows < 1) {
     return Err(InvalidArgument("--chunk-rows {}: expected at least 1", flags.chunk_rows));
   }
+  if (flags.lease_seconds < 1 || flags.lease_seconds > 86400) {
+    return Err(InvalidArgument(
+        "--lease {}: expected 1 to 86400 seconds (a worker renews its lease every third of it)",
+        flags.lease_seconds));
+  }
   FERRY_ASSIGN_OR_RETURN(std::optional<transport::RemoteOptions> via_options,
                          ViaOptions(context, flags));
   FERRY_ASSIGN_OR_RETURN(auto source, Connector::Open(flags.from));
@@ -151,7 +157,8 @@ Result<int> RunPlainCopy(CommandContext& context, const CopyFlags& flags,
                       .env = context.env,
                       .store = store.get(),
                       .resume = flags.resume,
-                      .fingerprint_extra = spec != nullptr ? spec->content_hash() : ""};
+                      .fingerprint_extra = spec != nullptr ? spec->content_hash() : "",
+                      .lease_micros = flags.lease_seconds * 1'000'000};
   if (export_copy != nullptr) {
     options.verify = false;  // the export is not read back: VerifyAgainstSource, below
     options.fingerprint_extra += export_copy->fingerprint_extra;
@@ -450,6 +457,9 @@ std::vector<CommandSpec> CopyCommands() {
                             "Where rows a transform rejects go (ferry-rejects.jsonl)");
              app.add_option("--max-rejects", flags->max_rejects,
                             "Rejected rows allowed before the copy stops (0; -1: no limit)");
+             app.add_option("--lease", flags->lease_seconds,
+                            "Seconds a worker's claim on a chunk lasts unrenewed; a worker on "
+                            "another host that stops loses its chunks after this (30)");
              app.add_option("--resume", flags->resume,
                             "Continue this run (default: the unfinished run of the same "
                             "command, if any)");

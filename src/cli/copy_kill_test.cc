@@ -170,8 +170,11 @@ TEST_F(CopyKillTest, SurvivesTwentySigkillsAndVerifiesClean) {
 // expire, and finishes the run with every row once.
 TEST_F(CopyKillTest, ChunksOfAWorkerThatDiesWhileAnotherWaitsAreGivenBack) {
   const std::string log_a = dir_ + "/a.log";
-  auto a = testing::Subprocess::Spawn(
-      {.argv = CopyCommand(""), .stdout_path = log_a, .stderr_path = log_a});
+  // A's claims last 10 minutes: however slow the machine, B can only get them back by seeing
+  // A gone, not by waiting out the lease.
+  std::vector<std::string> argv_a = CopyCommand("");
+  argv_a.insert(argv_a.end(), {"--lease", "600"});
+  auto a = testing::Subprocess::Spawn({.argv = argv_a, .stdout_path = log_a, .stderr_path = log_a});
   ASSERT_TRUE(a.has_value()) << a.error().ToString();
   // Stopped (alive, its leases held) while it has a chunk leased and some done.
   auto store = Store::Open(store_url());
@@ -205,13 +208,25 @@ TEST_F(CopyKillTest, ChunksOfAWorkerThatDiesWhileAnotherWaitsAreGivenBack) {
       "--chunk-rows",        "5000",    "--resume",  run_id};
   auto b = testing::Subprocess::Spawn({.argv = argv_b, .stdout_path = log_b, .stderr_path = log_b});
   ASSERT_TRUE(b.has_value()) << b.error().ToString();
-  for (int i = 0; i < 1200; ++i) {
+  bool claimed_all = false;
+  for (int i = 0; i < 6000 && !claimed_all; ++i) {
     auto stats = (*store)->GetQueueStats("copy:" + run_id);
     ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
-    if (stats->pending == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    claimed_all = stats->pending == 0;
+    if (!claimed_all) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  ASSERT_TRUE(claimed_all) << "the second copy did not claim the other chunks in 5 minutes\n"
+                           << ReadFile(log_b);
   const pid_t pid_a = (*a)->pid();
+  auto tasks = (*store)->ListTasks("copy:" + run_id);
+  ASSERT_TRUE(tasks.has_value()) << tasks.error().ToString();
+  bool held_by_a = false;
+  for (const Task& t : *tasks) {
+    held_by_a =
+        held_by_a || (t.state == TaskState::kLeased &&
+                      t.lease_owner.find(":" + std::to_string(pid_a) + ":") != std::string::npos);
+  }
+  ASSERT_TRUE(held_by_a) << "the first copy no longer holds a chunk";
   ASSERT_EQ(::kill(pid_a, SIGKILL), 0);  // not through Subprocess, which would reap it
   auto done = (*b)->Wait(std::chrono::seconds(300));
   ASSERT_TRUE(done.has_value()) << done.error().ToString();

@@ -173,15 +173,14 @@ Result<TextRows> QueryRows(MYSQL* conn, std::string_view sql, const std::string&
       return Err(Unavailable("{}: lost the connection ({}); check the server and retry", location,
                              ErrorOf(conn, url)));
     }
-    return Err(FailedPrecondition("{}: `{}` failed: {}", location, sql.substr(0, 200),
-                                  ErrorOf(conn, url)));
+    return Err(Internal("{}: `{}` failed: {}", location, sql.substr(0, 200), ErrorOf(conn, url)));
   }
   ResultHandle res(mysql_store_result(conn), &mysql_free_result);
   TextRows rows;
   if (res == nullptr) {
     if (mysql_field_count(conn) == 0) return rows;
-    return Err(Unavailable("{}: `{}` returned no result: {}", location, sql.substr(0, 200),
-                           ErrorOf(conn, url)));
+    return Err(Internal("{}: `{}` returned no result: {}", location, sql.substr(0, 200),
+                        ErrorOf(conn, url)));
   }
   const unsigned columns = mysql_num_fields(res.get());
   while (MYSQL_ROW row = mysql_fetch_row(res.get())) {
@@ -200,7 +199,10 @@ Result<TextRows> QueryRows(MYSQL* conn, std::string_view sql, const std::string&
 
 std::once_flag library_once;
 
-Result<Connection> Connect(const std::string& url, const std::string& location) {
+// `ferry_session`: with kSessionSettings (every connection of a copy or a verification);
+// without, the session is the server's and the user's own (a person's SQL, Connector::Query).
+Result<Connection> Connect(const std::string& url, const std::string& location,
+                           bool ferry_session = true) {
   // mysql_init initialises the library on first use, which is not thread-safe; do it once.
   std::call_once(library_once, [] { mysql_library_init(0, nullptr, nullptr); });
   FERRY_ASSIGN_OR_RETURN(MysqlAddress address, ParseMysqlUrl(url, location));
@@ -219,6 +221,7 @@ Result<Connection> Connect(const std::string& url, const std::string& location) 
         location, ErrorOf(conn.get(), url)));
   }
   for (std::string_view setting : kSessionSettings) {
+    if (!ferry_session) break;
     if (mysql_real_query(conn.get(), setting.data(), setting.size()) != 0) {
       return Err(Internal("{}: cannot set the session up (`{}`): {}", location, setting,
                           ErrorOf(conn.get(), url)));
@@ -880,9 +883,15 @@ class MysqlConnector final : public Connector {
     return std::string(mysql_get_server_info(catalogue_.get()));
   }
 
+  // On a session of its own with the server's and the user's settings (not the UTC, strict,
+  // day-long-timeout session of a copy): the statement runs as the person who wrote it expects.
   Result<TextRows> Query(std::string_view sql) override {
-    std::lock_guard lock(mu_);
-    return QueryRows(catalogue_.get(), sql, url_, location_);
+    FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_, /*ferry_session=*/false));
+    Result<TextRows> rows = QueryRows(conn.get(), sql, url_, location_);
+    if (!rows.has_value() && rows.error().code() == StatusCode::kInternal) {
+      return Err(FailedPrecondition("{}", rows.error().message()));
+    }
+    return rows;
   }
 
   Result<SnapshotInfo> ExportSnapshot() override {

@@ -30,7 +30,11 @@ std::string Trimmed(std::string text) {
   return text;
 }
 
-Result<Connection> Connect(const std::string& url, const std::string& location) {
+// `ferry_session`: with kSessionSettings (every connection of a copy or a verification);
+// without, the session keeps the server's and the role's settings but for UTF-8 (a person's
+// SQL, Connector::Query).
+Result<Connection> Connect(const std::string& url, const std::string& location,
+                           bool ferry_session = true) {
   Connection conn(PQconnectdb(url.c_str()), &PQfinish);
   if (conn == nullptr) return Err(ResourceExhausted("{}: out of memory", location));
   if (PQstatus(conn.get()) != CONNECTION_OK) {
@@ -40,7 +44,9 @@ Result<Connection> Connect(const std::string& url, const std::string& location) 
         location, Trimmed(RedactSecretsOf(url, PQerrorMessage(conn.get())))));
   }
   PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
-  ResultHandle res(PQexec(conn.get(), std::string(kSessionSettings).c_str()), &PQclear);
+  const std::string settings =
+      ferry_session ? std::string(kSessionSettings) : "SET client_encoding = 'UTF8'";
+  ResultHandle res(PQexec(conn.get(), settings.c_str()), &PQclear);
   if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
     return Err(Internal("{}: cannot set the session up: {}", location,
                         Trimmed(PQerrorMessage(conn.get()))));
@@ -780,14 +786,17 @@ class PostgresConnector final : public Connector {
     return std::string(version);
   }
 
+  // On a session of its own with the server's and the role's settings (its time zone, interval
+  // style, statement_timeout), not the UTC, no-timeout session of a copy: the statement runs as
+  // the person who wrote it expects.
   Result<TextRows> Query(std::string_view sql) override {
-    std::lock_guard lock(mu_);
-    ResultHandle res(PQexec(catalogue_.get(), std::string(sql).c_str()), &PQclear);
+    FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_, /*ferry_session=*/false));
+    ResultHandle res(PQexec(conn.get(), std::string(sql).c_str()), &PQclear);
     const ExecStatusType status = PQresultStatus(res.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-      if (PQstatus(catalogue_.get()) != CONNECTION_OK) {
+      if (PQstatus(conn.get()) != CONNECTION_OK) {
         return Err(Unavailable("{}: lost the connection ({}); check the server and retry",
-                               location_, Trimmed(PQerrorMessage(catalogue_.get()))));
+                               location_, Trimmed(PQerrorMessage(conn.get()))));
       }
       return Err(FailedPrecondition("{}: `{}` failed: {}", location_, sql,
                                     Trimmed(PQresultErrorMessage(res.get()))));

@@ -149,11 +149,14 @@ std::string SafeName(std::string_view id) {
 }
 
 // The last `lines` non-empty lines of a file, joined by " | ", for error messages.
-std::string Tail(Env* env, const std::string& path, int lines) {
+// The last `lines` non-empty lines of the file at `path`, from byte `from` on (where this run's
+// output began in a log that keeps earlier runs'), joined by " | ".
+std::string Tail(Env* env, const std::string& path, int lines, int64_t from = 0) {
   Result<std::string> text = env->ReadFile(path);
   if (!text.has_value()) return "";
   std::vector<std::string> out;
   std::string_view rest = *text;
+  rest.remove_prefix(std::min(rest.size(), static_cast<size_t>(std::max<int64_t>(0, from))));
   while (!rest.empty() && static_cast<int>(out.size()) < lines) {
     while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
     const size_t nl = rest.rfind('\n');
@@ -172,13 +175,16 @@ std::string Tail(Env* env, const std::string& path, int lines) {
 struct ChildSpec {
   std::vector<std::string> argv;                         // argv[0] is an absolute path
   std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
-  std::string stdout_path;                               // created (truncated)
+  std::string stdout_path;  // created (truncated), or appended to when it is the log too
   // The log, appended to: an attempt run again under the same number (after ferry stopped, its
   // lease is given back without counting it; a resume starts counting again) keeps the lines of
   // the one before, after which ferry writes a record saying so, in `log_format`. The same path
   // as stdout_path: both streams into it.
   std::string stderr_path;
   LogFormat log_format = LogFormat::kHuman;
+  std::string_view again_note =
+      "ferry runs the task again; the lines above are from an earlier run of it (one "
+      "interrupted when ferry stopped, or one before a resume or a rollback)";
   // Gives the child a pipe in FERRY_PROGRESS_FD and hands each line it writes to this.
   std::function<void(std::string_view line)> on_progress_line;
   std::string what;  // "`run`", "ferry copy": for messages
@@ -191,6 +197,7 @@ struct ChildOutcome {
   int exit_code = 0;
   int signal = 0;
   double seconds = 0;
+  int64_t log_offset = 0;  // where this run's lines begin in the log (Tail's `from`)
 };
 
 class Fd {
@@ -261,17 +268,16 @@ Result<ChildOutcome> RunChild(const TaskRun& run, const ChildSpec& spec) {
   }
   const int log_fd = one_file ? out.get() : err.get();
   struct stat log_stat{};
+  int64_t log_offset = 0;
   if (::fstat(log_fd, &log_stat) == 0 && log_stat.st_size > 0) {
-    std::string note = FormatLogRecord(
-        spec.log_format, LogLevel::kWarn,
-        "ferry runs the task again; the lines above are from an earlier run of it (one "
-        "interrupted when ferry stopped, or one before a resume or a rollback)",
-        {{"task", run.spec->id}, {"attempt", run.attempt}});
+    std::string note = FormatLogRecord(spec.log_format, LogLevel::kWarn, spec.again_note,
+                                       {{"task", run.spec->id}, {"attempt", run.attempt}});
     note = "\n" + note + "\n";  // the interrupted attempt's last line may lack its newline
     if (::write(log_fd, note.data(), note.size()) < 0) {
       return Err(Unavailable("{}: cannot write to {}: {}; check the run's work directory", Who(run),
                              spec.stderr_path, std::strerror(errno)));
     }
+    log_offset = static_cast<int64_t>(log_stat.st_size) + static_cast<int64_t>(note.size());
   }
   Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   int progress[2] = {-1, -1};
@@ -389,6 +395,7 @@ Result<ChildOutcome> RunChild(const TaskRun& run, const ChildSpec& spec) {
   if (progress_read.get() >= 0) ::fcntl(progress_read.get(), F_SETFL, O_NONBLOCK);
   const int64_t timeout = run.spec->timeout_micros;
   ChildOutcome outcome;
+  outcome.log_offset = log_offset;
   for (;;) {
     int status = 0;
     const pid_t done = ::waitpid(pid, &status, WNOHANG);
@@ -479,11 +486,14 @@ Result<Json> RunShell(const TaskRun& run, const std::string& key, const std::str
                  .stdout_path = log,
                  .stderr_path = log,
                  .what = fmt::format("`{}` ({})", key, command)};
-  if (label == "undo") spec.env.emplace_back("FERRY_UNDO", "1");
+  if (label == "undo") {
+    spec.env.emplace_back("FERRY_UNDO", "1");
+    spec.again_note = "ferry runs the undo again; the lines above are from an earlier run of it";
+  }
   FERRY_ASSIGN_OR_RETURN(ChildOutcome outcome, RunChild(run, spec));
   if (std::optional<Status> failed = ChildFailure(run, spec, outcome, log)) return Err(*failed);
   if (outcome.exit_code != 0) {
-    const std::string tail = Tail(EnvOf(run), log, 5);
+    const std::string tail = Tail(EnvOf(run), log, 5, outcome.log_offset);
     return Err(FailedPrecondition(
         "{}: `{}` ({}) exited with code {}{}; the whole output is in {}; fix the command (or "
         "what it acts on) and resume the run",
@@ -1118,7 +1128,7 @@ Status FerryChildError(const TaskRun& run, const std::string& what, const FerryR
   if (ran.document && ran.document->contains("error") && (*ran.document)["error"].is_object()) {
     tail = (*ran.document)["error"].value("message", "");
   }
-  if (tail.empty()) tail = Tail(EnvOf(run), ran.log_path, 3);
+  if (tail.empty()) tail = Tail(EnvOf(run), ran.log_path, 3, ran.outcome.log_offset);
   const StatusCode code = ran.outcome.exit_code == kExitUsage ? StatusCode::kInvalidArgument
                           : ran.outcome.exit_code == kExitCheckFailed
                               ? StatusCode::kFailedPrecondition
@@ -1319,10 +1329,21 @@ Result<Json> CopySnapshot(const TaskRun& run) {
 std::optional<int64_t> TargetBytes(const TaskRun& run, const std::string& url,
                                    const std::vector<std::string>& tables) {
   if (tables.empty()) return std::nullopt;
+  // MySQL string literals also take backslash escapes (unless the server runs with
+  // NO_BACKSLASH_ESCAPES, when a name with a backslash is not measured).
+  const bool backslashes = url.starts_with("mysql://") || url.starts_with("mariadb://");
   std::vector<std::string> quoted;
   for (const std::string& t : tables) {
     std::string q = "'";
-    for (char c : t) q += c == '\'' ? std::string("''") : std::string(1, c);
+    for (char c : t) {
+      if (c == '\'') {
+        q += "''";
+      } else if (c == '\\' && backslashes) {
+        q += "\\\\";
+      } else {
+        q += c;
+      }
+    }
     quoted.push_back(q + "'");
   }
   std::string sql;
@@ -1438,10 +1459,15 @@ Result<std::optional<Json>> EarlierCompletedCopy(const TaskRun& run, const CopyP
   }
   if (!record) return std::optional<Json>();
   if (record->state == "differences") {
+    // With truncate or append a new copy may run: it starts afresh (a `differences` run is not
+    // continued). With fail it would only refuse the full tables: the way out is named instead.
+    if (p.if_exists != "fail") return std::optional<Json>();
     return Err(
-        DataLoss("{}: copy run {} (of an earlier attempt) loaded the rows, but its "
-                 "verification found differences; run `ferry verify --from {} --to {}` "
-                 "for the rows",
+        DataLoss("{}: copy run {} (of an earlier run of the task) loaded the rows, but its "
+                 "verification found differences; run `ferry verify --from {} --to {}` for the "
+                 "rows, then roll the run back (`ferry run rollback`, which drops the tables the "
+                 "copy created) and start it again, or set `if_exists: truncate` on the task to "
+                 "copy again on resume",
                  Who(run), record->id, RedactUrl(p.from), RedactUrl(p.to)));
   }
   if (record->state != "succeeded") return std::optional<Json>();
@@ -1580,8 +1606,33 @@ Result<std::vector<std::string>> CopiedTables(const TaskRun& run, const CopyPara
 
 Result<Json> UndoCopy(const TaskRun& run, const Json& snapshot, const Json& result) {
   FERRY_ASSIGN_OR_RETURN(CopyParams p, ReadCopyParams(run));
+  // The task's copy runs are marked rolled back first, before anything in the target goes: a
+  // later run of the task then starts a copy afresh instead of taking one of these (finished,
+  // or continued from chunks no longer there), even if this undo stops half-way.
+  std::set<std::string> runs;
+  for (const std::string& id : CopyRunIdsInLogs(run)) runs.insert(id);
+  if (result.is_object() && result.value("copy_run_id", "") != "") {
+    runs.insert(result["copy_run_id"].get<std::string>());
+  }
+  if (!runs.empty()) {
+    std::string lines;
+    for (const std::string& id : runs) lines += id + "\n";
+    Status noted = EnvOf(run)->AppendFile(UndoneCopyRunsPath(run), lines);
+    if (!noted.ok()) return Err(noted.WithContext(Who(run)));
+    Result<std::unique_ptr<Store>> store = Store::Open(run.store_url, {.env = EnvOf(run)});
+    if (!store.has_value()) return Err(store.error().WithContext(Who(run)));
+    for (const std::string& id : runs) {
+      Result<RunRecord> record = (*store)->GetRun(id);
+      if (!record.has_value()) continue;  // not recorded (it failed before it started)
+      if (record->state == "rolled-back") continue;
+      Status marked = (*store)->UpdateRun(id, "rolled-back", record->result);
+      if (!marked.ok()) return Err(marked.WithContext(Who(run)));
+    }
+  }
   FERRY_ASSIGN_OR_RETURN(auto target, OpenTargetIfExists(run, p.to));
-  if (target == nullptr) return Json{{"dropped", Json::array()}, {"note", "no target database"}};
+  if (target == nullptr) {
+    return Json{{"dropped", Json::array()}, {"note", "no target database"}, {"copy_runs", runs}};
+  }
   FERRY_ASSIGN_OR_RETURN(std::vector<std::string> copied, CopiedTables(run, p, result));
   const Json before =
       snapshot.is_object() ? snapshot.value("tables", Json::object()) : Json::object();
@@ -1630,11 +1681,6 @@ Result<Json> UndoCopy(const TaskRun& run, const Json& snapshot, const Json& resu
   }
   // The chunk markers of the copy's runs, so that a later copy does not take their chunks for
   // loaded.
-  std::set<std::string> runs;
-  for (const std::string& id : CopyRunIdsInLogs(run)) runs.insert(id);
-  if (result.is_object() && result.value("copy_run_id", "") != "") {
-    runs.insert(result["copy_run_id"].get<std::string>());
-  }
   if (target->supports_chunks() && !runs.empty()) {
     for (const std::string& id : runs) {
       // The marker table exists for ForgetChunks to work on, which drops it again once empty.
@@ -1642,23 +1688,6 @@ Result<Json> UndoCopy(const TaskRun& run, const Json& snapshot, const Json& resu
       if (!prepared.ok()) return Err(prepared.WithContext(Who(run) + ": the chunk markers"));
       Status forgotten = target->ForgetChunks(id);
       if (!forgotten.ok()) return Err(forgotten.WithContext(Who(run) + ": forgetting chunks"));
-    }
-  }
-  // The copy runs are marked rolled back in the store, so that a later copy of the same
-  // command starts afresh instead of continuing one whose chunks are no longer in the target.
-  if (!runs.empty()) {
-    std::string lines;
-    for (const std::string& id : runs) lines += id + "\n";
-    Status noted = EnvOf(run)->AppendFile(UndoneCopyRunsPath(run), lines);
-    if (!noted.ok()) return Err(noted.WithContext(Who(run)));
-    Result<std::unique_ptr<Store>> store = Store::Open(run.store_url, {.env = EnvOf(run)});
-    if (!store.has_value()) return Err(store.error().WithContext(Who(run)));
-    for (const std::string& id : runs) {
-      Result<RunRecord> record = (*store)->GetRun(id);
-      if (!record.has_value()) continue;  // not recorded (it failed before it started)
-      if (record->state == "rolled-back") continue;
-      Status marked = (*store)->UpdateRun(id, "rolled-back", record->result);
-      if (!marked.ok()) return Err(marked.WithContext(Who(run)));
     }
   }
   return Json{{"dropped", dropped}, {"emptied", emptied}, {"kept", kept}, {"copy_runs", runs}};

@@ -365,6 +365,11 @@ TEST_F(ExecutorsPostgresTest, ChecksAndSmokeSql) {
           {{"url", url()}, {"sql", "SELECT count(*) + 41 FROM account"}, {"expect", "42"}}));
   ASSERT_TRUE(sql.has_value()) << sql.error().ToString();
   EXPECT_EQ((*sql)["first_value"], "42");
+  // The statement runs in a session of the server's and the role's settings, not in the
+  // ISO-interval, UTC session of ferry's own scans.
+  Result<Json> interval_style = ExecuteTask(
+      Run("smoke.sql", {{"url", url()}, {"sql", "SHOW IntervalStyle"}, {"expect", "postgres"}}));
+  EXPECT_TRUE(interval_style.has_value()) << interval_style.error().ToString();
   Result<Json> select_one = ExecuteTask(Run("smoke.sql", {{"url", url()}}));
   ASSERT_TRUE(select_one.has_value()) << select_one.error().ToString();
   EXPECT_EQ((*select_one)["sql"], "SELECT 1");
@@ -429,6 +434,30 @@ TEST_F(ExecutorsTest, CommandThatFailsNamesItsExitCodeAndLastLines) {
   if (!silent.has_value()) {
     EXPECT_THAT(silent.error().message(), Not(HasSubstr("line 1")));
   }
+
+  // The same attempt run again (ferry restarted) keeps the earlier run's lines in the log, after
+  // a note of ferry's, but the error quotes only this run's: here, nothing.
+  const std::string marker = dir_ + "/ran-once";
+  TaskRun twice = Run("command",
+                      {{"run", "if [ -f " + marker + " ]; then exit 5; fi; touch " + marker +
+                                   "; echo first run \"output\"; exit 1"},
+                       {"undo", "echo undoing"}},
+                      "again");
+  ExpectError(ExecuteTask(twice), StatusCode::kFailedPrecondition, {"first run output"});
+  Result<Json> second = ExecuteTask(twice);
+  ExpectError(second, StatusCode::kFailedPrecondition, {"exited with code 5 and printed nothing"});
+  if (!second.has_value()) {
+    EXPECT_THAT(second.error().message(), Not(HasSubstr("first run output")));
+  }
+  const std::string log = Env::Default()->ReadFile(work_ + "/again.attempt-1.log").value_or("");
+  EXPECT_THAT(log, HasSubstr("first run output"));
+  EXPECT_THAT(log, HasSubstr("ferry runs the task again"));
+  // An undo run twice says so in its own words.
+  ASSERT_TRUE(UndoTask(twice, Json(), Json()).has_value());
+  ASSERT_TRUE(UndoTask(twice, Json(), Json()).has_value());
+  const std::string undo_log = Env::Default()->ReadFile(work_ + "/again.undo.log").value_or("");
+  EXPECT_THAT(undo_log, HasSubstr("ferry runs the undo again"));
+  EXPECT_THAT(undo_log, Not(HasSubstr("runs the task again")));
 }
 
 TEST_F(ExecutorsTest, CommandTimeoutKillsIt) {
@@ -740,6 +769,26 @@ TEST_F(CopyTest, ACopyThatFinishedUnreportedIsTakenWhenItsAttemptRunsAgain) {
             std::string::npos);
 }
 
+TEST_F(CopyTest, AnUndoMarksTheCopyRunsBeforeTouchingTheTarget) {
+  // The target file is gone before the undo (removed by hand): the undo has nothing to drop,
+  // but the copy run is marked rolled back all the same, so that the task's next run copies
+  // afresh instead of taking the earlier run's result for rows no longer there.
+  TaskRun run =
+      Run("copy", {{"from", "sqlite://" + source_}, {"to", "sqlite://" + target_}}, "gone");
+  Result<Json> first = ExecuteTask(run);
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  std::filesystem::remove(target_);
+  Result<Json> undone = UndoTask(run, Json::object(), *first);
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  EXPECT_EQ((*undone)["note"], "no target database");
+  EXPECT_EQ((*undone)["copy_runs"], Json::array({(*first)["copy_run_id"]}));
+  Result<Json> again = ExecuteTask(run);
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_NE((*again)["copy_run_id"], (*first)["copy_run_id"]);
+  EXPECT_FALSE(again->contains("completed_by_earlier_attempt"));
+  EXPECT_EQ(Sqlite(target_, "SELECT count(*) FROM account")[0][0], "3000");
+}
+
 TEST_F(CopyTest, AnInterruptedCopyResumesItsChunksOrIsRolledBack) {
   const std::string big = dir_ + "/big.db";
   Sqlite(big,
@@ -970,6 +1019,11 @@ TEST_F(ExecutorsMariaDbTest, ChecksSmokeSqlAndCopyWithUndo) {
   ASSERT_TRUE(sql.has_value()) << sql.error().ToString();
   EXPECT_EQ((*sql)["first_value"], "42");
   EXPECT_EQ((*sql)["engine"], "mysql");
+  // The server's session, not ferry's copy session (day-long network timeouts, UTC).
+  Result<Json> timeout =
+      Task("smoke.sql", {{"url", url()}, {"sql", "SELECT @@session.net_read_timeout"}});
+  ASSERT_TRUE(timeout.has_value()) << timeout.error().ToString();
+  EXPECT_NE((*timeout)["first_value"], "86400");
   Result<Json> no_rows = Task("smoke.sql", {{"url", url()}, {"sql", "DO 1"}});
   ASSERT_TRUE(no_rows.has_value()) << no_rows.error().ToString();
   EXPECT_EQ((*no_rows)["rows"], 0);
