@@ -119,7 +119,7 @@ Status NoSql(const Connector& c) {
 
 Result<std::string> Connector::ServerVersion() { return Err(NoSql(*this)); }
 
-Result<TextRows> Connector::Query(std::string_view) { return Err(NoSql(*this)); }
+Result<TextRows> Connector::Query(std::string_view, int64_t) { return Err(NoSql(*this)); }
 
 Result<SnapshotInfo> Connector::ExportSnapshot() {
   return SnapshotInfo{.note = fmt::format("{} sources are read as they are; keep them unchanged "

@@ -308,9 +308,11 @@ class Connector {
   // without one (files).
   virtual Result<std::string> ServerVersion();
   // Runs one statement and returns its rows as the engine prints them (none for a statement
-  // without rows). SQLite runs it on a read-only connection. FailedPrecondition naming the
-  // statement and the engine's message when it fails; Unimplemented for engines that run no SQL.
-  virtual Result<TextRows> Query(std::string_view sql);
+  // without rows). SQLite runs it on a read-only connection. The statement is stopped after
+  // `timeout_millis` (> 0) by the engine itself: DeadlineExceeded. FailedPrecondition naming
+  // the statement and the engine's message when it fails; Unimplemented for engines that run no
+  // SQL.
+  virtual Result<TextRows> Query(std::string_view sql, int64_t timeout_millis);
 
  protected:
   Connector() = default;

@@ -885,10 +885,27 @@ class MysqlConnector final : public Connector {
 
   // On a session of its own with the server's and the user's settings (not the UTC, strict,
   // day-long-timeout session of a copy): the statement runs as the person who wrote it expects.
-  Result<TextRows> Query(std::string_view sql) override {
+  // The time limit is MariaDB's max_statement_time, or MySQL's max_execution_time (which
+  // bounds SELECTs only).
+  Result<TextRows> Query(std::string_view sql, int64_t timeout_millis) override {
     FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_, /*ferry_session=*/false));
+    if (timeout_millis > 0) {
+      const bool mariadb = std::string_view(mysql_get_server_info(conn.get())).find("MariaDB") !=
+                           std::string_view::npos;
+      const std::string limit =
+          mariadb ? fmt::format("SET SESSION max_statement_time = {:.3f}",
+                                static_cast<double>(timeout_millis) / 1000)
+                  : fmt::format("SET SESSION max_execution_time = {}", timeout_millis);
+      FERRY_RETURN_IF_ERROR(Exec(conn.get(), limit, url_, location_));
+    }
     Result<TextRows> rows = QueryRows(conn.get(), sql, url_, location_);
     if (!rows.has_value() && rows.error().code() == StatusCode::kInternal) {
+      // ER_STATEMENT_TIMEOUT (MariaDB), ER_QUERY_TIMEOUT (MySQL).
+      const unsigned error = mysql_errno(conn.get());
+      if (timeout_millis > 0 && (error == 1969 || error == 3024)) {
+        return Err(
+            DeadlineExceeded("{}: `{}` was stopped after {} ms", location_, sql, timeout_millis));
+      }
       return Err(FailedPrecondition("{}", rows.error().message()));
     }
     return rows;

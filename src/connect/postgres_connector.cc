@@ -789,14 +789,29 @@ class PostgresConnector final : public Connector {
   // On a session of its own with the server's and the role's settings (its time zone, interval
   // style, statement_timeout), not the UTC, no-timeout session of a copy: the statement runs as
   // the person who wrote it expects.
-  Result<TextRows> Query(std::string_view sql) override {
+  // The time limit is the session's statement_timeout.
+  Result<TextRows> Query(std::string_view sql, int64_t timeout_millis) override {
     FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_, /*ferry_session=*/false));
+    if (timeout_millis > 0) {
+      ResultHandle set(
+          PQexec(conn.get(), fmt::format("SET statement_timeout = {}", timeout_millis).c_str()),
+          &PQclear);
+      if (PQresultStatus(set.get()) != PGRES_COMMAND_OK) {
+        return Err(Internal("{}: cannot set statement_timeout: {}", location_,
+                            Trimmed(PQresultErrorMessage(set.get()))));
+      }
+    }
     ResultHandle res(PQexec(conn.get(), std::string(sql).c_str()), &PQclear);
     const ExecStatusType status = PQresultStatus(res.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       if (PQstatus(conn.get()) != CONNECTION_OK) {
         return Err(Unavailable("{}: lost the connection ({}); check the server and retry",
                                location_, Trimmed(PQerrorMessage(conn.get()))));
+      }
+      const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+      if (timeout_millis > 0 && state != nullptr && std::string_view(state) == "57014") {
+        return Err(
+            DeadlineExceeded("{}: `{}` was stopped after {} ms", location_, sql, timeout_millis));
       }
       return Err(FailedPrecondition("{}: `{}` failed: {}", location_, sql,
                                     Trimmed(PQresultErrorMessage(res.get()))));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -665,8 +666,26 @@ class SqliteConnector final : public Connector {
   Result<std::string> ServerVersion() override { return std::string(sqlite3_libversion()); }
 
   // On the catalogue's connection, which is read-only: a smoke test cannot change the file.
-  Result<TextRows> Query(std::string_view sql) override {
+  // The time limit is a progress handler that interrupts the statement past its deadline.
+  Result<TextRows> Query(std::string_view sql, int64_t timeout_millis) override {
     std::lock_guard lock(mu_);
+    std::chrono::steady_clock::time_point deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_millis);
+    if (timeout_millis > 0) {
+      sqlite3_progress_handler(
+          catalogue_.get(), 1000,
+          [](void* at) {
+            return std::chrono::steady_clock::now() >
+                           *static_cast<const std::chrono::steady_clock::time_point*>(at)
+                       ? 1
+                       : 0;
+          },
+          &deadline);
+    }
+    struct Unhook {
+      sqlite3* db;
+      ~Unhook() { sqlite3_progress_handler(db, 0, nullptr, nullptr); }
+    } unhook{catalogue_.get()};
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(catalogue_.get(), sql.data(), static_cast<int>(sql.size()), &raw,
                            nullptr) != SQLITE_OK) {
@@ -678,6 +697,10 @@ class SqliteConnector final : public Connector {
     for (;;) {
       const int step = sqlite3_step(raw);
       if (step == SQLITE_DONE) break;
+      if (step == SQLITE_INTERRUPT) {
+        return Err(
+            DeadlineExceeded("{}: `{}` was stopped after {} ms", location_, sql, timeout_millis));
+      }
       if (step != SQLITE_ROW) {
         return Err(FailedPrecondition("{}: `{}` failed: {}", location_, sql,
                                       sqlite3_errmsg(catalogue_.get())));

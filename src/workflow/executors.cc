@@ -544,7 +544,16 @@ Result<SqlAnswer> RunSql(const TaskRun& run, const std::string& url, const std::
   if (!version.has_value()) return Err(version.error().WithContext(Who(run)));
   answer.server_version = std::move(*version);
   if (sql.empty()) return answer;
-  Result<TextRows> rows = db->Query(sql);
+  // A statement is bounded as an HTTP answer is: by the task's `timeout`, else 30 s.
+  const int64_t limit_millis =
+      run.spec->timeout_micros > 0 ? std::max<int64_t>(1, run.spec->timeout_micros / 1000) : 30'000;
+  Result<TextRows> rows = db->Query(sql, limit_millis);
+  if (!rows.has_value() && rows.error().code() == StatusCode::kDeadlineExceeded) {
+    return Err(DeadlineExceeded(
+        "{}: {}; raise the task's `timeout:` (without one a statement has 30 s) or make the "
+        "statement faster",
+        Who(run), rows.error().message()));
+  }
   if (!rows.has_value()) return Err(rows.error().WithContext(Who(run)));
   answer.rows = std::move(*rows);
   return answer;

@@ -232,6 +232,15 @@ TEST_F(ExecutorsTest, CheckConnectAndVersionOnSqlite) {
                               {{"url", "sqlite://" + db}, {"sql", "CREATE TABLE c (x)"}}, "w")),
               StatusCode::kFailedPrecondition,
               {"task `w` (smoke.sql)", "`CREATE TABLE c (x)` failed", "readonly", "fix `sql`"});
+  TaskRun slow = Run("smoke.sql",
+                     {{"url", "sqlite://" + db},
+                      {"sql",
+                       "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                       "FROM n) SELECT count(*) FROM n"}},
+                     "slow");
+  LastSpec().timeout_micros = 200'000;
+  ExpectError(ExecuteTask(slow), StatusCode::kDeadlineExceeded,
+              {"was stopped after 200 ms", "raise the task's `timeout:`"});
   ExpectError(ExecuteTask(Run("smoke.sql", {{"url", "sqlite://" + db}, {"sql", "SELEC 1"}}, "w")),
               StatusCode::kFailedPrecondition, {"`SELEC 1` does not run", "syntax error"});
   EXPECT_EQ(DumpSqlite(db), before);
@@ -370,6 +379,12 @@ TEST_F(ExecutorsPostgresTest, ChecksAndSmokeSql) {
   Result<Json> interval_style = ExecuteTask(
       Run("smoke.sql", {{"url", url()}, {"sql", "SHOW IntervalStyle"}, {"expect", "postgres"}}));
   EXPECT_TRUE(interval_style.has_value()) << interval_style.error().ToString();
+  // A statement past the task's timeout is stopped by the server.
+  TaskRun slow = Run("smoke.sql", {{"url", url()}, {"sql", "SELECT pg_sleep(5)"}}, "slow");
+  specs_.back().timeout_micros = 300'000;
+  ExpectError(ExecuteTask(slow), StatusCode::kDeadlineExceeded,
+              {"task `slow` (smoke.sql)", "`SELECT pg_sleep(5)` was stopped after 300 ms",
+               "raise the task's `timeout:`"});
   Result<Json> select_one = ExecuteTask(Run("smoke.sql", {{"url", url()}}));
   ASSERT_TRUE(select_one.has_value()) << select_one.error().ToString();
   EXPECT_EQ((*select_one)["sql"], "SELECT 1");
@@ -1024,6 +1039,11 @@ TEST_F(ExecutorsMariaDbTest, ChecksSmokeSqlAndCopyWithUndo) {
       Task("smoke.sql", {{"url", url()}, {"sql", "SELECT @@session.net_read_timeout"}});
   ASSERT_TRUE(timeout.has_value()) << timeout.error().ToString();
   EXPECT_NE((*timeout)["first_value"], "86400");
+  TaskSpec& slow = specs_.emplace_back(TaskSpec{
+      .id = "slow", .type = "smoke.sql", .with = {{"url", url()}, {"sql", "SELECT SLEEP(5)"}}});
+  slow.timeout_micros = 300'000;
+  ExpectError(ExecuteTask(TaskRun{.spec = &slow}), StatusCode::kDeadlineExceeded,
+              {"`SELECT SLEEP(5)` was stopped after 300 ms", "raise the task's `timeout:`"});
   Result<Json> no_rows = Task("smoke.sql", {{"url", url()}, {"sql", "DO 1"}});
   ASSERT_TRUE(no_rows.has_value()) << no_rows.error().ToString();
   EXPECT_EQ((*no_rows)["rows"], 0);
