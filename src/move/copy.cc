@@ -663,17 +663,9 @@ class CopyRun {
   // rather than when they expire: at the start, and again while only leased chunks are left
   // (a killed copy may still have been exiting when this one started).
   Status ReleaseChunksOfDeadWorkers() {
-    FERRY_ASSIGN_OR_RETURN(std::vector<Task> tasks, store_.ListTasks(queue()));
-    std::set<std::string> dead;
-    for (const Task& task : tasks) {
-      if (task.state == TaskState::kLeased && !dead.contains(task.lease_owner) &&
-          WorkerProcessGone(task.lease_owner)) {
-        dead.insert(task.lease_owner);
-      }
-    }
-    for (const std::string& owner : dead) {
-      FERRY_ASSIGN_OR_RETURN(int64_t released, store_.ReleaseLeases(queue(), owner));
-      LogInfo("released the chunks of a stopped worker", {{"worker", owner}, {"chunks", released}});
+    FERRY_ASSIGN_OR_RETURN(auto released, store_.ReleaseLeasesOfGoneWorkers(queue()));
+    for (const auto& [owner, chunks] : released) {
+      LogInfo("released the chunks of a stopped worker", {{"worker", owner}, {"chunks", chunks}});
     }
     return OkStatus();
   }

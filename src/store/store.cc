@@ -1,5 +1,8 @@
 #include "store/store.h"
 
+#include <set>
+
+#include "base/ids.h"
 #include "base/url.h"
 #include "store/postgres_connection.h"
 #include "store/sql_store.h"
@@ -52,6 +55,24 @@ std::string_view TaskStateName(TaskState state) {
     case TaskState::kFailed: return "failed";
   }
   return "unknown";
+}
+
+Result<std::vector<std::pair<std::string, int64_t>>> Store::ReleaseLeasesOfGoneWorkers(
+    std::string_view queue) {
+  FERRY_ASSIGN_OR_RETURN(std::vector<Task> tasks, ListTasks(queue));
+  std::set<std::string> gone;
+  for (const Task& task : tasks) {
+    if (task.state == TaskState::kLeased && !gone.contains(task.lease_owner) &&
+        WorkerProcessGone(task.lease_owner)) {
+      gone.insert(task.lease_owner);
+    }
+  }
+  std::vector<std::pair<std::string, int64_t>> released;
+  for (const std::string& owner : gone) {
+    FERRY_ASSIGN_OR_RETURN(int64_t count, ReleaseLeases(queue, owner));
+    released.emplace_back(owner, count);
+  }
+  return released;
 }
 
 Result<bool> Store::PutInventory(const InventoryRecord& inventory, std::string_view actor) {

@@ -349,6 +349,11 @@ class Store {
   // owner died (its process is gone): the tasks are pending again without waiting for the
   // leases to expire, and the interrupted claims do not count as attempts. Returns how many.
   virtual Result<int64_t> ReleaseLeases(std::string_view queue, std::string_view owner) = 0;
+  // ReleaseLeases for every lease holder in `queue` that is a worker of this host whose process
+  // is gone (WorkerProcessGone, base/ids.h). Returns each such holder with how many tasks it
+  // gave back.
+  Result<std::vector<std::pair<std::string, int64_t>>> ReleaseLeasesOfGoneWorkers(
+      std::string_view queue);
   // Makes the failed tasks of `queue` pending again with their attempts reset, for a user who
   // fixed the cause and resumes. Returns how many.
   virtual Result<int64_t> RetryFailed(std::string_view queue) = 0;

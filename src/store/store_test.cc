@@ -2,6 +2,9 @@
 // PostgreSQL 15 server started by the test harness.
 #include "store/store.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -9,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "base/hash.h"
+#include "base/ids.h"
 #include "base/metrics.h"
 #include "store/event_chain.h"
 #include "store/migrations.h"
@@ -307,6 +311,30 @@ TEST_P(StoreTest, ReleaseLeasesOfADeadOwnerFencesItAndKeepsItsAttempt) {
   Task again = ClaimOne("r", "host:3");
   EXPECT_EQ(again.id, dead.id);
   EXPECT_EQ(again.attempts, 1);  // the interrupted claim did not count
+}
+
+TEST_P(StoreTest, ReleaseLeasesOfGoneWorkersGivesBackOnlyThoseOfDeadProcesses) {
+  ASSERT_TRUE(store_->EnqueueBatch(
+      {{.queue = "g", .kind = "a"}, {.queue = "g", .kind = "b"}, {.queue = "g", .kind = "c"}}));
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof(host) - 1), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const std::string dead = std::string(host) + ":" + std::to_string(child) + ":0badf00d";
+  Task lost = ClaimOne("g", dead);
+  Task live = ClaimOne("g", HostWorkerId());         // this process: alive
+  Task far = ClaimOne("g", "elsewhere:1:0badf00d");  // another host: not ours to judge
+  auto released = store_->ReleaseLeasesOfGoneWorkers("g");
+  ASSERT_TRUE(released.has_value()) << released.error().ToString();
+  EXPECT_EQ(*released, (std::vector<std::pair<std::string, int64_t>>{{dead, 1}}));
+  EXPECT_EQ(store_->GetTask(lost.id)->state, TaskState::kPending);
+  EXPECT_EQ(store_->GetTask(live.id)->state, TaskState::kLeased);
+  EXPECT_EQ(store_->GetTask(far.id)->state, TaskState::kLeased);
+  auto again = store_->ReleaseLeasesOfGoneWorkers("g");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->empty());
 }
 
 TEST_P(StoreTest, RetryFailedMakesFailedTasksPendingWithFreshAttempts) {

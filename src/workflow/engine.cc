@@ -1065,19 +1065,14 @@ class Engine::Impl {
       if (run.state == "succeeded" || run.state == "rolled-back") continue;
       if (!all && run.settled) continue;
       for (const std::string& queue : {TaskQueue(id), UndoQueue(id), AnnounceQueue(id)}) {
-        Result<std::vector<Task>> tasks = store_->ListTasks(queue);
-        if (!tasks.has_value()) continue;
-        std::set<std::string> owners;
-        for (const Task& t : *tasks) {
-          if (t.state == TaskState::kLeased && WorkerProcessGone(t.lease_owner)) {
-            owners.insert(t.lease_owner);
-          }
-        }
-        for (const std::string& owner : owners) {
-          Result<int64_t> released = store_->ReleaseLeases(queue, owner);
-          if (released.has_value() && *released > 0) {
+        // A store error leaves the leases to the next round (or to their expiry).
+        Result<std::vector<std::pair<std::string, int64_t>>> released =
+            store_->ReleaseLeasesOfGoneWorkers(queue);
+        if (!released.has_value()) continue;
+        for (const auto& [owner, count] : *released) {
+          if (count > 0) {
             LogInfo(fmt::format("run {}: gave back {} task(s) held by {}, a process that is gone",
-                                id, *released, owner));
+                                id, count, owner));
           }
         }
       }
