@@ -148,9 +148,8 @@ std::string SafeName(std::string_view id) {
   return out;
 }
 
-// The last `lines` non-empty lines of a file, joined by " | ", for error messages.
-// The last `lines` non-empty lines of the file at `path`, from byte `from` on (where this run's
-// output began in a log that keeps earlier runs'), joined by " | ".
+// For error messages: the last `lines` non-empty lines of the file at `path`, from byte `from` on
+// (where this run's output began in a log that keeps earlier runs'), joined by " | ".
 std::string Tail(Env* env, const std::string& path, int lines, int64_t from = 0) {
   Result<std::string> text = env->ReadFile(path);
   if (!text.has_value()) return "";
@@ -178,8 +177,8 @@ struct ChildSpec {
   std::string stdout_path;  // created (truncated), or appended to when it is the log too
   // The log, appended to: an attempt run again under the same number (after ferry stopped, its
   // lease is given back without counting it; a resume starts counting again) keeps the lines of
-  // the one before, after which ferry writes a record saying so, in `log_format`. The same path
-  // as stdout_path: both streams into it.
+  // the one before, after which ferry writes `again_note` in `log_format`. When it is
+  // stdout_path too, both streams go into it.
   std::string stderr_path;
   LogFormat log_format = LogFormat::kHuman;
   std::string_view again_note =
@@ -1443,6 +1442,32 @@ std::set<std::string> UndoneCopyRuns(const TaskRun& run) {
   return ids;
 }
 
+// A copy task's totals and tables, from the tables a copy reported: its --json report names
+// each table `table`, its run record `name`.
+struct CopyTotals {
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  Json tables = Json::array();  // {table, rows, bytes, created}
+  std::vector<std::string> names;
+};
+
+CopyTotals SumCopyTables(const Json& reported, const char* name_key) {
+  CopyTotals out;
+  for (const Json& t : reported) {
+    const std::string name = t.value(name_key, "");
+    const int64_t rows = t.value("rows", int64_t{0});
+    const int64_t bytes = t.value("bytes", int64_t{0});
+    out.rows += rows;
+    out.bytes += bytes;
+    out.names.push_back(name);
+    out.tables.push_back({{"table", name},
+                          {"rows", rows},
+                          {"bytes", bytes},
+                          {"created", t.value("created", false)}});
+  }
+  return out;
+}
+
 // An earlier run of the task whose copy run completed in the store, though it did not report
 // it (ferry died after the copy finished, before the task's completion was recorded): its
 // result, from the copy run's record, rather than a second copy (which would find the target's
@@ -1482,28 +1507,18 @@ Result<std::optional<Json>> EarlierCompletedCopy(const TaskRun& run, const CopyP
   if (record->state != "succeeded") return std::optional<Json>();
   Result<Json> saved = ParseJson(record->result, "copy run record");
   if (!saved.has_value()) return Err(saved.error().WithContext(Who(run)));
-  int64_t rows = 0;
-  int64_t bytes = 0;
-  Json tables = Json::array();
-  std::vector<std::string> names;
-  for (const Json& t : saved->value("tables", Json::array())) {
-    rows += t.value("rows", int64_t{0});
-    bytes += t.value("bytes", int64_t{0});
-    names.push_back(t.value("name", ""));
-    tables.push_back({{"table", t.value("name", "")},
-                      {"rows", t.value("rows", int64_t{0})},
-                      {"bytes", t.value("bytes", int64_t{0})},
-                      {"created", t.value("created", false)}});
-  }
+  const CopyTotals copied = SumCopyTables(saved->value("tables", Json::array()), "name");
   Json result = {{"copy_run_id", record->id},
                  {"resumed", true},
-                 {"rows", rows},
-                 {"bytes", bytes},
-                 {"tables", tables},
+                 {"rows", copied.rows},
+                 {"bytes", copied.bytes},
+                 {"tables", copied.tables},
                  {"verified", saved->contains("identical")},
                  {"completed_by_earlier_attempt", true},
                  {"artifacts", Json::array()}};
-  if (std::optional<int64_t> size = TargetBytes(run, p.to, names)) result["target_bytes"] = *size;
+  if (std::optional<int64_t> size = TargetBytes(run, p.to, copied.names)) {
+    result["target_bytes"] = *size;
+  }
   return std::optional<Json>(std::move(result));
 }
 
@@ -1545,19 +1560,7 @@ Result<Json> ExecuteCopy(const TaskRun& run) {
     return Err(Internal("{}: ferry copy printed no JSON report (see {})", Who(run), ran.log_path));
   }
   const Json& doc = *ran.document;
-  int64_t rows = 0;
-  int64_t bytes = 0;
-  Json tables = Json::array();
-  std::vector<std::string> names;
-  for (const Json& t : doc.value("tables", Json::array())) {
-    rows += t.value("rows", int64_t{0});
-    bytes += t.value("bytes", int64_t{0});
-    names.push_back(t.value("table", ""));
-    tables.push_back({{"table", t.value("table", "")},
-                      {"rows", t.value("rows", int64_t{0})},
-                      {"bytes", t.value("bytes", int64_t{0})},
-                      {"created", t.value("created", false)}});
-  }
+  const CopyTotals copied = SumCopyTables(doc.value("tables", Json::array()), "table");
   if (ran.outcome.exit_code == kExitCheckFailed) {
     std::vector<std::string> differing;
     if (doc.contains("verification")) {
@@ -1574,19 +1577,21 @@ Result<Json> ExecuteCopy(const TaskRun& run) {
         RedactUrl(p.from), RedactUrl(p.to), ran.out_name));
   }
   TaskProgress done;
-  done.rows_done = rows;
-  done.rows_total = rows;
-  done.bytes_done = bytes;
-  done.bytes_total = bytes;
+  done.rows_done = copied.rows;
+  done.rows_total = copied.rows;
+  done.bytes_done = copied.bytes;
+  done.bytes_total = copied.bytes;
   done.detail = "copied";
   Json result = {{"copy_run_id", doc.value("run_id", "")},
                  {"resumed", doc.value("resumed", false)},
-                 {"rows", rows},
-                 {"bytes", bytes},
-                 {"tables", tables},
+                 {"rows", copied.rows},
+                 {"bytes", copied.bytes},
+                 {"tables", copied.tables},
                  {"verified", doc.contains("verification")},
                  {"artifacts", Json::array({ran.out_name, ran.log_name})}};
-  if (std::optional<int64_t> size = TargetBytes(run, p.to, names)) result["target_bytes"] = *size;
+  if (std::optional<int64_t> size = TargetBytes(run, p.to, copied.names)) {
+    result["target_bytes"] = *size;
+  }
   run.progress(done);
   return result;
 }
