@@ -874,10 +874,6 @@ class MysqlConnector final : public Connector {
     return OkStatus();
   }
 
-  // Records the binary log position of a consistent snapshot (MariaDB reports the position
-  // that matches the snapshot exactly; MySQL the position at that moment). Readers cannot share
-  // one snapshot between sessions without FLUSH TABLES WITH READ LOCK, which ferry does not
-  // take on a production source: each chunk reads its own consistent snapshot.
   Result<std::string> ServerVersion() override {
     std::lock_guard lock(mu_);
     return std::string(mysql_get_server_info(catalogue_.get()));
@@ -911,6 +907,10 @@ class MysqlConnector final : public Connector {
     return rows;
   }
 
+  // Records the binary log position of a consistent snapshot (MariaDB reports the position
+  // that matches the snapshot exactly; MySQL the position at that moment). Readers cannot share
+  // one snapshot between sessions without FLUSH TABLES WITH READ LOCK, which ferry does not
+  // take on a production source: each chunk reads its own consistent snapshot.
   Result<SnapshotInfo> ExportSnapshot() override {
     std::lock_guard lock(mu_);
     SnapshotInfo info{.note =

@@ -775,9 +775,6 @@ class PostgresConnector final : public Connector {
     return OkStatus();
   }
 
-  // pg_export_snapshot in a repeatable-read transaction kept open on a connection of its own:
-  // every chunk's reader imports it, so all of them see the source as of one instant. The
-  // position is the WAL insert location at that instant (on a standby, the last replayed).
   Result<std::string> ServerVersion() override {
     std::lock_guard lock(mu_);
     const char* version = PQparameterStatus(catalogue_.get(), "server_version");
@@ -787,9 +784,8 @@ class PostgresConnector final : public Connector {
   }
 
   // On a session of its own with the server's and the role's settings (its time zone, interval
-  // style, statement_timeout), not the UTC, no-timeout session of a copy: the statement runs as
-  // the person who wrote it expects.
-  // The time limit is the session's statement_timeout.
+  // style), not the UTC session of a copy: the statement runs as the person who wrote it
+  // expects. The time limit is the session's statement_timeout.
   Result<TextRows> Query(std::string_view sql, int64_t timeout_millis) override {
     FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_, /*ferry_session=*/false));
     if (timeout_millis > 0) {
@@ -831,6 +827,9 @@ class PostgresConnector final : public Connector {
     return rows;
   }
 
+  // pg_export_snapshot in a repeatable-read transaction kept open on a connection of its own:
+  // every chunk's reader imports it, so all of them see the source as of one instant. The
+  // position is the WAL insert location at that instant (on a standby, the last replayed).
   Result<SnapshotInfo> ExportSnapshot() override {
     FERRY_ASSIGN_OR_RETURN(Connection conn, Connect(url_, location_));
     FERRY_ASSIGN_OR_RETURN(

@@ -660,9 +660,6 @@ class SqliteConnector final : public Connector {
     return empty ? ExecSql(db.get(), "DROP TABLE ferry_chunks", location_) : OkStatus();
   }
 
-  // SQLite cannot share one snapshot between connections (this build lacks
-  // sqlite3_snapshot_open), and a read lock held for the whole copy would stall writers and,
-  // through SQLite's pending lock, the copy's own readers.
   Result<std::string> ServerVersion() override { return std::string(sqlite3_libversion()); }
 
   // On the catalogue's connection, which is read-only: a smoke test cannot change the file.
@@ -719,6 +716,9 @@ class SqliteConnector final : public Connector {
     return rows;
   }
 
+  // SQLite cannot share one snapshot between connections (this build lacks
+  // sqlite3_snapshot_open), and a read lock held for the whole copy would stall writers and,
+  // through SQLite's pending lock, the copy's own readers.
   Result<SnapshotInfo> ExportSnapshot() override {
     return SnapshotInfo{.note =
                             "SQLite: each chunk reads the latest commit; keep writers away "
